@@ -1,0 +1,191 @@
+#pragma once
+/// \file
+/// The embedded default backend: SQLite in WAL mode with a busy timeout and a
+/// per-connection prepared-statement cache. Outermost transactions are
+/// `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
+/// when one upgrades a read to a write.
+///
+/// URL options: `busy_timeout_ms` (default 5000), plus Database's `pool`, `wait_timeout_ms`.
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "../errors.hpp"
+#include "database.hpp"
+
+namespace gocp {
+namespace detail {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+inline constexpr Dialect sqlite_dialect{
+    .name = "sqlite",
+    .numbered_placeholders = false,
+    .supports_for_update = false,  // SQLite locks the whole database for a writer instead
+    .begin_transaction = "BEGIN IMMEDIATE",
+    .auto_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT",
+    .integer_type = "INTEGER",
+    .real_type = "REAL",
+    .text_type = "TEXT",
+    .distinct_from = "IS NOT",
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(const std::string& path, int busy_timeout_ms, const std::string& url) : url_(url) {
+    sqlite3* raw = nullptr;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) {
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url + "'): " +
+                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    if (path != ":memory:") execute("PRAGMA journal_mode=WAL");
+    execute("PRAGMA synchronous=NORMAL");
+    execute("PRAGMA foreign_keys=ON");
+    execute("PRAGMA case_sensitive_like=ON");  // LIKE and startswith match case, as on PostgreSQL
+  }
+
+  void execute(std::string_view sql) override {
+    query(sql, {}, [](const Row&) { return true; });
+  }
+
+  std::size_t query(std::string_view sql, std::span<const Value> params,
+                    FunctionRef<bool(const Row&)> on_row) override {
+    sqlite3_stmt* st = prepare(sql);
+    struct Reset {  // a statement left mid-step would hold its read snapshot open
+      sqlite3_stmt* st;
+      ~Reset() {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+      }
+    } reset{st};
+    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, params[i], sql);
+    const Rows row{st};
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        if (!on_row(row)) break;
+      } else if (rc == SQLITE_DONE) {
+        break;
+      } else {
+        fail(rc, sql);
+      }
+    }
+    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+
+ private:
+  struct Rows final : Row {
+    explicit Rows(sqlite3_stmt* s) : st(s) {}
+    bool is_null(int c) const override { return sqlite3_column_type(st, c) == SQLITE_NULL; }
+    std::int64_t integer(int c) const override { return sqlite3_column_int64(st, c); }
+    double real(int c) const override { return sqlite3_column_double(st, c); }
+    std::string_view text(int c) const override {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st, c));
+      return {p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))};
+    }
+    sqlite3_stmt* st;
+  };
+
+  sqlite3_stmt* prepare(std::string_view sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
+    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+    sqlite3_stmt* st = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &st, nullptr);
+    if (rc != SQLITE_OK) fail(rc, sql);
+    return statements_.emplace(std::string(sql), StatementPtr(st)).first->second.get();
+  }
+
+  void bind(sqlite3_stmt* st, int index, const Value& v, std::string_view sql) {
+    // SQLITE_STATIC: the values outlive the statement's use within query()
+    const int rc = std::visit(
+        [&](const auto& x) {
+          using V = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<V, std::monostate>) return sqlite3_bind_null(st, index);
+          else if constexpr (std::is_same_v<V, std::int64_t>) return sqlite3_bind_int64(st, index, x);
+          else if constexpr (std::is_same_v<V, double>) return sqlite3_bind_double(st, index, x);
+          else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
+        },
+        v);
+    if (rc != SQLITE_OK) fail(rc, sql);
+  }
+
+  [[noreturn]] void fail(int rc, std::string_view sql) {
+    const std::string what = std::string("gocp: SQLite: ") + sqlite3_errmsg(db_.get()) + " (in: " + std::string(sql) +
+                             ") on '" + url_ + "'";
+    switch (rc & 0xff) {
+      case SQLITE_CONSTRAINT:
+        throw IntegrityError(what);
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        throw OperationalError(what, true);
+      case SQLITE_NOMEM:
+      case SQLITE_IOERR:
+      case SQLITE_CORRUPT:
+      case SQLITE_FULL:
+      case SQLITE_CANTOPEN:
+      case SQLITE_READONLY:
+      case SQLITE_ERROR:
+      case SQLITE_NOTADB:
+        throw OperationalError(what);
+      default:
+        throw DatabaseError(what);
+    }
+  }
+
+  struct Closer {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+  };
+  struct Finalizer {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+  };
+  using StatementPtr = std::unique_ptr<sqlite3_stmt, Finalizer>;
+  static constexpr std::size_t kMaxCachedStatements = 256;
+
+  std::string url_;
+  std::unique_ptr<sqlite3, Closer> db_;  // declared before the statements: closed after them
+  std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
+};
+
+inline Backend sqlite_backend(Url& url) {
+  std::string path;
+  bool memory = false;
+  if (url.opaque() == ":memory:" || (url.host().empty() && url.path() == ":memory:")) {
+    memory = true;
+    path = ":memory:";
+  } else if (!url.opaque().empty() || !url.host().empty() || url.path().empty()) {
+    throw ConfigurationError("gocp: SQLite URL '" + url.redacted() +
+                             "' must be sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite::memory:");
+  } else {
+    path = url.path();
+    const auto dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url.redacted() +
+                               "'): directory '" + dir.string() + "' does not exist");
+  }
+  const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000));
+  const std::string shown = url.redacted();
+  return Backend{sqlite_dialect,
+                 [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, busy_ms, shown); },
+                 // every connection to :memory: is a separate database: share exactly one
+                 memory ? std::size_t{1} : std::size_t{64}};
+}
+
+}  // namespace detail
+}  // namespace gocp

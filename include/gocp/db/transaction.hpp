@@ -1,0 +1,190 @@
+#pragma once
+/// \file
+/// Transactions: `db.atomic(fn)` or the RAII guard `gocp::Transaction`. The outermost
+/// level is a real transaction on a connection this thread keeps until it ends; nested
+/// levels are savepoints, so an inner failure rolls back only the inner work. Guards
+/// never throw from their destructors: an uncommitted guard rolls back.
+///
+///     gocp::Transaction tx{db};
+///     authors.save(leo);
+///     tx.commit();                       // or leave the scope: rolled back
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "database.hpp"
+
+namespace gocp {
+
+namespace detail {
+
+struct TransactionState {
+  TransactionState(const DatabaseState* d, ConnectionPool::Lease l) : db(d), lease(std::move(l)) {}
+  const DatabaseState* db;
+  ConnectionPool::Lease lease;
+  std::size_t depth = 1;
+  std::vector<std::function<void()>> on_commit;
+  /// on_commit.size() when each open savepoint began: its hooks go if it rolls back.
+  std::vector<std::size_t> savepoint_marks;
+};
+
+inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
+  for (auto* tx : open_transactions())
+    if (tx->db == db) return tx;
+  return nullptr;
+}
+
+inline std::string savepoint_name(std::size_t depth) { return "gocp_sp_" + std::to_string(depth); }
+
+}  // namespace detail
+
+inline detail::TransactionState* Database::transaction_state() const noexcept {
+  return detail::find_transaction(state_.get());
+}
+inline Connection& Database::connection_of(detail::TransactionState& tx) noexcept { return *tx.lease; }
+
+class Transaction {
+ public:
+  explicit Transaction(const Database& db) : db_(db) {
+    if (auto* tx = db_.transaction_state()) {
+      state_ = tx;
+      depth_ = tx->depth + 1;
+      (*tx->lease).execute("SAVEPOINT " + detail::savepoint_name(depth_));
+      tx->savepoint_marks.push_back(tx->on_commit.size());
+      tx->depth = depth_;
+      return;
+    }
+    auto owned = std::make_unique<detail::TransactionState>(
+db_.state_.get(), db_.state_->pool.acquire());
+    (*owned->lease).execute(db_.dialect().begin_transaction);
+    state_ = owned.release();
+    detail::open_transactions().push_back(state_);
+  }
+
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  ~Transaction() {
+    if (!finished_) rollback();
+  }
+
+  /// Commits this level: RELEASE for a savepoint; COMMIT, then the on_commit hooks, for
+  /// the outermost. Throws if the database refuses (the level is then rolled back).
+  void commit() {
+    require_innermost("commit");
+    finished_ = true;
+    Connection& c = *state_->lease;
+    if (depth_ > 1) {
+      try {
+        c.execute("RELEASE SAVEPOINT " + detail::savepoint_name(depth_));
+      } catch (...) {
+        undo_savepoint();
+        throw;
+      }
+      state_->savepoint_marks.pop_back();
+      state_->depth = depth_ - 1;
+      return;
+    }
+    try {
+      c.execute("COMMIT");
+    } catch (...) {
+      try {
+        c.execute("ROLLBACK");
+      } catch (...) {  // the connection is already out of its transaction, or broken
+      }
+      close();
+      throw;
+    }
+    auto hooks = std::move(state_->on_commit);
+    close();
+    run_hooks(hooks);
+  }
+
+  /// Rolls this level back, dropping the on_commit hooks registered inside it.
+  void rollback() noexcept {
+    if (finished_ || !is_innermost()) return;  // a misuse must not throw from a destructor
+    finished_ = true;
+    if (depth_ > 1) {
+      undo_savepoint();
+      return;
+    }
+    try {
+      (*state_->lease).execute("ROLLBACK");
+    } catch (...) {  // a connection that cannot roll back is closed by the pool
+    }
+    close();
+  }
+
+ private:
+  bool is_innermost() const noexcept { return state_ && state_->depth == depth_; }
+
+  void require_innermost(const char* verb) const {
+    if (finished_) throw Error(std::string("gocp: ") + verb + " on a transaction that has already ended");
+    if (!is_innermost())
+      throw Error(std::string("gocp: ") + verb + " on a transaction while a nested one is still open");
+  }
+
+  void undo_savepoint() noexcept {
+    const auto name = detail::savepoint_name(depth_);
+    try {
+      (*state_->lease).execute("ROLLBACK TO SAVEPOINT " + name);
+      (*state_->lease).execute("RELEASE SAVEPOINT " + name);
+    } catch (...) {  // the outer level will roll back what is left
+    }
+    state_->on_commit.resize(state_->savepoint_marks.back());
+    state_->savepoint_marks.pop_back();
+    state_->depth = depth_ - 1;
+  }
+
+  void close() noexcept {
+    auto& open = detail::open_transactions();
+    open.erase(std::remove(open.begin(), open.end(), state_), open.end());
+    delete state_;
+    state_ = nullptr;
+  }
+
+  static void run_hooks(std::vector<std::function<void()>>& hooks) {
+    std::exception_ptr first;
+    for (auto& hook : hooks) {
+      try {
+        hook();
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+  }
+
+  Database db_;
+  detail::TransactionState* state_ = nullptr;
+  std::size_t depth_ = 1;
+  bool finished_ = false;
+};
+
+template <class F>
+decltype(auto) Database::atomic(F&& fn) const {
+  Transaction tx(*this);
+  if constexpr (std::is_void_v<std::invoke_result_t<F&>>) {
+    fn();
+    tx.commit();
+  } else {
+    decltype(auto) result = fn();
+    tx.commit();
+    return result;
+  }
+}
+
+inline void Database::on_commit(std::function<void()> fn) const {
+  if (auto* tx = transaction_state()) {
+    tx->on_commit.push_back(std::move(fn));
+  } else {
+    fn();
+  }
+}
+
+}  // namespace gocp

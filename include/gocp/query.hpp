@@ -1,0 +1,273 @@
+#pragma once
+/// \file
+/// A typed expression DSL over member pointers. `c(&Author::last_name)` names a column;
+/// comparing it builds an `Expr<Author>`, and `&&`, `||`, `!` combine expressions:
+///
+///     using gocp::c;
+///     auto tolstoys = c(&Author::last_name) == "Tolstoy" && c(&Author::books_in_store) > 0;
+///     auto anywhere = c(&Author::store).is_null() || c(&Author::store).in({"Amazon", "Kiosk"});
+///
+/// The same column assigned (`c(&Author::store) = "Amazon"`) is an `Assignment<Author>`,
+/// used by `defaults(...)` and `update(...)`; a callable on the right is evaluated only
+/// when the assignment is applied. Comparing or assigning a value of the wrong type, or
+/// mixing two models' fields, does not compile.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "model.hpp"
+
+namespace gocp {
+
+namespace detail {
+
+enum class Op : std::uint8_t { eq, ne, lt, le, gt, ge, like, in, is_null, not_null, and_, or_, not_, nothing };
+
+/// One node of an expression, stored in prefix order: an operator node is followed by
+/// its operands' subtrees, so a whole expression is one flat vector.
+struct Node {
+  Op op;
+  std::uint32_t column = 0;
+  Value value{};
+  std::vector<Value> list{};  ///< the candidates of `in`
+};
+
+/// The index just past the subtree that starts at `i`.
+inline std::size_t subtree_end(const std::vector<Node>& nodes, std::size_t i) {
+  switch (nodes[i].op) {
+    case Op::and_:
+    case Op::or_:
+      return subtree_end(nodes, subtree_end(nodes, i + 1));
+    case Op::not_:
+      return subtree_end(nodes, i + 1);
+    default:
+      return i + 1;
+  }
+}
+
+inline std::string like_escape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// A condition on rows of T. An empty expression matches every row.
+template <class T>
+class Expr {
+ public:
+  using model_type = T;
+
+  Expr() = default;
+  explicit Expr(detail::Node node) { nodes_.push_back(std::move(node)); }
+
+  bool empty() const noexcept { return nodes_.empty(); }
+  const std::vector<detail::Node>& nodes() const noexcept { return nodes_; }
+
+  static Expr combine(detail::Op op, const Expr& a, const Expr& b) {
+    if (a.empty()) return op == detail::Op::and_ ? b : a;  // TRUE && b == b; TRUE || b == TRUE
+    if (b.empty()) return op == detail::Op::and_ ? a : b;
+    Expr out;
+    out.nodes_.reserve(1 + a.nodes_.size() + b.nodes_.size());
+    out.nodes_.push_back({op});
+    out.nodes_.insert(out.nodes_.end(), a.nodes_.begin(), a.nodes_.end());
+    out.nodes_.insert(out.nodes_.end(), b.nodes_.begin(), b.nodes_.end());
+    return out;
+  }
+
+  Expr negated() const {
+    if (empty()) return Expr(detail::Node{detail::Op::nothing});
+    Expr out;
+    out.nodes_.reserve(1 + nodes_.size());
+    out.nodes_.push_back({detail::Op::not_});
+    out.nodes_.insert(out.nodes_.end(), nodes_.begin(), nodes_.end());
+    return out;
+  }
+
+ private:
+  std::vector<detail::Node> nodes_;
+};
+
+template <class A, class B>
+Expr<A> operator&&(const Expr<A>& a, const Expr<B>& b) {
+  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with &&");
+  return Expr<A>::combine(detail::Op::and_, a, b);
+}
+template <class A, class B>
+Expr<A> operator||(const Expr<A>& a, const Expr<B>& b) {
+  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with ||");
+  return Expr<A>::combine(detail::Op::or_, a, b);
+}
+/// Rows for which `e` is not true, including rows where it is NULL (as Django's exclude).
+template <class T>
+Expr<T> operator!(const Expr<T>& e) {
+  return e.negated();
+}
+
+/// `column = value`, applied by a create, an update or defaults. A callable value is
+/// called only when the assignment is applied.
+template <class T>
+struct Assignment {
+  std::size_t column;
+  Value value{};
+  std::function<Value()> lazy{};
+
+  Value resolve() const { return lazy ? lazy() : value; }
+};
+
+template <class T>
+struct Defaults {
+  std::vector<Assignment<T>> items;
+};
+
+/// Like Defaults, but only for a create (update_or_create's create_defaults).
+template <class T>
+struct CreateDefaults {
+  std::vector<Assignment<T>> items;
+};
+
+/// A column of T backed by a member of type M.
+template <class T, class M>
+class Col {
+  using traits = column_traits<M>;
+
+ public:
+  explicit Col(M T::*member) : column_(static_cast<std::uint32_t>(detail::column_index<T>(member))) {
+    if (detail::column_index<T>(member) == detail::npos)
+      throw ConfigurationError("gocp: a member of '" + std::string(model<T>::name) +
+                               "' used in a query is not listed in gocp::model<...>::schema");
+  }
+
+  std::size_t index() const noexcept { return column_; }
+
+  template <class V>
+  Expr<T> operator==(V&& v) const { return compare<V>(detail::Op::eq, std::forward<V>(v)); }
+  template <class V>
+  Expr<T> operator!=(V&& v) const { return compare<V>(detail::Op::ne, std::forward<V>(v)); }
+  template <class V>
+  Expr<T> operator<(V&& v) const { return compare<V>(detail::Op::lt, std::forward<V>(v)); }
+  template <class V>
+  Expr<T> operator<=(V&& v) const { return compare<V>(detail::Op::le, std::forward<V>(v)); }
+  template <class V>
+  Expr<T> operator>(V&& v) const { return compare<V>(detail::Op::gt, std::forward<V>(v)); }
+  template <class V>
+  Expr<T> operator>=(V&& v) const { return compare<V>(detail::Op::ge, std::forward<V>(v)); }
+
+  /// `column IN (values...)`; an empty list matches no row.
+  template <class R>
+    requires std::ranges::input_range<R>
+  Expr<T> in(const R& values) const {
+    using V = std::ranges::range_value_t<R>;
+    if constexpr (!traits::template accepts<V>) {
+      static_assert(detail::always_false<V>, "gocp: in(...) with values of a type this field cannot hold");
+      return {};
+    } else {
+      detail::Node n{detail::Op::in, column_};
+      for (const auto& v : values) n.list.push_back(traits::from_user(v));
+      return Expr<T>(std::move(n));
+    }
+  }
+  Expr<T> in(std::initializer_list<typename traits::base> values) const {
+    return in(std::vector<typename traits::base>(values));
+  }
+
+  Expr<T> is_null(bool null = true) const {
+    return Expr<T>(detail::Node{null ? detail::Op::is_null : detail::Op::not_null, column_});
+  }
+
+  /// SQL LIKE with '\' as the escape character; case-sensitive on every backend.
+  Expr<T> like(std::string_view pattern) const {
+    static_assert(traits::type == ColumnType::text, "gocp: like/startswith/contains apply only to text fields");
+    return Expr<T>(detail::Node{detail::Op::like, column_, Value{std::string(pattern)}});
+  }
+  Expr<T> startswith(std::string_view prefix) const { return like(detail::like_escape(prefix) + "%"); }
+  Expr<T> endswith(std::string_view suffix) const { return like("%" + detail::like_escape(suffix)); }
+  Expr<T> contains(std::string_view part) const { return like("%" + detail::like_escape(part) + "%"); }
+
+  /// An assignment for defaults(...) / update(...); a callable is evaluated lazily.
+  template <class V>
+  Assignment<T> operator=(V&& v) const {
+    using U = std::remove_cvref_t<V>;
+    if constexpr (traits::template accepts<V>) {
+      return {column_, traits::from_user(std::forward<V>(v))};
+    } else if constexpr (std::is_invocable_v<U&>) {
+      using R = std::invoke_result_t<U&>;
+      static_assert(traits::template accepts<R>,
+                    "gocp: this callable returns a type the field cannot hold");
+      return {column_, Value{}, [fn = std::forward<V>(v)]() mutable { return traits::from_user(fn()); }};
+    } else {
+      static_assert(detail::always_false<V>,
+                    "gocp: cannot assign a value of this type to this field (check the field's type)");
+      return {column_};
+    }
+  }
+
+ private:
+  template <class V>
+  Expr<T> compare(detail::Op op, V&& v) const {
+    if constexpr (!traits::template accepts<V>) {
+      static_assert(detail::always_false<V>,
+                    "gocp: cannot compare this field with a value of that type (e.g. a text field with a "
+                    "number, or a number field with a string)");
+      return {};
+    } else {
+      return Expr<T>(detail::Node{op, column_, traits::from_user(std::forward<V>(v))});
+    }
+  }
+
+  std::uint32_t column_;
+};
+
+/// The column backed by `member`: `c(&Author::first_name) == "Leo"`.
+template <class T, class M>
+Col<T, M> c(M T::*member) {
+  return Col<T, M>(member);
+}
+
+/// Values used only when get_or_create / update_or_create create (and, for
+/// update_or_create, the fields it updates).
+template <class T, class... Ts>
+Defaults<T> defaults(Assignment<T> first, Assignment<Ts>... rest) {
+  static_assert((std::is_same_v<T, Ts> && ...), "gocp::defaults: all assignments must be on the same model");
+  return {{std::move(first), std::move(rest)...}};
+}
+
+/// update_or_create's values for a create only; without it, create uses `defaults`.
+template <class T, class... Ts>
+CreateDefaults<T> create_defaults(Assignment<T> first, Assignment<Ts>... rest) {
+  static_assert((std::is_same_v<T, Ts> && ...), "gocp::create_defaults: all assignments must be on the same model");
+  return {{std::move(first), std::move(rest)...}};
+}
+
+namespace detail {
+
+/// The `column == value` terms joined by AND at the top of an expression: what
+/// get_or_create copies into a new row (terms under OR or NOT only filter).
+inline void equality_terms(const std::vector<Node>& nodes, std::size_t i,
+                           std::vector<std::pair<std::size_t, Value>>& out) {
+  if (i >= nodes.size()) return;
+  const Node& n = nodes[i];
+  if (n.op == Op::and_) {
+    equality_terms(nodes, i + 1, out);
+    equality_terms(nodes, subtree_end(nodes, i + 1), out);
+  } else if (n.op == Op::eq) {
+    out.emplace_back(n.column, n.value);
+  }
+}
+
+}  // namespace detail
+}  // namespace gocp
