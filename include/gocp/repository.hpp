@@ -21,11 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "cache/registry.hpp"
 #include "db/database.hpp"
+#include "detail/model_caches.hpp"
 #include "detail/sql.hpp"
 #include "errors.hpp"
 #include "model.hpp"
 #include "query.hpp"
+#include "stats.hpp"
 
 namespace gocp {
 
@@ -79,10 +82,20 @@ class RepositoryBase {
   using model_type = Model;
   using pk_type = detail::pk_type<Model>;
 
+  /// A repository without caches.
   explicit RepositoryBase(Database db) : db_(std::move(db)) { static_cast<void>(schema_hash<Model>); }
+
+  /// A repository whose writes invalidate the model's cache entries: `caches` must have
+  /// the alias named after the model (and `default`, for policies caching lookups).
+  RepositoryBase(Database db, const CacheRegistry& caches)
+      : db_(std::move(db)),
+        caches_(std::make_shared<detail::ModelCaches<Model>>(caches, stats_, caches.contains("default"))) {}
 
   const Database& database() const noexcept { return db_; }
   const ModelInfo& info() const noexcept { return model_info<Model>(); }
+
+  /// This repository's counters (shared with its filtered copies).
+  Stats stats() const noexcept { return stats_->snapshot(); }
 
   /// Creates the table with its constraints if it does not exist (idempotent).
   void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
@@ -210,16 +223,19 @@ class RepositoryBase {
 
   /// Deletes obj's row; false if there was none.
   bool remove(const Model& obj) const {
+    const Value pk = detail::get_column(obj, info().pk);
     auto w = writer();
-    w.text("DELETE FROM ").table().where_pk(detail::get_column(obj, info().pk));
-    return run(w, [](const Row&) { return true; }) > 0;
+    w.text("DELETE FROM ").table().where_pk(pk);
+    const bool removed = run(w, [](const Row&) { return true; }) > 0;
+    invalidate(pk);
+    return removed;
   }
 
   /// Deletes every matching row (all rows of an unfiltered repository); returns how many.
   std::size_t remove_all() const {
     auto w = writer();
     w.text("DELETE FROM ").table().where({&filters_});
-    return run(w, [](const Row&) { return true; });
+    return run_returning_pks(w);
   }
 
   /// Sets the assigned columns on every matching row; returns how many rows changed.
@@ -234,7 +250,7 @@ class RepositoryBase {
     w.text("UPDATE ").table().text(" SET ");
     set_list(w, values);
     w.where({&filters_});
-    return run(w, [](const Row&) { return true; });
+    return run_returning_pks(w);
   }
 
   // ---- get_or_create / update_or_create ----------------------------------------------
@@ -275,15 +291,17 @@ class RepositoryBase {
     });
   }
 
- protected:
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
-  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+  // ---- policy hooks: public so the host can reach a policy's override ----------------
 
-  /// The create step of get_or_create. Policies may override it (NonAtomicGetOrCreate
-  /// drops the savepoint); Django wraps it in atomic().
+  /// The create step of get_or_create, inside a savepoint as Django's atomic(); a
+  /// policy may override it (NonAtomicGetOrCreate drops the savepoint).
   Model create_for_get_or_create(const detail::ColumnValues& values) const {
     return db_.atomic([&] { return insert(values); });
   }
+
+ protected:
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
   /// get() without policies: what the verbs use internally, so a policy that reroutes
   /// get() (AlwaysGetOrCreate) never recurses into itself.
@@ -339,6 +357,7 @@ class RepositoryBase {
       return true;
     });
     if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
+    invalidate(detail::get_column(*stored, info().pk));  // a manual key may be reused after a delete
     return std::move(*stored);
   }
 
@@ -347,24 +366,55 @@ class RepositoryBase {
     auto w = writer();
     w.text("UPDATE ").table().text(" SET ");
     if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
-    w.where_pk(detail::get_column(obj, info().pk));
+    const Value pk = detail::get_column(obj, info().pk);
+    w.where_pk(pk);
     if (stored) returning(w);
-    return run(w, [&](const Row& row) {
+    const std::size_t changed = run(w, [&](const Row& row) {
       if (stored) *stored = detail::read_object<Model>(row);
       return true;
     });
+    if (changed) invalidate(pk);
+    return changed;
+  }
+
+  /// Makes the cache entries of `pk` stale now and, inside a transaction, again when it
+  /// commits: a reader that refilled from the not-yet-committed past in between is
+  /// invalidated too. Marks the model written, so the transaction bypasses its cache.
+  void invalidate(const Value& pk) const {
+    if (!caches_) return;
+    caches_->invalidate(pk);
+    if (db_.in_transaction()) {
+      detail::DatabaseAccess::note_write(db_, &info());
+      db_.on_commit([caches = caches_, pk] { caches->invalidate(pk, /*counted=*/false); });
+    }
   }
 
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
 
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
+    detail::StatCounters::bump(stats_->db_queries);
     return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
+  }
+
+  /// Runs a bulk UPDATE / DELETE with `RETURNING pk`, invalidating each row it changed.
+  std::size_t run_returning_pks(detail::SqlWriter& w) const {
+    w.text(" RETURNING ").column(info().pk);
+    std::vector<Value> pks;
+    run(w, [&](const Row& row) {
+      pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
+      return true;
+    });
+    if (caches_)
+      for (const Value& pk : pks) invalidate(pk);
+    return pks.size();
   }
 
   Database db_;
   Expr<Model> filters_;
   bool allow_non_unique_ = false;
+  std::shared_ptr<detail::StatCounters> stats_ = std::make_shared<detail::StatCounters>();
+  std::shared_ptr<const detail::ModelCaches<Model>> caches_;
 
  private:
   template <class, class>

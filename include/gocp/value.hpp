@@ -68,6 +68,16 @@ inline constexpr bool base_accepts = [] {
   else return std::is_convertible_v<const U&, std::string_view>;
 }();
 
+/// Reads column `column` of a row as a Value of the given type.
+inline Value read_value(const Row& row, int column, ColumnType type) {
+  if (row.is_null(column)) return Value{};
+  switch (type) {
+    case ColumnType::integer: return Value{row.integer(column)};
+    case ColumnType::real: return Value{row.real(column)};
+    default: return Value{std::string(row.text(column))};
+  }
+}
+
 }  // namespace detail
 
 /// What gocp knows about a member type M: whether it may be NULL, its column type, and

@@ -54,6 +54,7 @@ inline bool register_backend(std::string scheme, BackendFactory factory) {
 Backend sqlite_backend(Url& url);  // db/sqlite.hpp
 
 struct TransactionState;
+struct DatabaseAccess;
 
 struct DatabaseState {
   DatabaseState(std::string u, const Backend& b, std::chrono::milliseconds wait)
@@ -138,6 +139,7 @@ class Database {
 
  private:
   friend class Transaction;
+  friend struct detail::DatabaseAccess;
   explicit Database(std::shared_ptr<detail::DatabaseState> s) : state_(std::move(s)) {}
   detail::TransactionState* transaction_state() const noexcept;
   static Connection& connection_of(detail::TransactionState& tx) noexcept;

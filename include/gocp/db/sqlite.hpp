@@ -17,16 +17,12 @@
 #include <unordered_map>
 #include <variant>
 
+#include "../detail/string_hash.hpp"
 #include "../errors.hpp"
 #include "database.hpp"
 
 namespace gocp {
 namespace detail {
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 inline constexpr Dialect sqlite_dialect{
     .name = "sqlite",

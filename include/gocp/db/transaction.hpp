@@ -31,6 +31,9 @@ struct TransactionState {
   std::vector<std::function<void()>> on_commit;
   /// on_commit.size() when each open savepoint began: its hooks go if it rolls back.
   std::vector<std::size_t> savepoint_marks;
+  /// Tables this transaction wrote through a repository: their cached rows may be older
+  /// than what the transaction sees, so its reads of them bypass caches.
+  std::vector<const void*> written;
 };
 
 inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
@@ -38,6 +41,18 @@ inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
     if (tx->db == db) return tx;
   return nullptr;
 }
+
+/// Repository-internal access to a Database's transaction on this thread.
+struct DatabaseAccess {
+  static void note_write(const Database& db, const void* table) {
+    if (auto* tx = db.transaction_state())
+      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.push_back(table);
+  }
+  static bool wrote(const Database& db, const void* table) noexcept {
+    auto* tx = db.transaction_state();
+    return tx && std::find(tx->written.begin(), tx->written.end(), table) != tx->written.end();
+  }
+};
 
 inline std::string savepoint_name(std::size_t depth) { return "gocp_sp_" + std::to_string(depth); }
 

@@ -1,0 +1,171 @@
+#pragma once
+/// \file
+/// The schema-versioned binary codec for cache entries:
+///
+///     "gC" | version:u8 | schema_hash:u64 | generation:u64 | count:u16 | count x field
+///     field := tag:u8 (0 NULL, 1 int64, 2 double, 3 text) | payload (8 bytes, or u32 length + bytes)
+///
+/// (little-endian). An entry written under another schema hash, or for another column
+/// layout, decodes as a miss, never as a wrong object; so does any corrupt or truncated
+/// entry. The decoder validates every byte before an object is built from it.
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../model.hpp"
+#include "../value.hpp"
+
+namespace gocp::codec {
+
+inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::size_t kHeaderSize = 2 + 1 + 8 + 8 + 2;
+
+enum class Tag : std::uint8_t { null = 0, integer = 1, real = 2, text = 3 };
+
+namespace detail {
+inline void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xffu);
+}
+inline std::uint64_t get_u64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= std::uint64_t{static_cast<unsigned char>(p[i])} << (8 * i);
+  return v;
+}
+}  // namespace detail
+
+/// Encodes `values` (one per column, in schema order) under `schema_hash`, tagged with
+/// `generation` (see detail/object_cache.hpp).
+inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, std::span<const Value> values) {
+  std::string out;
+  out.reserve(kHeaderSize + values.size() * 12);
+  out += "gC";
+  out += static_cast<char>(kFormatVersion);
+  detail::put_u64(out, schema_hash);
+  detail::put_u64(out, generation);
+  out += static_cast<char>(values.size() & 0xffu);
+  out += static_cast<char>((values.size() >> 8) & 0xffu);
+  for (const Value& v : values) {
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      out += static_cast<char>(Tag::integer);
+      detail::put_u64(out, static_cast<std::uint64_t>(*i));
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      out += static_cast<char>(Tag::real);
+      std::uint64_t bits;
+      std::memcpy(&bits, d, sizeof bits);
+      detail::put_u64(out, bits);
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      out += static_cast<char>(Tag::text);
+      const auto n = static_cast<std::uint32_t>(s->size());
+      for (int k = 0; k < 4; ++k) out += static_cast<char>((n >> (8 * k)) & 0xffu);
+      out += *s;
+    } else {
+      out += static_cast<char>(Tag::null);
+    }
+  }
+  return out;
+}
+
+/// A validated entry: its generation, and a Row over its fields for read_object().
+class Decoded final : public Row {
+ public:
+  std::uint64_t generation() const noexcept { return generation_; }
+  std::size_t size() const noexcept { return fields_.size(); }
+
+  bool is_null(int c) const override { return fields_[c].tag == Tag::null; }
+  std::int64_t integer(int c) const override { return static_cast<std::int64_t>(detail::get_u64(fields_[c].data)); }
+  double real(int c) const override {
+    const std::uint64_t bits = detail::get_u64(fields_[c].data);
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    return d;
+  }
+  std::string_view text(int c) const override { return {fields_[c].data, fields_[c].size}; }
+
+  /// Parses `bytes` against the expected schema hash and column layout; nullopt for an
+  /// entry of another layout or any malformed byte. `bytes` must outlive the result.
+  static std::optional<Decoded> parse(std::string_view bytes, std::uint64_t schema_hash,
+                                      std::span<const ColumnInfo> columns) {
+    if (bytes.size() < kHeaderSize || bytes[0] != 'g' || bytes[1] != 'C' ||
+        static_cast<std::uint8_t>(bytes[2]) != kFormatVersion || detail::get_u64(bytes.data() + 3) != schema_hash)
+      return std::nullopt;
+    Decoded d;
+    d.generation_ = detail::get_u64(bytes.data() + 11);
+    const std::size_t count = static_cast<unsigned char>(bytes[19]) | (static_cast<unsigned char>(bytes[20]) << 8);
+    if (count != columns.size()) return std::nullopt;
+    d.fields_.reserve(count);
+    std::size_t pos = kHeaderSize;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (pos >= bytes.size()) return std::nullopt;
+      const auto tag = static_cast<Tag>(bytes[pos++]);
+      const ColumnInfo& col = columns[i];
+      Field f{tag, nullptr, 0};
+      switch (tag) {
+        case Tag::null:
+          if (!col.nullable) return std::nullopt;
+          break;
+        case Tag::integer:
+        case Tag::real:
+          if ((tag == Tag::integer) != (col.type == ColumnType::integer) ||
+              (tag == Tag::real) != (col.type == ColumnType::real) || bytes.size() - pos < 8)
+            return std::nullopt;
+          f.data = bytes.data() + pos;
+          f.size = 8;
+          pos += 8;
+          break;
+        case Tag::text: {
+          if (col.type != ColumnType::text || bytes.size() - pos < 4) return std::nullopt;
+          std::uint32_t n = 0;
+          for (int k = 0; k < 4; ++k) n |= std::uint32_t{static_cast<unsigned char>(bytes[pos + k])} << (8 * k);
+          pos += 4;
+          if (bytes.size() - pos < n) return std::nullopt;
+          f.data = bytes.data() + pos;
+          f.size = n;
+          pos += n;
+          break;
+        }
+        default:
+          return std::nullopt;
+      }
+      d.fields_.push_back(f);
+    }
+    if (pos != bytes.size()) return std::nullopt;
+    return d;
+  }
+
+ private:
+  struct Field {
+    Tag tag;
+    const char* data;
+    std::size_t size;
+  };
+  std::uint64_t generation_ = 0;
+  std::vector<Field> fields_;
+};
+
+/// Encodes a whole object of model T.
+template <class T>
+std::string encode_object(const T& obj, std::uint64_t generation) {
+  std::vector<Value> values;
+  values.reserve(gocp::detail::field_count<T>);
+  gocp::detail::for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    values.push_back(column_traits<M>::to_value(obj.*f.member));
+  });
+  return encode(schema_hash<T>, generation, values);
+}
+
+/// Decodes an object of model T with its generation; nullopt for anything else.
+template <class T>
+std::optional<std::pair<T, std::uint64_t>> decode_object(std::string_view bytes) {
+  const ModelInfo& info = model_info<T>();
+  auto d = Decoded::parse(bytes, info.schema_hash, info.columns);
+  if (!d) return std::nullopt;
+  return std::pair<T, std::uint64_t>{gocp::detail::read_object<T>(*d), d->generation()};
+}
+
+}  // namespace gocp::codec

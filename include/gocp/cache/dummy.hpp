@@ -1,0 +1,19 @@
+#pragma once
+/// \file
+/// `dummy://`: a cache that stores nothing (Django's DummyCache), to switch caching off
+/// for an alias without changing code. Every read misses.
+
+#include "cache.hpp"
+
+namespace gocp {
+
+class DummyCache final : public Cache {
+ public:
+  std::optional<std::string> get(std::string_view) override { return std::nullopt; }
+  void set(std::string_view, std::string_view, Ttl) override {}
+  bool add(std::string_view, std::string_view, Ttl) override { return true; }
+  bool remove(std::string_view) override { return false; }
+  std::optional<std::int64_t> increment(std::string_view, std::int64_t) override { return std::nullopt; }
+};
+
+}  // namespace gocp

@@ -1,0 +1,143 @@
+#pragma once
+/// \file
+/// `locmem:///?max_entries=N&ttl_s=S`: the in-process cache. Thread-safe through
+/// sharded locks; each shard is an LRU bounded by its share of `max_entries` (default
+/// 10000); entries expire after `ttl_s` seconds (default 0: never). Values are the
+/// encoded bytes the codec writes, exactly as a network cache would hold them, so a
+/// model's layout change or a corrupt entry is handled the same way everywhere.
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "../detail/string_hash.hpp"
+#include "cache.hpp"
+
+namespace gocp {
+
+class LocMemCache final : public Cache {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
+      : per_shard_(std::max<std::size_t>(1, (max_entries + kShards - 1) / kShards)), default_ttl_(default_ttl) {}
+
+  std::optional<std::string> get(std::string_view key) override {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    auto* e = s.find_live(key, Clock::now());
+    if (!e) return std::nullopt;
+    return e->value;
+  }
+
+  void set(std::string_view key, std::string_view value, Ttl ttl) override {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    s.put(key, value, expiry(ttl), per_shard_);
+  }
+
+  bool add(std::string_view key, std::string_view value, Ttl ttl) override {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    if (s.find_live(key, Clock::now())) return false;
+    s.put(key, value, expiry(ttl), per_shard_);
+    return true;
+  }
+
+  bool remove(std::string_view key) override {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    auto it = s.index.find(key);
+    if (it == s.index.end()) return false;
+    s.erase(it);
+    return true;
+  }
+
+  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    auto* e = s.find_live(key, Clock::now());
+    if (!e) return std::nullopt;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(e->value.data(), e->value.data() + e->value.size(), n);
+    if (ec != std::errc{} || end != e->value.data() + e->value.size()) return std::nullopt;
+    n += delta;
+    e->value = std::to_string(n);
+    return n;
+  }
+
+  /// Live entries across shards (expired ones not yet swept may be counted).
+  std::size_t size() const {
+    std::size_t n = 0;
+    for (auto& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      n += s.index.size();
+    }
+    return n;
+  }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+
+  struct Entry {
+    std::string key;
+    std::string value;
+    Clock::time_point expires;  // time_point::max(): never
+  };
+
+  struct Shard {
+    mutable std::mutex mutex;
+    std::list<Entry> lru;  // front: most recently used
+    std::unordered_map<std::string_view, std::list<Entry>::iterator, detail::StringHash, std::equal_to<>> index;
+
+    Entry* find_live(std::string_view key, Clock::time_point now) {
+      auto it = index.find(key);
+      if (it == index.end()) return nullptr;
+      if (it->second->expires <= now) {
+        erase(it);
+        return nullptr;
+      }
+      lru.splice(lru.begin(), lru, it->second);
+      return &*it->second;
+    }
+
+    void put(std::string_view key, std::string_view value, Clock::time_point expires, std::size_t capacity) {
+      if (auto it = index.find(key); it != index.end()) {
+        it->second->value.assign(value);
+        it->second->expires = expires;
+        lru.splice(lru.begin(), lru, it->second);
+        return;
+      }
+      lru.push_front(Entry{std::string(key), std::string(value), expires});
+      index.emplace(lru.front().key, lru.begin());  // the view points into the list node, which never moves
+      while (index.size() > capacity) erase(index.find(lru.back().key));
+    }
+
+    void erase(decltype(index)::iterator it) {
+      auto node = it->second;
+      index.erase(it);
+      lru.erase(node);
+    }
+  };
+
+  Shard& shard(std::string_view key) { return shards_[detail::StringHash{}(key) % kShards]; }
+
+  Clock::time_point expiry(Ttl ttl) const {
+    const Ttl effective = ttl.count() > 0 ? ttl : default_ttl_;
+    return effective.count() > 0 ? Clock::now() + effective : Clock::time_point::max();
+  }
+
+  std::size_t per_shard_;
+  Ttl default_ttl_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace gocp

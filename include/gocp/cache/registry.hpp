@@ -1,0 +1,149 @@
+#pragma once
+/// \file
+/// `gocp::CacheRegistry`: cache aliases -> caches, built from URLs. By convention the
+/// alias `default` holds lookup -> pk mappings, and the alias named after a model
+/// ("library.author") holds that model's objects:
+///
+///     gocp::CacheRegistry caches{{"default", "locmem:///"},
+///                                {"library.author", "locmem:///?max_entries=50000&ttl_s=300"}};
+///
+/// Schemes: `locmem`, `dummy` built in; `redis`, `memcached` with their headers; more
+/// with register_cache_scheme(). Every cache is created when the registry is, so a bad
+/// URL fails at start-up, naming the alias and the URL. The registry is a cheap,
+/// copyable handle; repositories keep what they use alive.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "../detail/url.hpp"
+#include "../errors.hpp"
+#include "../stats.hpp"
+#include "cache.hpp"
+#include "dummy.hpp"
+#include "locmem.hpp"
+
+namespace gocp {
+
+namespace detail {
+
+using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
+
+inline std::map<std::string, CacheFactory, std::less<>>& cache_schemes() {
+  static std::map<std::string, CacheFactory, std::less<>> schemes{
+      {"locmem",
+       [](Url& url) -> std::shared_ptr<Cache> {
+         const auto max_entries = url.take_int("max_entries", 10'000);
+         if (max_entries == 0) throw ConfigurationError("gocp: max_entries=0 in cache URL '" + url.redacted() + "'");
+         return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries),
+                                              Cache::Ttl{url.take_int("ttl_s", 0)});
+       }},
+      {"dummy", [](Url&) -> std::shared_ptr<Cache> { return std::make_shared<DummyCache>(); }},
+  };
+  return schemes;
+}
+inline std::mutex& cache_schemes_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+/// One alias: its cache and counters.
+struct CacheSlot {
+  std::string alias;
+  std::shared_ptr<Cache> cache;
+  std::shared_ptr<StatCounters> stats = std::make_shared<StatCounters>();
+};
+
+}  // namespace detail
+
+/// Makes `scheme://...` cache URLs create caches with `factory`, which reads its options
+/// from the Url (unread options are reported as unknown).
+inline bool register_cache_scheme(std::string scheme, detail::CacheFactory factory) {
+  std::lock_guard lock(detail::cache_schemes_mutex());
+  detail::cache_schemes()[std::move(scheme)] = std::move(factory);
+  return true;
+}
+
+class CacheRegistry {
+ public:
+  CacheRegistry(std::initializer_list<std::pair<std::string_view, std::string_view>> aliases)
+      : CacheRegistry(std::vector<std::pair<std::string_view, std::string_view>>(aliases)) {}
+
+  explicit CacheRegistry(const std::vector<std::pair<std::string_view, std::string_view>>& aliases)
+      : state_(std::make_shared<State>()) {
+    for (const auto& [alias, url_text] : aliases) {
+      if (find(alias)) throw ConfigurationError("gocp: cache alias '" + std::string(alias) + "' is configured twice");
+      detail::Url url(url_text);
+      detail::CacheFactory factory;
+      {
+        std::lock_guard lock(detail::cache_schemes_mutex());
+        if (auto it = detail::cache_schemes().find(url.scheme()); it != detail::cache_schemes().end())
+          factory = it->second;
+      }
+      if (!factory)
+        throw ConfigurationError("gocp: cache alias '" + std::string(alias) + "': unknown cache scheme '" +
+                                 url.scheme() + "' in '" + url.redacted() + "' (" + known_schemes() + ")");
+      auto cache = factory(url);
+      url.require_all_taken();
+      state_->slots.push_back(std::make_shared<detail::CacheSlot>(detail::CacheSlot{std::string(alias), cache}));
+    }
+  }
+
+  /// The cache under `alias`; a ConfigurationError naming it and the configured ones if
+  /// there is none.
+  Cache& cache(std::string_view alias) const { return *slot(alias)->cache; }
+
+  /// The counters of every repository's use of `alias`.
+  Stats stats(std::string_view alias) const { return slot(alias)->stats->snapshot(); }
+
+  bool contains(std::string_view alias) const noexcept { return find(alias) != nullptr; }
+
+  /// Internal: the slot under `alias`, for repositories to hold.
+  std::shared_ptr<detail::CacheSlot> slot(std::string_view alias) const {
+    if (auto s = find(alias)) return s;
+    std::string configured;
+    for (const auto& s : state_->slots) configured += (configured.empty() ? "'" : ", '") + s->alias + "'";
+    throw ConfigurationError("gocp: no cache alias '" + std::string(alias) + "' (configured: " +
+                             (configured.empty() ? "none" : configured) + ")");
+  }
+
+  /// Internal: records that model `name` is the C++ type `type`; another type under the
+  /// same name would share its cache keys, so it is refused.
+  void claim_model_name(std::string_view name, std::type_index type) const {
+    std::lock_guard lock(state_->mutex);
+    auto [it, inserted] = state_->models.emplace(std::string(name), type);
+    if (!inserted && it->second != type)
+      throw ConfigurationError("gocp: two different model types are both named '" + std::string(name) +
+                               "'; model names key the caches, so each must be unique (e.g. app-qualify them)");
+  }
+
+ private:
+  struct State {
+    std::vector<std::shared_ptr<detail::CacheSlot>> slots;
+    std::mutex mutex;
+    std::map<std::string, std::type_index, std::less<>> models;
+  };
+
+  std::shared_ptr<detail::CacheSlot> find(std::string_view alias) const noexcept {
+    for (const auto& s : state_->slots)
+      if (s->alias == alias) return s;
+    return nullptr;
+  }
+
+  static std::string known_schemes() {
+    std::lock_guard lock(detail::cache_schemes_mutex());
+    std::string out = "known:";
+    for (const auto& [scheme, f] : detail::cache_schemes()) out += " " + scheme;
+    return out + "; redis and memcached need their headers";
+  }
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace gocp

@@ -1,0 +1,171 @@
+#pragma once
+// The coherence protocol between a model's rows and its cache entries.
+//
+// Each object entry (pk -> object) is tagged with the generation its data was read
+// under; a separate generation key per pk is bumped by every write. An entry is served
+// only while its tag equals the current generation, so:
+//  - a write invalidates by bumping (and deleting the entry);
+//  - a reader reads the generation *before* reading the row and tags its fill with it:
+//    if a write lands in between, the fill carries the old generation and is never
+//    served. A stale row cannot be put back after an invalidation ("no stale set"),
+//    without compare-and-set, on any cache that has get / add / increment;
+//  - a missing generation key (evicted, expired, never set) is replaced by a fresh random
+//    one, which no existing entry carries.
+// Every cache call is guarded: a failing cache counts an error and degrades to a miss.
+
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <typeindex>
+#include <utility>
+
+#include "../cache/codec.hpp"
+#include "../cache/registry.hpp"
+#include "../stats.hpp"
+#include "cache_keys.hpp"
+
+namespace gocp::detail {
+
+inline std::int64_t fresh_generation() {
+  thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
+  return static_cast<std::int64_t>(rng() >> 2) + 1;  // positive, far from small counters
+}
+
+template <class Model>
+class ModelCaches {
+ public:
+  ModelCaches(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, bool with_lookups)
+      : objects_(registry.slot(model_info<Model>().name)),
+        lookups_(with_lookups ? registry.slot("default") : nullptr),
+        repository_stats_(std::move(repository_stats)),
+        prefix_(key_prefix(model_info<Model>())) {
+    registry.claim_model_name(model_info<Model>().name, std::type_index(typeid(Model)));
+  }
+
+  bool has_lookups() const noexcept { return lookups_ != nullptr; }
+
+  /// The cached object under `pk` when its entry is current; `generation` receives the
+  /// current generation (nullopt if the cache could not tell), for a later fill.
+  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation) const {
+    generation.reset();
+    return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
+      const std::string object_key = entry_key(prefix_, 'o', pk), generation_key = entry_key(prefix_, 'g', pk);
+      const std::string_view keys[] = {object_key, generation_key};
+      auto found = objects_->cache->get_many(keys);
+      if (!found[1]) return std::nullopt;
+      generation = parse_generation(*found[1]);
+      if (!found[0] || !generation) return std::nullopt;
+      auto decoded = codec::decode_object<Model>(*found[0]);
+      if (!decoded) {  // another layout, or corrupt: a miss, and the entry goes
+        objects_->cache->remove(object_key);
+        return std::nullopt;
+      }
+      if (static_cast<std::int64_t>(decoded->second) != *generation || get_column(decoded->first, pk_index<Model>) != pk)
+        return std::nullopt;
+      return std::move(decoded->first);
+    });
+  }
+
+  /// The current generation of `pk`, made fresh if it has none.
+  std::optional<std::int64_t> generation(const Value& pk) const {
+    return guarded(*objects_, std::optional<std::int64_t>{}, [&]() -> std::optional<std::int64_t> {
+      const std::string key = entry_key(prefix_, 'g', pk);
+      if (auto v = objects_->cache->get(key)) {
+        if (auto g = parse_generation(*v)) return g;
+        const std::int64_t fresh = fresh_generation();  // garbage under the key: replace it
+        objects_->cache->set(key, std::to_string(fresh));
+        return fresh;
+      }
+      const std::int64_t fresh = fresh_generation();
+      if (objects_->cache->add(key, std::to_string(fresh))) return fresh;
+      auto v = objects_->cache->get(key);  // another reader added one first
+      return v ? parse_generation(*v) : std::nullopt;
+    });
+  }
+
+  /// Stores `obj`, read from the database after `generation` was read.
+  void store(const Model& obj, std::int64_t generation) const {
+    guarded(*objects_, false, [&] {
+      objects_->cache->set(entry_key(prefix_, 'o', get_column(obj, pk_index<Model>)),
+                           codec::encode_object(obj, static_cast<std::uint64_t>(generation)));
+      count(&StatCounters::fills, *objects_);
+      return true;
+    });
+  }
+
+  /// Makes every entry of `pk` stale: bumps its generation and deletes the object.
+  /// `counted` is false for the repeat a transaction makes at commit.
+  void invalidate(const Value& pk, bool counted = true) const {
+    guarded(*objects_, false, [&] {
+      const std::string key = entry_key(prefix_, 'g', pk);
+      if (!objects_->cache->increment(key)) objects_->cache->set(key, std::to_string(fresh_generation()));
+      objects_->cache->remove(entry_key(prefix_, 'o', pk));
+      if (counted) count(&StatCounters::invalidations, *objects_);
+      return true;
+    });
+  }
+
+  /// The pk a lookup mapped to, if cached (verified by the caller against the object).
+  std::optional<Value> lookup(const std::string& key) const {
+    return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
+      auto bytes = lookups_->cache->get(key);
+      if (!bytes) return std::nullopt;
+      const ColumnInfo& pk = model_info<Model>().columns[pk_index<Model>];
+      auto d = codec::Decoded::parse(*bytes, model_info<Model>().schema_hash, {&pk, 1});
+      if (!d) {
+        lookups_->cache->remove(key);
+        return std::nullopt;
+      }
+      return read_value(*d, 0, pk.type);
+    });
+  }
+
+  void remember_lookup(const std::string& key, const Value& pk) const {
+    guarded(*lookups_, false, [&] {
+      lookups_->cache->set(key, codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
+      count(&StatCounters::fills, *lookups_);
+      return true;
+    });
+  }
+
+  std::string lookup_key(const Expr<Model>& filters, const Expr<Model>& lookup) const {
+    return detail::lookup_key(prefix_, filters, lookup);
+  }
+
+  /// Counts a hit or miss of the objects alias, for the repository and the alias.
+  void count(std::atomic<std::uint64_t> StatCounters::*counter) const { count(counter, *objects_); }
+
+ private:
+  void count(std::atomic<std::uint64_t> StatCounters::*counter, const CacheSlot& slot) const {
+    StatCounters::bump((*repository_stats_).*counter);
+    StatCounters::bump((*slot.stats).*counter);
+  }
+
+  template <class R, class F>
+  R guarded(const CacheSlot& slot, R fallback, F&& fn) const {
+    try {
+      return fn();
+    } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
+      count(&StatCounters::cache_errors, slot);
+      return fallback;
+    }
+  }
+
+  static std::optional<std::int64_t> parse_generation(std::string_view s) {
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    return n;
+  }
+
+  std::shared_ptr<CacheSlot> objects_;
+  std::shared_ptr<CacheSlot> lookups_;
+  std::shared_ptr<StatCounters> repository_stats_;
+  std::string prefix_;
+};
+
+}  // namespace gocp::detail
