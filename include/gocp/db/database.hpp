@@ -9,7 +9,9 @@
 ///     auto db = gocp::Database::open("sqlite::memory:");
 ///     db.atomic([&] { ... });                                     // a transaction
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -62,6 +64,7 @@ struct DatabaseState {
   std::string url;  ///< redacted
   Dialect dialect;
   ConnectionPool pool;
+  std::atomic<std::uint64_t> transactions{0}, savepoints{0};
 };
 
 /// The transactions open on this thread, one per database at most.
@@ -127,6 +130,11 @@ class Database {
   /// rolled back when it throws. Returns what fn returns. Defined in transaction.hpp.
   template <class F>
   decltype(auto) atomic(F&& fn) const;
+
+  /// How many outermost transactions and savepoints have been opened on this database:
+  /// what NonAtomicGetOrCreate saves is visible here.
+  std::uint64_t transactions_begun() const noexcept { return state_->transactions.load(std::memory_order_relaxed); }
+  std::uint64_t savepoints_begun() const noexcept { return state_->savepoints.load(std::memory_order_relaxed); }
 
   /// True while this thread is inside a transaction on this database.
   bool in_transaction() const noexcept { return transaction_state() != nullptr; }

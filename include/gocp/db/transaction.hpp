@@ -70,13 +70,15 @@ class Transaction {
       state_ = tx;
       depth_ = tx->depth + 1;
       (*tx->lease).execute("SAVEPOINT " + detail::savepoint_name(depth_));
+      db_.state_->savepoints.fetch_add(1, std::memory_order_relaxed);
       tx->savepoint_marks.push_back(tx->on_commit.size());
       tx->depth = depth_;
       return;
     }
     auto owned = std::make_unique<detail::TransactionState>(
-db_.state_.get(), db_.state_->pool.acquire());
+        db_.state_.get(), db_.state_->pool.acquire());
     (*owned->lease).execute(db_.dialect().begin_transaction);
+    db_.state_->transactions.fetch_add(1, std::memory_order_relaxed);
     state_ = owned.release();
     detail::open_transactions().push_back(state_);
   }
