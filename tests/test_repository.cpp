@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "support/database_url.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -83,7 +84,7 @@ namespace {
 
 struct Fixture {
   gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(dir.sqlite_url());
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));  // SQLite, or PostgreSQL in _pg
   gocp::Repository<Person> people{db};
   gocp::Repository<ManualPk> manual{db};
   gocp::Repository<DefaultPerson> default_people{db};
@@ -425,7 +426,11 @@ TEST_CASE_METHOD(Fixture, "create_table is idempotent and honours the table over
   std::int64_t tables = 0;
   db.with_connection([&](gocp::Connection& conn) {
     const gocp::Value name{std::string("book_table")};
-    conn.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?", {&name, 1},
+    const bool pg = db.dialect().name == "postgresql";  // the same check, in each backend's catalog
+    conn.query(pg ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                    "AND table_name = $1"
+                  : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+               {&name, 1},
                [&](const gocp::Row& row) {
                  tables = row.integer(0);
                  return false;
