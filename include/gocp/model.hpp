@@ -299,8 +299,18 @@ constexpr std::uint64_t compute_schema_hash() {
   return h;
 }
 
+constexpr bool usable_as_key_part(std::string_view name) {
+  if (name.empty()) return false;
+  for (char ch : name)
+    if (ch <= ' ' || ch >= 127 || ch == ':') return false;
+  return true;
+}
+
 template <class T>
 constexpr bool check_schema() {
+  static_assert(usable_as_key_part(model<T>::name),
+                "gocp::model<T>::name must be non-empty printable ASCII without spaces or ':' (it names the "
+                "table and cache keys), e.g. \"library.author\"");
   static_assert(fields_belong_to_model<T>(),
                 "gocp::model<T>::schema lists a field of another model (a member pointer of another type)");
   static_assert(primary_key_count<T>() == 1, "gocp::model<T>::schema needs exactly one gocp::primary_key(...)");

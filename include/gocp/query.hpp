@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -89,6 +90,16 @@ class Expr {
     return out;
   }
 
+  /// As combine(), reusing a's storage: `c(x) == 1 && c(y) == 2` allocates once.
+  static Expr combine(detail::Op op, Expr&& a, Expr&& b) {
+    if (a.empty()) return op == detail::Op::and_ ? std::move(b) : std::move(a);
+    if (b.empty()) return op == detail::Op::and_ ? std::move(a) : std::move(b);
+    a.nodes_.reserve(1 + a.nodes_.size() + b.nodes_.size());
+    a.nodes_.insert(a.nodes_.begin(), detail::Node{op});
+    a.nodes_.insert(a.nodes_.end(), std::make_move_iterator(b.nodes_.begin()), std::make_move_iterator(b.nodes_.end()));
+    return std::move(a);
+  }
+
   Expr negated() const {
     if (empty()) return Expr(detail::Node{detail::Op::nothing});
     Expr out;
@@ -106,6 +117,16 @@ template <class A, class B>
 Expr<A> operator&&(const Expr<A>& a, const Expr<B>& b) {
   static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with &&");
   return Expr<A>::combine(detail::Op::and_, a, b);
+}
+template <class A, class B>
+Expr<A> operator&&(Expr<A>&& a, Expr<B>&& b) {
+  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with &&");
+  return Expr<A>::combine(detail::Op::and_, std::move(a), std::move(b));
+}
+template <class A, class B>
+Expr<A> operator||(Expr<A>&& a, Expr<B>&& b) {
+  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with ||");
+  return Expr<A>::combine(detail::Op::or_, std::move(a), std::move(b));
 }
 template <class A, class B>
 Expr<A> operator||(const Expr<A>& a, const Expr<B>& b) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -22,7 +23,8 @@ class Cache {
 
   virtual ~Cache() = default;
 
-  virtual std::optional<std::string> get(std::string_view key) = 0;
+  /// Reads the value under key into `value`, reusing its capacity; false if absent.
+  virtual bool get_into(std::string_view key, std::string& value) = 0;
   virtual void set(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
   /// Stores only if the key is absent; true if it stored.
   virtual bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
@@ -32,15 +34,34 @@ class Cache {
   /// when the key is absent (it is not created, as in memcached and Django).
   virtual std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) = 0;
 
-  /// One result per key, in order. Network caches override it to make one round trip.
-  virtual std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) {
-    std::vector<std::optional<std::string>> out;
-    out.reserve(keys.size());
-    for (auto key : keys) out.push_back(get(key));
-    return out;
+  /// found[i] and values[i] for keys[i] (values reuse their capacity). Network caches
+  /// override it to make one round trip.
+  virtual void get_many_into(std::span<const std::string_view> keys, std::span<std::string> values,
+                             std::span<bool> found) {
+    for (std::size_t i = 0; i < keys.size(); ++i) found[i] = get_into(keys[i], values[i]);
   }
   virtual void set_many(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl = Ttl{0}) {
     for (const auto& [key, value] : items) set(key, value, ttl);
+  }
+
+  // ---- conveniences over the verbs above ----
+
+  std::optional<std::string> get(std::string_view key) {
+    std::string value;
+    if (get_into(key, value)) return value;
+    return std::nullopt;
+  }
+
+  /// One result per key, in order.
+  std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) {
+    std::vector<std::string> values(keys.size());
+    std::unique_ptr<bool[]> found(new bool[keys.size()]);
+    get_many_into(keys, values, {found.get(), keys.size()});
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      out.push_back(found[i] ? std::optional<std::string>(std::move(values[i])) : std::nullopt);
+    return out;
   }
 };
 

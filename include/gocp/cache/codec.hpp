@@ -9,6 +9,7 @@
 /// layout, decodes as a miss, never as a wrong object; so does any corrupt or truncated
 /// entry. The decoder validates every byte before an object is built from it.
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -74,17 +75,17 @@ inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, s
 class Decoded final : public Row {
  public:
   std::uint64_t generation() const noexcept { return generation_; }
-  std::size_t size() const noexcept { return fields_.size(); }
+  std::size_t size() const noexcept { return count_; }
 
-  bool is_null(int c) const override { return fields_[c].tag == Tag::null; }
-  std::int64_t integer(int c) const override { return static_cast<std::int64_t>(detail::get_u64(fields_[c].data)); }
+  bool is_null(int c) const override { return field(c).tag == Tag::null; }
+  std::int64_t integer(int c) const override { return static_cast<std::int64_t>(detail::get_u64(field(c).data)); }
   double real(int c) const override {
-    const std::uint64_t bits = detail::get_u64(fields_[c].data);
+    const std::uint64_t bits = detail::get_u64(field(c).data);
     double d;
     std::memcpy(&d, &bits, sizeof d);
     return d;
   }
-  std::string_view text(int c) const override { return {fields_[c].data, fields_[c].size}; }
+  std::string_view text(int c) const override { return {field(c).data, field(c).size}; }
 
   /// Parses `bytes` against the expected schema hash and column layout; nullopt for an
   /// entry of another layout or any malformed byte. `bytes` must outlive the result.
@@ -97,7 +98,7 @@ class Decoded final : public Row {
     d.generation_ = detail::get_u64(bytes.data() + 11);
     const std::size_t count = static_cast<unsigned char>(bytes[19]) | (static_cast<unsigned char>(bytes[20]) << 8);
     if (count != columns.size()) return std::nullopt;
-    d.fields_.reserve(count);
+    if (count > kInlineFields) d.overflow_.reserve(count);
     std::size_t pos = kHeaderSize;
     for (std::size_t i = 0; i < count; ++i) {
       if (pos >= bytes.size()) return std::nullopt;
@@ -131,7 +132,7 @@ class Decoded final : public Row {
         default:
           return std::nullopt;
       }
-      d.fields_.push_back(f);
+      d.push(f);
     }
     if (pos != bytes.size()) return std::nullopt;
     return d;
@@ -143,8 +144,20 @@ class Decoded final : public Row {
     const char* data;
     std::size_t size;
   };
+  // Most models have few columns: keep their fields inline, so a decode allocates nothing.
+  static constexpr std::size_t kInlineFields = 16;
+
+  const Field& field(int c) const { return count_ <= kInlineFields ? inline_[c] : overflow_[c]; }
+  void push(const Field& f) {
+    if (overflow_.capacity() == 0 && count_ < kInlineFields) inline_[count_] = f;
+    else overflow_.push_back(f);
+    ++count_;
+  }
+
   std::uint64_t generation_ = 0;
-  std::vector<Field> fields_;
+  std::size_t count_ = 0;
+  std::array<Field, kInlineFields> inline_;  // written before read: left uninitialised
+  std::vector<Field> overflow_;
 };
 
 /// Encodes a whole object of model T.

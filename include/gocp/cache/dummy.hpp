@@ -9,7 +9,7 @@ namespace gocp {
 
 class DummyCache final : public Cache {
  public:
-  std::optional<std::string> get(std::string_view) override { return std::nullopt; }
+  bool get_into(std::string_view, std::string&) override { return false; }
   void set(std::string_view, std::string_view, Ttl) override {}
   bool add(std::string_view, std::string_view, Ttl) override { return true; }
   bool remove(std::string_view) override { return false; }

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -30,12 +31,13 @@ class LocMemCache final : public Cache {
   explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
       : per_shard_(std::max<std::size_t>(1, (max_entries + kShards - 1) / kShards)), default_ttl_(default_ttl) {}
 
-  std::optional<std::string> get(std::string_view key) override {
+  bool get_into(std::string_view key, std::string& value) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
-    auto* e = s.find_live(key, Clock::now());
-    if (!e) return std::nullopt;
-    return e->value;
+    auto* e = s.find_live(key);
+    if (!e) return false;
+    value.assign(e->value);
+    return true;
   }
 
   void set(std::string_view key, std::string_view value, Ttl ttl) override {
@@ -47,7 +49,7 @@ class LocMemCache final : public Cache {
   bool add(std::string_view key, std::string_view value, Ttl ttl) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
-    if (s.find_live(key, Clock::now())) return false;
+    if (s.find_live(key)) return false;
     s.put(key, value, expiry(ttl), per_shard_);
     return true;
   }
@@ -64,11 +66,14 @@ class LocMemCache final : public Cache {
   std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
-    auto* e = s.find_live(key, Clock::now());
+    auto* e = s.find_live(key);
     if (!e) return std::nullopt;
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(e->value.data(), e->value.data() + e->value.size(), n);
     if (ec != std::errc{} || end != e->value.data() + e->value.size()) return std::nullopt;
+    using limits = std::numeric_limits<std::int64_t>;
+    if (delta > 0 ? n > limits::max() - delta : n < limits::min() - delta)
+      return std::nullopt;  // would overflow: refused, as Redis does, the value left as it was
     n += delta;
     e->value = std::to_string(n);
     return n;
@@ -98,10 +103,11 @@ class LocMemCache final : public Cache {
     std::list<Entry> lru;  // front: most recently used
     std::unordered_map<std::string_view, std::list<Entry>::iterator, detail::StringHash, std::equal_to<>> index;
 
-    Entry* find_live(std::string_view key, Clock::time_point now) {
+    Entry* find_live(std::string_view key) {
       auto it = index.find(key);
       if (it == index.end()) return nullptr;
-      if (it->second->expires <= now) {
+      // read the clock only for entries that can expire: it costs as much as the lookup
+      if (it->second->expires != Clock::time_point::max() && it->second->expires <= Clock::now()) {
         erase(it);
         return nullptr;
       }
@@ -128,7 +134,15 @@ class LocMemCache final : public Cache {
     }
   };
 
-  Shard& shard(std::string_view key) { return shards_[detail::StringHash{}(key) % kShards]; }
+  /// Keys share long prefixes and differ at the end: pick the shard from the last bytes,
+  /// so a lookup hashes the key once (in the shard's map), not twice.
+  Shard& shard(std::string_view key) {
+    std::uint64_t tail = key.size();
+    for (std::size_t i = key.size() > 8 ? key.size() - 8 : 0; i < key.size(); ++i)
+      tail = (tail << 8) ^ static_cast<unsigned char>(key[i]);
+    tail *= 0x9e3779b97f4a7c15ull;
+    return shards_[(tail >> 59) % kShards];
+  }
 
   Clock::time_point expiry(Ttl ttl) const {
     const Ttl effective = ttl.count() > 0 ? ttl : default_ttl_;

@@ -6,12 +6,15 @@
 //   gocp:<model>:<schema hash>:g:<pk>       its generation        (same alias)
 //   gocp:<model>:<schema hash>:l:<lookup>   lookup -> pk          (alias: default)
 //
-// <lookup> is the canonical form of the repository's filters and the lookup: AND / OR
-// operands are sorted, so `a && b` and `b && a` share a key. A key longer than
-// kMaxKeyLength, or holding bytes a memcached key may not (space, control, non-ASCII),
-// keeps its readable prefix and replaces the rest by a 128-bit hash.
+// <lookup> is a 128-bit hash of the repository's filters and the lookup, computed from
+// the expression nodes without building text; AND / OR operands are combined without
+// regard to order, so `a && b` and `b && a` share a key. A pk that is long, or holds bytes
+// a memcached key may not (space, control, non-ASCII), is hashed the same way. A hash
+// collision can cost a miss, never a wrong answer: a mapped object is checked against
+// the lookup, and an object entry against its pk, before it is served.
 
-#include <algorithm>
+#include <bit>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -33,129 +36,162 @@ inline std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
   return x ^ (x >> 31);
 }
 
-inline std::string hash128_hex(std::string_view s) {
+/// Two independent 64-bit streams, each a multiply-rotate per word (cheap on the hit
+/// path), mixed thoroughly once at the end by finished(): 128 bits of key.
+struct Hash128 {
   std::uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
-  for (unsigned char ch : s) {
-    a = mix64(a ^ ch);
-    b = (b ^ ch) * 0x100000001b3ull;
+
+  void add(std::uint64_t x) {
+    a = std::rotl((a ^ x) * 0x87c37b91114253d5ull, 31);
+    b = std::rotl((b + x) * 0x4cf5ad432745937full, 29) ^ a;
   }
-  a = mix64(a ^ s.size());
-  b = mix64(b ^ a);
+  Hash128 finished() const { return {mix64(a ^ 0x632be59bd9b4e019ull), mix64(b + a)}; }
+  void add(std::string_view s) {
+    add(s.size());
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, 8);
+      add(word);
+    }
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, s.data() + i, s.size() - i);
+    add(tail);
+  }
+  void add(const Value& v) {
+    add(static_cast<std::uint64_t>(v.index()));
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      add(static_cast<std::uint64_t>(*i));
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      std::uint64_t bits;
+      std::memcpy(&bits, d, sizeof bits);
+      add(bits);
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      add(std::string_view(*s));
+    }
+  }
+};
+
+inline void append_hex(std::string& out, std::uint64_t v) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    out[i] = hex[(a >> (60 - 4 * i)) & 0xf];
-    out[16 + i] = hex[(b >> (60 - 4 * i)) & 0xf];
-  }
-  return out;
+  char digits[16];
+  for (int i = 0; i < 16; ++i) digits[i] = hex[(v >> (60 - 4 * i)) & 0xf];
+  out.append(digits, sizeof digits);
 }
 
-inline std::string hex64(std::uint64_t v) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 0; i < 16; ++i) out[i] = hex[(v >> (60 - 4 * i)) & 0xf];
-  return out;
+inline void append_hex(std::string& out, const Hash128& h) {
+  append_hex(out, h.a);
+  append_hex(out, h.b);
 }
 
-/// Values with a type tag and, for text, a length: `i42`, `d<bits>`, `s3:abc`, `n`.
-inline void append_value(std::string& out, const Value& v) {
-  if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    out += 'i';
-    out += std::to_string(*i);
-  } else if (const auto* d = std::get_if<double>(&v)) {
-    std::uint64_t bits;
-    std::memcpy(&bits, d, sizeof bits);
-    out += 'd';
-    out += hex64(bits);
-  } else if (const auto* s = std::get_if<std::string>(&v)) {
-    out += 's';
-    out += std::to_string(s->size());
-    out += ':';
-    out += *s;
-  } else {
-    out += 'n';
-  }
-}
-
-inline std::string canonical(const std::vector<Node>& nodes, std::size_t& i, const ModelInfo& info) {
+/// The hash of the subtree at `i` (advancing i past it).
+inline Hash128 hash_nodes(const std::vector<Node>& nodes, std::size_t& i) {
   const Node& n = nodes[i++];
-  auto column = [&] { return std::string(info.columns[n.column].name); };
-  switch (n.op) {
-    case Op::and_:
-    case Op::or_: {
-      // flatten a chain of the same operator, then sort its operands
-      std::vector<std::string> operands;
-      auto collect = [&](auto&& self, std::size_t& at) -> void {
-        if (nodes[at].op == n.op) {
-          ++at;
-          self(self, at);
-          self(self, at);
-        } else {
-          operands.push_back(canonical(nodes, at, info));
-        }
-      };
-      collect(collect, i);
-      collect(collect, i);
-      std::sort(operands.begin(), operands.end());
-      std::string out = n.op == Op::and_ ? "&(" : "|(";
-      for (const auto& o : operands) out += o + ",";
-      return out + ")";
-    }
-    case Op::not_:
-      return "!(" + canonical(nodes, i, info) + ")";
-    case Op::nothing:
-      return "0";
-    case Op::in: {
-      std::string out = column() + " in(";
-      for (const auto& v : n.list) {
-        append_value(out, v);
-        out += ',';
+  Hash128 h;
+  h.add(static_cast<std::uint64_t>(n.op));
+  if (n.op == Op::and_ || n.op == Op::or_) {
+    // Sum the operands' hashes over the whole chain of this operator: order-free.
+    std::uint64_t sum_a = 0, sum_b = 0, count = 0;
+    auto collect = [&](auto&& self, std::size_t& at) -> void {
+      if (nodes[at].op == n.op) {
+        ++at;
+        self(self, at);
+        self(self, at);
+        return;
       }
-      return out + ")";
-    }
-    default: {
-      static constexpr const char* names[] = {"=", "!=", "<", "<=", ">", ">=", " like ", "", " null", " notnull"};
-      std::string out = column() + names[static_cast<int>(n.op)];
-      if (n.op != Op::is_null && n.op != Op::not_null) append_value(out, n.value);
-      return out;
-    }
+      const Hash128 operand = hash_nodes(nodes, at);
+      sum_a += mix64(operand.a);
+      sum_b += mix64(operand.b ^ 0xd6e8feb86659fd93ull);
+      ++count;
+    };
+    collect(collect, i);
+    collect(collect, i);
+    h.add(sum_a);
+    h.add(sum_b);
+    h.add(count);
+    return h.finished();
   }
+  if (n.op == Op::not_) {
+    const Hash128 inner = hash_nodes(nodes, i);
+    h.add(inner.a);
+    h.add(inner.b);
+    return h.finished();
+  }
+  h.add(static_cast<std::uint64_t>(n.column));
+  h.add(n.value);
+  h.add(static_cast<std::uint64_t>(n.list.size()));
+  for (const Value& v : n.list) h.add(v);
+  return h.finished();
 }
 
-inline std::string canonical(const std::vector<Node>& nodes, const ModelInfo& info) {
-  if (nodes.empty()) return "*";
+inline Hash128 hash_expression(const std::vector<Node>& nodes) {
+  if (nodes.empty()) return Hash128{};
   std::size_t i = 0;
-  return canonical(nodes, i, info);
-}
-
-inline bool key_safe(std::string_view s) {
-  return s.size() <= kMaxKeyLength &&
-         std::all_of(s.begin(), s.end(), [](char ch) { return ch > ' ' && ch < 127; });
+  return hash_nodes(nodes, i);
 }
 
 /// `gocp:<model>:<schema hash>:` — shared by every key of the model.
 inline std::string key_prefix(const ModelInfo& info) {
-  return "gocp:" + std::string(info.name) + ":" + hex64(info.schema_hash) + ":";
+  std::string prefix = "gocp:" + std::string(info.name) + ":";
+  append_hex(prefix, info.schema_hash);
+  return prefix + ":";
 }
 
-inline std::string finish_key(std::string key, std::size_t prefix_length) {
-  if (key_safe(key)) return key;
-  return key.substr(0, prefix_length + 2) + "#" + hash128_hex(std::string_view(key).substr(prefix_length + 2));
+/// Writes `<prefix>l:<hash of filters, then lookup>` into out (reusing its capacity).
+template <class T>
+void write_lookup_key(std::string& out, const std::string& prefix, const Expr<T>& filters, const Expr<T>& lookup) {
+  const Hash128 f = hash_expression(filters.nodes()), l = hash_expression(lookup.nodes());
+  Hash128 h;
+  h.add(f.a);
+  h.add(f.b);
+  h.add(l.a);
+  h.add(l.b);
+  out.assign(prefix);
+  out += "l:";
+  append_hex(out, h.finished());
+}
+
+inline bool key_safe(std::string_view s) {
+  for (char ch : s)
+    if (ch <= ' ' || ch >= 127) return false;
+  return true;
+}
+
+/// Writes `<prefix><kind>:<pk>` into out: `i42` for an integer, `s<text>` for a short
+/// safe text, `#<hash>` for anything else.
+inline void write_entry_key(std::string& out, const std::string& prefix, char kind, const Value& pk) {
+  out.assign(prefix);
+  out += kind;
+  out += ':';
+  if (const auto* i = std::get_if<std::int64_t>(&pk)) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *i);
+    out += 'i';
+    out.append(digits, end);
+    return;
+  }
+  if (const auto* s = std::get_if<std::string>(&pk); s && key_safe(*s) && out.size() + 1 + s->size() <= kMaxKeyLength) {
+    out += 's';
+    out += *s;
+    return;
+  }
+  Hash128 h;
+  h.add(pk);
+  out += '#';
+  append_hex(out, h.finished());
 }
 
 inline std::string entry_key(const std::string& prefix, char kind, const Value& pk) {
-  std::string key = prefix;
-  key += kind;
-  key += ':';
-  append_value(key, pk);
-  return finish_key(std::move(key), prefix.size());
+  std::string out;
+  write_entry_key(out, prefix, kind, pk);
+  return out;
 }
 
 template <class T>
 std::string lookup_key(const std::string& prefix, const Expr<T>& filters, const Expr<T>& lookup) {
-  const ModelInfo& info = model_info<T>();
-  return finish_key(prefix + "l:" + canonical(filters.nodes(), info) + "/" + canonical(lookup.nodes(), info),
-                    prefix.size());
+  std::string out;
+  write_lookup_key(out, prefix, filters, lookup);
+  return out;
 }
 
 }  // namespace gocp::detail

@@ -53,15 +53,18 @@ class ModelCaches {
   std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation) const {
     generation.reset();
     return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
-      const std::string object_key = entry_key(prefix_, 'o', pk), generation_key = entry_key(prefix_, 'g', pk);
-      const std::string_view keys[] = {object_key, generation_key};
-      auto found = objects_->cache->get_many(keys);
+      Scratch& k = scratch();
+      write_entry_key(k.keys[0], prefix_, 'o', pk);
+      write_entry_key(k.keys[1], prefix_, 'g', pk);
+      const std::string_view keys[] = {k.keys[0], k.keys[1]};
+      bool found[2];
+      objects_->cache->get_many_into(keys, k.values, found);
       if (!found[1]) return std::nullopt;
-      generation = parse_generation(*found[1]);
+      generation = parse_generation(k.values[1]);
       if (!found[0] || !generation) return std::nullopt;
-      auto decoded = codec::decode_object<Model>(*found[0]);
+      auto decoded = codec::decode_object<Model>(k.values[0]);
       if (!decoded) {  // another layout, or corrupt: a miss, and the entry goes
-        objects_->cache->remove(object_key);
+        objects_->cache->remove(keys[0]);
         return std::nullopt;
       }
       if (static_cast<std::int64_t>(decoded->second) != *generation || get_column(decoded->first, pk_index<Model>) != pk)
@@ -110,12 +113,12 @@ class ModelCaches {
   }
 
   /// The pk a lookup mapped to, if cached (verified by the caller against the object).
-  std::optional<Value> lookup(const std::string& key) const {
+  std::optional<Value> lookup(std::string_view key) const {
     return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
-      auto bytes = lookups_->cache->get(key);
-      if (!bytes) return std::nullopt;
+      std::string& bytes = scratch().values[0];
+      if (!lookups_->cache->get_into(key, bytes)) return std::nullopt;
       const ColumnInfo& pk = model_info<Model>().columns[pk_index<Model>];
-      auto d = codec::Decoded::parse(*bytes, model_info<Model>().schema_hash, {&pk, 1});
+      auto d = codec::Decoded::parse(bytes, model_info<Model>().schema_hash, {&pk, 1});
       if (!d) {
         lookups_->cache->remove(key);
         return std::nullopt;
@@ -124,7 +127,7 @@ class ModelCaches {
     });
   }
 
-  void remember_lookup(const std::string& key, const Value& pk) const {
+  void remember_lookup(std::string_view key, const Value& pk) const {
     guarded(*lookups_, false, [&] {
       lookups_->cache->set(key, codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
       count(&StatCounters::fills, *lookups_);
@@ -132,8 +135,9 @@ class ModelCaches {
     });
   }
 
-  std::string lookup_key(const Expr<Model>& filters, const Expr<Model>& lookup) const {
-    return detail::lookup_key(prefix_, filters, lookup);
+  /// Writes the lookup key of (filters, lookup) into `out`.
+  void lookup_key(std::string& out, const Expr<Model>& filters, const Expr<Model>& lookup) const {
+    write_lookup_key(out, prefix_, filters, lookup);
   }
 
   /// Counts a hit or miss of the objects alias, for the repository and the alias.
@@ -153,6 +157,16 @@ class ModelCaches {
       count(&StatCounters::cache_errors, slot);
       return fallback;
     }
+  }
+
+  /// Per-thread buffers for keys and values: the hit path allocates nothing once warm.
+  struct Scratch {
+    std::string keys[2];
+    std::string values[2];
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
   }
 
   static std::optional<std::int64_t> parse_generation(std::string_view s) {

@@ -40,7 +40,8 @@ struct CachedGetOrCreate {
       detail::expect_condition<Model, E>();
       detail::expect_defaults<Model, D>();
       const auto& caches = *this->caches_;
-      const std::string key = caches.lookup_key(this->filters_, lookup);
+      thread_local std::string key;
+      caches.lookup_key(key, this->filters_, lookup);
       std::optional<std::int64_t> generation;
       std::optional<Value> cached_pk;
       if (!detail::DatabaseAccess::wrote(this->db_, &this->info())) {
@@ -54,12 +55,13 @@ struct CachedGetOrCreate {
         }
       }
       caches.count(&detail::StatCounters::misses);
+      std::string owned_key = key;  // `key` is per thread: a defaults callable may reuse it
       auto result = Base::get_or_create(lookup, defaults);
       const Value pk = detail::get_column(result.first, detail::pk_index<Model>);
       if (generation && cached_pk == pk && !this->db_.in_transaction()) {
         caches.store(result.first, *generation);  // the generation was read before the row
       } else {
-        refill_after_commit(key, pk);
+        refill_after_commit(std::move(owned_key), pk);
       }
       return result;
     }
@@ -68,8 +70,9 @@ struct CachedGetOrCreate {
     std::pair<Model, bool> update_or_create(const E& lookup, const D& defaults = {},
                                             const C& create_defaults = {}) const {
       auto result = Base::update_or_create(lookup, defaults, create_defaults);
-      refill_after_commit(this->caches_->lookup_key(this->filters_, lookup),
-                          detail::get_column(result.first, detail::pk_index<Model>));
+      std::string key;
+      this->caches_->lookup_key(key, this->filters_, lookup);
+      refill_after_commit(std::move(key), detail::get_column(result.first, detail::pk_index<Model>));
       return result;
     }
 

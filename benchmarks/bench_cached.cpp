@@ -1,0 +1,133 @@
+// Cached get_or_create vs the hand-written floor, in the same run:
+//
+//   cached_hit/gocp    Repository<Author, CachedGetOrCreate> on locmem: a hit, the lookup
+//                      expression built each call as a caller would
+//   cached_hit/map     a bare std::unordered_map<std::string, Author>: build the key, find,
+//                      copy the object out (target: gocp <= 4x this)
+//   nested/atomic      1 parent + 100 children, each get_or_create in its own savepoint
+//   nested/non_atomic  the same with NonAtomicGetOrCreate inside one transaction
+//
+// on a real SQLite file. Prints `ratio ...` lines at the end (medians of repetitions).
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <unordered_map>
+
+#include <gocp/gocp.hpp>
+
+#include "support/ratio_reporter.hpp"
+#include "../tests/support/temp_dir.hpp"
+
+namespace {
+
+struct Author {
+  std::int64_t id = 0;
+  std::string first_name, last_name;
+  int books_in_store = 0;
+  std::optional<std::string> store;
+};
+struct Parent {
+  std::int64_t id = 0;
+  std::string name;
+};
+struct Child {
+  std::int64_t id = 0;
+  std::int64_t parent_id = 0;
+  std::string name;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Author> {
+  static constexpr std::string_view name = "library.author";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&Author::id, "id"), gocp::field(&Author::first_name, "first_name", gocp::max_length(255)),
+      gocp::field(&Author::last_name, "last_name", gocp::max_length(255)),
+      gocp::field(&Author::books_in_store, "books_in_store", gocp::default_value(0)),
+      gocp::field(&Author::store, "store"), gocp::unique_together(&Author::first_name, &Author::last_name));
+};
+template <>
+struct gocp::model<Parent> {
+  static constexpr std::string_view name = "bench.parent";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Parent::id, "id"), gocp::field(&Parent::name, "name", gocp::unique));
+};
+template <>
+struct gocp::model<Child> {
+  static constexpr std::string_view name = "bench.child";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Child::id, "id"), gocp::field(&Child::parent_id, "parent_id"),
+                  gocp::field(&Child::name, "name"), gocp::unique_together(&Child::parent_id, &Child::name));
+};
+
+namespace {
+
+using gocp::c;
+
+void cached_hit_gocp(benchmark::State& state) {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(dir.sqlite_url());
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
+  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+  authors.create_table();
+  const std::string first = "Leo", last = "Tolstoy";
+  authors.get_or_create(c(&Author::first_name) == first && c(&Author::last_name) == last,
+                        gocp::defaults(c(&Author::store) = "Amazon"));
+  for (auto _ : state) {
+    auto result = authors.get_or_create(c(&Author::first_name) == first && c(&Author::last_name) == last);
+    benchmark::DoNotOptimize(result);
+  }
+  if (authors.stats().hits < static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("not all hits");
+}
+
+void cached_hit_map(benchmark::State& state) {
+  std::unordered_map<std::string, Author> cache;
+  const std::string first = "Leo", last = "Tolstoy";
+  cache.emplace(first + '\0' + last, Author{1, first, last, 0, "Amazon"});
+  for (auto _ : state) {
+    std::string key = first;
+    key += '\0';
+    key += last;
+    auto it = cache.find(key);
+    Author copy = it->second;
+    benchmark::DoNotOptimize(copy);
+  }
+}
+
+template <class... Policies>
+void nested_creates(benchmark::State& state) {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(dir.sqlite_url());
+  gocp::Repository<Parent, Policies...> parents{db};
+  gocp::Repository<Child, Policies...> children{db};
+  parents.create_table();
+  children.create_table();
+  std::int64_t n = 0;
+  for (auto _ : state) {
+    db.atomic([&] {
+      auto [parent, created] = parents.get_or_create(c(&Parent::name) == "parent " + std::to_string(n++));
+      for (int i = 0; i < 100; ++i)
+        children.get_or_create(c(&Child::parent_id) == parent.id && c(&Child::name) == std::to_string(i));
+    });
+  }
+}
+
+BENCHMARK(cached_hit_gocp)->Name("cached_hit/gocp")->UseRealTime();
+BENCHMARK(cached_hit_map)->Name("cached_hit/map")->UseRealTime();
+BENCHMARK(nested_creates<>)->Name("nested/atomic")->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(nested_creates<gocp::NonAtomicGetOrCreate>)->Name("nested/non_atomic")->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gocp::bench::RatioReporter reporter;
+  if (!gocp::bench::run_benchmarks(argc, argv, reporter)) return 1;
+  reporter.print_ratio("cached hit (gocp / unordered_map)", "cached_hit/gocp", "cached_hit/map", 4.0);
+  reporter.print_speedup("nested 1 + 100, non-atomic over atomic", "nested/atomic", "nested/non_atomic");
+  benchmark::Shutdown();
+  return 0;
+}
