@@ -1,0 +1,506 @@
+// get_or_create through gocp vs the same work written by hand against the sqlite3 C API
+// (the "floor"), in the same run, each on its own real SQLite file in WAL mode:
+//
+//   hit   the row exists: one prepared SELECT of every column by the unique
+//         (first_name, last_name) pair, LIMIT 21, read into the struct, one more step to
+//         prove the row is the only one.
+//   miss  a new key each call: that SELECT finds nothing, then BEGIN IMMEDIATE,
+//         INSERT ... RETURNING every column (read into the struct), COMMIT -- the
+//         statements gocp runs (checked at startup by tracing one call of each side).
+//   hit_prebuilt_lookup, hit_in_transaction: diagnostics, see their comments.
+//
+// Both sides open their connection the way gocp does (journal_mode=WAL,
+// synchronous=NORMAL, foreign_keys=ON, busy_timeout) and reuse prepared statements; the
+// floor binds without copying and allocates only the returned struct's strings. At the
+// end it prints `ratio <case>: X.XXx` = gocp's time / the floor's (see run_paired).
+//
+//   bench_get_or_create [--benchmark_min_time=0.5] [--benchmark_repetitions=5] [google benchmark flags]
+//
+// Those two defaults apply unless given; the whole run takes about 20 s.
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <gocp/gocp.hpp>
+
+#include "../tests/support/temp_dir.hpp"
+
+namespace {
+
+struct Author {
+  std::int64_t id = 0;
+  std::string first_name, last_name;
+  int books_in_store = 0;
+  std::optional<std::string> store;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Author> {
+  static constexpr std::string_view name = "library.author";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&Author::id, "id"),
+      gocp::field(&Author::first_name, "first_name", gocp::max_length(255)),
+      gocp::field(&Author::last_name, "last_name", gocp::max_length(255)),
+      gocp::field(&Author::books_in_store, "books_in_store", gocp::default_value(0)),
+      gocp::field(&Author::store, "store"),
+      gocp::unique_together(&Author::first_name, &Author::last_name));
+};
+
+namespace {
+
+using gocp::c;
+using Authors = gocp::Repository<Author>;
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kSeedRows = 1000;  // so the unique index has some depth
+
+// ---- fresh database files -------------------------------------------------------------
+
+/// A path for a database no earlier call returned, in a directory removed at exit.
+std::string fresh_database_path() {
+  static gocp::test::TempDir dir;
+  static int files = 0;
+  return dir.file("bench-" + std::to_string(++files) + ".db").string();
+}
+
+std::string url_of(const std::string& path) { return "sqlite:///" + path; }
+
+/// A new database file holding gocp's table (its own DDL) and, optionally, kSeedRows rows
+/// plus ("Leo", "Tolstoy"). The setup connection is closed before the benchmark opens its own.
+std::string make_database(bool seed) {
+  std::string path = fresh_database_path();
+  auto db = gocp::Database::open(url_of(path));
+  Authors authors{db};
+  authors.create_table();
+  if (seed) {
+    db.atomic([&] {
+      for (int i = 0; i < kSeedRows; ++i)
+        authors.create(Author{0, "first-" + std::to_string(i), "last-" + std::to_string(i), i, std::nullopt});
+      authors.create(Author{0, "Leo", "Tolstoy", 3, "Amazon"});
+    });
+  }
+  return path;
+}
+
+// ---- the floor: hand-written sqlite3 ------------------------------------------------
+
+[[noreturn]] void sqlite_fail(sqlite3* db, const char* what) {
+  throw std::runtime_error(std::string("floor: ") + what + ": " + sqlite3_errmsg(db));
+}
+
+class Floor {
+ public:
+  explicit Floor(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK)
+      sqlite_fail(db_, "open");
+    sqlite3_busy_timeout(db_, kBusyTimeoutMs);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    select_ = prepare(
+        "SELECT id, first_name, last_name, books_in_store, store FROM library_author "
+        "WHERE first_name = ? AND last_name = ? LIMIT 21");
+    begin_ = prepare("BEGIN IMMEDIATE");
+    insert_ = prepare(
+        "INSERT INTO library_author (books_in_store, first_name, last_name) VALUES (?, ?, ?) "
+        "RETURNING id, first_name, last_name, books_in_store, store");
+    commit_ = prepare("COMMIT");
+    rollback_ = prepare("ROLLBACK");
+  }
+  Floor(const Floor&) = delete;
+  Floor& operator=(const Floor&) = delete;
+  ~Floor() {
+    for (sqlite3_stmt* st : {select_, begin_, insert_, commit_, rollback_}) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+  }
+
+  /// The one row with this (first_name, last_name), if any.
+  std::optional<Author> find(std::string_view first, std::string_view last) {
+    sqlite3_bind_text(select_, 1, first.data(), static_cast<int>(first.size()), SQLITE_STATIC);
+    sqlite3_bind_text(select_, 2, last.data(), static_cast<int>(last.size()), SQLITE_STATIC);
+    std::optional<Author> out;
+    int rc = sqlite3_step(select_);
+    if (rc == SQLITE_ROW) {
+      out = read(select_);
+      rc = sqlite3_step(select_);
+      if (rc == SQLITE_ROW) {
+        sqlite3_reset(select_);
+        throw std::runtime_error("floor: several rows");
+      }
+    }
+    if (rc != SQLITE_DONE) {
+      sqlite3_reset(select_);
+      sqlite_fail(db_, "select");
+    }
+    sqlite3_reset(select_);
+    return out;
+  }
+
+  void begin() { step_done(begin_, "begin"); }
+  void commit() { step_done(commit_, "commit"); }
+
+  /// find(), else BEGIN IMMEDIATE; INSERT ... RETURNING; COMMIT (a unique violation
+  /// rolls back and re-reads, as gocp does).
+  std::pair<Author, bool> get_or_create(std::string_view first, std::string_view last) {
+    if (auto found = find(first, last)) return {std::move(*found), false};
+    step_done(begin_, "begin");
+    sqlite3_bind_int64(insert_, 1, 0);
+    sqlite3_bind_text(insert_, 2, first.data(), static_cast<int>(first.size()), SQLITE_STATIC);
+    sqlite3_bind_text(insert_, 3, last.data(), static_cast<int>(last.size()), SQLITE_STATIC);
+    int rc = sqlite3_step(insert_);
+    if (rc != SQLITE_ROW) {
+      sqlite3_reset(insert_);
+      step_done(rollback_, "rollback");
+      if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+        if (auto found = find(first, last)) return {std::move(*found), false};
+      }
+      sqlite_fail(db_, "insert");
+    }
+    Author created = read(insert_);
+    rc = sqlite3_step(insert_);
+    sqlite3_reset(insert_);
+    if (rc != SQLITE_DONE) {
+      step_done(rollback_, "rollback");
+      sqlite_fail(db_, "insert");
+    }
+    step_done(commit_, "commit");
+    return {std::move(created), true};
+  }
+
+ private:
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+      sqlite_fail(db_, sql);
+    return st;
+  }
+  void exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) sqlite_fail(db_, sql);
+  }
+  void step_done(sqlite3_stmt* st, const char* what) {
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) sqlite_fail(db_, what);
+  }
+  static std::string text(sqlite3_stmt* st, int col) {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(st, col))) : std::string();
+  }
+  static Author read(sqlite3_stmt* st) {
+    Author a;
+    a.id = sqlite3_column_int64(st, 0);
+    a.first_name = text(st, 1);
+    a.last_name = text(st, 2);
+    a.books_in_store = sqlite3_column_int(st, 3);
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) a.store = text(st, 4);
+    return a;
+  }
+
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* select_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* rollback_ = nullptr;
+};
+
+gocp::Database open_gocp(const std::string& path) {
+  return gocp::Database::open(url_of(path) + "?busy_timeout_ms=" + std::to_string(kBusyTimeoutMs));
+}
+
+/// A new key per call, built the same way for both sides.
+struct KeyMaker {
+  std::int64_t n = 0;
+  char first[32];
+  std::string_view next() {
+    const int len = std::snprintf(first, sizeof first, "new-%lld", static_cast<long long>(++n));
+    return {first, static_cast<std::size_t>(len)};
+  }
+};
+
+// ---- the benchmarks -------------------------------------------------------------------
+//
+// Each benchmark runs gocp and the floor side by side, each on its own fresh file, in
+// alternating blocks of `block` calls (gocp first in one block pair, the floor first in
+// the next), timing each block. A pair's ratio compares two stretches of a few
+// milliseconds each, so a neighbour's load that comes and goes hits both sides alike; the
+// reported `ratio` is the median over all pairs. `Time` is one gocp call plus one floor
+// call; the counters `gocp_ns` and `floor_ns` split it.
+
+using Clock = std::chrono::steady_clock;
+
+double median_of(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/// Runs `gocp_call()` and `floor_call()` (each returning (object, created)) in paired
+/// blocks; a wrong `created` fails the benchmark.
+template <class GocpCall, class FloorCall>
+void run_paired(benchmark::State& state, int block, bool expect_created, GocpCall&& gocp_call,
+                FloorCall&& floor_call) {
+  std::vector<double> ratios;
+  double gocp_total = 0, floor_total = 0;
+  bool ok = true;
+  auto time_block = [&](auto& call) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < block; ++i) {
+      auto result = call();
+      ok = ok && result.second == expect_created;
+      benchmark::DoNotOptimize(result);
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  bool gocp_first = true;
+  while (state.KeepRunningBatch(block)) {
+    double g = 0, f = 0;
+    if (gocp_first) {
+      g = time_block(gocp_call);
+      f = time_block(floor_call);
+    } else {
+      f = time_block(floor_call);
+      g = time_block(gocp_call);
+    }
+    gocp_first = !gocp_first;
+    ratios.push_back(g / f);
+    gocp_total += g;
+    floor_total += f;
+    state.SetIterationTime(g + f);
+  }
+  if (!ok) state.SkipWithError(expect_created ? "a call found an existing row" : "a call created a row");
+  const double calls = static_cast<double>(state.iterations());
+  state.counters["gocp_ns"] = gocp_total / calls * 1e9;
+  state.counters["floor_ns"] = floor_total / calls * 1e9;
+  state.counters["ratio"] = median_of(ratios);
+}
+
+/// HIT, as a caller writes it: the lookup is built on each call.
+void hit(benchmark::State& state) {
+  auto db = open_gocp(make_database(true));
+  const Authors authors{db};
+  Floor floor(make_database(true));
+  run_paired(
+      state, 64, false,
+      [&] { return authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"); },
+      [&] { return floor.get_or_create("Leo", "Tolstoy"); });
+}
+
+/// MISS: a new key per call, so SELECT (nothing), BEGIN IMMEDIATE, INSERT ... RETURNING, COMMIT.
+void miss(benchmark::State& state) {
+  auto db = open_gocp(make_database(false));
+  const Authors authors{db};
+  Floor floor(make_database(false));
+  KeyMaker gocp_keys, floor_keys;
+  run_paired(
+      state, 16, true,
+      [&] { return authors.get_or_create(c(&Author::first_name) == gocp_keys.next() && c(&Author::last_name) == "Tolstoy"); },
+      [&] { return floor.get_or_create(floor_keys.next(), "Tolstoy"); });
+}
+
+/// Diagnostic: HIT with the lookup built once, outside the loop: gocp without the DSL's cost.
+void hit_prebuilt_lookup(benchmark::State& state) {
+  auto db = open_gocp(make_database(true));
+  const Authors authors{db};
+  Floor floor(make_database(true));
+  const auto lookup = c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy";
+  run_paired(
+      state, 64, false, [&] { return authors.get_or_create(lookup); },
+      [&] { return floor.get_or_create("Leo", "Tolstoy"); });
+}
+
+/// Diagnostic: HIT inside one open transaction on each side. Without the per-statement
+/// lock/unlock system calls of autocommit reads, SQLite's share shrinks and gocp's own
+/// CPU cost shows.
+void hit_in_transaction(benchmark::State& state) {
+  auto db = open_gocp(make_database(true));
+  const Authors authors{db};
+  Floor floor(make_database(true));
+  gocp::Transaction tx{db};
+  floor.begin();
+  run_paired(
+      state, 256, false,
+      [&] { return authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"); },
+      [&] { return floor.get_or_create("Leo", "Tolstoy"); });
+  floor.commit();
+  tx.commit();
+}
+
+// ---- startup check: both sides run the same statements -------------------------------
+
+std::vector<std::string>* g_traced = nullptr;
+
+int on_trace(unsigned, void*, void* stmt, void*) {
+  if (g_traced) g_traced->emplace_back(sqlite3_sql(static_cast<sqlite3_stmt*>(stmt)));
+  return 0;
+}
+int trace_connection(sqlite3* db, const char**, const sqlite3_api_routines*) {
+  sqlite3_trace_v2(db, SQLITE_TRACE_STMT, on_trace, nullptr);
+  return SQLITE_OK;
+}
+
+/// The leading keywords of a statement ("SELECT", "BEGIN IMMEDIATE", "INSERT", "COMMIT").
+std::string verb(const std::string& sql) {
+  const auto first = sql.substr(0, sql.find(' '));
+  return first == "BEGIN" ? sql : first;
+}
+
+/// Runs one miss and one hit through each side with a statement trace on, and fails
+/// unless both issue the same sequence of statement kinds.
+bool same_statements() {
+  auto run = [](auto&& body) {
+    std::vector<std::string> traced;
+    const std::string path = make_database(false);
+    using Ext = void (*)();
+    const auto ext = reinterpret_cast<Ext>(&trace_connection);
+    sqlite3_auto_extension(ext);
+    {
+      body(path, traced);
+    }
+    sqlite3_cancel_auto_extension(ext);
+    g_traced = nullptr;
+    std::vector<std::string> verbs;
+    for (const auto& s : traced) {
+      if (s.rfind("PRAGMA", 0) != 0) verbs.push_back(verb(s));
+    }
+    return verbs;
+  };
+  const auto gocp_verbs = run([](const std::string& path, std::vector<std::string>& traced) {
+    auto db = open_gocp(path);
+    const Authors authors{db};
+    g_traced = &traced;
+    authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy");  // miss
+    authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy");  // hit
+  });
+  const auto floor_verbs = run([](const std::string& path, std::vector<std::string>& traced) {
+    Floor floor(path);
+    g_traced = &traced;
+    floor.get_or_create("Leo", "Tolstoy");
+    floor.get_or_create("Leo", "Tolstoy");
+  });
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+    return out;
+  };
+  std::printf("statements, miss then hit:\n  gocp:  %s\n  floor: %s\n", join(gocp_verbs).c_str(),
+              join(floor_verbs).c_str());
+  return gocp_verbs == floor_verbs && !gocp_verbs.empty();
+}
+
+// ---- reporting the ratios -------------------------------------------------------------
+
+/// The console output, plus each benchmark's per-repetition `ratio` counter, so main can
+/// print the median over repetitions.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& r : runs) {
+      if (r.error_occurred) {
+        failed_ = true;
+      } else if (r.run_type == Run::RT_Iteration) {
+        Sample& s = samples_[r.run_name.function_name];
+        s.ratio.push_back(counter(r, "ratio"));
+        s.gocp_ns.push_back(counter(r, "gocp_ns"));
+        s.floor_ns.push_back(counter(r, "floor_ns"));
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  struct Sample {
+    std::vector<double> ratio, gocp_ns, floor_ns;
+  };
+  /// The repetitions of `name`, or nullptr if it did not run.
+  const Sample* find(const std::string& name) const {
+    auto it = samples_.find(name);
+    return it == samples_.end() ? nullptr : &it->second;
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  static double counter(const Run& r, const char* name) {
+    auto it = r.counters.find(name);
+    return it == r.counters.end() ? 0 : static_cast<double>(it->second);
+  }
+
+  std::map<std::string, Sample> samples_;
+  bool failed_ = false;
+};
+
+constexpr double kTarget = 1.25;
+
+/// `ratio <label>: X.XXx`, the median over repetitions of each run's median pair ratio; a
+/// targeted ratio also shows the target, and says so when above it.
+void print_ratio(const RatioReporter& r, const char* label, const std::string& name, bool targeted) {
+  const RatioReporter::Sample* s = r.find(name);
+  if (!s) return;  // filtered out
+  const double ratio = median_of(s->ratio);
+  char target[64] = "";
+  if (targeted) std::snprintf(target, sizeof target, " (target <= %.2fx)", kTarget);
+  std::printf("ratio %s: %.2fx%s  [gocp %.0f ns, floor %.0f ns per call; medians of %zu runs]%s\n", label, ratio,
+              target, median_of(s->gocp_ns), median_of(s->floor_ns), s->ratio.size(),
+              targeted && ratio > kTarget ? "  ** above target **" : "");
+}
+
+bool has_flag(const std::vector<char*>& args, std::string_view flag) {
+  return std::any_of(args.begin() + 1, args.end(), [&](const char* a) {
+    const std::string_view s(a);
+    return s.substr(0, flag.size()) == flag && (s.size() == flag.size() || s[flag.size()] == '=');
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  static char min_time[] = "--benchmark_min_time=0.5";
+  static char repetitions[] = "--benchmark_repetitions=5";
+  if (!has_flag(args, "--benchmark_min_time")) args.push_back(min_time);
+  if (!has_flag(args, "--benchmark_repetitions")) args.push_back(repetitions);
+  args.push_back(nullptr);
+  int n = static_cast<int>(args.size()) - 1;
+  benchmark::Initialize(&n, args.data());
+  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+
+  const bool same = same_statements();
+  if (!same) {
+    std::fprintf(stderr, "bench_get_or_create: gocp and the floor do not run the same statements\n");
+    return 1;
+  }
+
+  for (auto& [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{
+           {"hit", hit},
+           {"miss", miss},
+           {"hit_prebuilt_lookup", hit_prebuilt_lookup},
+           {"hit_in_transaction", hit_in_transaction}}) {
+    benchmark::RegisterBenchmark(name, fn)->UseManualTime();
+  }
+
+  RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  std::printf("\n");
+  print_ratio(reporter, "hit", "hit", true);
+  print_ratio(reporter, "miss", "miss", true);
+  print_ratio(reporter, "hit, lookup built once (diagnostic)", "hit_prebuilt_lookup", false);
+  print_ratio(reporter, "hit inside one transaction (diagnostic)", "hit_in_transaction", false);
+  benchmark::Shutdown();
+  return reporter.failed() ? 1 : 0;
+}
