@@ -87,14 +87,14 @@ class Database {
     detail::Backend backend = [&] {
       if (url.scheme() == "sqlite") return detail::sqlite_backend(url);
       detail::BackendFactory factory;
+      std::string known = "sqlite";
       {
         std::lock_guard lock(detail::backend_registry_mutex());
         auto& registry = detail::backend_registry();
         if (auto it = registry.find(url.scheme()); it != registry.end()) factory = it->second;
+        else for (const auto& [scheme, f] : registry) known += ", " + scheme;  // under the lock, too
       }
       if (!factory) {
-        std::string known = "sqlite";
-        for (const auto& [scheme, f] : detail::backend_registry()) known += ", " + scheme;
         throw ConfigurationError("gocp: unknown database scheme '" + url.scheme() + "' in URL '" + url.redacted() +
                                  "' (known: " + known + "; postgresql needs <gocp/db/postgres.hpp>)");
       }
