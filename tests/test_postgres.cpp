@@ -579,7 +579,7 @@ TEST_CASE("postgresql:// URLs: options, errors and redaction", "[postgres][url]"
 // Django: UpdateOrCreateTransactionTests.test_updates_in_transaction. update_or_create
 // locks the row (SELECT ... FOR UPDATE) and, holding it, runs a slow callable default;
 // a concurrent UPDATE of another field blocks until it commits, and its change survives.
-TEST_CASE_METHOD(PgFixture, "update_or_create holds the row lock; a concurrent update waits and survives",
+TEST_CASE_METHOD(PgFixture, "update_or_create holds the row lock: a concurrent update waits and survives",
                  "[postgres][update_or_create][concurrency]") {
   using clock = std::chrono::steady_clock;
   const PgPerson john = people.create({0, "John", "Lennon", 19401009, {}});

@@ -64,6 +64,8 @@ class PostgresServer {
   int port() const noexcept { return port_; }
   /// The directory holding the server's Unix socket (`-k`).
   const std::filesystem::path& socket_dir() const noexcept { return dir_; }
+  /// The server's log (stderr): what `SET log_statement = 'all'` on a session writes to.
+  std::filesystem::path log_file() const { return dir_ / "server.log"; }
 
   /// `postgresql://postgres@127.0.0.1:<port>/<database>`, plus `options` if given.
   std::string url(const std::string& database, const std::string& options = "") const {
@@ -117,9 +119,12 @@ class PostgresServer {
     }
     make_dir();
     try {
-      run({bin_ / "initdb", "-D", data_dir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
-           "--no-sync"},
-          dir_ / "initdb.log", "initdb");
+      if (!restore_template()) {
+        run({bin_ / "initdb", "-D", data_dir(), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale",
+             "--no-sync"},
+            dir_ / "initdb.log", "initdb");
+        save_template();
+      }
       start();
     } catch (...) {
       stop();
@@ -128,6 +133,43 @@ class PostgresServer {
   }
 
   std::string data_dir() const { return (dir_ / "data").string(); }
+
+  // initdb takes one to three seconds, and every test process needs a cluster. With
+  // GOCP_TEST_PG_TEMPLATE_CACHE (a directory in the build tree, set by tests/CMakeLists.txt)
+  // the first process keeps a copy of its freshly initdb'd, never started data directory
+  // there, and later ones copy it (`cp -a`, ownership kept) instead of running initdb.
+  // The copy is published by an atomic rename, so a reader only ever sees a whole one.
+  std::filesystem::path template_dir() const {
+#ifdef GOCP_TEST_PG_TEMPLATE_CACHE
+    // per server major version (the bin dir's parent: .../postgresql/15/bin)
+    return std::filesystem::path(GOCP_TEST_PG_TEMPLATE_CACHE) /
+           ("data-" + bin_.parent_path().filename().string() + "-uid" + std::to_string(geteuid()));
+#else
+    return {};
+#endif
+  }
+
+  bool restore_template() const {
+    const auto from = template_dir();
+    std::error_code ec;
+    if (from.empty() || !std::filesystem::exists(from / "PG_VERSION", ec)) return false;
+    run({"/bin/cp", "-a", from.string(), data_dir()}, dir_ / "initdb.log", "copying the cached cluster", false);
+    return true;
+  }
+
+  void save_template() const noexcept {
+    const auto to = template_dir();
+    if (to.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(to.parent_path(), ec);
+    const auto staging = to.string() + ".tmp-" + std::to_string(getpid());
+    try {
+      run({"/bin/cp", "-a", data_dir(), staging}, dir_ / "initdb.log", "caching the cluster", false);
+      std::filesystem::rename(staging, to, ec);  // fails if another process published one first: fine
+    } catch (...) {  // a cache is only an optimisation
+    }
+    std::filesystem::remove_all(staging, ec);
+  }
 
   static std::filesystem::path find_binaries() {
     std::vector<std::filesystem::path> candidates;
@@ -172,15 +214,16 @@ class PostgresServer {
     gid_t gid = 0;
   };
 
-  /// Forks and execs `argv` (as the postgres user when root), output to `log`. Returns the pid.
-  pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log, bool die_with_parent) const {
+  /// Forks and execs `argv` (as the postgres user if `as_postgres`), output to `log`. Returns the pid.
+  pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& log, bool die_with_parent,
+              bool as_postgres) const {
     // Everything the child needs is prepared before fork: after it, only syscalls.
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) throw std::runtime_error("PostgresServer: cannot open " + log.string());
-    if (as_postgres_ && fchown(fd, run_as_.uid, run_as_.gid) != 0) {
+    if (as_postgres && fchown(fd, run_as_.uid, run_as_.gid) != 0) {
       ::close(fd);
       throw std::runtime_error("PostgresServer: cannot chown " + log.string());
     }
@@ -195,7 +238,7 @@ class PostgresServer {
       if (null_in >= 0) dup2(null_in, 0);
       dup2(fd, 1);
       dup2(fd, 2);
-      if (as_postgres_) {
+      if (as_postgres) {
         if (setgroups(1, &run_as_.gid) != 0 || setgid(run_as_.gid) != 0 || setuid(run_as_.uid) != 0) _exit(126);
       }
       // after setuid, which clears it; then make sure the parent did not already die
@@ -208,8 +251,9 @@ class PostgresServer {
   }
 
   /// Runs a command to completion; throws with its log if it fails.
-  void run(const std::vector<std::string>& argv, const std::filesystem::path& log, const std::string& what) const {
-    const pid_t pid = spawn(argv, log, false);
+  void run(const std::vector<std::string>& argv, const std::filesystem::path& log, const std::string& what,
+           bool as_postgres = true) const {
+    const pid_t pid = spawn(argv, log, false, as_postgres && as_postgres_);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -250,7 +294,7 @@ class PostgresServer {
       pid_ = spawn({(bin_ / "postgres").string(), "-D", data_dir(), "-k", dir_.string(), "-p", std::to_string(port_),
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c",
                     "synchronous_commit=off", "-c", "shared_buffers=32MB", "-c", "max_connections=120"},
-                   log, true);
+                   log, true, as_postgres_);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       while (std::chrono::steady_clock::now() < deadline) {
         int status = 0;

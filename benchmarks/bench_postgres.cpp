@@ -1,0 +1,402 @@
+// gocp on PostgreSQL, against its own throwaway cluster (tests/support/postgres_server.hpp:
+// 127.0.0.1, fsync off), two comparisons in the same run:
+//
+//   hit/*, miss/*   uncached get_or_create through gocp vs the same statements written by
+//                   hand with libpq prepared statements (the "floor"): a hit is one
+//                   prepared SELECT of every column by the unique (first_name, last_name)
+//                   pair, LIMIT 21; a miss is that SELECT, BEGIN, INSERT ... RETURNING
+//                   every column, COMMIT. Prints `ratio hit|miss: X.XXx` (target <= 1.2x).
+//   nested/*        one parent and 100 children created with get_or_create inside one
+//                   caller-owned transaction: `atomic` (gocp's default: each child's create
+//                   in its own SAVEPOINT ... RELEASE, two extra round trips) vs
+//                   `non_atomic` (NonAtomicGetOrCreate: no savepoints). Prints
+//                   `speedup nested: X.XXx` (target >= 1.5x).
+//
+// At startup it checks, from the server's own statement log, that gocp and the floor send
+// the same statements, and shows what each nested variant sends.
+//
+//   bench_postgres [--benchmark_min_time=0.2] [--benchmark_repetitions=5] [google benchmark flags]
+
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <gocp/db/postgres.hpp>
+#include <gocp/gocp.hpp>
+
+#include "../tests/support/postgres_server.hpp"
+#include "support/ratio_reporter.hpp"
+
+namespace {
+
+struct Author {
+  std::int64_t id = 0;
+  std::string first_name, last_name;
+  int books_in_store = 0;
+  std::optional<std::string> store;
+};
+
+struct Parent {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+struct Child {
+  std::int64_t id = 0;
+  std::int64_t parent_id = 0;
+  std::string name;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Author> {
+  static constexpr std::string_view name = "library.author";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&Author::id, "id"), gocp::field(&Author::first_name, "first_name", gocp::max_length(255)),
+      gocp::field(&Author::last_name, "last_name", gocp::max_length(255)),
+      gocp::field(&Author::books_in_store, "books_in_store", gocp::default_value(0)),
+      gocp::field(&Author::store, "store"), gocp::unique_together(&Author::first_name, &Author::last_name));
+};
+
+template <>
+struct gocp::model<Parent> {
+  static constexpr std::string_view name = "bench.parent";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Parent::id, "id"), gocp::field(&Parent::name, "name", gocp::unique));
+};
+
+template <>
+struct gocp::model<Child> {
+  static constexpr std::string_view name = "bench.child";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Child::id, "id"), gocp::field(&Child::parent_id, "parent_id"),
+                  gocp::field(&Child::name, "name"), gocp::unique_together(&Child::parent_id, &Child::name));
+};
+
+namespace {
+
+using gocp::c;
+using Authors = gocp::Repository<Author>;
+using Server = gocp::test::PostgresServer;
+
+constexpr int kSeedRows = 1000;  // so the unique index has some depth
+constexpr int kChildren = 100;
+constexpr double kRatioTarget = 1.2;
+constexpr double kSpeedupTarget = 1.5;
+
+/// A new database holding gocp's tables (its own DDL), optionally seeded with kSeedRows
+/// authors plus ("Leo", "Tolstoy"). Returns its URL; the setup connection is closed.
+std::string make_database(bool seed) {
+  const std::string url = Server::instance().create_database();
+  auto db = gocp::Database::open(url);
+  Authors authors{db};
+  authors.create_table();
+  gocp::Repository<Parent>{db}.create_table();
+  gocp::Repository<Child>{db}.create_table();
+  if (seed) {
+    db.atomic([&] {
+      for (int i = 0; i < kSeedRows; ++i)
+        authors.create(Author{0, "first-" + std::to_string(i), "last-" + std::to_string(i), i, std::nullopt});
+      authors.create(Author{0, "Leo", "Tolstoy", 3, "Amazon"});
+    });
+  }
+  db.execute("ANALYZE");
+  return url;
+}
+
+// ---- the floor: hand-written libpq -----------------------------------------------------
+
+class Floor {
+ public:
+  explicit Floor(const std::string& url) {
+    // the same connection parameters gocp's URL parser produces for the fixture's URLs
+    const std::string port = std::to_string(Server::instance().port());
+    const std::string dbname = url.substr(url.rfind('/') + 1);
+    const char* keys[] = {"host", "port", "user", "dbname", "connect_timeout", "application_name", "client_encoding",
+                          nullptr};
+    const char* values[] = {"127.0.0.1", port.c_str(), "postgres", dbname.c_str(), "10", "floor", "UTF8", nullptr};
+    conn_ = PQconnectdbParams(keys, values, 0);
+    if (PQstatus(conn_) != CONNECTION_OK) fail("connect");
+    PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+    prepare("select",
+            "SELECT id, first_name, last_name, books_in_store, store FROM library_author "
+            "WHERE first_name = $1 AND last_name = $2 LIMIT 21");
+    prepare("insert",
+            "INSERT INTO library_author (books_in_store, first_name, last_name) VALUES ($1, $2, $3) "
+            "RETURNING id, first_name, last_name, books_in_store, store");
+  }
+  Floor(const Floor&) = delete;
+  Floor& operator=(const Floor&) = delete;
+  ~Floor() { PQfinish(conn_); }
+
+  PGconn* conn() const { return conn_; }
+
+  /// The one row with this (first_name, last_name), if any.
+  std::optional<Author> find(const std::string& first, const std::string& last) {
+    const char* params[] = {first.c_str(), last.c_str()};
+    PGresult* res = PQexecPrepared(conn_, "select", 2, params, nullptr, nullptr, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) fail("select", res);
+    std::optional<Author> out;
+    if (PQntuples(res) > 1) fail("several rows", res);
+    if (PQntuples(res) == 1) out = read(res);
+    PQclear(res);
+    return out;
+  }
+
+  /// find(), else BEGIN; INSERT ... RETURNING; COMMIT (a unique violation rolls back
+  /// and re-reads, as gocp does).
+  std::pair<Author, bool> get_or_create(const std::string& first, const std::string& last) {
+    if (auto found = find(first, last)) return {std::move(*found), false};
+    exec("BEGIN");
+    const char* params[] = {"0", first.c_str(), last.c_str()};
+    PGresult* res = PQexecPrepared(conn_, "insert", 3, params, nullptr, nullptr, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+      const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+      const bool unique = state && std::strcmp(state, "23505") == 0;
+      PQclear(res);
+      exec("ROLLBACK");
+      if (unique) {
+        if (auto found = find(first, last)) return {std::move(*found), false};
+      }
+      fail("insert");
+    }
+    Author created = read(res);
+    PQclear(res);
+    exec("COMMIT");
+    return {std::move(created), true};
+  }
+
+  void exec(const char* sql) {
+    PGresult* res = PQexec(conn_, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) fail(sql, res);
+    PQclear(res);
+  }
+
+ private:
+  void prepare(const char* name, const char* sql) {
+    PGresult* res = PQprepare(conn_, name, sql, 0, nullptr);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) fail(sql, res);
+    PQclear(res);
+  }
+  [[noreturn]] void fail(const char* what, PGresult* res = nullptr) {
+    if (res) PQclear(res);
+    throw std::runtime_error(std::string("floor: ") + what + ": " + PQerrorMessage(conn_));
+  }
+  static Author read(const PGresult* res) {
+    Author a;
+    a.id = std::strtoll(PQgetvalue(res, 0, 0), nullptr, 10);
+    a.first_name.assign(PQgetvalue(res, 0, 1), static_cast<std::size_t>(PQgetlength(res, 0, 1)));
+    a.last_name.assign(PQgetvalue(res, 0, 2), static_cast<std::size_t>(PQgetlength(res, 0, 2)));
+    a.books_in_store = static_cast<int>(std::strtol(PQgetvalue(res, 0, 3), nullptr, 10));
+    if (!PQgetisnull(res, 0, 4)) a.store.emplace(PQgetvalue(res, 0, 4), static_cast<std::size_t>(PQgetlength(res, 0, 4)));
+    return a;
+  }
+
+  PGconn* conn_ = nullptr;
+};
+
+/// A new key per call, built the same way for both sides.
+struct KeyMaker {
+  std::int64_t n = 0;
+  std::string next() { return "new-" + std::to_string(++n); }
+};
+
+// ---- the benchmarks -------------------------------------------------------------------
+
+void hit_gocp(benchmark::State& state) {
+  auto db = gocp::Database::open(make_database(true));
+  const Authors authors{db};
+  auto call = [&] { return authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"); };
+  call();  // prepares the statement on the connection
+  for (auto _ : state) {
+    auto [author, created] = call();
+    if (created || author.books_in_store != 3) state.SkipWithError("hit/gocp: wrong row");
+    benchmark::DoNotOptimize(author);
+  }
+}
+
+void hit_floor(benchmark::State& state) {
+  Floor floor(make_database(true));
+  floor.get_or_create("Leo", "Tolstoy");
+  for (auto _ : state) {
+    auto [author, created] = floor.get_or_create("Leo", "Tolstoy");
+    if (created || author.books_in_store != 3) state.SkipWithError("hit/floor: wrong row");
+    benchmark::DoNotOptimize(author);
+  }
+}
+
+void miss_gocp(benchmark::State& state) {
+  auto db = gocp::Database::open(make_database(false));
+  const Authors authors{db};
+  KeyMaker keys;
+  auto call = [&] { return authors.get_or_create(c(&Author::first_name) == keys.next() && c(&Author::last_name) == "Tolstoy"); };
+  call();
+  for (auto _ : state) {
+    auto [author, created] = call();
+    if (!created) state.SkipWithError("miss/gocp: found a row");
+    benchmark::DoNotOptimize(author);
+  }
+}
+
+void miss_floor(benchmark::State& state) {
+  Floor floor(make_database(false));
+  KeyMaker keys;
+  floor.get_or_create(keys.next(), "Tolstoy");
+  for (auto _ : state) {
+    auto [author, created] = floor.get_or_create(keys.next(), "Tolstoy");
+    if (!created) state.SkipWithError("miss/floor: found a row");
+    benchmark::DoNotOptimize(author);
+  }
+}
+
+/// One parent and kChildren children, all new, in one transaction the caller owns.
+template <class Children>
+void create_family(const gocp::Database& db, const gocp::Repository<Parent>& parents, const Children& children,
+                   const std::string& parent_name) {
+  db.atomic([&] {
+    auto [parent, created] = parents.get_or_create(c(&Parent::name) == parent_name);
+    if (!created) throw std::logic_error("nested: the parent existed");
+    for (int i = 0; i < kChildren; ++i) {
+      auto [child, child_created] =
+          children.get_or_create(c(&Child::parent_id) == parent.id && c(&Child::name) == "child-" + std::to_string(i));
+      if (!child_created) throw std::logic_error("nested: a child existed");
+    }
+  });
+}
+
+template <class... Policies>
+void nested(benchmark::State& state) {
+  auto db = gocp::Database::open(make_database(false));
+  const gocp::Repository<Parent> parents{db};
+  const gocp::Repository<Child, Policies...> children{db};
+  KeyMaker names;
+  create_family(db, parents, children, names.next());
+  for (auto _ : state) create_family(db, parents, children, names.next());
+  state.counters["children/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kChildren,
+                                                    benchmark::Counter::kIsRate);
+}
+
+// ---- startup check: the statements each side sends, from the server's log ------------
+
+/// The statements logged since `offset` (for sessions with log_statement = 'all'), by their
+/// leading keyword: "SELECT", "BEGIN", "INSERT", "SAVEPOINT", ...
+std::vector<std::string> logged_since(std::streamoff offset) {
+  std::ifstream in(Server::instance().log_file());
+  in.seekg(offset);
+  std::vector<std::string> verbs;
+  for (std::string line; std::getline(in, line);) {
+    std::size_t at = line.find("LOG:  statement: ");
+    if (at != std::string::npos) {
+      at += std::strlen("LOG:  statement: ");
+    } else if ((at = line.find("LOG:  execute ")) != std::string::npos) {
+      at = line.find(": ", at + std::strlen("LOG:  execute "));  // "execute <name>: <sql>"
+      if (at == std::string::npos) continue;
+      at += 2;
+    } else {
+      continue;
+    }
+    const std::string sql = line.substr(at);
+    verbs.push_back(sql.substr(0, sql.find(' ')));
+  }
+  return verbs;
+}
+
+std::streamoff log_size() {
+  std::ifstream in(Server::instance().log_file(), std::ios::ate);
+  return in.tellg();
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+template <class F>
+std::vector<std::string> traced(F&& body) {
+  const auto before = log_size();
+  body();
+  return logged_since(before);
+}
+
+/// Runs a miss and a hit through each side with statement logging on, and the two nested
+/// variants (with 3 children); false unless gocp and the floor send the same statements.
+bool same_statements() {
+  const std::string url = make_database(false);
+  auto one = gocp::Database::open(url + "?pool=1");  // the session that has log_statement set
+  one.execute("SET log_statement = 'all'");
+  const Authors authors{one};
+  const auto gocp_verbs = traced([&] {
+    authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy");  // miss
+    authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy");  // hit
+  });
+  Floor floor(url);
+  floor.exec("SET log_statement = 'all'");
+  const auto floor_verbs = traced([&] {
+    floor.get_or_create("Leo2", "Tolstoy");
+    floor.get_or_create("Leo2", "Tolstoy");
+  });
+  std::printf("statements, miss then hit:\n  gocp:  %s\n  floor: %s\n", join(gocp_verbs).c_str(),
+              join(floor_verbs).c_str());
+
+  const gocp::Repository<Parent> parents{one};
+  auto family = [&](const auto& children, const std::string& name) {
+    return traced([&] {
+      one.atomic([&] {
+        auto [parent, _] = parents.get_or_create(c(&Parent::name) == name);
+        for (int i = 0; i < 2; ++i)
+          children.get_or_create(c(&Child::parent_id) == parent.id && c(&Child::name) == "c" + std::to_string(i));
+      });
+    });
+  };
+  std::printf("statements, nested parent + 2 children:\n  atomic:     %s\n  non_atomic: %s\n",
+              join(family(gocp::Repository<Child>{one}, "p1")).c_str(),
+              join(family(gocp::Repository<Child, gocp::NonAtomicGetOrCreate>{one}, "p2")).c_str());
+  return gocp_verbs == floor_verbs && !gocp_verbs.empty();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::printf("PostgreSQL: throwaway cluster on 127.0.0.1:%d\n", Server::instance().port());
+    if (!same_statements()) {
+      std::fprintf(stderr, "bench_postgres: gocp and the floor do not send the same statements\n");
+      return 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_postgres: %s\n", e.what());
+    return 1;
+  }
+
+  for (auto& [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{
+           {"hit/gocp", hit_gocp},
+           {"hit/floor", hit_floor},
+           {"miss/gocp", miss_gocp},
+           {"miss/floor", miss_floor},
+           {"nested/atomic", nested<>},
+           {"nested/non_atomic", nested<gocp::NonAtomicGetOrCreate>}}) {
+    benchmark::RegisterBenchmark(name, fn)->UseRealTime();
+  }
+
+  gocp::bench::RatioReporter reporter;
+  const bool ok = gocp::bench::run_benchmarks(argc, argv, reporter);
+  reporter.print_ratio("hit", "hit/gocp", "hit/floor", kRatioTarget);
+  reporter.print_ratio("miss", "miss/gocp", "miss/floor", kRatioTarget);
+  reporter.print_speedup("nested (1 parent + 100 children, non-atomic vs atomic)", "nested/atomic",
+                         "nested/non_atomic", kSpeedupTarget);
+  benchmark::Shutdown();
+  return ok ? 0 : 1;
+}
