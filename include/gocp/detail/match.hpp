@@ -48,8 +48,27 @@ std::optional<int> compare_column(const T& obj, std::size_t column, const Value&
   return out;
 }
 
-/// SQL LIKE with '\' escapes, case-sensitive (as gocp configures every backend).
+/// The length of the UTF-8 character starting at s[i] (a lead byte and its continuation
+/// bytes, as SQLite reads them; any other byte is a character of its own).
+inline std::size_t utf8_char_length(std::string_view s, std::size_t i) {
+  std::size_t n = 1;
+  if (static_cast<unsigned char>(s[i]) >= 0xc0)
+    while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xc0) == 0x80) ++n;
+  return n;
+}
+
+/// SQL LIKE with '\' escapes, case-sensitive (as gocp configures every backend), as
+/// SQLite and PostgreSQL evaluate it: '_' is one UTF-8 character, not one byte; a
+/// pattern ending in a lone '\' matches nothing; text is read up to a NUL (SQLite's
+/// LIKE sees C strings; PostgreSQL text cannot hold one).
 inline bool like_match(std::string_view s, std::string_view p) {
+  s = s.substr(0, s.find('\0'));
+  p = p.substr(0, p.find('\0'));
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] != '\\') continue;
+    if (i + 1 == p.size()) return false;
+    ++i;
+  }
   std::size_t si = 0, pi = 0, star_p = std::string_view::npos, star_s = 0;
   while (si < s.size()) {
     if (pi < p.size() && p[pi] == '%') {  // remember where to resume if what follows fails
@@ -59,8 +78,12 @@ inline bool like_match(std::string_view s, std::string_view p) {
     }
     if (pi < p.size()) {
       const bool escaped = p[pi] == '\\' && pi + 1 < p.size();
-      const bool any = !escaped && p[pi] == '_';
-      if (any || (escaped ? p[pi + 1] : p[pi]) == s[si]) {
+      if (!escaped && p[pi] == '_') {
+        ++pi;
+        si += utf8_char_length(s, si);
+        continue;
+      }
+      if ((escaped ? p[pi + 1] : p[pi]) == s[si]) {  // bytewise: a multi-byte character matches byte by byte
         pi += escaped ? 2 : 1;
         ++si;
         continue;
@@ -68,7 +91,8 @@ inline bool like_match(std::string_view s, std::string_view p) {
     }
     if (star_p == std::string_view::npos) return false;
     pi = star_p;  // let the last '%' swallow one more character
-    si = ++star_s;
+    star_s += utf8_char_length(s, star_s);
+    si = star_s;
   }
   while (pi < p.size() && p[pi] == '%') ++pi;
   return pi == p.size();
