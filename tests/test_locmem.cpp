@@ -1,0 +1,471 @@
+// The in-process caches and the cache registry: every Cache verb on LocMemCache and
+// DummyCache, the LRU bound across shards, TTLs, and CacheRegistry's URLs, errors and
+// per-alias stats (the latter through a real repository on a SQLite file).
+
+#include <catch2/catch.hpp>
+
+#include <gocp/gocp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <typeindex>
+#include <utility>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+namespace {
+
+struct Gadget {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+// Another C++ type that claims Gadget's model name: the registry must refuse it.
+struct Impostor {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+// Whatever `fn` throws must be a ConfigurationError; returns its message.
+template <class F>
+std::string configuration_error(F&& fn) {
+  try {
+    fn();
+  } catch (const gocp::ConfigurationError& e) {
+    return e.what();
+  }
+  FAIL("no gocp::ConfigurationError was thrown");
+  return {};
+}
+
+std::string key(int i) { return "key-" + std::to_string(i); }
+
+}  // namespace
+
+template <>
+struct gocp::model<Gadget> {
+  static constexpr std::string_view name = "tests.gadget";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&Gadget::id, "id"),
+                                             gocp::field(&Gadget::name, "name", gocp::unique));
+};
+
+template <>
+struct gocp::model<Impostor> {
+  static constexpr std::string_view name = "tests.gadget";
+  static constexpr std::string_view table = "impostor";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&Impostor::id, "id"),
+                                             gocp::field(&Impostor::name, "name", gocp::unique));
+};
+
+using namespace std::chrono_literals;
+using gocp::c;
+
+// ---- LocMemCache: the verbs ---------------------------------------------------------
+
+TEST_CASE("LocMemCache get/set: a miss is nullopt, set stores and overwrites", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+  CHECK_FALSE(cache.get("a").has_value());
+  cache.set("a", "1");
+  CHECK(cache.get("a") == std::optional<std::string>("1"));
+  cache.set("a", "two");
+  CHECK(cache.get("a") == std::optional<std::string>("two"));
+  cache.set("b", "");
+  REQUIRE(cache.get("b").has_value());  // an empty value is a value, not a miss
+  CHECK(cache.get("b")->empty());
+  CHECK(store.size() == 2);
+}
+
+TEST_CASE("LocMemCache add stores only when the key is absent", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+  CHECK(cache.add("a", "first"));
+  CHECK_FALSE(cache.add("a", "second"));
+  CHECK(cache.get("a") == std::optional<std::string>("first"));
+  cache.remove("a");
+  CHECK(cache.add("a", "third"));
+  CHECK(cache.get("a") == std::optional<std::string>("third"));
+}
+
+TEST_CASE("LocMemCache remove reports whether the key was there", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+  cache.set("a", "1");
+  cache.set("b", "2");
+  CHECK(cache.remove("a"));
+  CHECK_FALSE(cache.remove("a"));
+  CHECK_FALSE(cache.remove("never-set"));
+  CHECK_FALSE(cache.get("a").has_value());
+  CHECK(cache.get("b") == std::optional<std::string>("2"));  // only that key went
+  CHECK(store.size() == 1);
+}
+
+TEST_CASE("LocMemCache increment: decimal integers only, never creates the key", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+
+  SECTION("a missing key is nullopt and stays missing") {
+    CHECK_FALSE(cache.increment("n").has_value());
+    CHECK_FALSE(cache.increment("n", 5).has_value());
+    CHECK_FALSE(cache.get("n").has_value());
+  }
+  SECTION("an integer value is incremented by delta, in place") {
+    cache.set("n", "41");
+    CHECK(cache.increment("n") == std::optional<std::int64_t>(42));
+    CHECK(cache.get("n") == std::optional<std::string>("42"));
+    CHECK(cache.increment("n", -50) == std::optional<std::int64_t>(-8));
+    CHECK(cache.get("n") == std::optional<std::string>("-8"));
+    CHECK(cache.increment("n", 0) == std::optional<std::int64_t>(-8));
+  }
+  SECTION("the whole 64-bit range is kept") {
+    cache.set("n", std::to_string(std::numeric_limits<std::int64_t>::max() - 1));
+    CHECK(cache.increment("n") == std::optional<std::int64_t>(std::numeric_limits<std::int64_t>::max()));
+    cache.set("m", std::to_string(std::numeric_limits<std::int64_t>::min() + 1));
+    CHECK(cache.increment("m", -1) == std::optional<std::int64_t>(std::numeric_limits<std::int64_t>::min()));
+  }
+  SECTION("an increment that would overflow is refused and leaves the value") {
+    const std::string max = std::to_string(std::numeric_limits<std::int64_t>::max());
+    const std::string min = std::to_string(std::numeric_limits<std::int64_t>::min());
+    cache.set("n", max);
+    CHECK_FALSE(cache.increment("n").has_value());
+    CHECK_FALSE(cache.increment("n", std::numeric_limits<std::int64_t>::max()).has_value());
+    CHECK(cache.get("n") == std::optional<std::string>(max));
+    CHECK(cache.increment("n", std::numeric_limits<std::int64_t>::min()) == std::optional<std::int64_t>(-1));
+    cache.set("m", min);
+    CHECK_FALSE(cache.increment("m", -1).has_value());
+    CHECK_FALSE(cache.increment("m", std::numeric_limits<std::int64_t>::min()).has_value());
+    CHECK(cache.get("m") == std::optional<std::string>(min));
+    CHECK(cache.increment("m", std::numeric_limits<std::int64_t>::max()) == std::optional<std::int64_t>(-1));
+  }
+  SECTION("a non-integer value is nullopt and is left as it was") {
+    const std::vector<std::string> bad_values = {"abc", "", "12abc", "1.5", " 7", "7 ", std::string("4\0" "2", 3),
+                                                 "99999999999999999999"};
+    for (const std::string& bad : bad_values) {
+      INFO("value: " << bad);
+      cache.set("n", bad);
+      CHECK_FALSE(cache.increment("n").has_value());
+      CHECK(cache.get("n") == std::optional<std::string>(bad));
+    }
+  }
+}
+
+TEST_CASE("LocMemCache get_many / set_many keep the callers' order", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+  const std::pair<std::string_view, std::string_view> items[] = {{"c", "3"}, {"a", "1"}, {"b", "2"}};
+  cache.set_many(items);
+  const std::string_view keys[] = {"b", "missing", "a", "c", "a"};
+  const auto got = cache.get_many(keys);
+  REQUIRE(got.size() == 5);
+  CHECK(got[0] == std::optional<std::string>("2"));
+  CHECK_FALSE(got[1].has_value());
+  CHECK(got[2] == std::optional<std::string>("1"));
+  CHECK(got[3] == std::optional<std::string>("3"));
+  CHECK(got[4] == std::optional<std::string>("1"));
+  CHECK(cache.get_many({}).empty());
+}
+
+TEST_CASE("LocMemCache values and keys are bytes: NULs and high bytes round-trip", "[locmem]") {
+  gocp::LocMemCache store;
+  gocp::Cache& cache = store;
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes += static_cast<char>(b);
+  const std::string with_nuls("\0a\0\0b\0", 6);
+  const std::string key_with_nul("k\0x", 3);
+
+  cache.set("all", all_bytes);
+  cache.set("nuls", with_nuls);
+  cache.set(key_with_nul, "nul key");
+  cache.set("k", "prefix key");  // "k\0x" must not be cut at its NUL
+
+  CHECK(cache.get("all") == std::optional<std::string>(all_bytes));
+  REQUIRE(cache.get("nuls").has_value());
+  CHECK(cache.get("nuls")->size() == 6);
+  CHECK(*cache.get("nuls") == with_nuls);
+  CHECK(cache.get(key_with_nul) == std::optional<std::string>("nul key"));
+  CHECK(cache.get("k") == std::optional<std::string>("prefix key"));
+  CHECK(store.size() == 4);
+}
+
+// ---- LocMemCache: the LRU bound --------------------------------------------------------
+
+TEST_CASE("LocMemCache holds at most max_entries: recently used keys survive, old ones go", "[locmem]") {
+  // 16 shards, each an LRU of ceil(max / 16) entries: with max a multiple of 16 the
+  // bound is exact. Five hot keys fit in any one shard (capacity 10) whatever the hash.
+  constexpr std::size_t max = 160;
+  gocp::LocMemCache store(max);
+  gocp::Cache& cache = store;
+  const std::vector<std::string> hot = {"hot-a", "hot-b", "hot-c", "hot-d", "hot-e"};
+  for (const auto& k : hot) cache.set(k, "hot " + k);
+
+  constexpr int inserts = 5000;
+  for (int i = 0; i < inserts; ++i) {
+    cache.set(key(i), std::to_string(i));
+    REQUIRE(store.size() <= max);
+    for (const auto& k : hot) REQUIRE(cache.get(k).has_value());  // a get makes it most recently used
+  }
+
+  CHECK(store.size() <= max);
+  CHECK(store.size() > max / 2);  // bounded, not emptied
+  for (const auto& k : hot) CHECK(cache.get(k) == std::optional<std::string>("hot " + k));
+  // The newest keys are the most recent of their shards: always kept.
+  for (int i = inserts - 5; i < inserts; ++i) CHECK(cache.get(key(i)) == std::optional<std::string>(std::to_string(i)));
+  // The oldest were pushed out by the ~300 newer keys each shard saw after them.
+  int old_survivors = 0;
+  for (int i = 0; i < 500; ++i) old_survivors += cache.get(key(i)).has_value() ? 1 : 0;
+  CHECK(old_survivors == 0);
+}
+
+TEST_CASE("LocMemCache set and add refresh a key's recency too", "[locmem]") {
+  constexpr std::size_t max = 32;  // 2 per shard
+  gocp::LocMemCache store(max);
+  gocp::Cache& cache = store;
+  cache.set("kept", "v0");
+  for (int i = 0; i < 2000; ++i) {
+    cache.set(key(i), "x");
+    cache.set("kept", "v" + std::to_string(i + 1));  // overwriting counts as a use
+  }
+  CHECK(cache.get("kept") == std::optional<std::string>("v2000"));
+  CHECK(store.size() <= max);
+}
+
+TEST_CASE("LocMemCache: max_entries not a multiple of 16 rounds each shard's share up", "[locmem]") {
+  // Documents the current bound: per shard ceil(max / 16), so the total may exceed max
+  // by up to 15 (reported; a cache of max_entries=1 can hold 16 entries).
+  for (std::size_t max : {1u, 10u, 100u}) {
+    INFO("max_entries " << max);
+    gocp::LocMemCache store(max);
+    gocp::Cache& cache = store;
+    for (int i = 0; i < 4000; ++i) cache.set(key(i), "x");
+    const std::size_t per_shard = (max + 15) / 16;
+    CHECK(store.size() <= 16 * per_shard);
+    CHECK(store.size() >= max);
+  }
+}
+
+// ---- TTLs (the one test that sleeps) -------------------------------------------------
+
+TEST_CASE("TTL: per-call TTL, the cache's default TTL, and a registry's ttl_s expire entries", "[locmem][ttl]") {
+  gocp::LocMemCache no_default_store;            // default: never expire
+  gocp::LocMemCache default_1s_store(1000, 1s);  // default: 1 s
+  gocp::Cache& no_default = no_default_store;
+  gocp::Cache& default_1s = default_1s_store;
+  gocp::CacheRegistry registry{{"short", "locmem:///?ttl_s=1"}, {"forever", "locmem:///?max_entries=100"}};
+  gocp::Cache& short_alias = registry.cache("short");
+  gocp::Cache& forever_alias = registry.cache("forever");
+
+  no_default.set("ttl-1s", "a", 1s);
+  no_default.set("no-ttl", "b");
+  no_default.add("added-1s", "c", 1s);
+  no_default.set("counter", "10", 1s);
+  default_1s.set("default", "d");          // takes the cache's 1 s
+  default_1s.set("per-call-60s", "e", 60s);  // a per-call TTL overrides the default
+  short_alias.set("k", "f");
+  forever_alias.set("k", "g");
+
+  // Nothing has expired yet.
+  CHECK(no_default.get("ttl-1s").has_value());
+  CHECK(default_1s.get("default").has_value());
+  CHECK(short_alias.get("k").has_value());
+
+  std::this_thread::sleep_for(1100ms);
+
+  CHECK_FALSE(no_default.get("ttl-1s").has_value());
+  CHECK_FALSE(no_default.get("added-1s").has_value());
+  CHECK_FALSE(no_default.increment("counter").has_value());  // expired: as missing
+  CHECK(no_default.get("no-ttl") == std::optional<std::string>("b"));
+  CHECK(no_default.add("ttl-1s", "again"));  // an expired key is absent for add
+  CHECK(no_default.get("ttl-1s") == std::optional<std::string>("again"));
+
+  CHECK_FALSE(default_1s.get("default").has_value());
+  CHECK(default_1s.get("per-call-60s") == std::optional<std::string>("e"));
+
+  CHECK_FALSE(short_alias.get("k").has_value());
+  CHECK(forever_alias.get("k") == std::optional<std::string>("g"));
+}
+
+// ---- DummyCache -----------------------------------------------------------------------
+
+TEST_CASE("DummyCache never stores anything", "[locmem][dummy]") {
+  gocp::DummyCache dummy;
+  gocp::Cache& cache = dummy;
+  cache.set("a", "1");
+  CHECK_FALSE(cache.get("a").has_value());
+  CHECK(cache.add("a", "1"));  // Django's DummyCache: add "succeeds" and still stores nothing
+  CHECK_FALSE(cache.get("a").has_value());
+  CHECK_FALSE(cache.remove("a"));
+  CHECK_FALSE(cache.increment("a").has_value());
+  const std::pair<std::string_view, std::string_view> items[] = {{"x", "1"}, {"y", "2"}};
+  cache.set_many(items);
+  const std::string_view keys[] = {"x", "y"};
+  const auto got = cache.get_many(keys);
+  REQUIRE(got.size() == 2);
+  CHECK_FALSE(got[0].has_value());
+  CHECK_FALSE(got[1].has_value());
+}
+
+// ---- CacheRegistry --------------------------------------------------------------------
+
+TEST_CASE("CacheRegistry builds each alias's cache from its URL", "[locmem][registry]") {
+  gocp::CacheRegistry registry{{"default", "locmem:///"},
+                               {"small", "locmem:///?max_entries=32&ttl_s=300"},
+                               {"off", "dummy://"}};
+  CHECK(registry.contains("default"));
+  CHECK(registry.contains("small"));
+  CHECK(registry.contains("off"));
+  CHECK_FALSE(registry.contains("other"));
+
+  auto* small = dynamic_cast<gocp::LocMemCache*>(&registry.cache("small"));
+  REQUIRE(small != nullptr);
+  for (int i = 0; i < 1000; ++i) registry.cache("small").set(key(i), "x");
+  CHECK(small->size() <= 32);  // max_entries reached the cache
+  CHECK(small->size() > 0);
+  CHECK(registry.cache("small").get(key(999)).has_value());  // ttl_s=300 does not expire it now
+
+  auto* fallback = dynamic_cast<gocp::LocMemCache*>(&registry.cache("default"));
+  REQUIRE(fallback != nullptr);
+  for (int i = 0; i < 1000; ++i) registry.cache("default").set(key(i), "x");
+  CHECK(fallback->size() == 1000);  // default max_entries (10000) holds them all
+
+  CHECK(dynamic_cast<gocp::DummyCache*>(&registry.cache("off")) != nullptr);
+  registry.cache("off").set("k", "v");
+  CHECK_FALSE(registry.cache("off").get("k").has_value());
+
+  // Two aliases are two caches; a copied registry is the same caches.
+  registry.cache("default").set("shared?", "default");
+  CHECK_FALSE(registry.cache("small").get("shared?").has_value());
+  const gocp::CacheRegistry copy = registry;
+  CHECK(copy.cache("default").get("shared?") == std::optional<std::string>("default"));
+  CHECK(&copy.cache("small") == &registry.cache("small"));
+}
+
+TEST_CASE("CacheRegistry: a missing alias names the alias and the configured ones", "[locmem][registry]") {
+  gocp::CacheRegistry registry{{"default", "locmem:///"}, {"tests.other", "dummy://"}};
+  const std::string what = configuration_error([&] { registry.cache("tests.nowhere"); });
+  CHECK_THAT(what, Catch::Contains("'tests.nowhere'"));
+  CHECK_THAT(what, Catch::Contains("'default'"));
+  CHECK_THAT(what, Catch::Contains("'tests.other'"));
+  CHECK_THAT(configuration_error([&] { registry.stats("tests.nowhere"); }), Catch::Contains("'tests.nowhere'"));
+
+  gocp::CacheRegistry empty{};
+  CHECK_THAT(configuration_error([&] { empty.cache("default"); }), Catch::Contains("'default'"));
+}
+
+TEST_CASE("CacheRegistry: a repository missing its aliases fails at construction", "[locmem][registry]") {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(dir.sqlite_url());
+
+  SECTION("the model's alias") {
+    gocp::CacheRegistry registry{{"default", "locmem:///"}};
+    const std::string what = configuration_error([&] { gocp::Repository<Gadget> repo(db, registry); });
+    CHECK_THAT(what, Catch::Contains("'tests.gadget'"));
+    CHECK_THAT(what, Catch::Contains("'default'"));
+  }
+  SECTION("`default`, for a policy caching lookups") {
+    gocp::CacheRegistry registry{{"tests.gadget", "locmem:///"}};
+    const std::string what =
+        configuration_error([&] { gocp::Repository<Gadget, gocp::CachedGetOrCreate> repo(db, registry); });
+    CHECK_THAT(what, Catch::Contains("'default'"));
+    CHECK_THAT(what, Catch::Contains("'tests.gadget'"));
+  }
+}
+
+TEST_CASE("CacheRegistry: bad URLs are ConfigurationErrors naming what is wrong", "[locmem][registry]") {
+  SECTION("unknown scheme: names the scheme and the alias") {
+    const std::string what = configuration_error([] { gocp::CacheRegistry r{{"sessions", "nosuchcache://host/"}}; });
+    CHECK_THAT(what, Catch::Contains("'nosuchcache'"));
+    CHECK_THAT(what, Catch::Contains("'sessions'"));
+    CHECK_THAT(what, Catch::Contains("locmem"));  // and what is known
+  }
+  SECTION("unknown option: names the option") {
+    const std::string what =
+        configuration_error([] { gocp::CacheRegistry r{{"default", "locmem:///?max_entries=5&max_entires=6"}}; });
+    CHECK_THAT(what, Catch::Contains("'max_entires'"));
+    CHECK_THAT(configuration_error([] { gocp::CacheRegistry r{{"default", "dummy://?ttl_s=5"}}; }),
+               Catch::Contains("'ttl_s'"));
+  }
+  SECTION("duplicate alias") {
+    const std::string what =
+        configuration_error([] { gocp::CacheRegistry r{{"default", "locmem:///"}, {"default", "dummy://"}}; });
+    CHECK_THAT(what, Catch::Contains("'default'"));
+    CHECK_THAT(what, Catch::Contains("twice"));
+  }
+  SECTION("max_entries=0") {
+    CHECK_THAT(configuration_error([] { gocp::CacheRegistry r{{"default", "locmem:///?max_entries=0"}}; }),
+               Catch::Contains("max_entries=0"));
+  }
+  SECTION("a number option that is not a non-negative integer") {
+    CHECK_THAT(configuration_error([] { gocp::CacheRegistry r{{"default", "locmem:///?max_entries=lots"}}; }),
+               Catch::Contains("max_entries") && Catch::Contains("lots"));
+    CHECK_THAT(configuration_error([] { gocp::CacheRegistry r{{"default", "locmem:///?ttl_s=-1"}}; }),
+               Catch::Contains("ttl_s"));
+  }
+  SECTION("not a URL") {
+    CHECK_THAT(configuration_error([] { gocp::CacheRegistry r{{"default", "locmem"}}; }),
+               Catch::Contains("'locmem'"));
+  }
+}
+
+TEST_CASE("CacheRegistry: two model types under one name are refused", "[locmem][registry]") {
+  SECTION("claim_model_name directly") {
+    gocp::CacheRegistry registry{{"default", "locmem:///"}};
+    registry.claim_model_name("app.thing", std::type_index(typeid(Gadget)));
+    registry.claim_model_name("app.thing", std::type_index(typeid(Gadget)));  // the same type again: fine
+    registry.claim_model_name("app.other", std::type_index(typeid(Impostor)));
+    const std::string what =
+        configuration_error([&] { registry.claim_model_name("app.thing", std::type_index(typeid(Impostor))); });
+    CHECK_THAT(what, Catch::Contains("'app.thing'"));
+    // A copy of the registry shares its claims.
+    const gocp::CacheRegistry copy = registry;
+    CHECK_THROWS_AS(copy.claim_model_name("app.other", std::type_index(typeid(Gadget))), gocp::ConfigurationError);
+  }
+  SECTION("through repositories") {
+    gocp::test::TempDir dir;
+    auto db = gocp::Database::open(dir.sqlite_url());
+    gocp::CacheRegistry registry{{"default", "locmem:///"}, {"tests.gadget", "locmem:///"}};
+    gocp::Repository<Gadget, gocp::CachedGetOrCreate> gadgets(db, registry);
+    gocp::Repository<Gadget> more_gadgets(db, registry);  // the same model again: fine
+    const std::string what = configuration_error([&] { gocp::Repository<Impostor> impostors(db, registry); });
+    CHECK_THAT(what, Catch::Contains("'tests.gadget'"));
+  }
+}
+
+TEST_CASE("CacheRegistry: stats are kept per alias", "[locmem][registry][stats]") {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(dir.sqlite_url());
+  gocp::CacheRegistry registry{{"default", "locmem:///"}, {"tests.gadget", "locmem:///"}, {"unused", "locmem:///"}};
+  gocp::Repository<Gadget, gocp::CachedGetOrCreate> gadgets(db, registry);
+  gadgets.create_table();
+
+  auto [created, was_created] = gadgets.get_or_create(c(&Gadget::name) == "sprocket");
+  REQUIRE(was_created);
+  const gocp::Stats after_create = registry.stats("tests.gadget");
+  CHECK(after_create.misses == 1);
+  CHECK(after_create.hits == 0);
+  CHECK(after_create.fills == 1);              // the object
+  CHECK(registry.stats("default").fills == 1);  // the lookup -> pk mapping
+
+  auto [hit, hit_created] = gadgets.get_or_create(c(&Gadget::name) == "sprocket");
+  CHECK_FALSE(hit_created);
+  CHECK(hit.id == created.id);
+  CHECK(registry.stats("tests.gadget").hits == 1);
+  CHECK(registry.stats("tests.gadget").misses == 1);
+  CHECK(registry.stats("default").hits == 0);  // hits are counted where the object is served from
+
+  hit.name = "sprocket 2";
+  gadgets.save(hit);
+  CHECK(registry.stats("tests.gadget").invalidations == after_create.invalidations + 1);
+
+  const gocp::Stats unused = registry.stats("unused");
+  CHECK(unused.hits + unused.misses + unused.fills + unused.invalidations + unused.cache_errors == 0);
+  // The repository's own counters saw the same hit and miss.
+  CHECK(gadgets.stats().hits == 1);
+  CHECK(gadgets.stats().misses == 1);
+}
