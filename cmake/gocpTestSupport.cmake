@@ -109,7 +109,7 @@ if(EXISTS \"\${_gocp_exe}\")
     set(TEST_EXECUTOR \"\")
     set(TEST_WORKING_DIR [==[${arg_WORKING_DIRECTORY}]==])
     set(TEST_SPEC \"\")
-    set(TEST_EXTRA_ARGS \"\")
+    set(TEST_EXTRA_ARGS -w NoTests)  # a name that matches no test case fails instead of passing
     set(TEST_PROPERTIES \"\")
     set(TEST_PREFIX [==[${arg_TEST_PREFIX}]==])
     set(TEST_SUFFIX \"\")

@@ -64,7 +64,7 @@ TEST_CASE_METHOD(Fixture, "fills inside a transaction are published when it comm
   CHECK(authors.stats().hits == before.hits + 1);
 }
 
-TEST_CASE_METHOD(Fixture, "a savepoint rolled back drops its fills; the outer ones stay", "[transaction]") {
+TEST_CASE_METHOD(Fixture, "a savepoint rolled back drops its fills, the outer ones stay", "[transaction]") {
   db.atomic([&] {
     authors.get_or_create(leo());
     try {
@@ -176,7 +176,7 @@ TEST_CASE_METHOD(Fixture, "an entry written under another schema is a miss, neve
   CHECK(got.books_in_store == 0);
 }
 
-TEST_CASE_METHOD(Fixture, "keys differ across models and filters; long lookups are hashed", "[keys]") {
+TEST_CASE_METHOD(Fixture, "keys differ across models and filters, long lookups are hashed", "[keys]") {
   const auto& info = gocp::model_info<Author>();
   const std::string prefix = gocp::detail::key_prefix(info);
   CHECK(prefix.find("library.author") != std::string::npos);

@@ -61,7 +61,7 @@ TEST_CASE_METHOD(Fixture, "cached: the second get_or_create is a hit and asks th
   CHECK(caches.stats("default").fills >= 1);
 }
 
-TEST_CASE_METHOD(Fixture, "cached: save invalidates; the next call reads the database, the one after hits",
+TEST_CASE_METHOD(Fixture, "cached: save invalidates, the next call reads the database, the one after hits",
                  "[cached]") {
   auto [leo, created] = authors.get_or_create(named("Leo", "Tolstoy"));
   REQUIRE(created);
@@ -83,7 +83,7 @@ TEST_CASE_METHOD(Fixture, "cached: save invalidates; the next call reads the dat
   CHECK(s2.db_queries == s1.db_queries);
 }
 
-TEST_CASE_METHOD(Fixture, "cached: a deleted row is never served; the mapping is refreshed", "[cached]") {
+TEST_CASE_METHOD(Fixture, "cached: a deleted row is never served, the mapping is refreshed", "[cached]") {
   auto [leo, created] = authors.get_or_create(named("Leo", "Tolstoy"));
   authors.get_or_create(named("Leo", "Tolstoy"));  // cached now
   CHECK(authors.remove(leo));

@@ -119,9 +119,10 @@ template <class T, class M, class V>
 constexpr void apply_option(Field<T, M>& f, default_value<V> o) {
   static_assert(column_traits<M>::template accepts<V>,
                 "gocp: default_value's type does not match the field's type");
-  if constexpr (std::is_convertible_v<V, std::string_view>) f.default_value = std::string_view(o.value);
-  else if constexpr (std::is_floating_point_v<V>) f.default_value = static_cast<double>(o.value);
-  else f.default_value = static_cast<std::int64_t>(o.value);
+  // Constant(...) spelled out: Clang 14 does not evaluate the converting assignment at compile time
+  if constexpr (std::is_convertible_v<V, std::string_view>) f.default_value = Constant(std::string_view(o.value));
+  else if constexpr (std::is_floating_point_v<V>) f.default_value = Constant(static_cast<double>(o.value));
+  else f.default_value = Constant(static_cast<std::int64_t>(o.value));
 }
 
 }  // namespace detail
@@ -348,9 +349,23 @@ struct ModelInfo {
   /// Each set of columns that is unique: the primary key, unique fields, unique_together.
   std::vector<std::vector<std::size_t>> unique_sets;
   std::uint64_t schema_hash = 0;
+  // SQL pieces written once rather than on every statement:
+  std::string quoted_table;                 ///< "library_author"
+  std::vector<std::string> quoted_columns;  ///< "id", "first_name", ...
+  std::string select_all;                   ///< SELECT "id", ... FROM "library_author"
 };
 
 namespace detail {
+/// `name` as a double-quoted SQL identifier (quotes inside doubled): valid on every backend.
+inline std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char ch : name) {
+    if (ch == '"') out += '"';
+    out += ch;
+  }
+  return out + '"';
+}
+
 template <class T>
 std::string table_name() {
   if constexpr (requires { model<T>::table; }) {
@@ -386,6 +401,13 @@ const ModelInfo& model_info() {
            ...);
         },
         model<T>::schema.constraints);
+    m.quoted_table = detail::quote_identifier(m.table);
+    m.select_all = "SELECT ";
+    for (const ColumnInfo& c : m.columns) {
+      m.quoted_columns.push_back(detail::quote_identifier(c.name));
+      m.select_all += (m.quoted_columns.size() > 1 ? ", " : "") + m.quoted_columns.back();
+    }
+    m.select_all += " FROM " + m.quoted_table;
     return m;
   }();
   return info;

@@ -115,23 +115,39 @@ class Expr {
 
 template <class A, class B>
 Expr<A> operator&&(const Expr<A>& a, const Expr<B>& b) {
-  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with &&");
-  return Expr<A>::combine(detail::Op::and_, a, b);
+  if constexpr (std::is_same_v<A, B>) {
+    return Expr<A>::combine(detail::Op::and_, a, b);
+  } else {
+    static_assert(detail::always_false<B>, "gocp: cannot combine conditions on two different models with &&");
+    return a;
+  }
 }
 template <class A, class B>
 Expr<A> operator&&(Expr<A>&& a, Expr<B>&& b) {
-  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with &&");
-  return Expr<A>::combine(detail::Op::and_, std::move(a), std::move(b));
+  if constexpr (std::is_same_v<A, B>) {
+    return Expr<A>::combine(detail::Op::and_, std::move(a), std::move(b));
+  } else {
+    static_assert(detail::always_false<B>, "gocp: cannot combine conditions on two different models with &&");
+    return std::move(a);
+  }
 }
 template <class A, class B>
 Expr<A> operator||(Expr<A>&& a, Expr<B>&& b) {
-  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with ||");
-  return Expr<A>::combine(detail::Op::or_, std::move(a), std::move(b));
+  if constexpr (std::is_same_v<A, B>) {
+    return Expr<A>::combine(detail::Op::or_, std::move(a), std::move(b));
+  } else {
+    static_assert(detail::always_false<B>, "gocp: cannot combine conditions on two different models with ||");
+    return std::move(a);
+  }
 }
 template <class A, class B>
 Expr<A> operator||(const Expr<A>& a, const Expr<B>& b) {
-  static_assert(std::is_same_v<A, B>, "gocp: cannot combine conditions on two different models with ||");
-  return Expr<A>::combine(detail::Op::or_, a, b);
+  if constexpr (std::is_same_v<A, B>) {
+    return Expr<A>::combine(detail::Op::or_, a, b);
+  } else {
+    static_assert(detail::always_false<B>, "gocp: cannot combine conditions on two different models with ||");
+    return a;
+  }
 }
 /// Rows for which `e` is not true, including rows where it is NULL (as Django's exclude).
 template <class T>

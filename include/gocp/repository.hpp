@@ -40,17 +40,30 @@ inline constexpr std::size_t max_get_results = 21;
 /// update_or_create's create_defaults when the caller gave none: use `defaults`.
 struct SameAsDefaults {};
 
+/// `condition` as the repository model's expression; anything else stops at one readable
+/// static_assert (the dummy it returns keeps the rest of the caller free of follow-on errors).
 template <class Model, class E>
-constexpr void expect_condition() {
-  static_assert(std::is_same_v<E, Expr<Model>>,
-                "gocp: this condition is not on the repository's model (it uses another model's fields, "
-                "or is not a gocp::c(...) expression)");
+const Expr<Model>& as_condition(const E& condition) {
+  if constexpr (std::is_same_v<E, Expr<Model>>) {
+    return condition;
+  } else {
+    static_assert(always_false<E>,
+                  "gocp: this condition is not on the repository's model (it uses another model's fields, "
+                  "or is not a gocp::c(...) expression)");
+    static const Expr<Model> none;
+    return none;
+  }
 }
 
 template <class Model, class D>
-constexpr void expect_defaults() {
-  static_assert(std::is_same_v<D, Defaults<Model>>,
-                "gocp: these defaults are not gocp::defaults(...) on the repository's model");
+const Defaults<Model>& as_defaults(const D& defaults) {
+  if constexpr (std::is_same_v<D, Defaults<Model>>) {
+    return defaults;
+  } else {
+    static_assert(always_false<D>, "gocp: these defaults are not gocp::defaults(...) on the repository's model");
+    static const Defaults<Model> none;
+    return none;
+  }
 }
 
 /// A bit per column that a top-level `column == value` term of the expression fixes.
@@ -106,32 +119,28 @@ class RepositoryBase {
   /// when none does and MultipleObjectsReturned when several do.
   template <class E>
   Model get(const E& lookup) const {
-    detail::expect_condition<Model, E>();
-    if (auto found = find_one(lookup)) return std::move(*found);
+    if (auto found = find_one(detail::as_condition<Model>(lookup))) return std::move(*found);
     throw_does_not_exist();
   }
 
   /// Like get(), but a missing row is std::nullopt. Several rows still throw.
   template <class E>
   std::optional<Model> find(const E& lookup) const {
-    detail::expect_condition<Model, E>();
-    return find_one(lookup);
+    return find_one(detail::as_condition<Model>(lookup));
   }
 
   /// A repository seeing only the rows that match `condition` as well.
   template <class E>
   Derived filter(const E& condition) const {
-    detail::expect_condition<Model, E>();
     Derived copy = self();
-    copy.filters_ = filters_ && condition;
+    copy.filters_ = filters_ && detail::as_condition<Model>(condition);
     return copy;
   }
 
   /// A repository seeing only the rows for which `condition` is not true.
   template <class E>
   Derived exclude(const E& condition) const {
-    detail::expect_condition<Model, E>();
-    return filter(!condition);
+    return filter(!detail::as_condition<Model>(condition));
   }
 
   /// A repository whose get_or_create / update_or_create accept lookups that no unique
@@ -262,9 +271,8 @@ class RepositoryBase {
   /// the winner's row is read back and returned with false.
   template <class E, class D = Defaults<Model>>
   std::pair<Model, bool> get_or_create(const E& lookup, const D& defaults = {}) const {
-    detail::expect_condition<Model, E>();
-    detail::expect_defaults<Model, D>();
-    return get_or_create_locked(lookup, defaults, /*for_update=*/false);
+    return get_or_create_locked(detail::as_condition<Model>(lookup), detail::as_defaults<Model>(defaults),
+                                /*for_update=*/false);
   }
 
   /// Django's update_or_create: in one transaction, get_or_create with the row locked
@@ -272,9 +280,9 @@ class RepositoryBase {
   /// none are given) to create; on a hit, set only the fields `defaults` names and save
   /// them. Returns the object as stored, and whether it was created.
   template <class E, class D = Defaults<Model>, class C = detail::SameAsDefaults>
-  std::pair<Model, bool> update_or_create(const E& lookup, const D& defaults = {}, const C& create_defaults = {}) const {
-    detail::expect_condition<Model, E>();
-    detail::expect_defaults<Model, D>();
+  std::pair<Model, bool> update_or_create(const E& lookup_, const D& defaults_ = {}, const C& create_defaults = {}) const {
+    const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
+    const Defaults<Model>& defaults = detail::as_defaults<Model>(defaults_);
     static_assert(std::is_same_v<C, detail::SameAsDefaults> || std::is_same_v<C, CreateDefaults<Model>>,
                   "gocp: update_or_create's third argument is gocp::create_defaults(...) on the repository's model");
     return db_.atomic([&]() -> std::pair<Model, bool> {
@@ -308,7 +316,8 @@ class RepositoryBase {
   std::optional<Model> find_one(const Expr<Model>& lookup, bool for_update = false) const {
     auto w = writer();
     w.select_all_columns().where({&filters_, &lookup});
-    w.text(" LIMIT ").text(std::to_string(detail::max_get_results));
+    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
+    w.text(limit);
     if (for_update && db_.dialect().supports_for_update) w.text(" FOR UPDATE");
     std::optional<Model> first;
     std::size_t rows = 0;

@@ -49,7 +49,13 @@ class SqliteConnection final : public Connection {
     }
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, busy_timeout_ms);
-    if (path != ":memory:") execute("PRAGMA journal_mode=WAL");
+    try {
+      if (path != ":memory:") execute("PRAGMA journal_mode=WAL");  // the first read of the file
+    } catch (const OperationalError&) {
+      if ((sqlite3_errcode(raw) & 0xff) == SQLITE_NOTADB)
+        throw ConfigurationError("gocp: '" + path + "' (from URL '" + url + "') is not an SQLite database");
+      throw;
+    }
     execute("PRAGMA synchronous=NORMAL");
     execute("PRAGMA foreign_keys=ON");
     execute("PRAGMA case_sensitive_like=ON");  // LIKE and startswith match case, as on PostgreSQL

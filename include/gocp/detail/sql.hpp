@@ -25,17 +25,8 @@ class SqlWriter {
     sql_ += s;
     return *this;
   }
-  SqlWriter& identifier(std::string_view name) {
-    sql_ += '"';
-    for (char ch : name) {
-      if (ch == '"') sql_ += '"';
-      sql_ += ch;
-    }
-    sql_ += '"';
-    return *this;
-  }
-  SqlWriter& table() { return identifier(info_.table); }
-  SqlWriter& column(std::size_t i) { return identifier(info_.columns[i].name); }
+  SqlWriter& table() { return text(info_.quoted_table); }
+  SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
   SqlWriter& param(Value v) {
     params_.push_back(std::move(v));
     if (dialect_.numbered_placeholders) {
@@ -48,14 +39,7 @@ class SqlWriter {
   }
 
   /// `SELECT "id", "first_name", ... FROM "table"`
-  SqlWriter& select_all_columns() {
-    text("SELECT ");
-    for (std::size_t i = 0; i < info_.columns.size(); ++i) {
-      if (i) text(", ");
-      column(i);
-    }
-    return text(" FROM ").table();
-  }
+  SqlWriter& select_all_columns() { return text(info_.select_all); }
 
   /// ` WHERE ...` for the conjunction of `conditions` (skipping empty ones), or nothing.
   template <class T>

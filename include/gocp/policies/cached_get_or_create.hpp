@@ -36,9 +36,8 @@ struct CachedGetOrCreate {
     }
 
     template <class E, class D = Defaults<Model>>
-    std::pair<Model, bool> get_or_create(const E& lookup, const D& defaults = {}) const {
-      detail::expect_condition<Model, E>();
-      detail::expect_defaults<Model, D>();
+    std::pair<Model, bool> get_or_create(const E& lookup_, const D& defaults = {}) const {
+      const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
       const auto& caches = *this->caches_;
       thread_local std::string key;
       caches.lookup_key(key, this->filters_, lookup);
@@ -56,7 +55,7 @@ struct CachedGetOrCreate {
       }
       caches.count(&detail::StatCounters::misses);
       std::string owned_key = key;  // `key` is per thread: a defaults callable may reuse it
-      auto result = Base::get_or_create(lookup, defaults);
+      auto result = Base::get_or_create(lookup, detail::as_defaults<Model>(defaults));
       const Value pk = detail::get_column(result.first, detail::pk_index<Model>);
       if (generation && cached_pk == pk && !this->db_.in_transaction()) {
         caches.store(result.first, *generation);  // the generation was read before the row
