@@ -524,6 +524,23 @@ TEST_CASE_METHOD(PgFixture, "statements are prepared once per connection and reu
   });
   CHECK(prepared() <= 257);
   CHECK(repo.count() == 1);  // statements evicted earlier are prepared again
+
+  SECTION("a statement the server dropped or invalidated is prepared again, not failed forever") {
+    CHECK(repo.find(c(&PgPerson::first_name) == "John"));
+    one.execute("DEALLOCATE ALL");  // behind the cache's back: 26000 on the next execute
+    CHECK(repo.find(c(&PgPerson::first_name) == "John"));
+    CHECK(repo.count() == 1);
+
+    one.execute("CREATE TABLE changing (v BIGINT); INSERT INTO changing VALUES (7)");
+    CHECK(scalar(one, "SELECT v FROM changing") == "7");
+    one.execute("DROP TABLE changing; CREATE TABLE changing (v TEXT); INSERT INTO changing VALUES ('seven')");
+    CHECK(scalar(one, "SELECT v FROM changing") == "seven");  // 0A000: the cached plan's result type changed
+
+    // inside a transaction the error aborts it and surfaces; the next use prepares afresh
+    one.execute("DEALLOCATE ALL");
+    CHECK_THROWS_WITH(one.atomic([&] { return repo.count(); }), Contains("26000"));
+    CHECK(repo.count() == 1);
+  }
 }
 
 TEST_CASE("postgresql:// URLs: options, errors and redaction", "[postgres][url]") {

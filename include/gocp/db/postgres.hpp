@@ -103,9 +103,7 @@ class PostgresConnection final : public Connection {
   std::size_t query(std::string_view sql, std::span<const Value> params,
                     FunctionRef<bool(const Row&)> on_row) override {
     bind(params, sql);  // first: a value PostgreSQL cannot take fails before anything is sent
-    const std::string& name = prepare(sql);
-    const ResultPtr res(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(params.size()),
-                                       values_.data(), nullptr, nullptr, /*resultFormat=text*/ 0));
+    ResultPtr res = execute_prepared(sql, params.size());
     const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK) {
       Rows row{res.get()};
@@ -184,6 +182,26 @@ class PostgresConnection final : public Connection {
     return v;
   }
 
+  /// Runs `sql`'s prepared statement with the bound parameters. If the server no longer
+  /// has it as cached (26000: someone ran DEALLOCATE or DISCARD; 0A000: "cached plan must
+  /// not change result type" after a table was recreated), it is forgotten, so the next
+  /// call prepares it afresh, and run again at once unless a transaction was aborted.
+  ResultPtr execute_prepared(std::string_view sql, std::size_t param_count) {
+    for (int attempt = 0;; ++attempt) {
+      const std::string& name = prepare(sql);
+      ResultPtr res(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(param_count), values_.data(), nullptr,
+                                   nullptr, /*resultFormat=text*/ 0));
+      const char* state = res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR
+                              ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE)
+                              : nullptr;
+      if (!state || (std::strcmp(state, "26000") != 0 && std::strcmp(state, "0A000") != 0)) return res;
+      const std::string stale = name;
+      statements_.erase(statements_.find(sql));
+      if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE || attempt > 0) return res;
+      const ResultPtr dropped(PQexec(conn_.get(), ("DEALLOCATE " + stale).c_str()));  // may already be gone
+    }
+  }
+
   /// The name of `sql`'s prepared statement on this connection, preparing it once.
   const std::string& prepare(std::string_view sql) {
     if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
@@ -250,6 +268,8 @@ class PostgresConnection final : public Connection {
       if (message.empty()) message = trimmed(PQerrorMessage(conn_.get()));
     }
     const std::string where = " (in: " + std::string(sql) + ") on '" + url_ + "'";
+    // 57P01/57P02: the server is terminating this session; class 08: the link failed
+    if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate.starts_with("08")) broken_ = true;
     if (PQstatus(conn_.get()) == CONNECTION_BAD) {
       broken_ = true;
       throw OperationalError("gocp: PostgreSQL connection lost" +
