@@ -308,9 +308,8 @@ TEST_CASE("a bad URL is a ConfigurationError naming what is wrong", "[url][error
 TEST_CASE("a file that is not a database fails at open, naming it", "[url][errors]") {
   gocp::test::TempDir dir;
   std::ofstream(dir.file("junk.db")) << std::string(4096, 'x');
-  // Documented as a ConfigurationError; SQLite reports it on the first PRAGMA, which
-  // gocp currently surfaces as an OperationalError. Either way: at open, naming the URL.
-  CHECK_THAT(error_of<gocp::Error>([&] { gocp::Database::open(dir.sqlite_url("junk.db")); }),
+  // A ConfigurationError, as open() documents for an unopenable database, naming the file.
+  CHECK_THAT(error_of<gocp::ConfigurationError>([&] { gocp::Database::open(dir.sqlite_url("junk.db")); }),
              Contains(dir.file("junk.db").string()) && Contains("not a database"));
 }
 

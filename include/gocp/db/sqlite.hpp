@@ -53,7 +53,8 @@ class SqliteConnection final : public Connection {
       if (path != ":memory:") execute("PRAGMA journal_mode=WAL");  // the first read of the file
     } catch (const OperationalError&) {
       if ((sqlite3_errcode(raw) & 0xff) == SQLITE_NOTADB)
-        throw ConfigurationError("gocp: '" + path + "' (from URL '" + url + "') is not an SQLite database");
+        throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                                 "'): file is not a database");
       throw;
     }
     execute("PRAGMA synchronous=NORMAL");
