@@ -31,7 +31,8 @@ class Cache {
   /// Deletes the key; true if it was there.
   virtual bool remove(std::string_view key) = 0;
   /// Adds `delta` to the decimal integer under key and returns the result, or nullopt
-  /// when the key is absent (it is not created, as in memcached and Django).
+  /// when the key is absent (it is not created, as in memcached and Django) or the sum
+  /// would overflow.
   virtual std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) = 0;
 
   /// found[i] and values[i] for keys[i] (values reuse their capacity). Network caches

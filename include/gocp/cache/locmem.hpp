@@ -29,7 +29,11 @@ class LocMemCache final : public Cache {
   using Clock = std::chrono::steady_clock;
 
   explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
-      : per_shard_(std::max<std::size_t>(1, (max_entries + kShards - 1) / kShards)), default_ttl_(default_ttl) {}
+      : shard_count_(std::clamp<std::size_t>(max_entries, 1, kShards)), default_ttl_(default_ttl) {
+    // split max_entries exactly: the first max % n shards hold one more
+    for (std::size_t i = 0; i < shard_count_; ++i)
+      shards_[i].capacity = max_entries / shard_count_ + (i < max_entries % shard_count_ ? 1 : 0);
+  }
 
   bool get_into(std::string_view key, std::string& value) override {
     Shard& s = shard(key);
@@ -40,17 +44,17 @@ class LocMemCache final : public Cache {
     return true;
   }
 
-  void set(std::string_view key, std::string_view value, Ttl ttl) override {
+  void set(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
-    s.put(key, value, expiry(ttl), per_shard_);
+    s.put(key, value, expiry(ttl));
   }
 
-  bool add(std::string_view key, std::string_view value, Ttl ttl) override {
+  bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
     if (s.find_live(key)) return false;
-    s.put(key, value, expiry(ttl), per_shard_);
+    s.put(key, value, expiry(ttl));
     return true;
   }
 
@@ -63,7 +67,7 @@ class LocMemCache final : public Cache {
     return true;
   }
 
-  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
+  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) override {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
     auto* e = s.find_live(key);
@@ -99,6 +103,7 @@ class LocMemCache final : public Cache {
   };
 
   struct Shard {
+    std::size_t capacity = 0;
     mutable std::mutex mutex;
     std::list<Entry> lru;  // front: most recently used
     std::unordered_map<std::string_view, std::list<Entry>::iterator, detail::StringHash, std::equal_to<>> index;
@@ -115,7 +120,7 @@ class LocMemCache final : public Cache {
       return &*it->second;
     }
 
-    void put(std::string_view key, std::string_view value, Clock::time_point expires, std::size_t capacity) {
+    void put(std::string_view key, std::string_view value, Clock::time_point expires) {
       if (auto it = index.find(key); it != index.end()) {
         it->second->value.assign(value);
         it->second->expires = expires;
@@ -141,7 +146,7 @@ class LocMemCache final : public Cache {
     for (std::size_t i = key.size() > 8 ? key.size() - 8 : 0; i < key.size(); ++i)
       tail = (tail << 8) ^ static_cast<unsigned char>(key[i]);
     tail *= 0x9e3779b97f4a7c15ull;
-    return shards_[(tail >> 59) % kShards];
+    return shards_[(tail >> 32) % shard_count_];
   }
 
   Clock::time_point expiry(Ttl ttl) const {
@@ -149,7 +154,7 @@ class LocMemCache final : public Cache {
     return effective.count() > 0 ? Clock::now() + effective : Clock::time_point::max();
   }
 
-  std::size_t per_shard_;
+  std::size_t shard_count_;
   Ttl default_ttl_;
   std::array<Shard, kShards> shards_;
 };
