@@ -6,8 +6,8 @@
 //
 //     auto db = gocp::Database::open(gocp::test::PostgresServer::instance().create_database());
 //
-// The server binaries come from Debian's /usr/lib/postgresql/<version>/bin (the newest),
-// or from $GOCP_PG_BIN. When they are missing, instance() throws naming the package to
+// The server binaries come from $GOCP_PG_BIN if set, else from Debian's
+// /usr/lib/postgresql/<version>/bin (the newest). When they are missing, instance() throws naming the package to
 // install: a PostgreSQL test never skips. As root, initdb and the server run as the
 // `postgres` OS user (PostgreSQL refuses to run as root).
 //
@@ -173,9 +173,10 @@ class PostgresServer {
 
   static std::filesystem::path find_binaries() {
     std::vector<std::filesystem::path> candidates;
-    if (const char* env = std::getenv("GOCP_PG_BIN"); env && *env) candidates.emplace_back(env);
+    const char* env = std::getenv("GOCP_PG_BIN");
+    if (env && *env) candidates.emplace_back(env);  // an explicit choice: only there
     glob_t g{};
-    if (::glob("/usr/lib/postgresql/*/bin/initdb", 0, nullptr, &g) == 0) {
+    if (candidates.empty() && ::glob("/usr/lib/postgresql/*/bin/initdb", 0, nullptr, &g) == 0) {
       std::vector<std::filesystem::path> found;
       for (std::size_t i = 0; i < g.gl_pathc; ++i) found.emplace_back(std::filesystem::path(g.gl_pathv[i]).parent_path());
       // newest major version first (numeric, so 16 beats 9.6)
@@ -191,9 +192,8 @@ class PostgresServer {
         return dir;
     }
     throw std::runtime_error(
-        "PostgresServer: the PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found in "
-        "/usr/lib/postgresql/*/bin" +
-        std::string(std::getenv("GOCP_PG_BIN") ? " nor in $GOCP_PG_BIN" : "") +
+        "PostgresServer: the PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found in " +
+        (env && *env ? "$GOCP_PG_BIN (" + std::string(env) + ")" : std::string("/usr/lib/postgresql/*/bin")) +
         ". Install the 'postgresql' package (apt-get install postgresql; .ci/install-deps does), or set "
         "GOCP_PG_BIN to a directory holding them. PostgreSQL tests never skip.");
   }
