@@ -7,9 +7,9 @@
 //     auto db = gocp::Database::open(gocp::test::PostgresServer::instance().create_database());
 //
 // The server binaries come from $GOCP_PG_BIN if set, else from Debian's
-// /usr/lib/postgresql/<version>/bin (the newest). When they are missing, instance() throws naming the package to
-// install: a PostgreSQL test never skips. As root, initdb and the server run as the
-// `postgres` OS user (PostgreSQL refuses to run as root).
+// /usr/lib/postgresql/<version>/bin (the newest). When they are missing, instance()
+// throws naming the package to install: a PostgreSQL test never skips. As root, initdb
+// and the server run as the `postgres` OS user (PostgreSQL refuses to run as root).
 //
 // The server is started with PR_SET_PDEATHSIG, so if the test process dies without
 // running its destructors (a crash, an abort) the server goes with it. The signal fires
@@ -202,11 +202,29 @@ class PostgresServer {
     auto base = std::filesystem::temp_directory_path();
     // the socket path (<dir>/.s.PGSQL.<port>) must fit in sun_path (108 bytes)
     if (base.string().size() > 60) base = "/tmp";
+    sweep_stale_dirs(base);
     std::string pattern = (base / "gocp-pg-XXXXXX").string();
     if (!mkdtemp(pattern.data())) throw std::runtime_error("PostgresServer: mkdtemp failed for " + pattern);
     dir_ = pattern;
+    std::ofstream(dir_ / "owner.pid") << getpid() << '\n';
     if (as_postgres_ && chown(dir_.c_str(), run_as_.uid, run_as_.gid) != 0)
       throw std::runtime_error("PostgresServer: cannot chown " + dir_.string() + " to the postgres user");
+  }
+
+  /// Removes the directories of earlier test processes that died without cleaning up
+  /// (killed, crashed): those whose owner.pid names a process that no longer exists.
+  /// (Their servers are already gone: see PR_SET_PDEATHSIG.)
+  static void sweep_stale_dirs(const std::filesystem::path& base) noexcept {
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.size() != 14 || name.rfind("gocp-pg-", 0) != 0) continue;
+      long owner = 0;
+      if (!(std::ifstream(it->path() / "owner.pid") >> owner) || owner <= 0) continue;  // being set up
+      if (::kill(static_cast<pid_t>(owner), 0) == 0 || errno != ESRCH) continue;         // alive
+      std::error_code ignored;
+      std::filesystem::remove_all(it->path(), ignored);
+    }
   }
 
   struct Ids {
