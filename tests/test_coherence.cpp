@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/library_models.hpp"
+#include "support/database_url.hpp"
 #include "support/temp_dir.hpp"
 
 using gocp::c;
@@ -23,7 +24,7 @@ gocp::Expr<Author> leo() { return c(&Author::first_name) == "Leo" && c(&Author::
 
 struct Fixture {
   gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(dir.sqlite_url());
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
   gocp::CacheRegistry caches{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "support/library_models.hpp"
+#include "support/database_url.hpp"
 #include "support/temp_dir.hpp"
 
 using gocp::c;
@@ -24,7 +25,7 @@ gocp::Expr<Author> named(const std::string& first, const std::string& last) {
 
 struct Fixture {
   gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(dir.sqlite_url());
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
   gocp::CacheRegistry caches{{"default", "locmem:///"},
                              {"library.author", "locmem:///"},
                              {"geo.country", "locmem:///"},
@@ -204,7 +205,7 @@ TEMPLATE_TEST_CASE("get() creates what is missing, in every combination with Alw
                    (gocp::Repository<Author, gocp::NonAtomicGetOrCreate, gocp::CachedGetOrCreate,
                                      gocp::AlwaysGetOrCreate>)) {
   gocp::test::TempDir dir;
-  auto db = gocp::Database::open(dir.sqlite_url());
+  auto db = gocp::Database::open(gocp::test::database_url(dir));
   gocp::CacheRegistry caches{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
   TestType authors{db, caches};
   authors.create_table();
