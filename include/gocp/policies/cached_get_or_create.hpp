@@ -70,7 +70,7 @@ struct CachedGetOrCreate {
                                             const C& create_defaults = {}) const {
       auto result = Base::update_or_create(lookup, defaults, create_defaults);
       std::string key;
-      this->caches_->lookup_key(key, this->filters_, lookup);
+      this->caches_->lookup_key(key, this->filters_, detail::as_condition<Model>(lookup));
       refill_after_commit(std::move(key), detail::get_column(result.first, detail::pk_index<Model>));
       return result;
     }
