@@ -21,11 +21,9 @@
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -35,38 +33,21 @@
 
 #include <gocp/gocp.hpp>
 
+#include "support/ratio_reporter.hpp"
+#include "../tests/support/library_models.hpp"
 #include "../tests/support/temp_dir.hpp"
 
-namespace {
-
-struct Author {
-  std::int64_t id = 0;
-  std::string first_name, last_name;
-  int books_in_store = 0;
-  std::optional<std::string> store;
-};
-
-}  // namespace
-
-template <>
-struct gocp::model<Author> {
-  static constexpr std::string_view name = "library.author";
-  static constexpr auto schema = gocp::table(
-      gocp::primary_key(&Author::id, "id"),
-      gocp::field(&Author::first_name, "first_name", gocp::max_length(255)),
-      gocp::field(&Author::last_name, "last_name", gocp::max_length(255)),
-      gocp::field(&Author::books_in_store, "books_in_store", gocp::default_value(0)),
-      gocp::field(&Author::store, "store"),
-      gocp::unique_together(&Author::first_name, &Author::last_name));
-};
+using gocp::test::Author;
 
 namespace {
 
 using gocp::c;
+using gocp::bench::median_of;
 using Authors = gocp::Repository<Author>;
 
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kSeedRows = 1000;  // so the unique index has some depth
+constexpr double kTarget = 1.25;  // for the hit and miss ratios
 
 // ---- fresh database files -------------------------------------------------------------
 
@@ -244,13 +225,6 @@ struct KeyMaker {
 
 using Clock = std::chrono::steady_clock;
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /// Runs `gocp_call()` and `floor_call()` (each returning (object, created)) in paired
 /// blocks; a wrong `created` fails the benchmark.
 template <class GocpCall, class FloorCall>
@@ -404,81 +378,11 @@ bool same_statements() {
   return gocp_verbs == floor_verbs && !gocp_verbs.empty();
 }
 
-// ---- reporting the ratios -------------------------------------------------------------
-
-/// The console output, plus each benchmark's per-repetition `ratio` counter, so main can
-/// print the median over repetitions.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) {
-        failed_ = true;
-      } else if (r.run_type == Run::RT_Iteration) {
-        Sample& s = samples_[r.run_name.function_name];
-        s.ratio.push_back(counter(r, "ratio"));
-        s.gocp_ns.push_back(counter(r, "gocp_ns"));
-        s.floor_ns.push_back(counter(r, "floor_ns"));
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  struct Sample {
-    std::vector<double> ratio, gocp_ns, floor_ns;
-  };
-  /// The repetitions of `name`, or nullptr if it did not run.
-  const Sample* find(const std::string& name) const {
-    auto it = samples_.find(name);
-    return it == samples_.end() ? nullptr : &it->second;
-  }
-
-  bool failed() const { return failed_; }
-
- private:
-  static double counter(const Run& r, const char* name) {
-    auto it = r.counters.find(name);
-    return it == r.counters.end() ? 0 : static_cast<double>(it->second);
-  }
-
-  std::map<std::string, Sample> samples_;
-  bool failed_ = false;
-};
-
-constexpr double kTarget = 1.25;
-
-/// `ratio <label>: X.XXx`, the median over repetitions of each run's median pair ratio; a
-/// targeted ratio also shows the target, and says so when above it.
-void print_ratio(const RatioReporter& r, const char* label, const std::string& name, bool targeted) {
-  const RatioReporter::Sample* s = r.find(name);
-  if (!s) return;  // filtered out
-  const double ratio = median_of(s->ratio);
-  char target[64] = "";
-  if (targeted) std::snprintf(target, sizeof target, " (target <= %.2fx)", kTarget);
-  std::printf("ratio %s: %.2fx%s  [gocp %.0f ns, floor %.0f ns per call; medians of %zu runs]%s\n", label, ratio,
-              target, median_of(s->gocp_ns), median_of(s->floor_ns), s->ratio.size(),
-              targeted && ratio > kTarget ? "  ** above target **" : "");
-}
-
-bool has_flag(const std::vector<char*>& args, std::string_view flag) {
-  return std::any_of(args.begin() + 1, args.end(), [&](const char* a) {
-    const std::string_view s(a);
-    return s.substr(0, flag.size()) == flag && (s.size() == flag.size() || s[flag.size()] == '=');
-  });
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args(argv, argv + argc);
-  static char min_time[] = "--benchmark_min_time=0.5";
-  static char repetitions[] = "--benchmark_repetitions=5";
-  if (!has_flag(args, "--benchmark_min_time")) args.push_back(min_time);
-  if (!has_flag(args, "--benchmark_repetitions")) args.push_back(repetitions);
-  args.push_back(nullptr);
-  int n = static_cast<int>(args.size()) - 1;
-  benchmark::Initialize(&n, args.data());
-  if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 1;
+  // run_paired alternates the two sides itself, so no random interleaving
+  if (!gocp::bench::initialize(argc, argv, {.min_time = "0.5", .random_interleaving = false})) return 1;
 
   const bool same = same_statements();
   if (!same) {
@@ -494,13 +398,12 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(name, fn)->UseManualTime();
   }
 
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  std::printf("\n");
-  print_ratio(reporter, "hit", "hit", true);
-  print_ratio(reporter, "miss", "miss", true);
-  print_ratio(reporter, "hit, lookup built once (diagnostic)", "hit_prebuilt_lookup", false);
-  print_ratio(reporter, "hit inside one transaction (diagnostic)", "hit_in_transaction", false);
+  gocp::bench::RatioReporter reporter;
+  const bool ok = gocp::bench::run(reporter);
+  reporter.print_paired_ratio("hit", "hit", kTarget);
+  reporter.print_paired_ratio("miss", "miss", kTarget);
+  reporter.print_paired_ratio("hit, lookup built once (diagnostic)", "hit_prebuilt_lookup");
+  reporter.print_paired_ratio("hit inside one transaction (diagnostic)", "hit_in_transaction");
   benchmark::Shutdown();
-  return reporter.failed() ? 1 : 0;
+  return ok ? 0 : 1;
 }

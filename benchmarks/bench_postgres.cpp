@@ -35,55 +35,13 @@
 #include <gocp/db/postgres.hpp>
 #include <gocp/gocp.hpp>
 
-#include "../tests/support/postgres_server.hpp"
 #include "support/ratio_reporter.hpp"
+#include "../tests/support/library_models.hpp"
+#include "../tests/support/postgres_server.hpp"
 
-namespace {
-
-struct Author {
-  std::int64_t id = 0;
-  std::string first_name, last_name;
-  int books_in_store = 0;
-  std::optional<std::string> store;
-};
-
-struct Parent {
-  std::int64_t id = 0;
-  std::string name;
-};
-
-struct Child {
-  std::int64_t id = 0;
-  std::int64_t parent_id = 0;
-  std::string name;
-};
-
-}  // namespace
-
-template <>
-struct gocp::model<Author> {
-  static constexpr std::string_view name = "library.author";
-  static constexpr auto schema = gocp::table(
-      gocp::primary_key(&Author::id, "id"), gocp::field(&Author::first_name, "first_name", gocp::max_length(255)),
-      gocp::field(&Author::last_name, "last_name", gocp::max_length(255)),
-      gocp::field(&Author::books_in_store, "books_in_store", gocp::default_value(0)),
-      gocp::field(&Author::store, "store"), gocp::unique_together(&Author::first_name, &Author::last_name));
-};
-
-template <>
-struct gocp::model<Parent> {
-  static constexpr std::string_view name = "bench.parent";
-  static constexpr auto schema =
-      gocp::table(gocp::primary_key(&Parent::id, "id"), gocp::field(&Parent::name, "name", gocp::unique));
-};
-
-template <>
-struct gocp::model<Child> {
-  static constexpr std::string_view name = "bench.child";
-  static constexpr auto schema =
-      gocp::table(gocp::primary_key(&Child::id, "id"), gocp::field(&Child::parent_id, "parent_id"),
-                  gocp::field(&Child::name, "name"), gocp::unique_together(&Child::parent_id, &Child::name));
-};
+using gocp::test::Author;
+using gocp::test::Child;
+using gocp::test::Parent;
 
 namespace {
 
