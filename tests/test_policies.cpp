@@ -232,6 +232,7 @@ TEST_CASE_METHOD(Fixture, "NonAtomicGetOrCreate: children created inside one tra
   gocp::Repository<Child> atomic_children{db};
 
   const auto savepoints0 = db.savepoints_begun();
+  const auto transactions0 = db.transactions_begun();
   db.atomic([&] {
     auto [parent, created] = parents.get_or_create(c(&Parent::name) == "p1");
     REQUIRE(created);
@@ -239,6 +240,7 @@ TEST_CASE_METHOD(Fixture, "NonAtomicGetOrCreate: children created inside one tra
       CHECK(children.get_or_create(c(&Child::parent_id) == parent.id && c(&Child::name) == std::to_string(i)).second);
   });
   CHECK(db.savepoints_begun() == savepoints0);
+  CHECK(db.transactions_begun() == transactions0 + 1);  // the caller's one transaction
   CHECK(children.count() == 10);
 
   const auto savepoints1 = db.savepoints_begun();
