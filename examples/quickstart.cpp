@@ -31,7 +31,7 @@ int main() {
 
   auto tolstoy = c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy";
   auto [leo, created] = authors.get_or_create(tolstoy, gocp::defaults(c(&Author::store) = "Amazon"));
-  std::printf("get_or_create: id %lld, created %d, store %s\n", (long long)leo.id, created, leo.store->c_str());
+  std::printf("get_or_create: created %d, store %s\n", created, leo.store->c_str());
 
   auto [same, again] = authors.get_or_create(tolstoy);  // answered by the cache
   std::printf("again: created %d, cache hits %llu\n", again, (unsigned long long)authors.stats().hits);
