@@ -1,10 +1,12 @@
 // Cache coherence: transaction-aware fills and invalidations, own-write visibility, no
-// stale set, and entries the codec must refuse. Real SQLite file, real locmem cache.
+// stale set, entries the codec must refuse, and the per-thread hit memo. Real SQLite
+// file (or PostgreSQL, built as test_coherence_pg), real locmem cache.
 
 #include <catch2/catch.hpp>
 
 #include <gocp/gocp.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -197,4 +199,131 @@ TEST_CASE_METHOD(Fixture, "keys differ across models and filters, long lookups a
       authors.get_or_create(c(&Author::first_name) == std::string(200, 'y') && c(&Author::last_name) == "T");
   CHECK(created);
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == std::string(200, 'y') && c(&Author::last_name) == "T").second);
+}
+
+// ---- the per-thread hit memo (detail/hit_memo.hpp) -------------------------------------
+
+namespace {
+
+/// A real LocMemCache that counts its reads, under the scheme `counting://`: shows when
+/// a hit was answered without reading the caches at all.
+class CountingCache final : public gocp::Cache {
+ public:
+  explicit CountingCache(Ttl ttl) : inner_(10'000, ttl) {}
+  std::atomic<int> reads{0};
+
+  bool get_into(std::string_view key, std::string& value) override {
+    ++reads;
+    return inner_.get_into(key, value);
+  }
+  void set(std::string_view key, std::string_view value, Ttl ttl) override { inner_.set(key, value, ttl); }
+  bool add(std::string_view key, std::string_view value, Ttl ttl) override { return inner_.add(key, value, ttl); }
+  bool remove(std::string_view key) override { return inner_.remove(key); }
+  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
+    return inner_.increment(key, delta);
+  }
+  std::optional<std::uint64_t> contents_version() const noexcept override { return inner_.contents_version(); }
+
+ private:
+  gocp::LocMemCache inner_;
+};
+
+const bool counting_scheme = gocp::register_cache_scheme("counting", [](gocp::detail::Url& url) {
+  return std::make_shared<CountingCache>(gocp::Cache::Ttl{url.take_int("ttl_s", 0)});
+});
+
+struct MemoFixture {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+
+  static gocp::CacheRegistry counting_caches(const std::string& options = "") {
+    return gocp::CacheRegistry{{"default", "counting:///" + options}, {"library.author", "counting:///" + options}};
+  }
+  static int reads(const gocp::CacheRegistry& caches) {
+    return dynamic_cast<CountingCache&>(caches.cache("default")).reads +
+           dynamic_cast<CountingCache&>(caches.cache("library.author")).reads;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(MemoFixture, "hit memo: a repeated hit reads no cache while neither cache changes", "[memo]") {
+  REQUIRE(counting_scheme);
+  const auto caches = counting_caches();
+  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+  authors.create_table();
+  auto [a, created] = authors.get_or_create(leo());
+  REQUIRE(created);
+  CHECK_FALSE(authors.get_or_create(leo()).second);  // a hit through the caches: remembered
+  const int reads = MemoFixture::reads(caches);
+  CHECK(reads > 0);
+  const auto before = authors.stats();
+  for (int i = 0; i < 3; ++i) CHECK(authors.get_or_create(leo()).first.id == a.id);
+  CHECK(MemoFixture::reads(caches) == reads);
+  CHECK(authors.stats().hits == before.hits + 3);
+  CHECK(authors.stats().db_queries == before.db_queries);
+
+  // Any change to either cache retires the memo, even one that invalidates nothing.
+  caches.cache("default").set("unrelated", "x");
+  CHECK(authors.get_or_create(leo()).first.id == a.id);
+  CHECK(MemoFixture::reads(caches) > reads);
+
+  // A write through another repository, on another thread, is seen at once.
+  std::thread([&] {
+    gocp::Repository<Author> other{db, caches};
+    Author changed = a;
+    changed.books_in_store = 5;
+    other.save(changed);
+  }).join();
+  CHECK(authors.get_or_create(leo()).first.books_in_store == 5);
+}
+
+TEST_CASE_METHOD(MemoFixture, "hit memo: off while entries can expire (ttl_s), so a TTL is never outlived", "[memo]") {
+  REQUIRE(counting_scheme);
+  const auto caches = counting_caches("?ttl_s=3600");
+  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+  authors.create_table();
+  authors.get_or_create(leo());
+  authors.get_or_create(leo());
+  int reads = MemoFixture::reads(caches);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(authors.get_or_create(leo()).second);
+    CHECK(MemoFixture::reads(caches) > reads);  // every hit reads the caches
+    reads = MemoFixture::reads(caches);
+  }
+}
+
+TEST_CASE("hit memo: two registries on one thread never answer with each other's objects", "[memo]") {
+  gocp::test::TempDir dir_one, dir_two;
+  auto db_one = gocp::Database::open(gocp::test::database_url(dir_one));
+  auto db_two = gocp::Database::open(gocp::test::database_url(dir_two));
+  gocp::CacheRegistry caches_one{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
+  gocp::CacheRegistry caches_two{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
+  gocp::Repository<Author, gocp::CachedGetOrCreate> one{db_one, caches_one}, two{db_two, caches_two};
+  one.create_table();
+  two.create_table();
+  one.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = 1));
+  two.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = 2));
+  for (int i = 0; i < 3; ++i) {  // the same lookup, the same model, the same thread
+    CHECK(one.get_or_create(leo()).first.books_in_store == 1);
+    CHECK(two.get_or_create(leo()).first.books_in_store == 2);
+  }
+  CHECK(one.stats().hits >= 3);
+  CHECK(two.stats().hits >= 3);
+}
+
+TEST_CASE("lookup keys see every byte of a value, whatever its length", "[keys]") {
+  const std::string prefix = gocp::detail::key_prefix(gocp::model_info<Author>());
+  std::vector<std::string> keys;
+  for (std::size_t length = 0; length <= 24; ++length) {
+    const std::string base(length, 'a');
+    keys.push_back(gocp::detail::lookup_key(prefix, gocp::Expr<Author>{}, c(&Author::first_name) == base));
+    for (std::size_t at = 0; at < length; ++at) {
+      std::string changed = base;
+      changed[at] = 'b';
+      keys.push_back(gocp::detail::lookup_key(prefix, gocp::Expr<Author>{}, c(&Author::first_name) == changed));
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
 }

@@ -293,6 +293,63 @@ TEST_CASE("TTL: per-call TTL, the cache's default TTL, and a registry's ttl_s ex
 
 // ---- DummyCache -----------------------------------------------------------------------
 
+TEST_CASE("LocMemCache contents_version changes with every change to the contents, and only then",
+          "[locmem][version]") {
+  gocp::LocMemCache store;
+  auto version = store.contents_version();
+  REQUIRE(version);
+  auto changed = [&] {
+    const auto now = store.contents_version();
+    const bool moved = now != version;
+    version = now;
+    return moved;
+  };
+  std::string value;
+  CHECK_FALSE(store.get_into("a", value));
+  CHECK_FALSE(changed());  // a miss changes nothing
+  store.set("a", "1");
+  CHECK(changed());
+  CHECK(store.get_into("a", value));
+  CHECK_FALSE(changed());  // nor does a hit
+  CHECK_FALSE(store.add("a", "2"));
+  CHECK_FALSE(changed());  // nor a refused add
+  CHECK(store.add("b", "2"));
+  CHECK(changed());
+  CHECK(store.increment("a") == 2);
+  CHECK(changed());
+  CHECK(store.remove("a"));
+  CHECK(changed());
+  CHECK_FALSE(store.remove("a"));
+  CHECK_FALSE(changed());
+  store.set("b", "2");  // the same value again is still a write
+  CHECK(changed());
+
+  gocp::LocMemCache tiny(1);
+  tiny.set("x", "1");
+  const auto before_eviction = tiny.contents_version();
+  tiny.set("y", "1");  // evicts x
+  CHECK(tiny.contents_version() != before_eviction);
+  CHECK_FALSE(tiny.get("x"));
+
+  gocp::LocMemCache fresh;  // versions are unique across caches, even untouched ones
+  CHECK(fresh.contents_version() != store.contents_version());
+  CHECK(fresh.contents_version() != tiny.contents_version());
+}
+
+TEST_CASE("LocMemCache has no contents_version while an entry can expire", "[locmem][version]") {
+  CHECK_FALSE(gocp::LocMemCache(100, 60s).contents_version());  // a default TTL
+  gocp::LocMemCache store;
+  store.set("a", "1", 60s);
+  CHECK_FALSE(store.contents_version());
+  store.set("a", "1");  // overwritten without a TTL
+  CHECK(store.contents_version());
+  CHECK(store.add("b", "1", 60s));
+  CHECK_FALSE(store.contents_version());
+  CHECK(store.remove("b"));
+  CHECK(store.contents_version());
+  CHECK_FALSE(gocp::DummyCache().contents_version());  // nothing to remember
+}
+
 TEST_CASE("DummyCache never stores anything", "[locmem][dummy]") {
   gocp::DummyCache dummy;
   gocp::Cache& cache = dummy;

@@ -19,12 +19,14 @@
 #include <iterator>
 #include <optional>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "detail/small_vector.hpp"
 #include "model.hpp"
 
 namespace gocp {
@@ -43,7 +45,7 @@ struct Node {
 };
 
 /// The index just past the subtree that starts at `i`.
-inline std::size_t subtree_end(const std::vector<Node>& nodes, std::size_t i) {
+inline std::size_t subtree_end(std::span<const Node> nodes, std::size_t i) {
   switch (nodes[i].op) {
     case Op::and_:
     case Op::or_:
@@ -74,43 +76,48 @@ class Expr {
   using model_type = T;
 
   Expr() = default;
-  explicit Expr(detail::Node node) { nodes_.push_back(std::move(node)); }
+  explicit Expr(detail::Node&& node) { nodes_.emplace_back(std::move(node)); }
 
   bool empty() const noexcept { return nodes_.empty(); }
-  const std::vector<detail::Node>& nodes() const noexcept { return nodes_; }
+  std::span<const detail::Node> nodes() const noexcept { return nodes_; }
 
   static Expr combine(detail::Op op, const Expr& a, const Expr& b) {
     if (a.empty()) return op == detail::Op::and_ ? b : a;  // TRUE && b == b; TRUE || b == TRUE
     if (b.empty()) return op == detail::Op::and_ ? a : b;
-    Expr out;
-    out.nodes_.reserve(1 + a.nodes_.size() + b.nodes_.size());
-    out.nodes_.push_back({op});
-    out.nodes_.insert(out.nodes_.end(), a.nodes_.begin(), a.nodes_.end());
-    out.nodes_.insert(out.nodes_.end(), b.nodes_.begin(), b.nodes_.end());
-    return out;
+    return joined(op, a.nodes_.begin(), a.nodes_.end(), b.nodes_.begin(), b.nodes_.end());
   }
 
-  /// As combine(), reusing a's storage: `c(x) == 1 && c(y) == 2` allocates once.
+  /// As combine(), moving the operands' nodes.
   static Expr combine(detail::Op op, Expr&& a, Expr&& b) {
     if (a.empty()) return op == detail::Op::and_ ? std::move(b) : std::move(a);
     if (b.empty()) return op == detail::Op::and_ ? std::move(a) : std::move(b);
-    a.nodes_.reserve(1 + a.nodes_.size() + b.nodes_.size());
-    a.nodes_.insert(a.nodes_.begin(), detail::Node{op});
-    a.nodes_.insert(a.nodes_.end(), std::make_move_iterator(b.nodes_.begin()), std::make_move_iterator(b.nodes_.end()));
-    return std::move(a);
+    return joined(op, std::make_move_iterator(a.nodes_.begin()), std::make_move_iterator(a.nodes_.end()),
+                  std::make_move_iterator(b.nodes_.begin()), std::make_move_iterator(b.nodes_.end()));
   }
 
   Expr negated() const {
     if (empty()) return Expr(detail::Node{detail::Op::nothing});
     Expr out;
     out.nodes_.reserve(1 + nodes_.size());
-    out.nodes_.push_back({detail::Op::not_});
-    out.nodes_.insert(out.nodes_.end(), nodes_.begin(), nodes_.end());
+    out.nodes_.emplace_back(detail::Node{detail::Op::not_});
+    out.nodes_.append(nodes_.begin(), nodes_.end());
     return out;
   }
 
  private:
-  std::vector<detail::Node> nodes_;
+  /// `op` over two operands' nodes, built in place (one named result: no move on return).
+  template <class It>
+  static Expr joined(detail::Op op, It a_first, It a_last, It b_first, It b_last) {
+    Expr out;
+    out.nodes_.reserve(1 + static_cast<std::size_t>((a_last - a_first) + (b_last - b_first)));
+    out.nodes_.emplace_back(detail::Node{op});
+    out.nodes_.append(a_first, a_last);
+    out.nodes_.append(b_first, b_last);
+    return out;
+  }
+
+  // Prefix order, held inline up to `a && b`: building a two-term lookup allocates nothing.
+  detail::SmallVector<detail::Node, 3> nodes_;
 };
 
 template <class A, class B>
@@ -294,7 +301,7 @@ namespace detail {
 
 /// The `column == value` terms joined by AND at the top of an expression: what
 /// get_or_create copies into a new row (terms under OR or NOT only filter).
-inline void equality_terms(const std::vector<Node>& nodes, std::size_t i,
+inline void equality_terms(std::span<const Node> nodes, std::size_t i,
                            std::vector<std::pair<std::size_t, Value>>& out) {
   if (i >= nodes.size()) return;
   const Node& n = nodes[i];

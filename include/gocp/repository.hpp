@@ -67,7 +67,7 @@ const Defaults<Model>& as_defaults(const D& defaults) {
 }
 
 /// A bit per column that a top-level `column == value` term of the expression fixes.
-inline std::uint64_t equality_mask(const std::vector<Node>& nodes, std::size_t i = 0) {
+inline std::uint64_t equality_mask(std::span<const Node> nodes, std::size_t i = 0) {
   if (i >= nodes.size()) return 0;
   const Node& n = nodes[i];
   if (n.op == Op::and_) return equality_mask(nodes, i + 1) | equality_mask(nodes, subtree_end(nodes, i + 1));

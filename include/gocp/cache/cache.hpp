@@ -45,6 +45,13 @@ class Cache {
     for (const auto& [key, value] : items) set(key, value, ttl);
   }
 
+  /// For a cache whose contents only this process changes: a number that changes with
+  /// every change to them (a write, a delete, an eviction), unique across caches, so a
+  /// reader may keep what it derived from the contents while the number stays the same.
+  /// nullopt (the default) when that is not safe: another process can write, or an
+  /// entry can expire, which changes nothing until it is read.
+  virtual std::optional<std::uint64_t> contents_version() const noexcept { return std::nullopt; }
+
   // ---- conveniences over the verbs above ----
 
   std::optional<std::string> get(std::string_view key) {

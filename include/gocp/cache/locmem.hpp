@@ -5,9 +5,12 @@
 /// 10000); entries expire after `ttl_s` seconds (default 0: never). Values are the
 /// encoded bytes the codec writes, exactly as a network cache would hold them, so a
 /// model's layout change or a corrupt entry is handled the same way everywhere.
+/// While no entry can expire it reports a contents_version(), which lets the cached
+/// get_or_create keep a per-thread memo of its hits (detail/hit_memo.hpp).
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
@@ -30,6 +33,7 @@ class LocMemCache final : public Cache {
 
   explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
       : shard_count_(std::clamp<std::size_t>(max_entries, 1, kShards)), default_ttl_(default_ttl) {
+    for (auto& s : shards_) s.owner = this;
     // split max_entries exactly: the first max % n shards hold one more
     for (std::size_t i = 0; i < shard_count_; ++i)
       shards_[i].capacity = max_entries / shard_count_ + (i < max_entries % shard_count_ ? 1 : 0);
@@ -80,7 +84,16 @@ class LocMemCache final : public Cache {
       return std::nullopt;  // would overflow: refused, as Redis does, the value left as it was
     n += delta;
     e->value = std::to_string(n);
+    changed();
     return n;
+  }
+
+  std::optional<std::uint64_t> contents_version() const noexcept override {
+    if (default_ttl_.count() > 0) return std::nullopt;
+    const std::uint64_t v = version_.load(std::memory_order_acquire);
+    // read after the version: an expiring entry's write is counted before its version
+    if (expiring_.load(std::memory_order_relaxed) > 0) return std::nullopt;
+    return v;
   }
 
   /// Live entries across shards (expired ones not yet swept may be counted).
@@ -102,7 +115,19 @@ class LocMemCache final : public Cache {
     Clock::time_point expires;  // time_point::max(): never
   };
 
+  /// Called, under a shard's lock, after every change to the contents.
+  void changed() noexcept { version_.store(next_version(), std::memory_order_release); }
+
+  /// Versions come from one process-wide sequence, so no two caches share one.
+  static std::uint64_t next_version() noexcept {
+    static std::atomic<std::uint64_t> sequence{1};
+    return sequence.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  static bool can_expire(const Entry& e) noexcept { return e.expires != Clock::time_point::max(); }
+
   struct Shard {
+    LocMemCache* owner = nullptr;
     std::size_t capacity = 0;
     mutable std::mutex mutex;
     std::list<Entry> lru;  // front: most recently used
@@ -112,7 +137,7 @@ class LocMemCache final : public Cache {
       auto it = index.find(key);
       if (it == index.end()) return nullptr;
       // read the clock only for entries that can expire: it costs as much as the lookup
-      if (it->second->expires != Clock::time_point::max() && it->second->expires <= Clock::now()) {
+      if (can_expire(*it->second) && it->second->expires <= Clock::now()) {
         erase(it);
         return nullptr;
       }
@@ -122,20 +147,31 @@ class LocMemCache final : public Cache {
 
     void put(std::string_view key, std::string_view value, Clock::time_point expires) {
       if (auto it = index.find(key); it != index.end()) {
+        count_expiring(*it->second, -1);
         it->second->value.assign(value);
         it->second->expires = expires;
+        count_expiring(*it->second, +1);
         lru.splice(lru.begin(), lru, it->second);
+        owner->changed();
         return;
       }
       lru.push_front(Entry{std::string(key), std::string(value), expires});
+      count_expiring(lru.front(), +1);
       index.emplace(lru.front().key, lru.begin());  // the view points into the list node, which never moves
       while (index.size() > capacity) erase(index.find(lru.back().key));
+      owner->changed();
     }
 
     void erase(decltype(index)::iterator it) {
       auto node = it->second;
+      count_expiring(*node, -1);
       index.erase(it);
       lru.erase(node);
+      owner->changed();
+    }
+
+    void count_expiring(const Entry& e, int delta) noexcept {
+      if (can_expire(e)) owner->expiring_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
     }
   };
 
@@ -156,6 +192,8 @@ class LocMemCache final : public Cache {
 
   std::size_t shard_count_;
   Ttl default_ttl_;
+  std::atomic<std::uint64_t> version_{next_version()};
+  std::atomic<std::size_t> expiring_{0};  ///< entries with an expiry, across shards
   std::array<Shard, kShards> shards_;
 };
 

@@ -17,8 +17,10 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "../model.hpp"
@@ -41,22 +43,34 @@ inline std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
 struct Hash128 {
   std::uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
 
+  friend bool operator==(const Hash128&, const Hash128&) = default;
+
   void add(std::uint64_t x) {
     a = std::rotl((a ^ x) * 0x87c37b91114253d5ull, 31);
-    b = std::rotl((b + x) * 0x4cf5ad432745937full, 29) ^ a;
+    b = std::rotl((b + x) * 0x4cf5ad432745937full, 29);  // independent of a: the two chains run in parallel
   }
   Hash128 finished() const { return {mix64(a ^ 0x632be59bd9b4e019ull), mix64(b + a)}; }
   void add(std::string_view s) {
-    add(s.size());
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-      std::uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      add(word);
+    const char* p = s.data();
+    const std::size_t n = s.size();
+    add(n);
+    // Whole words, then the last bytes as one word read with fixed-size loads that may
+    // overlap what was hashed (the length is hashed too): no call to a variable memcpy.
+    if (n >= 8) {
+      for (std::size_t i = 0; i + 8 < n; i += 8) add(load<8>(p + i));
+      add(load<8>(p + n - 8));
+    } else if (n >= 4) {
+      add(load<4>(p) << 32 | load<4>(p + n - 4));
+    } else if (n > 0) {
+      add(std::uint64_t{static_cast<unsigned char>(p[0])} << 16 | std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+          static_cast<unsigned char>(p[n - 1]));
     }
-    std::uint64_t tail = 0;
-    std::memcpy(&tail, s.data() + i, s.size() - i);
-    add(tail);
+  }
+  template <std::size_t Bytes>
+  static std::uint64_t load(const char* p) {
+    std::conditional_t<Bytes == 8, std::uint64_t, std::uint32_t> word;
+    std::memcpy(&word, p, Bytes);
+    return word;
   }
   void add(const Value& v) {
     add(static_cast<std::uint64_t>(v.index()));
@@ -85,13 +99,15 @@ inline void append_hex(std::string& out, const Hash128& h) {
 }
 
 /// The hash of the subtree at `i` (advancing i past it).
-inline Hash128 hash_nodes(const std::vector<Node>& nodes, std::size_t& i) {
+inline Hash128 hash_nodes(std::span<const Node> nodes, std::size_t& i) {
   const Node& n = nodes[i++];
   Hash128 h;
-  h.add(static_cast<std::uint64_t>(n.op));
+  h.add(static_cast<std::uint64_t>(n.op) << 32 | n.column);
   if (n.op == Op::and_ || n.op == Op::or_) {
-    // Sum the operands' hashes over the whole chain of this operator: order-free.
-    std::uint64_t sum_a = 0, sum_b = 0, count = 0;
+    // Sum the (finished, well-mixed) operand hashes over the whole chain of this
+    // operator: order-free.
+    Hash128 sum{0, 0};
+    std::uint64_t count = 0;
     auto collect = [&](auto&& self, std::size_t& at) -> void {
       if (nodes[at].op == n.op) {
         ++at;
@@ -100,31 +116,30 @@ inline Hash128 hash_nodes(const std::vector<Node>& nodes, std::size_t& i) {
         return;
       }
       const Hash128 operand = hash_nodes(nodes, at);
-      sum_a += mix64(operand.a);
-      sum_b += mix64(operand.b ^ 0xd6e8feb86659fd93ull);
+      sum.a += operand.a;
+      sum.b += operand.b;
       ++count;
     };
     collect(collect, i);
     collect(collect, i);
-    h.add(sum_a);
-    h.add(sum_b);
+    h.add(sum.a);
+    h.add(sum.b);
     h.add(count);
-    return h.finished();
-  }
-  if (n.op == Op::not_) {
+  } else if (n.op == Op::not_) {
     const Hash128 inner = hash_nodes(nodes, i);
     h.add(inner.a);
     h.add(inner.b);
-    return h.finished();
+  } else {
+    h.add(n.value);
+    if (n.op == Op::in) {
+      h.add(static_cast<std::uint64_t>(n.list.size()));
+      for (const Value& v : n.list) h.add(v);
+    }
   }
-  h.add(static_cast<std::uint64_t>(n.column));
-  h.add(n.value);
-  h.add(static_cast<std::uint64_t>(n.list.size()));
-  for (const Value& v : n.list) h.add(v);
   return h.finished();
 }
 
-inline Hash128 hash_expression(const std::vector<Node>& nodes) {
+inline Hash128 hash_expression(std::span<const Node> nodes) {
   if (nodes.empty()) return Hash128{};
   std::size_t i = 0;
   return hash_nodes(nodes, i);
@@ -137,18 +152,23 @@ inline std::string key_prefix(const ModelInfo& info) {
   return prefix + ":";
 }
 
-/// Writes `<prefix>l:<hash of filters, then lookup>` into out (reusing its capacity).
+/// The hash of a lookup on top of a repository's filters: what its key is made of.
 template <class T>
-void write_lookup_key(std::string& out, const std::string& prefix, const Expr<T>& filters, const Expr<T>& lookup) {
+Hash128 lookup_hash(const Expr<T>& filters, const Expr<T>& lookup) {
   const Hash128 f = hash_expression(filters.nodes()), l = hash_expression(lookup.nodes());
   Hash128 h;
   h.add(f.a);
   h.add(f.b);
   h.add(l.a);
   h.add(l.b);
+  return h.finished();
+}
+
+/// Writes `<prefix>l:<lookup hash>` into out (reusing its capacity).
+inline void write_lookup_key(std::string& out, const std::string& prefix, const Hash128& lookup) {
   out.assign(prefix);
   out += "l:";
-  append_hex(out, h.finished());
+  append_hex(out, lookup);
 }
 
 inline bool key_safe(std::string_view s) {
@@ -190,7 +210,7 @@ inline std::string entry_key(const std::string& prefix, char kind, const Value& 
 template <class T>
 std::string lookup_key(const std::string& prefix, const Expr<T>& filters, const Expr<T>& lookup) {
   std::string out;
-  write_lookup_key(out, prefix, filters, lookup);
+  write_lookup_key(out, prefix, lookup_hash(filters, lookup));
   return out;
 }
 

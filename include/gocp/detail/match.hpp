@@ -99,7 +99,7 @@ inline bool like_match(std::string_view s, std::string_view p) {
 }
 
 template <class T>
-Truth evaluate(const std::vector<Node>& nodes, std::size_t& i, const T& obj) {
+Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj) {
   const Node& n = nodes[i++];
   switch (n.op) {
     case Op::and_: {

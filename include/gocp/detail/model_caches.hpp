@@ -27,6 +27,7 @@
 #include "../cache/registry.hpp"
 #include "../stats.hpp"
 #include "cache_keys.hpp"
+#include "hit_memo.hpp"
 
 namespace gocp::detail {
 
@@ -135,9 +136,15 @@ class ModelCaches {
     });
   }
 
-  /// Writes the lookup key of (filters, lookup) into `out`.
-  void lookup_key(std::string& out, const Expr<Model>& filters, const Expr<Model>& lookup) const {
-    write_lookup_key(out, prefix_, filters, lookup);
+  /// Writes the lookup key of a lookup hash (see lookup_hash()) into `out`.
+  void lookup_key(std::string& out, const Hash128& lookup) const { write_lookup_key(out, prefix_, lookup); }
+
+  /// The contents versions of both caches, when both can report one (see HitMemo).
+  std::optional<CacheVersions> versions() const noexcept {
+    const auto lookups = lookups_->cache->contents_version();
+    const auto objects = objects_->cache->contents_version();
+    if (!lookups || !objects) return std::nullopt;
+    return CacheVersions{*lookups, *objects};
   }
 
   /// Counts a hit or miss of the objects alias, for the repository and the alias.

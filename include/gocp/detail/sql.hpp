@@ -63,7 +63,7 @@ class SqlWriter {
   }
 
  private:
-  void condition(const std::vector<Node>& nodes, std::size_t& i) {
+  void condition(std::span<const Node> nodes, std::size_t& i) {
     const Node& n = nodes[i++];
     switch (n.op) {
       case Op::and_:

@@ -39,22 +39,32 @@ struct CachedGetOrCreate {
     std::pair<Model, bool> get_or_create(const E& lookup_, const D& defaults = {}) const {
       const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
       const auto& caches = *this->caches_;
-      thread_local std::string key;
-      caches.lookup_key(key, this->filters_, lookup);
+      const Expr<Model>& filters = this->filters_;
       std::optional<std::int64_t> generation;
       std::optional<Value> cached_pk;
       if (!detail::DatabaseAccess::wrote(this->db_, &this->info())) {
+        const auto versions = caches.versions();  // read before the caches: see HitMemo
+        if (versions) {
+          if (const Model* memo = detail::HitMemo<Model>::find(filters, lookup, *versions)) {
+            caches.count(&detail::StatCounters::hits);
+            return {*memo, false};
+          }
+        }
+        thread_local std::string key;  // per thread: the hit path allocates nothing once warm
+        caches.lookup_key(key, detail::lookup_hash(filters, lookup));
         cached_pk = caches.lookup(key);
         if (cached_pk) {
           auto obj = caches.get(*cached_pk, generation);
-          if (obj && detail::matches(this->filters_, *obj) && detail::matches(lookup, *obj)) {
+          if (obj && detail::matches(filters, *obj) && detail::matches(lookup, *obj)) {
             caches.count(&detail::StatCounters::hits);
+            if (versions) detail::HitMemo<Model>::remember(filters, lookup, *versions, *obj);
             return {std::move(*obj), false};
           }
         }
       }
       caches.count(&detail::StatCounters::misses);
-      std::string owned_key = key;  // `key` is per thread: a defaults callable may reuse it
+      std::string owned_key;
+      caches.lookup_key(owned_key, detail::lookup_hash(filters, lookup));
       auto result = Base::get_or_create(lookup, detail::as_defaults<Model>(defaults));
       const Value pk = detail::get_column(result.first, detail::pk_index<Model>);
       if (generation && cached_pk == pk && !this->db_.in_transaction()) {
@@ -70,7 +80,7 @@ struct CachedGetOrCreate {
                                             const C& create_defaults = {}) const {
       auto result = Base::update_or_create(lookup, defaults, create_defaults);
       std::string key;
-      this->caches_->lookup_key(key, this->filters_, detail::as_condition<Model>(lookup));
+      this->caches_->lookup_key(key, detail::lookup_hash(this->filters_, detail::as_condition<Model>(lookup)));
       refill_after_commit(std::move(key), detail::get_column(result.first, detail::pk_index<Model>));
       return result;
     }

@@ -1,0 +1,96 @@
+#pragma once
+// A per-thread memo of the cached get_or_create's hits, for in-process caches.
+//
+// A cache hit is a pure function of the two caches' contents (lookup -> pk in one,
+// the generation-tagged object in the other) and of the repository's filters and the
+// lookup. When both caches are in this process they report a contents_version() that
+// changes with every change to their contents, so a hit remembered under the versions
+// read *before* the caches were read is exactly what the caches would answer again for
+// the same filters and lookup, for as long as both versions stay the same. Every
+// invalidation changes the objects cache, so a write through any repository, on any
+// thread, retires every memo of the model at once.
+//
+// An entry keeps the filters and lookup it answered and is used only for an equal pair
+// (node by node), so a hash collision costs a miss, never a wrong answer, and the
+// object need not be matched again. A memo hit builds no key, reads no cache, takes no
+// lock and decodes nothing. Per thread; bounded, so a thread's memo cannot grow without
+// limit.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+
+#include "../query.hpp"
+#include "cache_keys.hpp"
+
+namespace gocp::detail {
+
+/// The contents versions of the lookups and objects caches, read together.
+struct CacheVersions {
+  std::uint64_t lookups = 0, objects = 0;
+  friend bool operator==(const CacheVersions&, const CacheVersions&) = default;
+};
+
+inline bool same_nodes(std::span<const Node> a, std::span<const Node> b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Node& x, const Node& y) {
+    return x.op == y.op && x.column == y.column && x.value == y.value && x.list == y.list;
+  });
+}
+
+template <class Model>
+class HitMemo {
+ public:
+  /// The object remembered for (filters, lookup) if the caches are still at `now`.
+  static const Model* find(const Expr<Model>& filters, const Expr<Model>& lookup, const CacheVersions& now) {
+    auto& entries = table();
+    auto it = entries.find(key(filters, lookup));
+    if (it == entries.end()) return nullptr;
+    const Entry& e = it->second;
+    if (e.versions != now || !same_nodes(e.lookup.nodes(), lookup.nodes()) ||
+        !same_nodes(e.filters.nodes(), filters.nodes()))
+      return nullptr;
+    return &e.object;
+  }
+
+  /// Remembers the hit `object` for (filters, lookup), read from caches at `read_at`.
+  static void remember(const Expr<Model>& filters, const Expr<Model>& lookup, const CacheVersions& read_at,
+                       const Model& object) {
+    auto& entries = table();
+    const std::uint64_t k = key(filters, lookup);
+    if (entries.size() >= kMaxEntries && !entries.contains(k)) entries.clear();
+    entries.insert_or_assign(k, Entry{read_at, filters, lookup, object});
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 4096;  // per thread and model
+
+  struct Entry {
+    CacheVersions versions;
+    Expr<Model> filters, lookup;
+    Model object;
+  };
+
+  /// The nodes in order, hashed cheaply: equal pairs are checked, so the key need not
+  /// be strong, nor blind to operand order (`a && b`, `b && a` are remembered apart).
+  static std::uint64_t key(const Expr<Model>& filters, const Expr<Model>& lookup) {
+    Hash128 h;
+    for (std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
+      h.add(nodes.size());
+      for (const Node& n : nodes) {
+        h.add(static_cast<std::uint64_t>(n.op) << 32 | n.column);
+        h.add(n.value);
+        for (const Value& v : n.list) h.add(v);
+      }
+    }
+    return mix64(h.a ^ h.b);
+  }
+
+  static std::unordered_map<std::uint64_t, Entry>& table() {
+    thread_local std::unordered_map<std::uint64_t, Entry> entries;
+    return entries;
+  }
+};
+
+}  // namespace gocp::detail
