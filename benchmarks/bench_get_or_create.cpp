@@ -33,6 +33,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
 #include "../tests/support/library_models.hpp"
 #include "../tests/support/temp_dir.hpp"
@@ -42,7 +43,6 @@ using gocp::test::Author;
 namespace {
 
 using gocp::c;
-using gocp::bench::median_of;
 using Authors = gocp::Repository<Author>;
 
 constexpr int kBusyTimeoutMs = 5000;
@@ -216,54 +216,10 @@ struct KeyMaker {
 
 // ---- the benchmarks -------------------------------------------------------------------
 //
-// Each benchmark runs gocp and the floor side by side, each on its own fresh file, in
-// alternating blocks of `block` calls (gocp first in one block pair, the floor first in
-// the next), timing each block. A pair's ratio compares two stretches of a few
-// milliseconds each, so a neighbour's load that comes and goes hits both sides alike; the
-// reported `ratio` is the median over all pairs. `Time` is one gocp call plus one floor
-// call; the counters `gocp_ns` and `floor_ns` split it.
+// Each benchmark runs gocp and the floor side by side, each on its own fresh file, with
+// gocp::bench::run_paired (support/paired.hpp).
 
-using Clock = std::chrono::steady_clock;
-
-/// Runs `gocp_call()` and `floor_call()` (each returning (object, created)) in paired
-/// blocks; a wrong `created` fails the benchmark.
-template <class GocpCall, class FloorCall>
-void run_paired(benchmark::State& state, int block, bool expect_created, GocpCall&& gocp_call,
-                FloorCall&& floor_call) {
-  std::vector<double> ratios;
-  double gocp_total = 0, floor_total = 0;
-  bool ok = true;
-  auto time_block = [&](auto& call) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < block; ++i) {
-      auto result = call();
-      ok = ok && result.second == expect_created;
-      benchmark::DoNotOptimize(result);
-    }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  };
-  bool gocp_first = true;
-  while (state.KeepRunningBatch(block)) {
-    double g = 0, f = 0;
-    if (gocp_first) {
-      g = time_block(gocp_call);
-      f = time_block(floor_call);
-    } else {
-      f = time_block(floor_call);
-      g = time_block(gocp_call);
-    }
-    gocp_first = !gocp_first;
-    ratios.push_back(g / f);
-    gocp_total += g;
-    floor_total += f;
-    state.SetIterationTime(g + f);
-  }
-  if (!ok) state.SkipWithError(expect_created ? "a call found an existing row" : "a call created a row");
-  const double calls = static_cast<double>(state.iterations());
-  state.counters["gocp_ns"] = gocp_total / calls * 1e9;
-  state.counters["floor_ns"] = floor_total / calls * 1e9;
-  state.counters["ratio"] = median_of(ratios);
-}
+using gocp::bench::run_paired;
 
 /// HIT, as a caller writes it: the lookup is built on each call.
 void hit(benchmark::State& state) {

@@ -77,6 +77,13 @@ class Expr {
 
   Expr() = default;
   explicit Expr(detail::Node&& node) { nodes_.emplace_back(std::move(node)); }
+  /// One node, the one make() returns, built in place: a comparison's value is written
+  /// once, where it stays.
+  template <class Make>
+    requires std::is_invocable_r_v<detail::Node, Make&>
+  Expr(std::in_place_t, Make&& make) {
+    nodes_.emplace_back_with(make);
+  }
 
   bool empty() const noexcept { return nodes_.empty(); }
   std::span<const detail::Node> nodes() const noexcept { return nodes_; }
@@ -269,7 +276,7 @@ class Col {
                     "number, or a number field with a string)");
       return {};
     } else {
-      return Expr<T>(detail::Node{op, column_, traits::from_user(std::forward<V>(v))});
+      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v))}; });
     }
   }
 

@@ -112,7 +112,7 @@ struct column_traits {
     using U = std::remove_cvref_t<V>;
     if constexpr (std::is_same_v<U, std::nullopt_t>) return Value{};
     else if constexpr (nullable && std::is_same_v<U, M>) return to_value(v);
-    else if constexpr (type == ColumnType::text) return Value{std::string(std::string_view(v))};
+    else if constexpr (type == ColumnType::text) return Value{std::in_place_type<std::string>, std::string_view(v)};
     else return base_to_value(static_cast<base>(v));
   }
 

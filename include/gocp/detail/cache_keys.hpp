@@ -51,11 +51,17 @@ struct Hash128 {
   }
   Hash128 finished() const { return {mix64(a ^ 0x632be59bd9b4e019ull), mix64(b + a)}; }
   void add(std::string_view s) {
+    add(s.size());
+    for_each_word(s, [this](std::uint64_t word) { add(word); });
+  }
+
+  /// Calls add(word) for the bytes of s as 64-bit words: whole words, then the last
+  /// bytes as one word read with fixed-size loads that may overlap what was read before
+  /// (so hash the length too). No call to a variable-length memcpy.
+  template <class Add>
+  static void for_each_word(std::string_view s, Add&& add) {
     const char* p = s.data();
     const std::size_t n = s.size();
-    add(n);
-    // Whole words, then the last bytes as one word read with fixed-size loads that may
-    // overlap what was hashed (the length is hashed too): no call to a variable memcpy.
     if (n >= 8) {
       for (std::size_t i = 0; i + 8 < n; i += 8) add(load<8>(p + i));
       add(load<8>(p + n - 8));

@@ -17,9 +17,12 @@
 // limit.
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "../query.hpp"
@@ -33,9 +36,19 @@ struct CacheVersions {
   friend bool operator==(const CacheVersions&, const CacheVersions&) = default;
 };
 
+/// Value equality without std::variant's visitor (this is on the memo's hit path).
+inline bool same_value(const Value& a, const Value& b) {
+  if (a.index() != b.index()) return false;
+  if (const auto* s = std::get_if<std::string>(&a)) return std::string_view(*s) == *std::get_if<std::string>(&b);
+  if (const auto* i = std::get_if<std::int64_t>(&a)) return *i == *std::get_if<std::int64_t>(&b);
+  if (const auto* d = std::get_if<double>(&a)) return *d == *std::get_if<double>(&b);
+  return true;  // both NULL
+}
+
 inline bool same_nodes(std::span<const Node> a, std::span<const Node> b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const Node& x, const Node& y) {
-    return x.op == y.op && x.column == y.column && x.value == y.value && x.list == y.list;
+    return x.op == y.op && x.column == y.column && same_value(x.value, y.value) &&
+           std::equal(x.list.begin(), x.list.end(), y.list.begin(), y.list.end(), same_value);
   });
 }
 
@@ -72,19 +85,30 @@ class HitMemo {
     Model object;
   };
 
-  /// The nodes in order, hashed cheaply: equal pairs are checked, so the key need not
-  /// be strong, nor blind to operand order (`a && b`, `b && a` are remembered apart).
+  /// The nodes in order, hashed cheaply (one multiply per word): equal pairs are
+  /// checked, so the key need not be strong, nor blind to operand order (`a && b` and
+  /// `b && a` are remembered apart).
   static std::uint64_t key(const Expr<Model>& filters, const Expr<Model>& lookup) {
-    Hash128 h;
+    std::uint64_t h = filters.nodes().size();
+    auto add = [&h](std::uint64_t word) { h = std::rotl((h ^ word) * 0x9e3779b97f4a7c15ull, 31); };
+    auto add_value = [&](const Value& v) {
+      if (const auto* s = std::get_if<std::string>(&v)) {
+        add(s->size());
+        Hash128::for_each_word(*s, add);
+      } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        add(static_cast<std::uint64_t>(*n));
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        add(std::bit_cast<std::uint64_t>(*d));
+      }
+    };
     for (std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
-      h.add(nodes.size());
       for (const Node& n : nodes) {
-        h.add(static_cast<std::uint64_t>(n.op) << 32 | n.column);
-        h.add(n.value);
-        for (const Value& v : n.list) h.add(v);
+        add(static_cast<std::uint64_t>(n.op) << 40 | static_cast<std::uint64_t>(n.value.index()) << 32 | n.column);
+        add_value(n.value);
+        for (const Value& v : n.list) add_value(v);
       }
     }
-    return mix64(h.a ^ h.b);
+    return mix64(h);
   }
 
   static std::unordered_map<std::uint64_t, Entry>& table() {

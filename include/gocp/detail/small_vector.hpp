@@ -59,6 +59,14 @@ class SmallVector {
     ++size_;
   }
 
+  /// Appends the T that make() returns, built in place (no move).
+  template <class Make>
+  void emplace_back_with(Make&& make) {
+    reserve(grown(size_ + 1));
+    ::new (static_cast<void*>(data_ + size_)) T(make());
+    ++size_;
+  }
+
   /// Appends [first, last), copying or moving as the iterators dereference.
   template <class It>
   void append(It first, It last) {
