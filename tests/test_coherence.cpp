@@ -133,15 +133,19 @@ TEST_CASE_METHOD(Fixture, "no stale set under real contention: the last write is
   auto [a, created] = authors.get_or_create(leo());
   std::atomic<bool> writing{true};
   std::vector<std::thread> readers;
+  std::vector<int> seen_after(3, -1);
   for (int t = 0; t < 3; ++t) {
-    readers.emplace_back([&] {
+    readers.emplace_back([&, t] {
       while (writing.load()) authors.get_or_create(leo());
+      // each reader's own memo, filled while the writes went on, must not answer now
+      seen_after[t] = authors.get_or_create(leo()).first.books_in_store;
     });
   }
   gocp::Repository<Author> writer{db, caches};
   for (int i = 1; i <= 200; ++i) writer.filter(c(&Author::id) == a.id).update(c(&Author::books_in_store) = i);
   writing = false;
   for (auto& r : readers) r.join();
+  CHECK(seen_after == std::vector<int>(3, 200));
   CHECK(authors.get_or_create(leo()).first.books_in_store == 200);
   CHECK(authors.get_or_create(leo()).first.books_in_store == 200);
 }

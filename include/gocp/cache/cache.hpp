@@ -46,10 +46,12 @@ class Cache {
   }
 
   /// For a cache whose contents only this process changes: a number that changes with
-  /// every change to them (a write, a delete, an eviction), unique across caches, so a
-  /// reader may keep what it derived from the contents while the number stays the same.
-  /// nullopt (the default) when that is not safe: another process can write, or an
-  /// entry can expire, which changes nothing until it is read.
+  /// every change to them (a write, a delete, an eviction), never reused, even across
+  /// caches, and published before the change can be read (a reader that sees a change
+  /// sees its number). A reader may keep what it derived from the contents while the
+  /// number stays what it was before the reading. nullopt (the default) when that is not
+  /// safe: another process can write, or an entry can expire, which changes nothing
+  /// until it is read.
   virtual std::optional<std::uint64_t> contents_version() const noexcept { return std::nullopt; }
 
   // ---- conveniences over the verbs above ----

@@ -115,7 +115,8 @@ class LocMemCache final : public Cache {
     Clock::time_point expires;  // time_point::max(): never
   };
 
-  /// Called, under a shard's lock, after every change to the contents.
+  /// Called after every change to the contents, before the shard's lock is released: a
+  /// reader that sees the change (it must take the lock) also sees the new version.
   void changed() noexcept { version_.store(next_version(), std::memory_order_release); }
 
   /// Versions come from one process-wide sequence, so no two caches share one.
