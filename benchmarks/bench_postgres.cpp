@@ -1,16 +1,17 @@
 // gocp on PostgreSQL, against its own throwaway cluster (tests/support/postgres_server.hpp:
 // 127.0.0.1, fsync off), two comparisons in the same run:
 //
-//   hit/*, miss/*   uncached get_or_create through gocp vs the same statements written by
+//   hit, miss       uncached get_or_create through gocp vs the same statements written by
 //                   hand with libpq prepared statements (the "floor"): a hit is one
 //                   prepared SELECT of every column by the unique (first_name, last_name)
 //                   pair, LIMIT 21; a miss is that SELECT, BEGIN, INSERT ... RETURNING
-//                   every column, COMMIT. Prints `ratio hit|miss: X.XXx` (target <= 1.2x).
-//   nested/*        one parent and 100 children created with get_or_create inside one
-//                   caller-owned transaction: `atomic` (gocp's default: each child's create
+//                   every column, COMMIT. The two sides run in alternating blocks
+//                   (support/paired.hpp). Prints `ratio hit|miss: X.XXx` (target <= 1.2x).
+//   nested          one parent and 100 children created with get_or_create inside one
+//                   caller-owned transaction: atomic (gocp's default: each child's create
 //                   in its own SAVEPOINT ... RELEASE, two extra round trips) vs
-//                   `non_atomic` (NonAtomicGetOrCreate: no savepoints). Prints
-//                   `speedup nested: X.XXx` (target >= 1.5x).
+//                   non-atomic (NonAtomicGetOrCreate: no savepoints), paired the same way.
+//                   Prints `speedup nested: X.XXx` (target >= 1.5x).
 //
 // At startup it checks, from the server's own statement log, that gocp and the floor send
 // the same statements, and shows what each nested variant sends.
@@ -19,7 +20,10 @@
 
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
+#include <sched.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +39,7 @@
 #include <gocp/db/postgres.hpp>
 #include <gocp/gocp.hpp>
 
+#include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
 #include "../tests/support/library_models.hpp"
 #include "../tests/support/postgres_server.hpp"
@@ -170,56 +175,57 @@ class Floor {
 
 /// A new key per call, built the same way for both sides.
 struct KeyMaker {
+  std::string prefix = "new-";
   std::int64_t n = 0;
-  std::string next() { return "new-" + std::to_string(++n); }
+  std::string next() { return prefix + std::to_string(++n); }
 };
 
 // ---- the benchmarks -------------------------------------------------------------------
 
-void hit_gocp(benchmark::State& state) {
-  auto db = gocp::Database::open(make_database(true));
+// hit and miss run both sides in one benchmark, in alternating blocks (run_paired), on
+// one database (so one table, one set of statistics, one plan choice; each side its own
+// connection and, for misses, its own keys): a ratio of neighbouring stretches, which
+// the machine's and the server's drift hits alike.
+
+/// Runs each side until its connection is in its steady state: the statement prepared,
+/// the server's plan for it settled (a prepared statement's plan is re-chosen after its
+/// first executions), the new database's catalog cached. Without it the side whose
+/// database was created last measured up to 2.7x slower against an identical twin.
+template <class GocpCall, class FloorCall>
+void warm_up(GocpCall& gocp_call, FloorCall& floor_call) {
+  for (int i = 0; i < 200; ++i) {
+    gocp_call();
+    floor_call();
+  }
+}
+
+void hit(benchmark::State& state) {
+  const std::string url = make_database(true);
+  auto db = gocp::Database::open(url);
   const Authors authors{db};
-  auto call = [&] { return authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"); };
-  call();  // prepares the statement on the connection
-  for (auto _ : state) {
-    auto [author, created] = call();
-    if (created || author.books_in_store != 3) state.SkipWithError("hit/gocp: wrong row");
-    benchmark::DoNotOptimize(author);
-  }
+  Floor floor(url);
+  auto gocp_call = [&] {
+    return authors.get_or_create(c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy");
+  };
+  auto floor_call = [&] { return floor.get_or_create("Leo", "Tolstoy"); };
+  if (gocp_call().first.books_in_store != 3 || floor_call().first.books_in_store != 3)
+    state.SkipWithError("hit: wrong row");
+  warm_up(gocp_call, floor_call);
+  gocp::bench::run_paired(state, 16, false, gocp_call, floor_call);
 }
 
-void hit_floor(benchmark::State& state) {
-  Floor floor(make_database(true));
-  floor.get_or_create("Leo", "Tolstoy");
-  for (auto _ : state) {
-    auto [author, created] = floor.get_or_create("Leo", "Tolstoy");
-    if (created || author.books_in_store != 3) state.SkipWithError("hit/floor: wrong row");
-    benchmark::DoNotOptimize(author);
-  }
-}
-
-void miss_gocp(benchmark::State& state) {
-  auto db = gocp::Database::open(make_database(false));
+void miss(benchmark::State& state) {
+  const std::string url = make_database(false);
+  auto db = gocp::Database::open(url);
   const Authors authors{db};
-  KeyMaker keys;
-  auto call = [&] { return authors.get_or_create(c(&Author::first_name) == keys.next() && c(&Author::last_name) == "Tolstoy"); };
-  call();
-  for (auto _ : state) {
-    auto [author, created] = call();
-    if (!created) state.SkipWithError("miss/gocp: found a row");
-    benchmark::DoNotOptimize(author);
-  }
-}
-
-void miss_floor(benchmark::State& state) {
-  Floor floor(make_database(false));
-  KeyMaker keys;
-  floor.get_or_create(keys.next(), "Tolstoy");
-  for (auto _ : state) {
-    auto [author, created] = floor.get_or_create(keys.next(), "Tolstoy");
-    if (!created) state.SkipWithError("miss/floor: found a row");
-    benchmark::DoNotOptimize(author);
-  }
+  Floor floor(url);
+  KeyMaker gocp_keys{"gocp-"}, floor_keys{"floor-"};
+  auto gocp_call = [&] {
+    return authors.get_or_create(c(&Author::first_name) == gocp_keys.next() && c(&Author::last_name) == "Tolstoy");
+  };
+  auto floor_call = [&] { return floor.get_or_create(floor_keys.next(), "Tolstoy"); };
+  warm_up(gocp_call, floor_call);
+  gocp::bench::run_paired(state, 16, true, gocp_call, floor_call);
 }
 
 /// One parent and kChildren children, all new, in one transaction the caller owns.
@@ -237,16 +243,27 @@ void create_family(const gocp::Database& db, const gocp::Repository<Parent>& par
   });
 }
 
-template <class... Policies>
+/// Both variants on one database (their own connections and parent names), in
+/// alternating blocks of one family: the `ratio` counter is non-atomic's time over
+/// atomic's.
 void nested(benchmark::State& state) {
-  auto db = gocp::Database::open(make_database(false));
-  const gocp::Repository<Parent> parents{db};
-  const gocp::Repository<Child, Policies...> children{db};
-  KeyMaker names;
-  create_family(db, parents, children, names.next());
-  for (auto _ : state) create_family(db, parents, children, names.next());
-  state.counters["children/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kChildren,
-                                                    benchmark::Counter::kIsRate);
+  const std::string url = make_database(false);
+  auto atomic_db = gocp::Database::open(url);
+  auto non_atomic_db = gocp::Database::open(url);
+  const gocp::Repository<Parent> atomic_parents{atomic_db}, non_atomic_parents{non_atomic_db};
+  const gocp::Repository<Child> atomic_children{atomic_db};
+  const gocp::Repository<Child, gocp::NonAtomicGetOrCreate> non_atomic_children{non_atomic_db};
+  KeyMaker atomic_names{"atomic-"}, non_atomic_names{"non-atomic-"};
+  auto non_atomic_call = [&] {
+    create_family(non_atomic_db, non_atomic_parents, non_atomic_children, non_atomic_names.next());
+    return std::pair<int, bool>{kChildren, true};
+  };
+  auto atomic_call = [&] {
+    create_family(atomic_db, atomic_parents, atomic_children, atomic_names.next());
+    return std::pair<int, bool>{kChildren, true};
+  };
+  warm_up(non_atomic_call, atomic_call);
+  gocp::bench::run_paired(state, 1, true, non_atomic_call, atomic_call);
 }
 
 // ---- startup check: the statements each side sends, from the server's log ------------
@@ -330,9 +347,34 @@ bool same_statements() {
 
 }  // namespace
 
+/// On a machine with few cores, where a backend runs decides a side's speed: one that
+/// shares the client's core pays a context switch per round trip, one on another core
+/// does not, and which one a connection gets is up to the scheduler, so two identical
+/// sides measured up to 2x apart. Pin this process to CPU 0 and the server (its
+/// postmaster, so every backend forked from now on) to the others.
+void pin_client_and_server_apart() {
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  const pid_t postmaster = Server::instance().pid();
+  if (cpus < 2 || postmaster <= 0) {
+    std::printf("CPU pinning: skipped (%ld CPUs)\n", cpus);
+    return;
+  }
+  cpu_set_t client, server;
+  CPU_ZERO(&client);
+  CPU_ZERO(&server);
+  CPU_SET(0, &client);
+  for (long cpu = 1; cpu < cpus && cpu < CPU_SETSIZE; ++cpu) CPU_SET(static_cast<int>(cpu), &server);
+  if (sched_setaffinity(0, sizeof client, &client) != 0 || sched_setaffinity(postmaster, sizeof server, &server) != 0) {
+    std::printf("CPU pinning: failed (%s)\n", std::strerror(errno));
+    return;
+  }
+  std::printf("CPU pinning: this process on CPU 0, the server on the other %ld\n", cpus - 1);
+}
+
 int main(int argc, char** argv) {
   try {
     std::printf("PostgreSQL: throwaway cluster on 127.0.0.1:%d\n", Server::instance().port());
+    pin_client_and_server_apart();
     if (!same_statements()) {
       std::fprintf(stderr, "bench_postgres: gocp and the floor do not send the same statements\n");
       return 1;
@@ -342,22 +384,15 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  for (auto& [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{
-           {"hit/gocp", hit_gocp},
-           {"hit/floor", hit_floor},
-           {"miss/gocp", miss_gocp},
-           {"miss/floor", miss_floor},
-           {"nested/atomic", nested<>},
-           {"nested/non_atomic", nested<gocp::NonAtomicGetOrCreate>}}) {
-    benchmark::RegisterBenchmark(name, fn)->UseRealTime();
-  }
+  benchmark::RegisterBenchmark("hit", hit)->UseManualTime();
+  benchmark::RegisterBenchmark("miss", miss)->UseManualTime();
+  benchmark::RegisterBenchmark("nested", nested)->UseManualTime();
 
   gocp::bench::RatioReporter reporter;
   const bool ok = gocp::bench::run_benchmarks(argc, argv, reporter);
-  reporter.print_ratio("hit", "hit/gocp", "hit/floor", kRatioTarget);
-  reporter.print_ratio("miss", "miss/gocp", "miss/floor", kRatioTarget);
-  reporter.print_speedup("nested (1 parent + 100 children, non-atomic vs atomic)", "nested/atomic",
-                         "nested/non_atomic", kSpeedupTarget);
+  reporter.print_paired_ratio("hit", "hit", kRatioTarget);
+  reporter.print_paired_ratio("miss", "miss", kRatioTarget);
+  reporter.print_paired_speedup("nested (1 parent + 100 children, non-atomic vs atomic)", "nested", kSpeedupTarget);
   benchmark::Shutdown();
   return ok ? 0 : 1;
 }

@@ -77,6 +77,17 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 target > 0 && ratio > target ? "  ** above target **" : "");
   }
 
+  /// `speedup <label>: X.XXx` for a paired benchmark whose gocp side is the fast one:
+  /// 1 / the median of its `ratio` counter; flags one below `target`.
+  void print_paired_speedup(const char* label, const std::string& name, double target = 0) const {
+    const std::vector<double>* ratios = counter_values(name, "ratio");
+    if (!ratios) return;  // filtered out
+    const double speedup = 1 / median_of(*ratios);
+    std::printf("speedup %s: %.2fx%s  [fast %.0f ns, slow %.0f ns per call; medians of %zu runs]%s\n", label, speedup,
+                target_text(">=", target).c_str(), median(name, "gocp_ns"), median(name, "floor_ns"), ratios->size(),
+                target > 0 && speedup < target ? "  ** below target **" : "");
+  }
+
   /// `speedup <label>: X.XXx` = median(slow) / median(fast); flags one below `target`.
   void print_speedup(const char* label, const std::string& slow, const std::string& fast, double target = 0) const {
     const double s = median(slow), f = median(fast);

@@ -62,6 +62,8 @@ class PostgresServer {
   ~PostgresServer() { stop(); }
 
   int port() const noexcept { return port_; }
+  /// The postmaster: every backend is forked from it.
+  pid_t pid() const noexcept { return pid_; }
   /// The directory holding the server's Unix socket (`-k`).
   const std::filesystem::path& socket_dir() const noexcept { return dir_; }
   /// The server's log (stderr): what `SET log_statement = 'all'` on a session writes to.
