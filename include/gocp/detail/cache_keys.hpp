@@ -21,7 +21,6 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 #include "../model.hpp"
 #include "../query.hpp"
@@ -43,25 +42,40 @@ inline std::uint64_t mix64(std::uint64_t x) {  // splitmix64's finaliser
 struct Hash128 {
   std::uint64_t a = 0x9e3779b97f4a7c15ull, b = 0xc2b2ae3d27d4eb4full;
 
-  friend bool operator==(const Hash128&, const Hash128&) = default;
-
   void add(std::uint64_t x) {
     a = std::rotl((a ^ x) * 0x87c37b91114253d5ull, 31);
     b = std::rotl((b + x) * 0x4cf5ad432745937full, 29);  // independent of a: the two chains run in parallel
   }
   Hash128 finished() const { return {mix64(a ^ 0x632be59bd9b4e019ull), mix64(b + a)}; }
   void add(std::string_view s) {
-    add(s.size());
-    for_each_word(s, [this](std::uint64_t word) { add(word); });
+    text_words(s, [this](std::uint64_t word) { add(word); });
+  }
+  void add(const Value& v) {
+    value_words(v, [this](std::uint64_t word) { add(word); });
   }
 
-  /// Calls add(word) for the bytes of s as 64-bit words: whole words, then the last
-  /// bytes as one word read with fixed-size loads that may overlap what was read before
-  /// (so hash the length too). No call to a variable-length memcpy.
+  /// Calls add(word) for the words that make up v: its kind, then its payload. The one
+  /// way a value is read into a hash (this one, and the hit memo's cheaper key).
   template <class Add>
-  static void for_each_word(std::string_view s, Add&& add) {
+  static void value_words(const Value& v, Add&& add) {
+    add(static_cast<std::uint64_t>(v.index()));
+    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+      add(static_cast<std::uint64_t>(*i));
+    } else if (const auto* d = std::get_if<double>(&v)) {
+      add(std::bit_cast<std::uint64_t>(*d));
+    } else if (const auto* s = std::get_if<std::string>(&v)) {
+      text_words(*s, add);
+    }
+  }
+
+  /// Calls add(word) for s's length, then its bytes as 64-bit words: whole words, then
+  /// the last bytes as one word read with fixed-size loads that may overlap what was
+  /// read before (the length tells such tails apart). No variable-length memcpy.
+  template <class Add>
+  static void text_words(std::string_view s, Add&& add) {
     const char* p = s.data();
     const std::size_t n = s.size();
+    add(n);
     if (n >= 8) {
       for (std::size_t i = 0; i + 8 < n; i += 8) add(load<8>(p + i));
       add(load<8>(p + n - 8));
@@ -72,23 +86,13 @@ struct Hash128 {
           static_cast<unsigned char>(p[n - 1]));
     }
   }
+
+ private:
   template <std::size_t Bytes>
   static std::uint64_t load(const char* p) {
     std::conditional_t<Bytes == 8, std::uint64_t, std::uint32_t> word;
     std::memcpy(&word, p, Bytes);
     return word;
-  }
-  void add(const Value& v) {
-    add(static_cast<std::uint64_t>(v.index()));
-    if (const auto* i = std::get_if<std::int64_t>(&v)) {
-      add(static_cast<std::uint64_t>(*i));
-    } else if (const auto* d = std::get_if<double>(&v)) {
-      std::uint64_t bits;
-      std::memcpy(&bits, d, sizeof bits);
-      add(bits);
-    } else if (const auto* s = std::get_if<std::string>(&v)) {
-      add(std::string_view(*s));
-    }
   }
 };
 

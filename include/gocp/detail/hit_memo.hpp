@@ -91,21 +91,11 @@ class HitMemo {
   static std::uint64_t key(const Expr<Model>& filters, const Expr<Model>& lookup) {
     std::uint64_t h = filters.nodes().size();
     auto add = [&h](std::uint64_t word) { h = std::rotl((h ^ word) * 0x9e3779b97f4a7c15ull, 31); };
-    auto add_value = [&](const Value& v) {
-      if (const auto* s = std::get_if<std::string>(&v)) {
-        add(s->size());
-        Hash128::for_each_word(*s, add);
-      } else if (const auto* n = std::get_if<std::int64_t>(&v)) {
-        add(static_cast<std::uint64_t>(*n));
-      } else if (const auto* d = std::get_if<double>(&v)) {
-        add(std::bit_cast<std::uint64_t>(*d));
-      }
-    };
     for (std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
       for (const Node& n : nodes) {
-        add(static_cast<std::uint64_t>(n.op) << 40 | static_cast<std::uint64_t>(n.value.index()) << 32 | n.column);
-        add_value(n.value);
-        for (const Value& v : n.list) add_value(v);
+        add(static_cast<std::uint64_t>(n.op) << 32 | n.column);
+        Hash128::value_words(n.value, add);
+        for (const Value& v : n.list) Hash128::value_words(v, add);
       }
     }
     return mix64(h);

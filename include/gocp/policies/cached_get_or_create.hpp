@@ -42,7 +42,9 @@ struct CachedGetOrCreate {
       const Expr<Model>& filters = this->filters_;
       std::optional<std::int64_t> generation;
       std::optional<Value> cached_pk;
-      if (!detail::DatabaseAccess::wrote(this->db_, &this->info())) {
+      thread_local std::string key;  // per thread: the hit path allocates nothing once warm
+      const bool read_cache = !detail::DatabaseAccess::wrote(this->db_, &this->info());
+      if (read_cache) {
         const auto versions = caches.versions();  // read before the caches: see HitMemo
         if (versions) {
           if (const Model* memo = detail::HitMemo<Model>::find(filters, lookup, *versions)) {
@@ -50,7 +52,6 @@ struct CachedGetOrCreate {
             return {*memo, false};
           }
         }
-        thread_local std::string key;  // per thread: the hit path allocates nothing once warm
         caches.lookup_key(key, detail::lookup_hash(filters, lookup));
         cached_pk = caches.lookup(key);
         if (cached_pk) {
@@ -63,8 +64,9 @@ struct CachedGetOrCreate {
         }
       }
       caches.count(&detail::StatCounters::misses);
-      std::string owned_key;
-      caches.lookup_key(owned_key, detail::lookup_hash(filters, lookup));
+      std::string owned_key;  // `key` is per thread: a defaults callable may reuse it
+      if (read_cache) owned_key = key;
+      else caches.lookup_key(owned_key, detail::lookup_hash(filters, lookup));
       auto result = Base::get_or_create(lookup, detail::as_defaults<Model>(defaults));
       const Value pk = detail::get_column(result.first, detail::pk_index<Model>);
       if (generation && cached_pk == pk && !this->db_.in_transaction()) {
