@@ -82,21 +82,18 @@ std::map<std::string, std::int64_t> table_contents(const std::string& url) {
 std::barrier<>* g_rendezvous = nullptr;
 std::atomic<int> g_lost_inserts{0};
 
-struct RendezvousBeforeCreate {
-  template <class Base>
-  class mixin : public Base {
-   public:
-    using Base::Base;
-    typename Base::model_type create_for_get_or_create(const gocp::detail::ColumnValues& values) const {
-      g_rendezvous->arrive_and_wait();
-      try {
-        return Base::create_for_get_or_create(values);
-      } catch (const gocp::IntegrityError&) {
-        g_lost_inserts.fetch_add(1);
-        throw;
-      }
+struct RendezvousBeforeCreate : gocp::Policy {
+  // The create step: wait for every thread, then the default create (in a savepoint).
+  template <class Repo, class M>
+  M create(const Repo& repo, const gocp::PendingCreate<M>& pending) const {
+    g_rendezvous->arrive_and_wait();
+    try {
+      return gocp::PolicyAccess::create_in_savepoint(repo, pending);
+    } catch (const gocp::IntegrityError&) {
+      g_lost_inserts.fetch_add(1);
+      throw;
     }
-  };
+  }
 };
 
 }  // namespace

@@ -327,11 +327,14 @@ TEST_CASE("primary keys: an integer key auto-increments unless manual, a text ke
 }
 
 /// The trivial policy of compile_fail/policy_twice.cpp, listed once.
-struct P {
-  template <class Base>
-  struct mixin : Base {
-    using Base::Base;
-  };
+struct P : gocp::Policy {};
+
+/// compile_fail/two_create_steps.cpp's create step, alone: one create step is fine.
+struct LoggedCreate : gocp::Policy {
+  template <class Repo, class M>
+  M create(const Repo& repo, const gocp::PendingCreate<M>& pending) const {
+    return gocp::PolicyAccess::create_in_savepoint(repo, pending);
+  }
 };
 
 TEST_CASE("the valid twins of the must-not-compile cases compile and run", "[compile]") {
@@ -358,6 +361,9 @@ TEST_CASE("the valid twins of the must-not-compile cases compile and run", "[com
   gocp::Repository<Book> books{db};
   books.create_table();
   CHECK(books.get_or_create(c(&Book::title) == "War and Peace").second);
+
+  gocp::Repository<Book, LoggedCreate> logged{db};  // two_create_steps.cpp with one create step
+  CHECK(logged.get_or_create(c(&Book::title) == "Anna Karenina").second);
 }
 
 }  // namespace

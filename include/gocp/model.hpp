@@ -436,6 +436,18 @@ Value get_column(const T& obj, std::size_t column) {
   return out;
 }
 
+/// Every column of obj, in schema order.
+template <class T>
+std::vector<Value> object_values(const T& obj) {
+  std::vector<Value> out;
+  out.reserve(field_count<T>);
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    out.push_back(column_traits<M>::to_value(obj.*f.member));
+  });
+  return out;
+}
+
 template <class T>
 void set_column(T& obj, std::size_t column, const Value& v) {
   for_each_field<T>([&](const auto& f, std::size_t i) {

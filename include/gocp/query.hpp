@@ -102,8 +102,9 @@ class Expr {
                   std::make_move_iterator(b.nodes_.begin()), std::make_move_iterator(b.nodes_.end()));
   }
 
+  /// NOT this; an empty expression stays empty, as Django's ~Q() filters nothing out.
   Expr negated() const {
-    if (empty()) return Expr(detail::Node{detail::Op::nothing});
+    if (empty()) return {};
     Expr out;
     out.nodes_.reserve(1 + nodes_.size());
     out.nodes_.emplace_back(detail::Node{detail::Op::not_});

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `gocp::Repository<Model, Policies...>`: the verbs over one model's table, with
-/// Django's get_or_create / update_or_create, and policies mixed in over them.
+/// Django's get_or_create / update_or_create; the host its policies hook (policy.hpp).
 ///
 ///     gocp::Repository<Author> authors{db};
 ///     auto [leo, created] = authors.get_or_create(
@@ -9,33 +9,37 @@
 ///         gocp::defaults(c(&Author::books_in_store) = 0));
 ///     auto smiths = authors.filter(c(&Author::last_name) == "Smith").all();
 ///
-/// filter()/exclude() return a new repository (the same type, policies and all) whose
-/// verbs see only the matching rows: lazy, chainable, cheap to copy.
+/// The host is three parts, each about one idea: the QuerySet it holds (what it sees),
+/// the Executor that runs the SQL (every write a RowChange on the Database's change
+/// stream, which is how caches are invalidated), and the policies' hooks.
+/// filter()/exclude()/bind() return a new repository of the same type whose verbs see
+/// only the matching rows: lazy, chainable, cheap to copy.
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "cache/coherence.hpp"
 #include "cache/registry.hpp"
 #include "db/database.hpp"
-#include "detail/model_caches.hpp"
-#include "detail/sql.hpp"
 #include "errors.hpp"
+#include "executor.hpp"
 #include "model.hpp"
+#include "policy.hpp"
 #include "query.hpp"
+#include "queryset.hpp"
 #include "stats.hpp"
 
 namespace gocp {
 
 namespace detail {
-
-/// Django's MAX_GET_RESULTS: get() reads at most this many rows to report a count.
-inline constexpr std::size_t max_get_results = 21;
 
 /// update_or_create's create_defaults when the caller gave none: use `defaults`.
 struct SameAsDefaults {};
@@ -56,223 +60,218 @@ const Expr<Model>& as_condition(const E& condition) {
 }
 
 template <class Model, class D>
-const Defaults<Model>& as_defaults(const D& defaults) {
-  if constexpr (std::is_same_v<D, Defaults<Model>>) {
-    return defaults;
+const std::vector<Assignment<Model>>& as_defaults(const D& defaults) {
+  if constexpr (std::is_same_v<D, Defaults<Model>> || std::is_same_v<D, CreateDefaults<Model>>) {
+    return defaults.items;
   } else {
     static_assert(always_false<D>, "gocp: these defaults are not gocp::defaults(...) on the repository's model");
-    static const Defaults<Model> none;
+    static const std::vector<Assignment<Model>> none;
     return none;
   }
 }
 
-/// A bit per column that a top-level `column == value` term of the expression fixes.
-inline std::uint64_t equality_mask(std::span<const Node> nodes, std::size_t i = 0) {
-  if (i >= nodes.size()) return 0;
-  const Node& n = nodes[i];
-  if (n.op == Op::and_) return equality_mask(nodes, i + 1) | equality_mask(nodes, subtree_end(nodes, i + 1));
-  return n.op == Op::eq && n.column < 64 ? std::uint64_t{1} << n.column : 0;
-}
+template <class... Ts>
+inline constexpr bool all_distinct = true;
+template <class T, class... Ts>
+inline constexpr bool all_distinct<T, Ts...> = (!std::is_same_v<T, Ts> && ...) && all_distinct<Ts...>;
 
-/// The values a create writes: column -> value, later assignments winning.
-using ColumnValues = std::vector<std::pair<std::size_t, Value>>;
-
-inline void assign(ColumnValues& values, std::size_t column, Value v) {
-  for (auto& [c, existing] : values) {
-    if (c == column) {
-      existing = std::move(v);
-      return;
-    }
-  }
-  values.emplace_back(column, std::move(v));
-}
+/// What a repository and its filtered copies share: the executor, the counters, the
+/// caches, and the policies' instances.
+template <class Model, class... Policies>
+struct RepositoryShared {
+  RepositoryShared(Database db, std::shared_ptr<StatCounters> s) : stats(s), executor(std::move(db), std::move(s)) {}
+  std::shared_ptr<StatCounters> stats;
+  Executor<Model> executor;
+  std::shared_ptr<const ModelCaches<Model>> caches;
+  std::tuple<Policies...> policies;
+};
 
 }  // namespace detail
 
-template <class Derived, class Model>
-class RepositoryBase {
+template <class Model, class... Policies>
+class Repository {
+  static_assert((RepositoryPolicy<Policies> && ...),
+                "gocp::Repository: each policy must be a class deriving from gocp::Policy, default constructible "
+                "and copyable (see gocp/policy.hpp)");
+  static_assert(detail::all_distinct<Policies...>, "gocp::Repository: a policy is listed twice");
+  static constexpr bool needs_caches = (PolicyAccess::needs_caches<Policies> || ...);
+
  public:
   using model_type = Model;
   using pk_type = detail::pk_type<Model>;
 
-  /// A repository without caches.
-  explicit RepositoryBase(Database db) : db_(std::move(db)) { static_cast<void>(schema_hash<Model>); }
+  /// A repository without caches. Its writes still invalidate every cache of the table
+  /// that another repository on this Database uses (through the change stream).
+  explicit Repository(Database db) : shared_(make_shared(std::move(db))) {
+    check_policies();
+    static_assert(!needs_caches, "gocp::Repository: a policy here needs caches: construct with (db, CacheRegistry)");
+    subscribe_policies();
+  }
 
-  /// A repository whose writes invalidate the model's cache entries: `caches` must have
-  /// the alias named after the model (and `default`, for policies caching lookups).
-  RepositoryBase(Database db, const CacheRegistry& caches)
-      : db_(std::move(db)),
-        caches_(std::make_shared<detail::ModelCaches<Model>>(caches, stats_, caches.contains("default"))) {}
+  /// A repository whose model is cached in `caches`: the alias named after the model
+  /// holds its objects, `default` (needed by policies that cache lookups) lookup -> pk.
+  Repository(Database db, const CacheRegistry& caches) : shared_(make_shared(std::move(db))) {
+    check_policies();
+    if (needs_caches) caches.slot("default");  // throws naming the aliases configured when it is missing
+    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, shared_->stats, caches.contains("default"));
+    shared_->caches->subscribe(database().changes());
+    subscribe_policies();
+  }
 
-  const Database& database() const noexcept { return db_; }
+  const Database& database() const noexcept { return shared_->executor.database(); }
   const ModelInfo& info() const noexcept { return model_info<Model>(); }
+  const QuerySet<Model>& queryset() const noexcept { return qs_; }
 
   /// This repository's counters (shared with its filtered copies).
-  Stats stats() const noexcept { return stats_->snapshot(); }
+  Stats stats() const noexcept { return shared_->stats->snapshot(); }
+
+  /// The instance of policy P this repository (and its filtered copies) holds.
+  template <class P>
+  const P& policy() const noexcept {
+    return std::get<P>(shared_->policies);
+  }
 
   /// Creates the table with its constraints if it does not exist (idempotent).
-  void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
+  void create_table() const { exec().create_table(); }
+
+  // ---- narrowing -------------------------------------------------------------------
+
+  /// A repository seeing only the rows that match `condition` as well.
+  template <class E>
+  Repository filter(const E& condition) const {
+    return with(qs_.filtered(detail::as_condition<Model>(condition)));
+  }
+
+  /// A repository seeing only the rows for which `condition` is not true (an empty
+  /// condition excludes nothing, as Django's exclude(Q())).
+  template <class E>
+  Repository exclude(const E& condition) const {
+    return filter(!detail::as_condition<Model>(condition));
+  }
+
+  /// A repository with each assigned field bound to its value: reads see only rows
+  /// holding it, creates write it, and it counts toward the unique-coverage check (a
+  /// related manager: `children.bind(c(&Child::parent_id) = parent.id)`).
+  template <class... Rest>
+  Repository bind(const Assignment<Model>& first, const Rest&... rest) const {
+    static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
+                  "gocp: bind(...) takes assignments on the repository's model: c(&Model::field) = value");
+    QuerySet<Model> qs = qs_;
+    for (const Assignment<Model>* a : {&first, &rest...}) qs = qs.bound_to(a->column, a->resolve());
+    return with(std::move(qs));
+  }
+
+  /// A repository whose get_or_create / update_or_create accept lookups that no unique
+  /// constraint covers. Without a unique constraint two concurrent callers can both
+  /// create: use it only where that race is acceptable or impossible. Such lookups are
+  /// never answered from a cache (a second matching row must still raise).
+  Repository allow_non_unique_lookups() const { return with(qs_.allowing_non_unique()); }
 
   // ---- reading ---------------------------------------------------------------------
 
   /// The one row matching `lookup` (and the repository's filters). Throws DoesNotExist
   /// when none does and MultipleObjectsReturned when several do.
   template <class E>
-  Model get(const E& lookup) const {
-    if (auto found = find_one(detail::as_condition<Model>(lookup))) return std::move(*found);
-    throw_does_not_exist();
+  Model get(const E& lookup_) const {
+    const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
+    if (auto found = exec().get_one(qs_, lookup)) return std::move(*found);
+    std::optional<Model> instead;
+    for_each_policy([&](const auto& p) {
+      if (!instead) instead = PolicyAccess::missing(p, *this, lookup);
+    });
+    if (instead) return std::move(*instead);
+    throw DoesNotExist(std::string(info().name) + " matching query does not exist.");
   }
 
   /// Like get(), but a missing row is std::nullopt. Several rows still throw.
   template <class E>
   std::optional<Model> find(const E& lookup) const {
-    return find_one(detail::as_condition<Model>(lookup));
-  }
-
-  /// A repository seeing only the rows that match `condition` as well.
-  template <class E>
-  Derived filter(const E& condition) const {
-    Derived copy = self();
-    copy.filters_ = filters_ && detail::as_condition<Model>(condition);
-    return copy;
-  }
-
-  /// A repository seeing only the rows for which `condition` is not true.
-  template <class E>
-  Derived exclude(const E& condition) const {
-    return filter(!detail::as_condition<Model>(condition));
-  }
-
-  /// A repository whose get_or_create / update_or_create accept lookups that no unique
-  /// constraint covers. Without a unique constraint two concurrent callers can both
-  /// create: use it only where that race is acceptable or impossible.
-  Derived allow_non_unique_lookups() const {
-    Derived copy = self();
-    copy.allow_non_unique_ = true;
-    return copy;
+    return exec().get_one(qs_, detail::as_condition<Model>(lookup));
   }
 
   /// Every matching row, by primary key.
-  std::vector<Model> all() const {
-    auto w = writer();
-    w.select_all_columns().where({&filters_}).text(" ORDER BY ").column(info().pk);
-    std::vector<Model> out;
-    run(w, [&](const Row& row) {
-      out.push_back(detail::read_object<Model>(row));
-      return true;
-    });
-    return out;
-  }
-
-  std::size_t count() const {
-    auto w = writer();
-    w.text("SELECT COUNT(*) FROM ").table().where({&filters_});
-    std::size_t n = 0;
-    run(w, [&](const Row& row) {
-      n = static_cast<std::size_t>(row.integer(0));
-      return false;
-    });
-    return n;
-  }
-
-  bool exists() const {
-    auto w = writer();
-    w.text("SELECT 1 FROM ").table().where({&filters_}).text(" LIMIT 1");
-    bool found = false;
-    run(w, [&](const Row&) { return !(found = true); });
-    return found;
-  }
+  std::vector<Model> all() const { return exec().all(qs_); }
+  std::size_t count() const { return exec().count(qs_); }
+  bool exists() const { return exec().exists(qs_); }
 
   /// The matching rows whose primary key is in `pks`, keyed by primary key.
   template <class R>
   std::unordered_map<pk_type, Model> in_bulk(const R& pks) const {
-    std::unordered_map<pk_type, Model> out;
-    std::vector<pk_type> chunk;
-    auto flush = [&] {
-      if (chunk.empty()) return;
-      auto w = writer();
-      const Expr<Model> in = Col<Model, pk_type>(pk_member()).in(chunk);
-      w.select_all_columns().where({&filters_, &in});
-      run(w, [&](const Row& row) {
-        Model obj = detail::read_object<Model>(row);
-        out.emplace(detail::pk_of(obj), std::move(obj));
-        return true;
-      });
-      chunk.clear();
-    };
-    for (const auto& pk : pks) {
-      chunk.push_back(pk);
-      if (chunk.size() == kInBulkChunk) flush();
-    }
-    flush();
-    return out;
+    return exec().in_bulk(qs_, pks);
   }
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
-    return in_bulk(std::vector<pk_type>(pks));
+    return exec().in_bulk(qs_, std::vector<pk_type>(pks));
   }
 
   // ---- writing ---------------------------------------------------------------------
 
-  /// Inserts `obj` and returns it as stored (with its new primary key). The
-  /// repository's filters do not apply, as in Django.
-  Model create(const Model& obj) const { return insert(all_values(obj, /*with_auto_pk=*/false)); }
+  /// Inserts `obj` (with its primary key, when it sets one — as Django's create(id=42))
+  /// and returns it as stored. The repository's bound values are written; its filters
+  /// do not apply, as in Django.
+  Model create(const Model& obj) const { return counted(exec().insert(with_bound(obj))); }
 
   /// Inserts a new object (auto primary key 0), else updates the row with its primary
   /// key, inserting it if there is none. Sets the key of an inserted object.
   void save(Model& obj) const {
     const ColumnInfo& pk = info().columns[info().pk];
     if (pk.auto_increment && detail::pk_of(obj) == pk_type{}) {
-      obj = insert(all_values(obj, false));
+      obj = counted(exec().insert(obj));
       return;
     }
-    db_.atomic([&] {
-      if (update_by_pk(obj, all_values(obj, true)) == 0) obj = insert(all_values(obj, true));
+    database().atomic([&] {
+      const std::vector<Value> values = detail::object_values(obj);
+      detail::ColumnValues set;
+      for (std::size_t i = 0; i < values.size(); ++i)
+        if (i != info().pk) set.emplace_back(i, values[i]);
+      if (exec().update_row(values[info().pk], set) == 0) obj = exec().insert(obj);
+      count_invalidations(1);
     });
   }
 
   /// Deletes obj's row; false if there was none.
   bool remove(const Model& obj) const {
-    const Value pk = detail::get_column(obj, info().pk);
-    auto w = writer();
-    w.text("DELETE FROM ").table().where_pk(pk);
-    const bool removed = run(w, [](const Row&) { return true; }) > 0;
-    invalidate(pk);
+    const bool removed = exec().delete_row(detail::get_column(obj, info().pk));
+    count_invalidations(removed);
     return removed;
   }
 
   /// Deletes every matching row (all rows of an unfiltered repository); returns how many.
-  std::size_t remove_all() const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where({&filters_});
-    return run_returning_pks(w);
-  }
+  std::size_t remove_all() const { return count_invalidations(exec().delete_where(qs_)); }
 
   /// Sets the assigned columns on every matching row; returns how many rows changed.
+  /// Assigning the primary key moves the row, as Django's update(id=...).
   template <class... Rest>
   std::size_t update(const Assignment<Model>& first, const Rest&... rest) const {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: update(...) takes assignments on the repository's model: c(&Model::field) = value");
     detail::ColumnValues values;
     for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve());
-    validate(values);
-    auto w = writer();
-    w.text("UPDATE ").table().text(" SET ");
-    set_list(w, values);
-    w.where({&filters_});
-    return run_returning_pks(w);
+    return count_invalidations(exec().update_where(qs_, values));
   }
 
   // ---- get_or_create / update_or_create ----------------------------------------------
 
   /// Django's get_or_create: the object matching `lookup` (on top of the repository's
-  /// filters) and false; else a new object, made of the lookup's `field == value` terms
-  /// overlaid by `defaults` (whose callables run only now), and true. The create runs in
-  /// a savepoint; if it violates a unique constraint because a concurrent caller won,
-  /// the winner's row is read back and returned with false.
+  /// filters and bound values) and false; else a new object — the model's default
+  /// object, the bound values, the lookup's `field == value` terms, then `defaults`
+  /// (whose callables run only now, inside the create's savepoint) — and true. If the
+  /// create violates a unique constraint because a concurrent caller won, the winner's
+  /// row is read back and returned with false.
   template <class E, class D = Defaults<Model>>
-  std::pair<Model, bool> get_or_create(const E& lookup, const D& defaults = {}) const {
-    return get_or_create_locked(detail::as_condition<Model>(lookup), detail::as_defaults<Model>(defaults),
-                                /*for_update=*/false);
+  std::pair<Model, bool> get_or_create(const E& lookup_, const D& defaults = {}) const {
+    const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
+    const bool covered = require_unique_lookup(lookup);
+    CallStates states;
+    if (covered) {
+      std::optional<Model> answer;
+      for_each_policy_with_state(states, [&](const auto& p, auto& state) {
+        if (!answer) answer = PolicyAccess::lookup(p, *this, lookup, state);
+      });
+      if (answer) return {std::move(*answer), false};
+    }
+    auto result = get_or_create_from_database(lookup, detail::as_defaults<Model>(defaults), /*for_update=*/false);
+    if (covered) after_read(lookup, result, states);
+    return result;
   }
 
   /// Django's update_or_create: in one transaction, get_or_create with the row locked
@@ -281,256 +280,154 @@ class RepositoryBase {
   /// them. Returns the object as stored, and whether it was created.
   template <class E, class D = Defaults<Model>, class C = detail::SameAsDefaults>
   std::pair<Model, bool> update_or_create(const E& lookup_, const D& defaults_ = {}, const C& create_defaults = {}) const {
-    const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
-    const Defaults<Model>& defaults = detail::as_defaults<Model>(defaults_);
     static_assert(std::is_same_v<C, detail::SameAsDefaults> || std::is_same_v<C, CreateDefaults<Model>>,
                   "gocp: update_or_create's third argument is gocp::create_defaults(...) on the repository's model");
-    return db_.atomic([&]() -> std::pair<Model, bool> {
-      auto result = [&] {
-        if constexpr (std::is_same_v<C, detail::SameAsDefaults>) return get_or_create_locked(lookup, defaults, true);
-        else return get_or_create_locked(lookup, Defaults<Model>{create_defaults.items}, true);
+    const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
+    const auto& defaults = detail::as_defaults<Model>(defaults_);
+    const bool covered = require_unique_lookup(lookup);
+    auto result = database().atomic([&]() -> std::pair<Model, bool> {
+      auto got = [&] {
+        if constexpr (std::is_same_v<C, detail::SameAsDefaults>) return get_or_create_from_database(lookup, defaults, true);
+        else return get_or_create_from_database(lookup, create_defaults.items, true);
       }();
-      if (result.second || defaults.items.empty()) return result;
+      if (got.second || defaults.empty()) return got;
       detail::ColumnValues values;
-      for (const auto& a : defaults.items) detail::assign(values, a.column, a.resolve());
-      validate(values);
-      update_by_pk(result.first, values, &result.first);
-      return result;
+      for (const auto& a : defaults) detail::assign(values, a.column, a.resolve());
+      exec().update_row(detail::get_column(got.first, info().pk), values, &got.first);
+      count_invalidations(1);
+      return got;
     });
+    CallStates states;
+    if (covered) after_read(lookup, result, states);
+    return result;
   }
-
-  // ---- policy hooks: public so the host can reach a policy's override ----------------
-
-  /// The create step of get_or_create, inside a savepoint as Django's atomic(); a
-  /// policy may override it (NonAtomicGetOrCreate drops the savepoint).
-  Model create_for_get_or_create(const detail::ColumnValues& values) const {
-    return db_.atomic([&] { return insert(values); });
-  }
-
- protected:
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
-  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
-
-  /// get() without policies: what the verbs use internally, so a policy that reroutes
-  /// get() (AlwaysGetOrCreate) never recurses into itself.
-  std::optional<Model> find_one(const Expr<Model>& lookup, bool for_update = false) const {
-    auto w = writer();
-    w.select_all_columns().where({&filters_, &lookup});
-    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
-    w.text(limit);
-    if (for_update && db_.dialect().supports_for_update) w.text(" FOR UPDATE");
-    std::optional<Model> first;
-    std::size_t rows = 0;
-    run(w, [&](const Row& row) {
-      if (rows++ == 0) first = detail::read_object<Model>(row);
-      return true;
-    });
-    if (rows > 1) {
-      const std::string count = rows < detail::max_get_results
-                                    ? std::to_string(rows)
-                                    : "more than " + std::to_string(detail::max_get_results - 1);
-      throw MultipleObjectsReturned(
-          "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
-    }
-    return first;
-  }
-
-  [[noreturn]] void throw_does_not_exist() const {
-    throw DoesNotExist(std::string(info().name) + " matching query does not exist.");
-  }
-
-  /// INSERT ... RETURNING every column: the object exactly as the database stored it.
-  Model insert(const detail::ColumnValues& given) const {
-    detail::ColumnValues values;
-    for (std::size_t i = 0; i < info().columns.size(); ++i) {
-      if (info().columns[i].default_value.index() != 0)
-        values.emplace_back(i, detail::to_value(info().columns[i].default_value));
-    }
-    for (const auto& [column, v] : given) detail::assign(values, column, v);
-    validate(values);
-    auto w = writer();
-    w.text("INSERT INTO ").table();
-    if (values.empty()) {
-      w.text(" DEFAULT VALUES");
-    } else {
-      w.text(" (");
-      for (std::size_t k = 0; k < values.size(); ++k) (k ? w.text(", ") : w).column(values[k].first);
-      w.text(") VALUES (");
-      for (std::size_t k = 0; k < values.size(); ++k) (k ? w.text(", ") : w).param(values[k].second);
-      w.text(")");
-    }
-    returning(w);
-    std::optional<Model> stored;
-    run(w, [&](const Row& row) {
-      stored = detail::read_object<Model>(row);
-      return true;
-    });
-    if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
-    invalidate(detail::get_column(*stored, info().pk));  // a manual key may be reused after a delete
-    return std::move(*stored);
-  }
-
-  /// UPDATE of `values` on obj's row; with `stored`, reads the row back into it.
-  std::size_t update_by_pk(const Model& obj, const detail::ColumnValues& values, Model* stored = nullptr) const {
-    auto w = writer();
-    w.text("UPDATE ").table().text(" SET ");
-    if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
-    const Value pk = detail::get_column(obj, info().pk);
-    w.where_pk(pk);
-    if (stored) returning(w);
-    const std::size_t changed = run(w, [&](const Row& row) {
-      if (stored) *stored = detail::read_object<Model>(row);
-      return true;
-    });
-    if (changed) invalidate(pk);
-    return changed;
-  }
-
-  /// Makes the cache entries of `pk` stale now and, inside a transaction, again when it
-  /// commits: a reader that refilled from the not-yet-committed past in between is
-  /// invalidated too. Marks the model written, so the transaction bypasses its cache.
-  void invalidate(const Value& pk) const {
-    if (!caches_) return;
-    caches_->invalidate(pk);
-    if (db_.in_transaction()) {
-      detail::DatabaseAccess::note_write(db_, &info());
-      db_.on_commit([caches = caches_, pk] { caches->invalidate(pk, /*counted=*/false); });
-    }
-  }
-
-  detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
-
-  template <class OnRow>
-  std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
-    detail::StatCounters::bump(stats_->db_queries);
-    return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
-  }
-
-  /// Runs a bulk UPDATE / DELETE with `RETURNING pk`, invalidating each row it changed.
-  std::size_t run_returning_pks(detail::SqlWriter& w) const {
-    w.text(" RETURNING ").column(info().pk);
-    std::vector<Value> pks;
-    run(w, [&](const Row& row) {
-      pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
-      return true;
-    });
-    if (caches_)
-      for (const Value& pk : pks) invalidate(pk);
-    return pks.size();
-  }
-
-  Database db_;
-  Expr<Model> filters_;
-  bool allow_non_unique_ = false;
-  std::shared_ptr<detail::StatCounters> stats_ = std::make_shared<detail::StatCounters>();
-  std::shared_ptr<const detail::ModelCaches<Model>> caches_;
 
  private:
-  template <class, class>
-  friend class RepositoryBase;
-  static constexpr std::size_t kInBulkChunk = 500;
+  friend class PolicyAccess;
+  using Shared = detail::RepositoryShared<Model, Policies...>;
+  using CallStates = std::tuple<typename detail::call_state_of<Policies>::type...>;
 
-  template <class D>
-  std::pair<Model, bool> get_or_create_locked(const Expr<Model>& lookup, const D& defaults, bool for_update) const {
-    require_unique_lookup(lookup);
-    if (auto found = find_one(lookup, for_update)) return {std::move(*found), false};
-    detail::ColumnValues values;
-    std::vector<std::pair<std::size_t, Value>> terms;
-    detail::equality_terms(lookup.nodes(), 0, terms);
-    for (auto& [column, v] : terms) detail::assign(values, column, std::move(v));
-    for (const auto& a : defaults.items) detail::assign(values, a.column, a.resolve());
+  /// What must hold across the policies, checked where Repository is complete.
+  static constexpr void check_policies() {
+    static_assert((0 + ... + PolicyAccess::has_create<Policies, Repository, Model>) <= 1,
+                  "gocp::Repository: two policies both claim the create step (e.g. NonAtomicGetOrCreate and another "
+                  "create hook); keep one");
+  }
+
+  static std::shared_ptr<Shared> make_shared(Database db) {
+    static_cast<void>(schema_hash<Model>);  // the schema's static_asserts, at the first use
+    return std::make_shared<Shared>(std::move(db), std::make_shared<detail::StatCounters>());
+  }
+
+  Repository with(QuerySet<Model> qs) const {
+    Repository copy = *this;
+    copy.qs_ = std::move(qs);
+    return copy;
+  }
+
+  const Executor<Model>& exec() const noexcept { return shared_->executor; }
+
+  /// Policies with an on_change hook see every change of the table, from any
+  /// repository, for as long as this repository or one of its copies lives.
+  void subscribe_policies() {
+    if constexpr ((PolicyAccess::has_on_change<Policies> || ...)) {
+      const Shared* shared = shared_.get();
+      database().changes().subscribe_keyed(info().table, shared, shared_, [shared](const RowChange& change) {
+        std::apply(
+            [&](const auto&... p) {
+              auto deliver = [&](const auto& policy) {
+                if constexpr (PolicyAccess::has_on_change<std::remove_cvref_t<decltype(policy)>>)
+                  PolicyAccess::on_change(policy, change);
+              };
+              (deliver(p), ...);
+            },
+            shared->policies);
+      });
+    }
+  }
+
+  template <class F>
+  void for_each_policy(F&& fn) const {
+    std::apply([&](const auto&... p) { (fn(p), ...); }, shared_->policies);
+  }
+
+  template <class F>
+  void for_each_policy_with_state(CallStates& states, F&& fn) const {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (fn(std::get<I>(shared_->policies), std::get<I>(states)), ...);
+    }(std::index_sequence_for<Policies...>{});
+  }
+
+  void after_read(const Expr<Model>& lookup, const std::pair<Model, bool>& result, CallStates& states) const {
+    for_each_policy_with_state(states, [&](const auto& p, auto& state) {
+      PolicyAccess::after_read(p, *this, lookup, result.first, result.second, state);
+    });
+  }
+
+  std::pair<Model, bool> get_or_create_from_database(const Expr<Model>& lookup,
+                                                     const std::vector<Assignment<Model>>& defaults,
+                                                     bool for_update) const {
+    if (auto found = exec().get_one(qs_, lookup, for_update)) return {std::move(*found), false};
+    const PendingCreate<Model> pending(qs_, lookup, defaults);
     try {
-      return {self().create_for_get_or_create(values), true};
+      return {counted(create_step(pending)), true};
     } catch (const IntegrityError&) {
-      if (auto found = find_one(lookup, for_update)) return {std::move(*found), false};
+      if (auto found = exec().get_one(qs_, lookup, for_update)) return {std::move(*found), false};
       throw;
     }
   }
 
+  Model create_step(const PendingCreate<Model>& pending) const {
+    std::optional<Model> made;
+    for_each_policy([&](const auto& p) {
+      if constexpr (PolicyAccess::has_create<std::remove_cvref_t<decltype(p)>, Repository, Model>)
+        made.emplace(PolicyAccess::create(p, *this, pending));
+    });
+    if (made) return std::move(*made);
+    return PolicyAccess::create_in_savepoint(*this, pending);
+  }
+
   /// get_or_create is race-free only when a unique constraint makes the loser's insert
-  /// fail: refuse lookups whose `==` terms cover no unique set, unless allowed.
-  void require_unique_lookup(const Expr<Model>& lookup) const {
-    if (allow_non_unique_) return;
-    const std::uint64_t fixed = detail::equality_mask(lookup.nodes());
+  /// fail: refuse lookups whose `==` terms (with the bound values) cover no unique set,
+  /// unless allowed. Returns whether the lookup is covered.
+  bool require_unique_lookup(const Expr<Model>& lookup) const {
+    const std::uint64_t fixed = qs_.fixed_columns(lookup);
     for (const auto& set : info().unique_sets) {
       bool covered = true;
       for (std::size_t column : set) covered = covered && column < 64 && (fixed >> column & 1u);
-      if (covered) return;
+      if (covered) return true;
     }
+    if (qs_.allows_non_unique()) return false;
     std::string fields;
     for (std::size_t i = 0; i < info().columns.size() && i < 64; ++i)
       if (fixed >> i & 1u) fields += (fields.empty() ? "" : ", ") + std::string(info().columns[i].name);
-    throw ConfigurationError("gocp: get_or_create on '" + std::string(info().name) + "' looks up (" + fields +
-                             ") but no unique constraint covers those fields, so two concurrent calls could both "
-                             "create. Declare gocp::unique or gocp::unique_together over them, or call "
-                             "allow_non_unique_lookups() to accept the race.");
+    const bool has_or = std::any_of(lookup.nodes().begin(), lookup.nodes().end(),
+                                    [](const detail::Node& n) { return n.op == detail::Op::or_; });
+    throw ConfigurationError(
+        "gocp: get_or_create on '" + std::string(info().name) + "' looks up (" + fields +
+        ") but no unique constraint covers those fields, so two concurrent calls could both create" +
+        (has_or ? " (a term under || fixes no field: look up one alternative at a time)" : "") +
+        ". `field == value` terms joined by && fix fields (`== std::nullopt` fixes none: a UNIQUE constraint "
+        "admits many NULLs). Declare gocp::unique or gocp::unique_together over them, or call "
+        "allow_non_unique_lookups() to accept the race.");
   }
 
-  static auto pk_member() { return std::get<detail::pk_index<Model>>(model<Model>::schema.fields).member; }
-
-  detail::ColumnValues all_values(const Model& obj, bool with_auto_pk) const {
-    detail::ColumnValues values;
-    for (std::size_t i = 0; i < info().columns.size(); ++i) {
-      if (i == info().pk && info().columns[i].auto_increment && !with_auto_pk) continue;
-      values.emplace_back(i, detail::get_column(obj, i));
-    }
-    return values;
+  Model with_bound(Model obj) const {
+    for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
+    return obj;
   }
 
-  void validate(const detail::ColumnValues& values) const {
-    for (const auto& [column, v] : values) {
-      const ColumnInfo& col = info().columns[column];
-      if (const auto* s = std::get_if<std::string>(&v); s && col.max_length && s->size() > col.max_length) {
-        throw ValidationError("gocp: '" + std::string(info().name) + "." + std::string(col.name) + "' is " +
-                              std::to_string(s->size()) + " bytes, longer than its max_length " +
-                              std::to_string(col.max_length));
-      }
-    }
+  Model counted(Model obj) const {
+    count_invalidations(1);
+    return obj;
+  }
+  std::size_t count_invalidations(std::size_t n) const {
+    if (shared_->caches) shared_->caches->count_invalidations(n);
+    return n;
   }
 
-  /// ` "a" = ?, "b" = ?` (the primary key is never set); false when nothing was written.
-  bool set_list(detail::SqlWriter& w, const detail::ColumnValues& values) const {
-    bool any = false;
-    for (const auto& [column, v] : values) {
-      if (column == info().pk) continue;
-      (any ? w.text(", ") : w).column(column).text(" = ").param(v);
-      any = true;
-    }
-    return any;
-  }
-
-  void returning(detail::SqlWriter& w) const {
-    w.text(" RETURNING ");
-    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
-  }
-};
-
-namespace detail {
-
-template <class Derived, class Model, class... Policies>
-struct policy_chain {
-  using type = RepositoryBase<Derived, Model>;
-};
-template <class Derived, class Model, class P, class... Rest>
-struct policy_chain<Derived, Model, P, Rest...> {
-  using type = typename P::template mixin<typename policy_chain<Derived, Model, Rest...>::type>;
-};
-
-template <class... Ts>
-inline constexpr bool all_distinct = true;
-template <class T, class... Ts>
-inline constexpr bool all_distinct<T, Ts...> = (!std::is_same_v<T, Ts> && ...) && all_distinct<Ts...>;
-
-}  // namespace detail
-
-/// The repository of Model, with Policies mixed in: the first listed is outermost.
-template <class Model, class... Policies>
-class Repository : public detail::policy_chain<Repository<Model, Policies...>, Model, Policies...>::type {
-  static_assert(detail::all_distinct<Policies...>, "gocp::Repository: a policy is listed twice");
-  using Base = typename detail::policy_chain<Repository<Model, Policies...>, Model, Policies...>::type;
-
- public:
-  using Base::Base;
+  QuerySet<Model> qs_;
+  std::shared_ptr<Shared> shared_;
 };
 
 }  // namespace gocp

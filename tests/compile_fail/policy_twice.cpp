@@ -4,12 +4,7 @@
 using compile_fail::Author;
 
 /// A trivial user policy: adds nothing.
-struct P {
-  template <class Base>
-  struct mixin : Base {
-    using Base::Base;
-  };
-};
+struct P : gocp::Policy {};
 
 void make(const gocp::Database& db) {
   gocp::Repository<Author, P, P> authors{db};

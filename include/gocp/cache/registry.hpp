@@ -7,6 +7,10 @@
 ///     gocp::CacheRegistry caches{{"default", "locmem:///"},
 ///                                {"library.author", "locmem:///?max_entries=50000&ttl_s=300"}};
 ///
+/// `locmem:///` is a store of this registry's own; `locmem:///name` is one store per
+/// process per name, shared by every registry that names it. Either way, a write through
+/// any repository on the Database invalidates every cache of the table (the change
+/// stream), whichever registry it belongs to.
 /// Schemes: `locmem`, `dummy` built in; `redis`, `memcached` with their headers; more
 /// with register_cache_scheme(). Every cache is created when the registry is, so a bad
 /// URL fails at start-up, naming the alias and the URL. The registry is a cheap,
@@ -35,14 +39,40 @@ namespace detail {
 
 using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
 
+/// `locmem:///name`: one store per process per name, as Django's LOCATION, so two
+/// registries naming it share it. Every URL naming it must give the same options.
+inline std::shared_ptr<Cache> named_locmem(const Url& url, std::size_t max_entries, Cache::Ttl ttl) {
+  struct Named {
+    std::weak_ptr<LocMemCache> store;
+    std::size_t max_entries;
+    Cache::Ttl ttl;
+  };
+  static std::mutex mutex;
+  static std::map<std::string, Named, std::less<>> stores;
+  std::lock_guard lock(mutex);
+  auto& named = stores[url.path()];
+  if (auto alive = named.store.lock()) {
+    if (named.max_entries != max_entries || named.ttl != ttl)
+      throw ConfigurationError("gocp: cache URL '" + url.redacted() + "' names the in-process store '" + url.path() +
+                               "' with other options than it already has (max_entries=" +
+                               std::to_string(named.max_entries) + ", ttl_s=" + std::to_string(named.ttl.count()) +
+                               "); one name is one store");
+    return alive;
+  }
+  auto store = std::make_shared<LocMemCache>(max_entries, ttl);
+  named = {store, max_entries, ttl};
+  return store;
+}
+
 inline std::map<std::string, CacheFactory, std::less<>>& cache_schemes() {
   static std::map<std::string, CacheFactory, std::less<>> schemes{
       {"locmem",
        [](Url& url) -> std::shared_ptr<Cache> {
          const auto max_entries = url.take_int("max_entries", 10'000);
          if (max_entries == 0) throw ConfigurationError("gocp: max_entries=0 in cache URL '" + url.redacted() + "'");
-         return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries),
-                                              Cache::Ttl{url.take_int("ttl_s", 0)});
+         const Cache::Ttl ttl{url.take_int("ttl_s", 0)};
+         if (url.path().empty()) return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries), ttl);
+         return named_locmem(url, static_cast<std::size_t>(max_entries), ttl);
        }},
       {"dummy", [](Url&) -> std::shared_ptr<Cache> { return std::make_shared<DummyCache>(); }},
   };

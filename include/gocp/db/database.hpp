@@ -24,6 +24,7 @@
 
 #include "../detail/pool.hpp"
 #include "../detail/url.hpp"
+#include "change_stream.hpp"
 #include "connection.hpp"
 
 namespace gocp {
@@ -64,6 +65,7 @@ struct DatabaseState {
   std::string url;  ///< redacted
   Dialect dialect;
   ConnectionPool pool;
+  ChangeStream changes;
   std::atomic<std::uint64_t> transactions{0}, savepoints{0};
 };
 
@@ -135,6 +137,10 @@ class Database {
   /// what NonAtomicGetOrCreate saves is visible here.
   std::uint64_t transactions_begun() const noexcept { return state_->transactions.load(std::memory_order_relaxed); }
   std::uint64_t savepoints_begun() const noexcept { return state_->savepoints.load(std::memory_order_relaxed); }
+
+  /// The stream of every row change written through this handle's repositories (see
+  /// change_stream.hpp); changes inside a transaction arrive when it commits.
+  ChangeStream& changes() const noexcept { return state_->changes; }
 
   /// True while this thread is inside a transaction on this database.
   bool in_transaction() const noexcept { return transaction_state() != nullptr; }

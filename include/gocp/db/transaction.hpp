@@ -29,10 +29,16 @@ struct TransactionState {
   ConnectionPool::Lease lease;
   std::size_t depth = 1;
   std::vector<std::function<void()>> on_commit;
-  /// on_commit.size() when each open savepoint began: its hooks go if it rolls back.
-  std::vector<std::size_t> savepoint_marks;
-  /// Tables this transaction wrote through a repository: their cached rows may be older
-  /// than what the transaction sees, so its reads of them bypass caches.
+  /// The row changes made so far, delivered to the change stream at the outermost commit.
+  std::vector<RowChange> changes;
+  /// How much of on_commit and changes each open savepoint began after: what goes if it
+  /// rolls back.
+  struct Mark {
+    std::size_t hooks, changes;
+  };
+  std::vector<Mark> savepoint_marks;
+  /// Tables this transaction wrote, whichever repository wrote them: their cached rows
+  /// may be older than what the transaction sees, so its reads of them bypass caches.
   std::vector<const void*> written;
 };
 
@@ -44,9 +50,15 @@ inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
 
 /// Repository-internal access to a Database's transaction on this thread.
 struct DatabaseAccess {
-  static void note_write(const Database& db, const void* table) {
-    if (auto* tx = db.transaction_state())
+  /// Records a row change: buffered until the outermost commit inside a transaction
+  /// (which also notes `table` as written), published at once outside one.
+  static void emit(const Database& db, const void* table, RowChange change) {
+    if (auto* tx = db.transaction_state()) {
       if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.push_back(table);
+      tx->changes.push_back(std::move(change));
+      return;
+    }
+    db.state_->changes.publish(change);
   }
   static bool wrote(const Database& db, const void* table) noexcept {
     auto* tx = db.transaction_state();
@@ -71,7 +83,7 @@ class Transaction {
       depth_ = tx->depth + 1;
       (*tx->lease).execute("SAVEPOINT " + detail::savepoint_name(depth_));
       db_.state_->savepoints.fetch_add(1, std::memory_order_relaxed);
-      tx->savepoint_marks.push_back(tx->on_commit.size());
+      tx->savepoint_marks.push_back({tx->on_commit.size(), tx->changes.size()});
       tx->depth = depth_;
       return;
     }
@@ -118,8 +130,18 @@ class Transaction {
       throw;
     }
     auto hooks = std::move(state_->on_commit);
+    auto changes = std::move(state_->changes);
     close();
-    run_hooks(hooks);
+    // Changes first: caches are invalidated before any on_commit hook refills them.
+    std::exception_ptr first;
+    for (const RowChange& change : changes) {
+      try {
+        db_.state_->changes.publish(change);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    run_hooks(hooks, first);
   }
 
   /// Rolls this level back, dropping the on_commit hooks registered inside it.
@@ -153,7 +175,9 @@ class Transaction {
       (*state_->lease).execute("RELEASE SAVEPOINT " + name);
     } catch (...) {  // the outer level will roll back what is left
     }
-    state_->on_commit.resize(state_->savepoint_marks.back());
+    const auto mark = state_->savepoint_marks.back();
+    state_->on_commit.resize(mark.hooks);
+    state_->changes.erase(state_->changes.begin() + static_cast<std::ptrdiff_t>(mark.changes), state_->changes.end());
     state_->savepoint_marks.pop_back();
     state_->depth = depth_ - 1;
   }
@@ -165,8 +189,7 @@ class Transaction {
     state_ = nullptr;
   }
 
-  static void run_hooks(std::vector<std::function<void()>>& hooks) {
-    std::exception_ptr first;
+  static void run_hooks(std::vector<std::function<void()>>& hooks, std::exception_ptr first) {
     for (auto& hook : hooks) {
       try {
         hook();

@@ -1,26 +1,22 @@
 #pragma once
 /// \file
 /// `AlwaysGetOrCreate`: get(lookup) never throws DoesNotExist; a missing row is created
-/// (get(lookup) is get_or_create(lookup).first, through every other policy listed).
-/// The repository's own verbs keep their plain internal get, so nothing recurses.
+/// (through get_or_create, so through every other policy listed). Its one hook is
+/// `missing`: the other verbs (find, filter, ...) still report what is not there.
 
-#include <type_traits>
+#include <optional>
 
-#include "../query.hpp"
+#include "../policy.hpp"
 
 namespace gocp {
 
-struct AlwaysGetOrCreate {
-  template <class Base>
-  class mixin : public Base {
-   public:
-    using Base::Base;
-
-    template <class E>
-    typename Base::model_type get(const E& lookup) const {
-      return this->self().get_or_create(lookup).first;
-    }
-  };
+struct AlwaysGetOrCreate : Policy {
+ private:
+  friend class PolicyAccess;
+  template <class Repo, class M>
+  std::optional<M> missing(const Repo& repo, const Expr<M>& lookup) const {
+    return repo.get_or_create(lookup).first;
+  }
 };
 
 }  // namespace gocp

@@ -3,7 +3,7 @@
 /// `NonAtomicGetOrCreate`: get_or_create's create runs without its own savepoint, for
 /// many nested creates inside one transaction the caller owns (a parent and its
 /// children): the caller's transaction is what makes the whole atomic, and each create
-/// saves the savepoint's round trips.
+/// saves the savepoint's round trips. It claims the create step.
 ///
 ///     db.atomic([&] {
 ///       auto [parent, _] = parents.get_or_create(c(&Parent::name) == "p");
@@ -13,20 +13,17 @@
 /// On PostgreSQL a failed create (a lost race) aborts the caller's transaction: retry the
 /// whole transaction, or use the atomic default where races are expected.
 
-#include "../query.hpp"
+#include "../policy.hpp"
 
 namespace gocp {
 
-struct NonAtomicGetOrCreate {
-  template <class Base>
-  class mixin : public Base {
-   public:
-    using Base::Base;
-
-    typename Base::model_type create_for_get_or_create(const detail::ColumnValues& values) const {
-      return this->insert(values);
-    }
-  };
+struct NonAtomicGetOrCreate : Policy {
+ private:
+  friend class PolicyAccess;
+  template <class Repo, class M>
+  M create(const Repo& repo, const PendingCreate<M>& pending) const {
+    return PolicyAccess::executor(repo).insert(pending.build());
+  }
 };
 
 }  // namespace gocp

@@ -12,6 +12,10 @@
 //  - a missing generation key (evicted, expired, never set) is replaced by a fresh random
 //    one, which no existing entry carries.
 // Every cache call is guarded: a failing cache counts an error and degrades to a miss.
+//
+// Invalidation is a subscriber of the Database's change stream, one per objects cache
+// and model: every committed write to the table, through any repository (with caches or
+// without, of any registry), bumps the written keys. No verb invalidates by hand.
 
 #include <charconv>
 #include <cstdint>
@@ -23,11 +27,12 @@
 #include <typeindex>
 #include <utility>
 
-#include "../cache/codec.hpp"
-#include "../cache/registry.hpp"
+#include "../db/change_stream.hpp"
+#include "../detail/cache_keys.hpp"
+#include "../detail/hit_memo.hpp"
 #include "../stats.hpp"
-#include "cache_keys.hpp"
-#include "hit_memo.hpp"
+#include "codec.hpp"
+#include "registry.hpp"
 
 namespace gocp::detail {
 
@@ -48,6 +53,15 @@ class ModelCaches {
   }
 
   bool has_lookups() const noexcept { return lookups_ != nullptr; }
+
+  /// Invalidates this objects cache on every change of the model's table in `changes`
+  /// (once per cache, however many repositories share it), for as long as the cache's
+  /// alias is alive.
+  void subscribe(ChangeStream& changes) const {
+    const CacheSlot* slot = objects_.get();
+    changes.subscribe_keyed(model_info<Model>().table, slot->cache.get(), objects_,
+                            [slot, prefix = prefix_](const RowChange& change) { invalidate(*slot, prefix, change.pk); });
+  }
 
   /// The cached object under `pk` when its entry is current; `generation` receives the
   /// current generation (nullopt if the cache could not tell), for a later fill.
@@ -101,17 +115,8 @@ class ModelCaches {
     });
   }
 
-  /// Makes every entry of `pk` stale: bumps its generation and deletes the object.
-  /// `counted` is false for the repeat a transaction makes at commit.
-  void invalidate(const Value& pk, bool counted = true) const {
-    guarded(*objects_, false, [&] {
-      const std::string key = entry_key(prefix_, 'g', pk);
-      if (!objects_->cache->increment(key)) objects_->cache->set(key, std::to_string(fresh_generation()));
-      objects_->cache->remove(entry_key(prefix_, 'o', pk));
-      if (counted) count(&StatCounters::invalidations, *objects_);
-      return true;
-    });
-  }
+  /// Counts `n` rows this repository's writes invalidated.
+  void count_invalidations(std::uint64_t n) const { StatCounters::bump(repository_stats_->invalidations, n); }
 
   /// The pk a lookup mapped to, if cached (verified by the caller against the object).
   std::optional<Value> lookup(std::string_view key) const {
@@ -163,6 +168,18 @@ class ModelCaches {
     } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
       count(&StatCounters::cache_errors, slot);
       return fallback;
+    }
+  }
+
+  /// Makes every entry of `pk` stale: bumps its generation and deletes the object.
+  static void invalidate(const CacheSlot& slot, const std::string& prefix, const Value& pk) noexcept {
+    try {
+      const std::string key = entry_key(prefix, 'g', pk);
+      if (!slot.cache->increment(key)) slot.cache->set(key, std::to_string(fresh_generation()));
+      slot.cache->remove(entry_key(prefix, 'o', pk));
+      StatCounters::bump(slot.stats->invalidations);
+    } catch (const std::exception&) {  // degrade: the entry will be replaced or expire
+      StatCounters::bump(slot.stats->cache_errors);
     }
   }
 

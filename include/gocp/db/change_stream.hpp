@@ -1,0 +1,110 @@
+#pragma once
+/// \file
+/// The change stream: one per Database. Every write a repository makes (create, save,
+/// update, remove, remove_all, the create of get_or_create, the update of
+/// update_or_create) becomes a `RowChange` on it. Changes made inside a transaction are
+/// buffered and delivered when the outermost level commits (dropped with a savepoint or
+/// transaction that rolls back); outside one they are delivered as soon as the statement
+/// has run. Caches of the table subscribe, so no write path can skip invalidation, and
+/// a policy that must see every write (an audit log) subscribes the same way:
+///
+///     auto sub = db.changes().subscribe("library_author", [](const gocp::RowChange& c) {
+///       std::printf("%s %s\n", c.before ? (c.after ? "update" : "delete") : "insert", c.table.c_str());
+///     });
+///
+/// A subscription lasts as long as the returned handle (or, for the keyed form, as long
+/// as the owner it names is alive).
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "../value.hpp"
+
+namespace gocp {
+
+/// One row written: `before` is the row's values before the write when known (a delete,
+/// an update), `after` its values after (an insert, an update); both are in the
+/// model's column order. A bulk update or delete knows the primary key of each row but
+/// not always its old values: then `before` is empty and `had_row` is true.
+struct RowChange {
+  std::string table;
+  Value pk;
+  std::optional<std::vector<Value>> before, after;
+  /// The row existed before the write (an update or a delete), whether or not `before`
+  /// carries its values.
+  bool had_row = false;
+
+  bool is_insert() const noexcept { return !had_row && after.has_value(); }
+  bool is_delete() const noexcept { return had_row && !after.has_value(); }
+};
+
+class ChangeStream {
+ public:
+  using Handler = std::function<void(const RowChange&)>;
+
+  /// Calls `handler` for every change of `table` until the returned handle is dropped.
+  [[nodiscard]] std::shared_ptr<void> subscribe(std::string table, Handler handler) {
+    auto owner = std::make_shared<int>(0);
+    subscribe_keyed(std::move(table), owner.get(), owner, std::move(handler));
+    return owner;
+  }
+
+  /// Calls `handler` for every change of `table` while `owner` lives. A second
+  /// subscription with the same `key` and table replaces nothing and adds nothing: many
+  /// repositories over one cache invalidate it once per change.
+  void subscribe_keyed(std::string table, const void* key, std::weak_ptr<const void> owner, Handler handler) {
+    std::lock_guard lock(mutex_);
+    prune();
+    for (const auto& s : subscribers_)
+      if (s.key == key && s.table == table && !s.owner.expired()) return;
+    subscribers_.push_back({std::move(table), key, std::move(owner), std::make_shared<Handler>(std::move(handler))});
+  }
+
+  /// Delivers `change` to every live subscriber of its table. A subscriber that throws
+  /// does not keep the others from seeing the change; the first exception is rethrown.
+  void publish(const RowChange& change) const {
+    std::vector<std::pair<std::shared_ptr<const void>, std::shared_ptr<Handler>>> targets;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& s : subscribers_)
+        if (s.table == change.table)
+          if (auto alive = s.owner.lock()) targets.emplace_back(std::move(alive), s.handler);
+    }
+    std::exception_ptr first;
+    for (const auto& [alive, handler] : targets) {
+      try {
+        (*handler)(change);
+      } catch (...) {
+        if (!first) first = std::current_exception();
+      }
+    }
+    if (first) std::rethrow_exception(first);
+  }
+
+ private:
+  struct Subscriber {
+    std::string table;
+    const void* key;
+    std::weak_ptr<const void> owner;
+    std::shared_ptr<Handler> handler;
+  };
+
+  void prune() {
+    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
+                                      [](const Subscriber& s) { return s.owner.expired(); }),
+                       subscribers_.end());
+  }
+
+  mutable std::mutex mutex_;
+  std::vector<Subscriber> subscribers_;
+};
+
+}  // namespace gocp

@@ -1,0 +1,301 @@
+#pragma once
+/// \file
+/// `gocp::Executor<M>`: turns a QuerySet and a verb into SQL on a Database, and every
+/// write into RowChanges on the Database's change stream. It knows no policy and no
+/// cache: the repository host (repository.hpp) drives it, and policies reach it through
+/// `gocp::PolicyAccess`. Values never enter the SQL text; each is a bound parameter, and
+/// each written value is validated against the schema first.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "db/database.hpp"
+#include "detail/sql.hpp"
+#include "detail/validation.hpp"
+#include "errors.hpp"
+#include "model.hpp"
+#include "queryset.hpp"
+#include "stats.hpp"
+
+namespace gocp {
+
+namespace detail {
+/// Django's MAX_GET_RESULTS: get() reads at most this many rows to report a count.
+inline constexpr std::size_t max_get_results = 21;
+}  // namespace detail
+
+template <class M>
+class Executor {
+ public:
+  using pk_type = detail::pk_type<M>;
+
+  Executor(Database db, std::shared_ptr<detail::StatCounters> stats) : db_(std::move(db)), stats_(std::move(stats)) {}
+
+  const Database& database() const noexcept { return db_; }
+  static const ModelInfo& info() noexcept { return model_info<M>(); }
+
+  // ---- reads -----------------------------------------------------------------------
+
+  /// The one row of `qs` matching `lookup`, or nullopt; several are MultipleObjectsReturned.
+  std::optional<M> get_one(const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
+    auto w = writer();
+    w.select_all_columns().where({&qs.scope(), &lookup});
+    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
+    w.text(limit);
+    if (for_update && db_.dialect().supports_for_update) w.text(" FOR UPDATE");
+    std::optional<M> first;
+    std::size_t rows = 0;
+    run(w, [&](const Row& row) {
+      if (rows++ == 0) first = detail::read_object<M>(row);
+      return true;
+    });
+    if (rows > 1) {
+      const std::string count = rows < detail::max_get_results
+                                    ? std::to_string(rows)
+                                    : "more than " + std::to_string(detail::max_get_results - 1);
+      throw MultipleObjectsReturned(
+          "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
+    }
+    return first;
+  }
+
+  /// The row whose primary key is `pk`, ignoring any queryset.
+  std::optional<M> get_by_pk(const Value& pk) const {
+    return get_one(QuerySet<M>{}, Expr<M>(detail::Node{detail::Op::eq, pk_column(), pk}));
+  }
+
+  std::vector<M> all(const QuerySet<M>& qs) const {
+    auto w = writer();
+    w.select_all_columns().where({&qs.scope()}).text(" ORDER BY ").column(info().pk);
+    std::vector<M> out;
+    run(w, [&](const Row& row) {
+      out.push_back(detail::read_object<M>(row));
+      return true;
+    });
+    return out;
+  }
+
+  std::size_t count(const QuerySet<M>& qs) const {
+    auto w = writer();
+    w.text("SELECT COUNT(*) FROM ").table().where({&qs.scope()});
+    std::size_t n = 0;
+    run(w, [&](const Row& row) {
+      n = static_cast<std::size_t>(row.integer(0));
+      return false;
+    });
+    return n;
+  }
+
+  bool exists(const QuerySet<M>& qs) const {
+    auto w = writer();
+    w.text("SELECT 1 FROM ").table().where({&qs.scope()}).text(" LIMIT 1");
+    bool found = false;
+    run(w, [&](const Row&) { return !(found = true); });
+    return found;
+  }
+
+  /// The rows of `qs` whose primary key is in `pks`, keyed by primary key.
+  template <class R>
+  std::unordered_map<pk_type, M> in_bulk(const QuerySet<M>& qs, const R& pks) const {
+    std::unordered_map<pk_type, M> out;
+    std::vector<pk_type> chunk;
+    auto flush = [&] {
+      if (chunk.empty()) return;
+      auto w = writer();
+      const Expr<M> in = Col<M, pk_type>(pk_member()).in(chunk);
+      w.select_all_columns().where({&qs.scope(), &in});
+      run(w, [&](const Row& row) {
+        M obj = detail::read_object<M>(row);
+        out.emplace(detail::pk_of(obj), std::move(obj));
+        return true;
+      });
+      chunk.clear();
+    };
+    for (const auto& pk : pks) {
+      chunk.push_back(pk);
+      if (chunk.size() == kInBulkChunk) flush();
+    }
+    flush();
+    return out;
+  }
+
+  // ---- writes: each one a RowChange per row --------------------------------------
+
+  /// INSERT of every column (an auto primary key only when it is set), RETURNING the
+  /// object exactly as the database stored it.
+  M insert(const M& obj) const {
+    const std::vector<Value> values = detail::object_values(obj);
+    const ColumnInfo& pk = info().columns[info().pk];
+    const bool auto_pk = pk.auto_increment && values[info().pk] == Value{std::int64_t{0}};
+    auto w = writer();
+    w.text("INSERT INTO ").table();
+    bool any = false;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i == info().pk && auto_pk) continue;
+      validate(i, values[i]);
+      (any ? w.text(", ") : w.text(" (")).column(i);
+      any = true;
+    }
+    if (!any) {
+      w.text(" DEFAULT VALUES");
+    } else {
+      w.text(") VALUES (");
+      any = false;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i == info().pk && auto_pk) continue;
+        (any ? w.text(", ") : w).param(values[i]);
+        any = true;
+      }
+      w.text(")");
+    }
+    std::optional<M> stored;
+    run_returning(w, [&](M row) { stored = std::move(row); });
+    if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
+    emit(detail::get_column(*stored, info().pk), std::nullopt, &*stored);
+    return std::move(*stored);
+  }
+
+  /// UPDATE of `values` on the row whose primary key is `pk`; the row as stored after
+  /// the update goes to `stored`, when given. Returns the rows changed (0 or 1).
+  std::size_t update_row(const Value& pk, const detail::ColumnValues& values, M* stored = nullptr) const {
+    validate(values);
+    auto w = writer();
+    w.text("UPDATE ").table().text(" SET ");
+    if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
+    w.where_pk(pk);
+    std::size_t changed = 0;
+    run_returning(w, [&](M row) {
+      ++changed;
+      emit_update(pk, row);
+      if (stored) *stored = std::move(row);
+    });
+    return changed;
+  }
+
+  /// UPDATE of `values` on every row of `qs`; returns how many rows changed. An
+  /// assignment to the primary key moves the row (Django's update(id=...)): the old key
+  /// is read first, in the same transaction, so both keys are reported.
+  std::size_t update_where(const QuerySet<M>& qs, const detail::ColumnValues& values) const {
+    validate(values);
+    if (values.empty()) return 0;
+    const bool moves_pk = std::any_of(values.begin(), values.end(), [](const auto& v) { return v.first == info().pk; });
+    auto update = [&] {
+      auto w = writer();
+      w.text("UPDATE ").table().text(" SET ");
+      set_list(w, values);
+      w.where({&qs.scope()});
+      std::vector<M> rows;
+      run_returning(w, [&](M row) { rows.push_back(std::move(row)); });
+      return rows;
+    };
+    if (!moves_pk) {
+      const auto rows = update();
+      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row);
+      return rows.size();
+    }
+    return db_.atomic([&] {
+      std::vector<Value> old_pks;
+      auto w = writer();
+      w.text("SELECT ").column(info().pk).text(" FROM ").table().where({&qs.scope()});
+      run(w, [&](const Row& row) {
+        old_pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
+        return true;
+      });
+      const auto rows = update();
+      for (const Value& pk : old_pks) emit(pk, RowWas::there, nullptr);
+      for (const M& row : rows) emit(detail::get_column(row, info().pk), RowWas::there, &row);
+      return rows.size();
+    });
+  }
+
+  /// DELETE of the row whose primary key is `pk`; false if there was none.
+  bool delete_row(const Value& pk) const {
+    auto w = writer();
+    w.text("DELETE FROM ").table().where_pk(pk);
+    return delete_returning(w) > 0;
+  }
+
+  /// DELETE of every row of `qs`; returns how many.
+  std::size_t delete_where(const QuerySet<M>& qs) const {
+    auto w = writer();
+    w.text("DELETE FROM ").table().where({&qs.scope()});
+    return delete_returning(w);
+  }
+
+  /// CREATE TABLE IF NOT EXISTS with the schema's constraints.
+  void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
+
+ private:
+  static constexpr std::size_t kInBulkChunk = 500;
+  enum class RowWas { absent, there };
+
+  static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }
+  static auto pk_member() { return std::get<detail::pk_index<M>>(model<M>::schema.fields).member; }
+
+  detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
+
+  template <class OnRow>
+  std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
+    detail::StatCounters::bump(stats_->db_queries);
+    return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
+  }
+
+  /// Runs `w` with `RETURNING` every column, handing each row to `on_object`.
+  template <class OnObject>
+  void run_returning(detail::SqlWriter& w, OnObject&& on_object) const {
+    w.text(" RETURNING ");
+    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
+    run(w, [&](const Row& row) {
+      on_object(detail::read_object<M>(row));
+      return true;
+    });
+  }
+
+  std::size_t delete_returning(detail::SqlWriter& w) const {
+    std::vector<M> gone;
+    run_returning(w, [&](M row) { gone.push_back(std::move(row)); });
+    for (const M& row : gone) {
+      RowChange change{info().table, detail::get_column(row, info().pk), detail::object_values(row), std::nullopt, true};
+      detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+    }
+    return gone.size();
+  }
+
+  /// An update of the row that had key `old_pk`: a move when the key changed.
+  void emit_update(const Value& old_pk, const M& after) const {
+    const Value pk = detail::get_column(after, info().pk);
+    if (pk != old_pk) emit(old_pk, RowWas::there, nullptr);
+    emit(pk, RowWas::there, &after);
+  }
+
+  void emit(const Value& pk, std::optional<RowWas> was, const M* after) const {
+    RowChange change{info().table, pk, std::nullopt, std::nullopt, was == RowWas::there};
+    if (after) change.after = detail::object_values(*after);
+    detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+  }
+
+  void validate(std::size_t column, const Value& v) const { detail::validate_value(info(), db_.dialect(), column, v); }
+  void validate(const detail::ColumnValues& values) const {
+    for (const auto& [column, v] : values) validate(column, v);
+  }
+
+  /// ` "a" = ?, "b" = ?`; false when there is nothing to set.
+  static bool set_list(detail::SqlWriter& w, const detail::ColumnValues& values) {
+    bool any = false;
+    for (const auto& [column, v] : values) {
+      (any ? w.text(", ") : w).column(column).text(" = ").param(v);
+      any = true;
+    }
+    return any;
+  }
+
+  Database db_;
+  std::shared_ptr<detail::StatCounters> stats_;
+};
+
+}  // namespace gocp

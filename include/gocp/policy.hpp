@@ -1,0 +1,152 @@
+#pragma once
+/// \file
+/// How a policy hooks a `Repository<Model, Policies...>`: a closed set of named hooks,
+/// each optional, called by the host through `gocp::PolicyAccess` (as Boost's
+/// `iterator_core_access`), so a policy may keep its hooks private and befriend it.
+///
+/// | hook | called | a policy may |
+/// |---|---|---|
+/// | `lookup(repo, lookup[, state])` -> `std::optional<Model>` | before get_or_create reads the database, for a lookup a unique constraint covers | answer it (the first policy that does wins) |
+/// | `create(repo, pending)` -> `Model` | for get_or_create's create, inside the caller's transaction | make the row its own way; **exclusive**: two policies claiming it do not compile |
+/// | `after_read(repo, lookup, object, created[, state])` | after get_or_create / update_or_create produced `object` from the database, for a covered lookup | remember it (a cache fill) |
+/// | `missing(repo, lookup)` -> `std::optional<Model>` | when get() matched no row | return an object instead of DoesNotExist |
+/// | `on_change(change)` | for every committed change of the model's table, whichever repository wrote it | see every write (an audit log, a query cache) |
+///
+/// `repo` is the host; `state` is a `typename P::call_state` the host makes fresh for
+/// each get_or_create call when the policy declares one (to carry what `lookup` read
+/// to `after_read`). A policy is a class deriving from `gocp::Policy`, default
+/// constructible and copyable; each repository (and its filtered copies) holds one
+/// instance, and `on_change` may be called from any thread. A policy that needs caches
+/// declares `static constexpr bool needs_caches = true;`.
+///
+///     struct AuditLog : gocp::Policy {
+///       std::shared_ptr<std::atomic<int>> writes = std::make_shared<std::atomic<int>>(0);
+///       void on_change(const gocp::RowChange&) const { writes->fetch_add(1); }
+///     };
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "db/change_stream.hpp"
+#include "queryset.hpp"
+
+namespace gocp {
+
+/// The base every policy derives from (it marks the class as one).
+struct Policy {};
+
+/// A class a Repository accepts among its Policies.
+template <class P>
+concept RepositoryPolicy = std::derived_from<P, Policy> && std::default_initializable<P> && std::copy_constructible<P>;
+
+/// What get_or_create's create step inserts, built on demand so that the defaults'
+/// callables run only then — inside the create's savepoint, as Django's do.
+template <class M>
+class PendingCreate {
+ public:
+  PendingCreate(const QuerySet<M>& qs, const Expr<M>& lookup, const std::vector<Assignment<M>>& defaults)
+      : qs_(qs), lookup_(lookup), defaults_(defaults) {}
+
+  /// The model's default object (`M{}` and each `default_value`), then the bound values,
+  /// then the lookup's top-level `==` terms, then the defaults (callables called now).
+  M build() const {
+    M obj{};
+    const ModelInfo& info = model_info<M>();
+    for (std::size_t i = 0; i < info.columns.size(); ++i)
+      if (info.columns[i].default_value.index() != 0) detail::set_column(obj, i, detail::to_value(info.columns[i].default_value));
+    for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
+    std::vector<std::pair<std::size_t, Value>> terms;
+    detail::equality_terms(lookup_.nodes(), 0, terms);
+    for (const auto& [column, v] : terms) detail::set_column(obj, column, v);
+    for (const auto& a : defaults_) detail::set_column(obj, a.column, a.resolve());
+    return obj;
+  }
+
+ private:
+  const QuerySet<M>& qs_;
+  const Expr<M>& lookup_;
+  const std::vector<Assignment<M>>& defaults_;
+};
+
+namespace detail {
+template <class P>
+struct call_state_of {
+  using type = std::monostate;
+};
+template <class P>
+  requires requires { typename P::call_state; }
+struct call_state_of<P> {
+  using type = typename P::call_state;
+};
+}  // namespace detail
+
+/// The one door between a Repository and its policies, both ways.
+class PolicyAccess {
+ public:
+  // ---- what a policy may use of its host -------------------------------------------
+  template <class Repo>
+  static const auto& queryset(const Repo& r) noexcept { return r.qs_; }
+  template <class Repo>
+  static const auto& executor(const Repo& r) noexcept { return r.shared_->executor; }
+  /// The model's caches, or nullptr for a repository built without a registry.
+  template <class Repo>
+  static const auto* caches(const Repo& r) noexcept { return r.shared_->caches.get(); }
+  /// The same, shared: for work that may outlive the repository (an on_commit fill).
+  template <class Repo>
+  static const auto& shared_caches(const Repo& r) noexcept { return r.shared_->caches; }
+  /// The default create step: `pending` inserted inside its own savepoint.
+  template <class Repo, class M>
+  static M create_in_savepoint(const Repo& r, const PendingCreate<M>& pending) {
+    return r.database().atomic([&] { return r.shared_->executor.insert(pending.build()); });
+  }
+
+  // ---- how the host calls a policy's hooks ---------------------------------------
+  template <class P, class Repo, class M, class S>
+  static std::optional<M> lookup(const P& p, const Repo& r, const Expr<M>& lookup, S& state) {
+    if constexpr (requires { p.lookup(r, lookup, state); }) return p.lookup(r, lookup, state);
+    else if constexpr (requires { p.lookup(r, lookup); }) return p.lookup(r, lookup);
+    else return std::nullopt;
+  }
+
+  template <class P, class Repo, class M, class S>
+  static void after_read(const P& p, const Repo& r, const Expr<M>& lookup, const M& obj, bool created, S& state) {
+    if constexpr (requires { p.after_read(r, lookup, obj, created, state); }) p.after_read(r, lookup, obj, created, state);
+    else if constexpr (requires { p.after_read(r, lookup, obj, created); }) p.after_read(r, lookup, obj, created);
+  }
+
+  template <class P, class Repo, class M>
+  static std::optional<M> missing(const P& p, const Repo& r, const Expr<M>& lookup) {
+    if constexpr (requires { p.missing(r, lookup); }) return p.missing(r, lookup);
+    else return std::nullopt;
+  }
+
+  template <class P, class Repo, class M>
+  static constexpr bool has_create = requires(const P& p, const Repo& r, const PendingCreate<M>& pending) {
+    { p.create(r, pending) } -> std::same_as<M>;
+  };
+  template <class P, class Repo, class M>
+  static M create(const P& p, const Repo& r, const PendingCreate<M>& pending) {
+    return p.create(r, pending);
+  }
+
+  template <class P>
+  static constexpr bool has_on_change = requires(const P& p, const RowChange& change) { p.on_change(change); };
+  template <class P>
+  static void on_change(const P& p, const RowChange& change) {
+    p.on_change(change);
+  }
+
+  template <class P>
+  static constexpr bool needs_caches = [] {
+    if constexpr (requires { P::needs_caches; }) return static_cast<bool>(P::needs_caches);
+    else return false;
+  }();
+};
+
+}  // namespace gocp

@@ -1,0 +1,91 @@
+#pragma once
+/// \file
+/// `gocp::QuerySet<M>`: what a repository sees, as a value — the filters its reads
+/// apply, its *bound values* and its flags. A bound value (`parent_id == 7` for a
+/// parent's children, Django's `core_filters`) filters every read, seeds every create
+/// and fixes its column for the unique-coverage check; a related manager is a
+/// repository with bound values, nothing more. Cheap to copy; never touches a database.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "query.hpp"
+
+namespace gocp {
+
+namespace detail {
+/// Column -> value, in the order given; a later value for the same column wins.
+using ColumnValues = std::vector<std::pair<std::size_t, Value>>;
+
+inline void assign(ColumnValues& values, std::size_t column, Value v) {
+  for (auto& [c, existing] : values) {
+    if (c == column) {
+      existing = std::move(v);
+      return;
+    }
+  }
+  values.emplace_back(column, std::move(v));
+}
+
+/// A bit per column that a top-level `column == value` term fixes to one non-NULL
+/// value. `column == nullopt` fixes nothing: a UNIQUE constraint never rejects a second
+/// NULL, so it cannot make get_or_create race-free.
+inline std::uint64_t equality_mask(std::span<const Node> nodes, std::size_t i = 0) {
+  if (i >= nodes.size()) return 0;
+  const Node& n = nodes[i];
+  if (n.op == Op::and_) return equality_mask(nodes, i + 1) | equality_mask(nodes, subtree_end(nodes, i + 1));
+  const bool fixes = n.op == Op::eq && n.column < 64 && !std::holds_alternative<std::monostate>(n.value);
+  return fixes ? std::uint64_t{1} << n.column : 0;
+}
+}  // namespace detail
+
+template <class M>
+class QuerySet {
+ public:
+  /// Every row matches: the filters and bound values together (what reads apply).
+  const Expr<M>& scope() const noexcept { return scope_; }
+  /// The bound values, seeded into every create.
+  const detail::ColumnValues& bound() const noexcept { return bound_; }
+  /// Whether get_or_create accepts a lookup no unique constraint covers.
+  bool allows_non_unique() const noexcept { return allow_non_unique_; }
+
+  /// This queryset, seeing only the rows that also match `condition`.
+  QuerySet filtered(const Expr<M>& condition) const {
+    QuerySet out = *this;
+    out.scope_ = scope_ && condition;
+    return out;
+  }
+
+  /// This queryset with `column` bound to `v`: reads filter on `column == v`, creates
+  /// write it, and it counts as fixed for the unique-coverage check.
+  QuerySet bound_to(std::size_t column, Value v) const {
+    QuerySet out = *this;
+    detail::Node eq{detail::Op::eq, static_cast<std::uint32_t>(column), v};
+    out.scope_ = Expr<M>(std::move(eq)) && scope_;
+    if (column < 64 && !std::holds_alternative<std::monostate>(v)) out.bound_mask_ |= std::uint64_t{1} << column;
+    detail::assign(out.bound_, column, std::move(v));
+    return out;
+  }
+
+  QuerySet allowing_non_unique() const {
+    QuerySet out = *this;
+    out.allow_non_unique_ = true;
+    return out;
+  }
+
+  /// The columns `lookup` and the bound values fix to one non-NULL value each.
+  std::uint64_t fixed_columns(const Expr<M>& lookup) const {
+    return bound_mask_ | detail::equality_mask(lookup.nodes());
+  }
+
+ private:
+  Expr<M> scope_;
+  detail::ColumnValues bound_;
+  std::uint64_t bound_mask_ = 0;
+  bool allow_non_unique_ = false;
+};
+
+}  // namespace gocp
