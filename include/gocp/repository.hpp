@@ -25,6 +25,7 @@
 #include "db/database.hpp"
 #include "detail/model_caches.hpp"
 #include "detail/sql.hpp"
+#include "detail/validation.hpp"
 #include "errors.hpp"
 #include "model.hpp"
 #include "query.hpp"
@@ -478,14 +479,7 @@ class RepositoryBase {
   }
 
   void validate(const detail::ColumnValues& values) const {
-    for (const auto& [column, v] : values) {
-      const ColumnInfo& col = info().columns[column];
-      if (const auto* s = std::get_if<std::string>(&v); s && col.max_length && s->size() > col.max_length) {
-        throw ValidationError("gocp: '" + std::string(info().name) + "." + std::string(col.name) + "' is " +
-                              std::to_string(s->size()) + " bytes, longer than its max_length " +
-                              std::to_string(col.max_length));
-      }
-    }
+    for (const auto& [column, v] : values) detail::validate_value(info(), db_.dialect(), column, v);
   }
 
   /// ` "a" = ?, "b" = ?` (the primary key is never set); false when nothing was written.

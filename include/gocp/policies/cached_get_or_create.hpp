@@ -56,7 +56,8 @@ struct CachedGetOrCreate {
         cached_pk = caches.lookup(key);
         if (cached_pk) {
           auto obj = caches.get(*cached_pk, generation);
-          if (obj && detail::matches(filters, *obj) && detail::matches(lookup, *obj)) {
+          if (obj && detail::matches(filters, *obj, this->db_.dialect()) &&
+              detail::matches(lookup, *obj, this->db_.dialect())) {
             caches.count(&detail::StatCounters::hits);
             if (versions) detail::HitMemo<Model>::remember(filters, lookup, *versions, *obj);
             return {std::move(*obj), false};
