@@ -64,22 +64,36 @@ Order compare_column(const T& obj, std::size_t column, const Value& v, bool text
   return out;
 }
 
-/// Whether memory can evaluate `s LIKE p` as the databases do: text SQLite reads as its
-/// bytes say (strict UTF-8, see strict_utf8), and a pattern both backends accept
-/// (PostgreSQL rejects a trailing lone '\', SQLite one over its 50000-byte limit).
-inline bool like_decidable(std::string_view s, std::string_view p) {
-  if (p.size() > 50000 || !strict_utf8(s) || !strict_utf8(p)) return false;
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] != '\\') continue;
-    if (i + 1 == p.size()) return false;
+/// Whether a text value may make the database refuse the whole statement:
+/// PostgreSQL takes no NUL and only UTF-8; a LIKE pattern ending in a lone '\' is an
+/// error there, one over 50000 bytes on SQLite. Memory then decides nothing: an AND or
+/// OR it short-circuits would hide the error.
+inline bool may_be_refused(const Value& v, bool pattern) {
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return false;
+  if (s->find('\0') != std::string::npos || !strict_utf8(*s)) return true;
+  if (!pattern) return false;
+  if (s->size() > 50000) return true;
+  for (std::size_t i = 0; i < s->size(); ++i) {
+    if ((*s)[i] != '\\') continue;
+    if (i + 1 == s->size()) return true;
     ++i;
   }
-  return true;
+  return false;
+}
+
+inline bool may_be_refused(std::span<const Node> nodes) {
+  for (const Node& n : nodes) {
+    if (may_be_refused(n.value, n.op == Op::like)) return true;
+    for (const Value& v : n.list)
+      if (may_be_refused(v, false)) return true;
+  }
+  return false;
 }
 
 /// SQL LIKE with '\' escapes, case-sensitive (as gocp configures every backend), as
-/// SQLite and PostgreSQL evaluate it on text like_decidable() accepts: '_' is one UTF-8
-/// character, not one byte; other characters match bytewise.
+/// SQLite and PostgreSQL evaluate it on strict UTF-8 (see strict_utf8) and a pattern
+/// they accept (see may_be_refused): '_' is one character, others match bytewise.
 inline bool like_match(std::string_view s, std::string_view p) {
   std::size_t si = 0, pi = 0, star_p = std::string_view::npos, star_s = 0;
   while (si < s.size()) {
@@ -154,11 +168,10 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj, const 
       const Value v = get_column(obj, n.column);
       const auto* text = std::get_if<std::string>(&v);
       if (!text) return Truth::unknown;
-      std::string_view s = *text, p = std::get<std::string>(n.value);
+      std::string_view s = *text;
       s = s.substr(0, s.find('\0'));  // SQLite's LIKE reads C strings; PostgreSQL text holds no NUL
-      p = p.substr(0, p.find('\0'));
-      if (!like_decidable(s, p)) return Truth::undecided;
-      return like_match(s, p) ? Truth::yes : Truth::no;
+      if (!strict_utf8(s)) return Truth::undecided;  // SQLite reads other characters than its bytes
+      return like_match(s, std::get<std::string>(n.value)) ? Truth::yes : Truth::no;
     }
     default: {
       const bool null_value = std::holds_alternative<std::monostate>(n.value);
@@ -187,6 +200,7 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj, const 
 template <class T>
 Truth verdict(const Expr<T>& e, const T& obj, const Dialect& dialect) {
   if (e.empty()) return Truth::yes;
+  if (may_be_refused(e.nodes())) return Truth::undecided;
   std::size_t i = 0;
   return evaluate(e.nodes(), i, obj, dialect);
 }
