@@ -434,7 +434,8 @@ T read_object(const Row& row) {
   T obj{};
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    obj.*f.member = column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
+    obj.*f.member =
+        column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
   });
   return obj;
 }

@@ -259,7 +259,8 @@ class Col {
       using R = std::invoke_result_t<U&>;
       static_assert(traits::template accepts<R>,
                     "gocp: this callable returns a type the field cannot hold");
-      return {column_, Value{}, [fn = std::forward<V>(v), what = name()]() mutable { return traits::from_user(fn(), what); }};
+      return {column_, Value{},
+              [fn = std::forward<V>(v), what = name()]() mutable { return traits::from_user(fn(), what); }};
     } else {
       static_assert(detail::always_false<V>,
                     "gocp: cannot assign a value of this type to this field (check the field's type)");
@@ -276,7 +277,8 @@ class Col {
                     "number, or a number field with a string)");
       return {};
     } else {
-      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v), name())}; });
+      return Expr<T>(std::in_place,
+                     [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v), name())}; });
     }
   }
 
