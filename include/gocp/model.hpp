@@ -337,8 +337,12 @@ struct ColumnInfo {
   bool primary_key;
   bool auto_increment;
   bool unique;
-  std::size_t max_length;
+  std::size_t max_length;  ///< in characters (UTF-8 code points); 0: unlimited
   detail::Constant default_value;
+  /// An integer column's range, the member type's (bool: 0 and 1); a write outside it
+  /// is a ValidationError. 0 and 0 for other columns.
+  std::int64_t min_value = 0;
+  std::int64_t max_value = 0;
 };
 
 struct ModelInfo {
@@ -391,6 +395,10 @@ const ModelInfo& model_info() {
       using M = typename std::remove_cvref_t<decltype(f)>::member_type;
       m.columns.push_back({f.name, column_traits<M>::type, column_traits<M>::nullable, f.primary_key,
                            f.auto_increment, f.unique, f.max_length, f.default_value});
+      if constexpr (column_traits<M>::type == ColumnType::integer) {
+        m.columns.back().min_value = detail::min_of<typename column_traits<M>::base>;
+        m.columns.back().max_value = detail::max_of<typename column_traits<M>::base>;
+      }
       if (f.primary_key) m.pk = i;
       if (f.primary_key || f.unique) m.unique_sets.push_back({i});
     });
@@ -415,13 +423,19 @@ const ModelInfo& model_info() {
 
 namespace detail {
 
+/// "library.author.name": how errors name a field.
+inline std::string qualified_name(std::string_view model_name, std::string_view field) {
+  return std::string(model_name) + "." + std::string(field);
+}
+
 /// Reads a whole object from a row whose columns are T's fields in schema order.
 template <class T>
 T read_object(const Row& row) {
   T obj{};
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    obj.*f.member = column_traits<M>::read(row, static_cast<int>(i));
+    obj.*f.member =
+        column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
   });
   return obj;
 }
@@ -452,7 +466,7 @@ template <class T>
 void set_column(T& obj, std::size_t column, const Value& v) {
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    if (i == column) obj.*f.member = column_traits<M>::from_value(v, f.name);
+    if (i == column) obj.*f.member = column_traits<M>::from_value(v, qualified_name(model<T>::name, f.name));
   });
 }
 

@@ -229,7 +229,7 @@ class Col {
       return {};
     } else {
       detail::Node n{detail::Op::in, column_};
-      for (const auto& v : values) n.list.push_back(traits::from_user(v));
+      for (const auto& v : values) n.list.push_back(traits::from_user(v, name()));
       return Expr<T>(std::move(n));
     }
   }
@@ -255,12 +255,13 @@ class Col {
   Assignment<T> operator=(V&& v) const {
     using U = std::remove_cvref_t<V>;
     if constexpr (traits::template accepts<V>) {
-      return {column_, traits::from_user(std::forward<V>(v))};
+      return {column_, traits::from_user(std::forward<V>(v), name())};
     } else if constexpr (std::is_invocable_v<U&>) {
       using R = std::invoke_result_t<U&>;
       static_assert(traits::template accepts<R>,
                     "gocp: this callable returns a type the field cannot hold");
-      return {column_, Value{}, [fn = std::forward<V>(v)]() mutable { return traits::from_user(fn()); }};
+      return {column_, Value{},
+              [fn = std::forward<V>(v), what = name()]() mutable { return traits::from_user(fn(), what); }};
     } else {
       static_assert(detail::always_false<V>,
                     "gocp: cannot assign a value of this type to this field (check the field's type)");
@@ -277,8 +278,14 @@ class Col {
                     "number, or a number field with a string)");
       return {};
     } else {
-      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v))}; });
+      return Expr<T>(std::in_place,
+                     [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v), name())}; });
     }
+  }
+
+  /// Names the field in a ValidationError; called only when one is raised.
+  auto name() const {
+    return [column = column_] { return detail::qualified_name(model<T>::name, model_info<T>().columns[column].name); };
   }
 
   std::uint32_t column_;

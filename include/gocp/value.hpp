@@ -5,6 +5,7 @@
 /// between the two. Anything a model field can hold is listed in `column_traits`.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,20 @@ inline constexpr bool base_accepts = [] {
   else return std::is_convertible_v<const U&, std::string_view>;
 }();
 
+/// The smallest and largest value an integer member of type B holds (bool: 0 and 1).
+template <class B>
+inline constexpr std::int64_t min_of = static_cast<std::int64_t>(std::numeric_limits<B>::min());
+template <class B>
+inline constexpr std::int64_t max_of = static_cast<std::int64_t>(std::numeric_limits<B>::max());
+
+/// The ValidationError for `value` outside [lo, hi]; `what` names the field
+/// ("library.item.qty"), built only when the error is raised.
+template <class What>
+[[noreturn]] void throw_out_of_range(const What& what, const std::string& value, std::int64_t lo, std::int64_t hi) {
+  throw ValidationError("gocp: '" + std::string(what()) + "' cannot hold " + value + ": its range is [" +
+                        std::to_string(lo) + ", " + std::to_string(hi) + "]");
+}
+
 /// Reads column `column` of a row as a Value of the given type.
 inline Value read_value(const Row& row, int column, ColumnType type) {
   if (row.is_null(column)) return Value{};
@@ -106,21 +121,38 @@ struct column_traits {
     else return base_to_value(v);
   }
 
-  /// Converts a user's value of an accepted type V (see `accepts`).
-  template <class V>
-  static Value from_user(V&& v) {
+  /// Converts a user's value of an accepted type V (see `accepts`). An integer is kept
+  /// whole, never narrowed to the member's type: a lookup outside the member's range
+  /// then matches nothing, and a write of it is refused by validation. A uint64 above
+  /// INT64_MAX is no Value: a ValidationError naming the field (`what()`, called only then).
+  template <class V, class What>
+  static Value from_user(V&& v, const What& what) {
     using U = std::remove_cvref_t<V>;
-    if constexpr (std::is_same_v<U, std::nullopt_t>) return Value{};
-    else if constexpr (nullable && std::is_same_v<U, M>) return to_value(v);
-    else if constexpr (type == ColumnType::text) return Value{std::in_place_type<std::string>, std::string_view(v)};
-    else return base_to_value(static_cast<base>(v));
+    if constexpr (std::is_same_v<U, std::nullopt_t>) {
+      return Value{};
+    } else if constexpr (nullable && std::is_same_v<U, M>) {
+      return to_value(v);
+    } else if constexpr (type == ColumnType::text) {
+      return Value{std::in_place_type<std::string>, std::string_view(v)};
+    } else if constexpr (type == ColumnType::integer) {
+      if constexpr (std::is_unsigned_v<U> && sizeof(U) == sizeof(std::int64_t)) {
+        if (v > static_cast<U>(std::numeric_limits<std::int64_t>::max()))
+          detail::throw_out_of_range(what, std::to_string(v), detail::min_of<base>, detail::max_of<base>);
+      }
+      return Value{static_cast<std::int64_t>(v)};
+    } else {
+      return base_to_value(static_cast<base>(v));
+    }
   }
 
-  static M read(const Row& row, int column) {
+  /// Reads a column; a value the member cannot hold is a ValidationError naming the
+  /// field (`what()`), never a truncation.
+  template <class What>
+  static M read(const Row& row, int column, const What& what) {
     if constexpr (nullable) {
       if (row.is_null(column)) return std::nullopt;
     }
-    if constexpr (type == ColumnType::integer) return static_cast<base>(row.integer(column));
+    if constexpr (type == ColumnType::integer) return narrow(row.integer(column), what);
     else if constexpr (type == ColumnType::real) return static_cast<base>(row.real(column));
     else return base(row.text(column));
   }
@@ -132,7 +164,7 @@ struct column_traits {
       else throw ValidationError("gocp: field '" + std::string(what) + "' cannot be NULL");
     }
     if constexpr (type == ColumnType::integer) {
-      if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<base>(*i);
+      if (auto* i = std::get_if<std::int64_t>(&v)) return narrow(*i, [&] { return what; });
     } else if constexpr (type == ColumnType::real) {
       if (auto* d = std::get_if<double>(&v)) return static_cast<base>(*d);
       if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<base>(*i);
@@ -140,6 +172,14 @@ struct column_traits {
       if (auto* s = std::get_if<std::string>(&v)) return *s;
     }
     throw ValidationError("gocp: value of the wrong type for field '" + std::string(what) + "'");
+  }
+
+ private:
+  template <class What>
+  static base narrow(std::int64_t i, const What& what) {
+    if (i < detail::min_of<base> || i > detail::max_of<base>)
+      detail::throw_out_of_range(what, std::to_string(i), detail::min_of<base>, detail::max_of<base>);
+    return static_cast<base>(i);
   }
 };
 

@@ -178,7 +178,11 @@ std::optional<std::pair<T, std::uint64_t>> decode_object(std::string_view bytes)
   const ModelInfo& info = model_info<T>();
   auto d = Decoded::parse(bytes, info.schema_hash, info.columns);
   if (!d) return std::nullopt;
-  return std::pair<T, std::uint64_t>{gocp::detail::read_object<T>(*d), d->generation()};
+  try {
+    return std::pair<T, std::uint64_t>{gocp::detail::read_object<T>(*d), d->generation()};
+  } catch (const ValidationError&) {  // a value the member cannot hold: corrupt, so a miss
+    return std::nullopt;
+  }
 }
 
 }  // namespace gocp::codec

@@ -22,6 +22,8 @@ struct Dialect {
   std::string_view real_type;
   std::string_view text_type;
   std::string_view distinct_from;        ///< NULL-safe "!=": IS NOT / IS DISTINCT FROM
+  bool stores_nan;                       ///< a NaN double is stored as NaN (SQLite makes it NULL)
+  bool bytewise_text_order;              ///< text `<` is bytewise (SQLite's BINARY), not a locale's collation
 };
 
 /// One connection, used by one thread at a time (the pool and transactions see to it).

@@ -57,6 +57,8 @@ inline constexpr Dialect postgres_dialect{
     .real_type = "DOUBLE PRECISION",
     .text_type = "TEXT",
     .distinct_from = "IS DISTINCT FROM",
+    .stores_nan = true,              // double precision holds NaN
+    .bytewise_text_order = false,    // the database's collation, which gocp does not know
 };
 
 /// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never

@@ -34,6 +34,8 @@ inline constexpr Dialect sqlite_dialect{
     .real_type = "REAL",
     .text_type = "TEXT",
     .distinct_from = "IS NOT",
+    .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
+    .bytewise_text_order = true,
 };
 
 class SqliteConnection final : public Connection {

@@ -1,24 +1,35 @@
 #pragma once
 // Evaluates an expression against an object in memory, with SQL's three-valued logic,
-// exactly as the SQL writer's rendering would on the row. A cached lookup -> pk mapping
-// is only trusted when the cached object still matches the lookup and filters.
+// exactly as the database would on the row, or answers `undecided` where memory cannot
+// know the database's answer (a collation's order, NaN, text SQLite reads as other
+// characters). A cached lookup -> pk mapping is only trusted when the cached object
+// matches the lookup and filters with a decided yes.
 
+#include <cmath>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include "../db/connection.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
+#include "utf8.hpp"
 
 namespace gocp::detail {
 
-enum class Truth : std::uint8_t { no, yes, unknown };
+/// `unknown` is SQL's NULL truth; `undecided`: only the database can tell.
+enum class Truth : std::uint8_t { no, yes, unknown, undecided };
 
-/// Compares column `column` of obj with v: <0, 0, >0, or nullopt when either is NULL.
+/// A comparison's outcome: an order, NULL, or one memory cannot tell.
+enum class Order : std::int8_t { less = -1, equal = 0, greater = 1, null, undecided };
+
+/// Compares column `column` of obj with v. Unequal texts are `undecided` unless
+/// `text_order_known` (the backend orders text bytewise, or only equality matters);
+/// NaN is `undecided` (SQLite binds it as NULL, PostgreSQL orders it above every number).
 template <class T>
-std::optional<int> compare_column(const T& obj, std::size_t column, const Value& v) {
-  std::optional<int> out;
+Order compare_column(const T& obj, std::size_t column, const Value& v, bool text_order_known) {
+  Order out = Order::null;
   for_each_field<T>([&](const auto& f, std::size_t i) {
     if (i != column) return;
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
@@ -31,11 +42,16 @@ std::optional<int> compare_column(const T& obj, std::size_t column, const Value&
       x = &member;
     }
     if (!x) return;
-    auto three_way = [](const auto& a, const auto& b) { return a < b ? -1 : (b < a ? 1 : 0); };
+    auto three_way = [](const auto& a, const auto& b) {
+      if constexpr (std::is_floating_point_v<std::remove_cvref_t<decltype(a)>>) {
+        if (std::isnan(a) || std::isnan(b)) return Order::undecided;
+      }
+      return a < b ? Order::less : (b < a ? Order::greater : Order::equal);
+    };
     if constexpr (traits::type == ColumnType::text) {
       if (const auto* s = std::get_if<std::string>(&v)) {
         const int c = std::string_view(*x).compare(*s);  // bytewise, as SQLite's BINARY collation
-        out = c < 0 ? -1 : (c > 0 ? 1 : 0);
+        out = c == 0 ? Order::equal : !text_order_known ? Order::undecided : c < 0 ? Order::less : Order::greater;
       }
     } else if constexpr (traits::type == ColumnType::integer) {
       if (const auto* n = std::get_if<std::int64_t>(&v)) out = three_way(static_cast<std::int64_t>(*x), *n);
@@ -48,27 +64,37 @@ std::optional<int> compare_column(const T& obj, std::size_t column, const Value&
   return out;
 }
 
-/// The length of the UTF-8 character starting at s[i] (a lead byte and its continuation
-/// bytes, as SQLite reads them; any other byte is a character of its own).
-inline std::size_t utf8_char_length(std::string_view s, std::size_t i) {
-  std::size_t n = 1;
-  if (static_cast<unsigned char>(s[i]) >= 0xc0)
-    while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xc0) == 0x80) ++n;
-  return n;
+/// Whether a text value may make the database refuse the whole statement:
+/// PostgreSQL takes no NUL and only UTF-8; a LIKE pattern ending in a lone '\' is an
+/// error there, one over 50000 bytes on SQLite. Memory then decides nothing: an AND or
+/// OR it short-circuits would hide the error.
+inline bool may_be_refused(const Value& v, bool pattern) {
+  const auto* s = std::get_if<std::string>(&v);
+  if (!s) return false;
+  if (s->find('\0') != std::string::npos || !strict_utf8(*s)) return true;
+  if (!pattern) return false;
+  if (s->size() > 50000) return true;
+  for (std::size_t i = 0; i < s->size(); ++i) {
+    if ((*s)[i] != '\\') continue;
+    if (i + 1 == s->size()) return true;
+    ++i;
+  }
+  return false;
+}
+
+inline bool may_be_refused(std::span<const Node> nodes) {
+  for (const Node& n : nodes) {
+    if (may_be_refused(n.value, n.op == Op::like)) return true;
+    for (const Value& v : n.list)
+      if (may_be_refused(v, false)) return true;
+  }
+  return false;
 }
 
 /// SQL LIKE with '\' escapes, case-sensitive (as gocp configures every backend), as
-/// SQLite and PostgreSQL evaluate it: '_' is one UTF-8 character, not one byte; a
-/// pattern ending in a lone '\' matches nothing; text is read up to a NUL (SQLite's
-/// LIKE sees C strings; PostgreSQL text cannot hold one).
+/// SQLite and PostgreSQL evaluate it on strict UTF-8 (see strict_utf8) and a pattern
+/// they accept (see may_be_refused): '_' is one character, others match bytewise.
 inline bool like_match(std::string_view s, std::string_view p) {
-  s = s.substr(0, s.find('\0'));
-  p = p.substr(0, p.find('\0'));
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] != '\\') continue;
-    if (i + 1 == p.size()) return false;
-    ++i;
-  }
   std::size_t si = 0, pi = 0, star_p = std::string_view::npos, star_s = 0;
   while (si < s.size()) {
     if (pi < p.size() && p[pi] == '%') {  // remember where to resume if what follows fails
@@ -98,22 +124,29 @@ inline bool like_match(std::string_view s, std::string_view p) {
   return pi == p.size();
 }
 
+/// What `obj` makes of the subtree at nodes[i] (advancing i past it) on a backend of
+/// `dialect`.
 template <class T>
-Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj) {
+Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj, const Dialect& dialect) {
   const Node& n = nodes[i++];
   switch (n.op) {
     case Op::and_: {
-      const Truth a = evaluate(nodes, i, obj), b = evaluate(nodes, i, obj);
+      const Truth a = evaluate(nodes, i, obj, dialect), b = evaluate(nodes, i, obj, dialect);
       if (a == Truth::no || b == Truth::no) return Truth::no;
+      if (a == Truth::undecided || b == Truth::undecided) return Truth::undecided;
       return a == Truth::yes && b == Truth::yes ? Truth::yes : Truth::unknown;
     }
     case Op::or_: {
-      const Truth a = evaluate(nodes, i, obj), b = evaluate(nodes, i, obj);
+      const Truth a = evaluate(nodes, i, obj, dialect), b = evaluate(nodes, i, obj, dialect);
       if (a == Truth::yes || b == Truth::yes) return Truth::yes;
+      if (a == Truth::undecided || b == Truth::undecided) return Truth::undecided;
       return a == Truth::no && b == Truth::no ? Truth::no : Truth::unknown;
     }
-    case Op::not_:
-      return evaluate(nodes, i, obj) == Truth::yes ? Truth::no : Truth::yes;  // NOT COALESCE(x, FALSE)
+    case Op::not_: {
+      const Truth a = evaluate(nodes, i, obj, dialect);
+      if (a == Truth::undecided) return a;
+      return a == Truth::yes ? Truth::no : Truth::yes;  // NOT COALESCE(x, FALSE)
+    }
     case Op::nothing:
       return Truth::no;
     case Op::is_null:
@@ -122,19 +155,23 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj) {
       return null == (n.op == Op::is_null) ? Truth::yes : Truth::no;
     }
     case Op::in: {
-      bool any_unknown = false;
+      Truth out = Truth::no;
       for (const Value& v : n.list) {
-        const auto c = compare_column(obj, n.column, v);
-        if (!c) any_unknown = true;
-        else if (*c == 0) return Truth::yes;
+        const Order c = compare_column(obj, n.column, v, /*text_order_known=*/true);
+        if (c == Order::equal) return Truth::yes;
+        if (c == Order::undecided) out = Truth::undecided;
+        else if (c == Order::null && out == Truth::no) out = Truth::unknown;
       }
-      return any_unknown ? Truth::unknown : Truth::no;
+      return out;
     }
     case Op::like: {
       const Value v = get_column(obj, n.column);
-      const auto* s = std::get_if<std::string>(&v);
-      if (!s) return Truth::unknown;
-      return like_match(*s, std::get<std::string>(n.value)) ? Truth::yes : Truth::no;
+      const auto* text = std::get_if<std::string>(&v);
+      if (!text) return Truth::unknown;
+      std::string_view s = *text;
+      s = s.substr(0, s.find('\0'));  // SQLite's LIKE reads C strings; PostgreSQL text holds no NUL
+      if (!strict_utf8(s)) return Truth::undecided;  // SQLite reads other characters than its bytes
+      return like_match(s, std::get<std::string>(n.value)) ? Truth::yes : Truth::no;
     }
     default: {
       const bool null_value = std::holds_alternative<std::monostate>(n.value);
@@ -142,26 +179,37 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj) {
         const bool null = std::holds_alternative<std::monostate>(get_column(obj, n.column));
         return null == (n.op == Op::eq) ? Truth::yes : Truth::no;
       }
-      const auto c = compare_column(obj, n.column, n.value);
-      if (n.op == Op::ne) return c && *c == 0 ? Truth::no : Truth::yes;  // IS DISTINCT FROM: NULL is "not equal"
-      if (!c) return Truth::unknown;
+      const bool equality = n.op == Op::eq || n.op == Op::ne;
+      const Order c = compare_column(obj, n.column, n.value, equality || dialect.bytewise_text_order);
+      if (c == Order::undecided) return Truth::undecided;
+      if (n.op == Op::ne) return c == Order::equal ? Truth::no : Truth::yes;  // IS DISTINCT FROM: NULL is "not equal"
+      if (c == Order::null) return Truth::unknown;
       switch (n.op) {
-        case Op::eq: return *c == 0 ? Truth::yes : Truth::no;
-        case Op::lt: return *c < 0 ? Truth::yes : Truth::no;
-        case Op::le: return *c <= 0 ? Truth::yes : Truth::no;
-        case Op::gt: return *c > 0 ? Truth::yes : Truth::no;
-        default: return *c >= 0 ? Truth::yes : Truth::no;
+        case Op::eq: return c == Order::equal ? Truth::yes : Truth::no;
+        case Op::lt: return c == Order::less ? Truth::yes : Truth::no;
+        case Op::le: return c != Order::greater ? Truth::yes : Truth::no;
+        case Op::gt: return c == Order::greater ? Truth::yes : Truth::no;
+        default: return c != Order::less ? Truth::yes : Truth::no;
       }
     }
   }
 }
 
-/// Whether obj is a row the expression selects (an empty expression selects all).
+/// What the database makes of `e` on obj's row, as far as memory can tell (an empty
+/// expression selects every row).
 template <class T>
-bool matches(const Expr<T>& e, const T& obj) {
-  if (e.empty()) return true;
+Truth verdict(const Expr<T>& e, const T& obj, const Dialect& dialect) {
+  if (e.empty()) return Truth::yes;
+  if (may_be_refused(e.nodes())) return Truth::undecided;
   std::size_t i = 0;
-  return evaluate(e.nodes(), i, obj) == Truth::yes;
+  return evaluate(e.nodes(), i, obj, dialect);
+}
+
+/// Whether obj is a row the expression certainly selects on a backend of `dialect`:
+/// false when it does not, and when only the database can tell.
+template <class T>
+bool matches(const Expr<T>& e, const T& obj, const Dialect& dialect) {
+  return verdict(e, obj, dialect) == Truth::yes;
 }
 
 }  // namespace gocp::detail

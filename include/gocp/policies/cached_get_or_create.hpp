@@ -58,7 +58,8 @@ struct CachedGetOrCreate : Policy {
     state.cached_pk = caches.lookup(key);
     if (state.cached_pk) {
       auto obj = caches.get(*state.cached_pk, state.generation);
-      if (obj && detail::matches(scope, *obj) && detail::matches(lookup, *obj)) {
+      const Dialect& dialect = repo.database().dialect();
+      if (obj && detail::matches(scope, *obj, dialect) && detail::matches(lookup, *obj, dialect)) {
         caches.count(&detail::StatCounters::hits);
         if (versions) detail::HitMemo<M>::remember(scope, lookup, *versions, *obj);
         return obj;
