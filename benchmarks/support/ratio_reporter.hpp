@@ -77,6 +77,27 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 target > 0 && ratio > target ? "  ** above target **" : "");
   }
 
+  /// For a run_sides() benchmark: one line per side, `  <side>  N ns  X.XXx` with the
+  /// ranges over repetitions, the ratio to the floor (side 0) and `floor` named first.
+  void print_side_ratios(const char* label, const std::string& name, const std::vector<std::string>& sides) const {
+    const Samples* s = find(name);
+    if (!s || sides.empty()) return;  // filtered out
+    auto range = [&](const std::string& counter, double scale) -> std::string {
+      const std::vector<double>* v = counter_values(name, counter);
+      if (!v) return "-";
+      const auto [lo, hi] = std::minmax_element(v->begin(), v->end());
+      char out[96];
+      std::snprintf(out, sizeof out, "%7.2f  [%.2f..%.2f]", median_of(*v) * scale, *lo * scale, *hi * scale);
+      return out;
+    };
+    std::printf("%s (medians [ranges] of %zu runs):\n", label, s->times.size());
+    for (std::size_t i = 0; i < sides.size(); ++i) {
+      const std::string ns = range(sides[i] + "_ns", 1);
+      const std::string ratio = i ? range("ratio_" + sides[i], 1) : std::string("   1.00  (the floor)");
+      std::printf("  %-10s %s ns/op   ratio to %s: %s\n", sides[i].c_str(), ns.c_str(), sides[0].c_str(), ratio.c_str());
+    }
+  }
+
   /// `speedup <label>: X.XXx` for a paired benchmark whose gocp side is the fast one:
   /// 1 / the median of its `ratio` counter; flags one below `target`.
   void print_paired_speedup(const char* label, const std::string& name, double target = 0) const {
