@@ -94,7 +94,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (std::size_t i = 0; i < sides.size(); ++i) {
       const std::string ns = range(sides[i] + "_ns", 1);
       const std::string ratio = i ? range("ratio_" + sides[i], 1) : std::string("   1.00  (the floor)");
-      std::printf("  %-10s %s ns/op   ratio to %s: %s\n", sides[i].c_str(), ns.c_str(), sides[0].c_str(), ratio.c_str());
+      std::printf("  %-13s %s ns/op   ratio to %s: %s\n", sides[i].c_str(), ns.c_str(), sides[0].c_str(), ratio.c_str());
     }
   }
 
