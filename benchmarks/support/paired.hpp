@@ -9,7 +9,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <array>
 #include <chrono>
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ratio_reporter.hpp"
@@ -55,6 +60,64 @@ void run_paired(benchmark::State& state, int block, bool expect_created, GocpCal
   state.counters["gocp_ns"] = gocp_total / calls * 1e9;
   state.counters["floor_ns"] = floor_total / calls * 1e9;
   state.counters["ratio"] = median_of(ratios);
+}
+
+/// run_paired() for more than two sides, e.g. gocp and the libraries a user would pick
+/// instead, against the floor. Side 0 is the floor. Each round times one block of every
+/// side, the first side of a round rotating so each leads as often. Counters per side
+/// `<name>_ns` and, for the others, `ratio_<name>` (median over rounds of side / floor);
+/// a side named "gocp" also sets `ratio`, `gocp_ns` and `floor_ns` as run_paired does.
+template <std::size_t N, class... Calls>
+void run_sides(benchmark::State& state, int block, bool expect_created, const std::array<const char*, N>& names,
+               Calls&&... calls) {
+  static_assert(N == sizeof...(Calls) && N >= 2, "run_sides: one name per side, floor first");
+  using Clock = std::chrono::steady_clock;
+  std::array<std::vector<double>, N> ratios;
+  std::array<double, N> totals{};
+  bool ok = true;
+  auto time_block = [&](auto& call) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < block; ++i) {
+      auto result = call();
+      ok = ok && result.second == expect_created;
+      benchmark::DoNotOptimize(result);
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+  };
+  auto sides = std::forward_as_tuple(calls...);
+  auto time_side = [&]<std::size_t... I>(std::size_t side, std::index_sequence<I...>) {
+    double t = 0;
+    ((I == side ? (t = time_block(std::get<I>(sides)), 0) : 0), ...);
+    return t;
+  };
+  std::size_t first = 0;
+  while (state.KeepRunningBatch(block)) {
+    std::array<double, N> t{};
+    for (std::size_t k = 0; k < N; ++k) {
+      const std::size_t side = (first + k) % N;
+      t[side] = time_side(side, std::make_index_sequence<N>{});
+    }
+    first = (first + 1) % N;
+    double round = 0;
+    for (std::size_t s = 0; s < N; ++s) {
+      totals[s] += t[s];
+      round += t[s];
+      if (s) ratios[s].push_back(t[s] / t[0]);
+    }
+    state.SetIterationTime(round);
+  }
+  if (!ok) state.SkipWithError(expect_created ? "a call found an existing row" : "a call created a row");
+  const double n = static_cast<double>(state.iterations());
+  for (std::size_t s = 0; s < N; ++s) {
+    const std::string name = names[s];
+    state.counters[name + "_ns"] = totals[s] / n * 1e9;
+    if (s) state.counters["ratio_" + name] = median_of(ratios[s]);
+    if (s && name == "gocp") {
+      state.counters["ratio"] = median_of(ratios[s]);
+      state.counters["gocp_ns"] = totals[s] / n * 1e9;
+      state.counters["floor_ns"] = totals[0] / n * 1e9;
+    }
+  }
 }
 
 }  // namespace gocp::bench

@@ -77,6 +77,38 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 target > 0 && ratio > target ? "  ** above target **" : "");
   }
 
+  /// For a run_sides() benchmark: one line per side (the floor first) with the medians and
+  /// [ranges] over repetitions of its ns per call, of its `ratio_<side>` counter (the median
+  /// of per-round ratios: robust to a neighbour's load spike) and of its total time over
+  /// the floor's (counts rare slow calls too, e.g. WAL checkpoints, that the first hides).
+  void print_side_ratios(const char* label, const std::string& name, const std::vector<std::string>& sides) const {
+    const Samples* s = find(name);
+    if (!s || sides.empty()) return;  // filtered out
+    auto shown = [](const std::vector<double>& v, const char* format) {
+      if (v.empty()) return std::string("-");
+      const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      char out[96];
+      std::snprintf(out, sizeof out, format, median_of(v), *lo, *hi);
+      return std::string(out);
+    };
+    const std::vector<double>* floor_ns = counter_values(name, sides[0] + "_ns");
+    if (!floor_ns) return;
+    std::printf("%s (medians [ranges] of %zu runs):\n", label, s->times.size());
+    for (std::size_t i = 0; i < sides.size(); ++i) {
+      const std::vector<double>* ns = counter_values(name, sides[i] + "_ns");
+      if (!ns) continue;
+      std::string ratios = "(the floor)";
+      if (i) {
+        const std::vector<double>* r = counter_values(name, "ratio_" + sides[i]);
+        std::vector<double> totals;
+        for (std::size_t k = 0; k < ns->size() && k < floor_ns->size(); ++k) totals.push_back((*ns)[k] / (*floor_ns)[k]);
+        ratios = "per round " + (r ? shown(*r, "%.2fx [%.2f..%.2f]") : std::string("-")) + ", total " +
+                 shown(totals, "%.2fx [%.2f..%.2f]");
+      }
+      std::printf("  %-13s %s ns/op  %s\n", sides[i].c_str(), shown(*ns, "%8.0f [%.0f..%.0f]").c_str(), ratios.c_str());
+    }
+  }
+
   /// `speedup <label>: X.XXx` for a paired benchmark whose gocp side is the fast one:
   /// 1 / the median of its `ratio` counter; flags one below `target`.
   void print_paired_speedup(const char* label, const std::string& name, double target = 0) const {
