@@ -13,7 +13,7 @@
 /// On PostgreSQL a failed create (a lost race) aborts the caller's transaction: retry the
 /// whole transaction, or use the atomic default where races are expected.
 
-#include "../query.hpp"
+#include "../repository.hpp"  // detail::ColumnValues, the create hook's argument
 
 namespace gocp {
 
