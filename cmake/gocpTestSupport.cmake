@@ -18,6 +18,13 @@
 #       (and, with EXPECT, the compiler output matches <regex>, e.g. the text of
 #       a static_assert). Always labelled "compile".
 #
+#   gocp_add_header_check()
+#       Every header under include/gocp/ compiles on its own: one generated TU per
+#       header, all in object library gocp_header_check (built by default, so a
+#       broken header fails the build naming it), plus gocp_header_check_<component>
+#       for the headers that need an optional component; each has a CTest test
+#       compile.headers[.<component>] (label "compile") that builds it.
+#
 #   gocp_add_benchmark(<name> SOURCES <src>... [LIBRARIES <lib>...])
 #       A Google Benchmark executable (with benchmark::benchmark_main). Built by
 #       default, never registered with CTest.
@@ -198,4 +205,68 @@ function(gocp_add_benchmark name)
   add_executable(${name} ${arg_SOURCES})
   target_link_libraries(${name} PRIVATE gocp::gocp benchmark::benchmark_main ${arg_LIBRARIES})
   gocp_target_defaults(${name})
+endfunction()
+
+# detail/ headers are checked too: public headers include them in every order,
+# and the headers are being moved around (spi/, backends/), so an internal header
+# that leans on its includer's includes is the bug this check is for.
+function(gocp_add_header_check)
+  set(include_dir "${PROJECT_SOURCE_DIR}/include")
+  set(out_dir "${CMAKE_CURRENT_BINARY_DIR}/header_check")
+  # CONFIGURE_DEPENDS: an added, moved or removed header re-runs the configure.
+  file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE "${include_dir}" "${include_dir}/gocp/*.hpp")
+  list(SORT headers)
+  get_property(components GLOBAL PROPERTY GOCP_DECLARED_COMPONENTS)
+
+  set(sources_core "")
+  set(tus "")
+  set(owners "")
+  foreach(header IN LISTS headers)
+    set(owner core)
+    string(REGEX REPLACE "^gocp/" "" rel "${header}")
+    foreach(comp IN LISTS components)
+      get_property(regex GLOBAL PROPERTY GOCP_COMPONENT_${comp}_HEADERS)
+      if(rel MATCHES "${regex}")
+        set(owner ${comp})
+        break()
+      endif()
+    endforeach()
+    if(NOT owner STREQUAL "core" AND NOT TARGET gocp::${owner})
+      message(STATUS "gocp: header check skips <${header}> (gocp::${owner} not built)")
+      continue()
+    endif()
+    # Twice: the second include checks the include guard / #pragma once.
+    set(tu "${out_dir}/${header}.cpp")
+    file(CONFIGURE OUTPUT "${tu}" CONTENT "#include <${header}>\n#include <${header}>\n" @ONLY)
+    list(APPEND sources_${owner} "${tu}")
+    list(APPEND tus "${tu}")
+    list(APPEND owners ${owner})
+  endforeach()
+  # TUs of headers that moved away (file(CONFIGURE) leaves unchanged ones untouched,
+  # so nothing is recompiled for a reconfigure).
+  file(GLOB_RECURSE stale "${out_dir}/*.cpp")
+  foreach(tu IN LISTS stale)
+    if(NOT tu IN_LIST tus)
+      file(REMOVE "${tu}")
+    endif()
+  endforeach()
+
+  list(REMOVE_DUPLICATES owners)
+  foreach(owner IN LISTS owners)
+    if(owner STREQUAL "core")
+      set(target gocp_header_check)
+      set(test compile.headers)
+      set(libs gocp::gocp)
+    else()
+      set(target gocp_header_check_${owner})
+      set(test compile.headers.${owner})
+      set(libs gocp::${owner})
+    endif()
+    add_library(${target} OBJECT ${sources_${owner}})
+    target_link_libraries(${target} PRIVATE ${libs})
+    gocp_target_defaults(${target})
+    add_test(NAME ${test}
+      COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target ${target} --config $<CONFIG>)
+    set_tests_properties(${test} PROPERTIES LABELS compile RESOURCE_LOCK gocp_build_tree)
+  endforeach()
 endfunction()
