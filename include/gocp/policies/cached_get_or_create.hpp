@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "../cache/coherence.hpp"
+#include "../db/database.hpp"
 #include "../detail/match.hpp"
 #include "../policy.hpp"
 
