@@ -39,6 +39,11 @@ class Connection {
 
   /// False once the connection is known to be unusable; the pool then drops it.
   virtual bool usable() const noexcept { return true; }
+
+  /// Asked before the pool hands out a connection that sat idle in it; false if it is
+  /// known to have died meanwhile (the pool then opens a fresh one in its place). Must
+  /// be cheap: no round trip to the server.
+  virtual bool revalidate() noexcept { return usable(); }
 };
 
 }  // namespace gocp

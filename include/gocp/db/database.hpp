@@ -100,9 +100,10 @@ class Database {
       }
       return factory(url);
     }();
-    backend.pool_size = static_cast<std::size_t>(url.take_int("pool", static_cast<std::int64_t>(backend.pool_size)));
+    backend.pool_size =
+        static_cast<std::size_t>(url.take_int("pool", static_cast<std::int64_t>(backend.pool_size), 0, 100'000));
     if (backend.pool_size == 0) throw ConfigurationError("gocp: pool=0 in URL '" + url.redacted() + "'");
-    const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0));
+    const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0, 0, detail::max_timeout_ms));
     url.require_all_taken();
     Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend, wait));
     { auto probe = db.state_->pool.acquire(); }  // fail now, not at first use, if it cannot connect

@@ -24,16 +24,20 @@
 /// containing one is a ValidationError, raised before anything is sent.
 
 #include <libpq-fe.h>
+#include <poll.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <variant>
@@ -65,26 +69,37 @@ using PostgresConnectParams = std::vector<std::pair<std::string, std::string>>;
 
 class PostgresConnection final : public Connection {
  public:
-  PostgresConnection(const PostgresConnectParams& params, std::string url) : url_(std::move(url)) {
-    std::vector<const char*> keywords, values;
-    for (const auto& [k, v] : params) {
-      keywords.push_back(k.c_str());
-      values.push_back(v.c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0));
-    if (!conn_) throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': out of memory");
-    if (PQstatus(conn_.get()) != CONNECTION_OK)
-      throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': " +
-                             trimmed(PQerrorMessage(conn_.get())));
-    // NOTICEs ("relation ... already exists, skipping") would go to stderr by default.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
-    // Servers before 12 print doubles rounded to 15 digits unless asked for all of them.
-    if (PQserverVersion(conn_.get()) < 120000) execute("SET extra_float_digits = 3");
+  PostgresConnection(PostgresConnectParams params, std::string url) : url_(std::move(url)), params_(std::move(params)) {
+    connect();
   }
 
   void execute(std::string_view sql) override {
+    with_reconnect([&] { execute_once(sql); });
+  }
+
+  std::size_t query(std::string_view sql, std::span<const Value> params,
+                    FunctionRef<bool(const Row&)> on_row) override {
+    return with_reconnect([&] { return query_once(sql, params, on_row); });
+  }
+
+  /// False once the connection broke, or if it was handed back inside a transaction
+  /// block someone opened by hand: the pool then closes it instead of reusing it.
+  bool usable() const noexcept override {
+    return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  }
+
+  /// A server restart or an idle timeout closes the socket of a connection sitting in
+  /// the pool: look (poll, no round trip) for what the server sent meanwhile.
+  bool revalidate() noexcept override {
+    reused_ = true;
+    if (!usable()) return false;
+    pollfd p{PQsocket(conn_.get()), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0 && (!PQconsumeInput(conn_.get()) || PQstatus(conn_.get()) == CONNECTION_BAD)) return false;
+    return true;
+  }
+
+ private:
+  void execute_once(std::string_view sql) {
     std::string text;
     // Two sessions racing CREATE TABLE IF NOT EXISTS can both miss the table and one
     // then fails on a catalog unique index (23505) or with 42P07. A transaction-scoped
@@ -100,8 +115,7 @@ class PostgresConnection final : public Connection {
       fail(res.get(), sql);
   }
 
-  std::size_t query(std::string_view sql, std::span<const Value> params,
-                    FunctionRef<bool(const Row&)> on_row) override {
+  std::size_t query_once(std::string_view sql, std::span<const Value> params, FunctionRef<bool(const Row&)> on_row) {
     bind(params, sql);  // first: a value PostgreSQL cannot take fails before anything is sent
     ResultPtr res = execute_prepared(sql, params.size());
     const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
@@ -118,13 +132,50 @@ class PostgresConnection final : public Connection {
     fail(res.get(), sql);
   }
 
-  /// False once the connection broke, or if it was handed back inside a transaction
-  /// block someone opened by hand: the pool then closes it instead of reusing it.
-  bool usable() const noexcept override {
-    return !broken_ && PQstatus(conn_.get()) == CONNECTION_OK && PQtransactionStatus(conn_.get()) == PQTRANS_IDLE;
+  /// Opens (or reopens) the session; a fresh session has no prepared statements.
+  void connect() {
+    std::vector<const char*> keywords, values;
+    for (const auto& [k, v] : params_) {
+      keywords.push_back(k.c_str());
+      values.push_back(v.c_str());
+    }
+    keywords.push_back(nullptr);
+    values.push_back(nullptr);
+    conn_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0));
+    statements_.clear();
+    broken_ = false;
+    if (!conn_) throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': out of memory");
+    if (PQstatus(conn_.get()) != CONNECTION_OK)
+      throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': " +
+                             trimmed(PQerrorMessage(conn_.get())));
+    // NOTICEs ("relation ... already exists, skipping") would go to stderr by default.
+    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    // Servers before 12 print doubles rounded to 15 digits unless asked for all of them.
+    if (PQserverVersion(conn_.get()) < 120000) execute_once("SET extra_float_digits = 3");
   }
 
- private:
+  /// Runs `run`; if it is the first statement on a connection that sat idle in the pool,
+  /// outside a transaction, and the connection turns out lost (the server restarted),
+  /// reconnects and runs it once more. Only then is that safe: no transaction state is
+  /// lost, and a session that died while idle ran nothing of it. Inside a transaction
+  /// the loss reaches the caller (a retryable OperationalError), who reruns the whole.
+  template <class F>
+  std::invoke_result_t<F&> with_reconnect(F&& run) {
+    if (!std::exchange(reused_, false) || PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) return run();
+    try {
+      return run();
+    } catch (const OperationalError&) {
+      if (!broken_) throw;
+      const auto loss = std::current_exception();
+      try {
+        connect();
+      } catch (const Error&) {
+        std::rethrow_exception(loss);  // what failed the statement, and retryable; not the reconnect's error
+      }
+      return run();
+    }
+  }
+
   struct ConnCloser {
     void operator()(PGconn* c) const noexcept { PQfinish(c); }
   };
@@ -273,13 +324,15 @@ class PostgresConnection final : public Connection {
     if (PQstatus(conn_.get()) == CONNECTION_BAD) {
       broken_ = true;
       throw OperationalError("gocp: PostgreSQL connection lost" +
-                             (sqlstate.empty() ? std::string() : " (SQLSTATE " + sqlstate + ")") + ": " + message +
-                             where + "; the connection is discarded and the next use opens a fresh one");
+                                 (sqlstate.empty() ? std::string() : " (SQLSTATE " + sqlstate + ")") + ": " + message +
+                                 where + "; the connection is discarded and the next use opens a fresh one",
+                             /*retryable=*/true);
     }
     const std::string what = "gocp: PostgreSQL error " + (sqlstate.empty() ? std::string("?????") : sqlstate) + ": " +
                              message + where;
     const std::string_view cls = std::string_view(sqlstate).substr(0, 2);
-    if (cls == "23") throw IntegrityError(what);  // 23505 unique, 23503 FK, 23502 not null, 23514 check
+    if (cls == "23") throw IntegrityError(what);
+    if (broken_) throw OperationalError(what, /*retryable=*/true);  // the session ended: a new one may succeed  // 23505 unique, 23503 FK, 23502 not null, 23514 check
     if (sqlstate == "40001" || sqlstate == "40P01") throw OperationalError(what, /*retryable=*/true);
     // 08 connection, 53 resources, 55P03 lock timeout, 57 cancel/shutdown, 58 system
     if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "55P03" || sqlstate == "55006")
@@ -288,8 +341,10 @@ class PostgresConnection final : public Connection {
   }
 
   std::string url_;
+  PostgresConnectParams params_;
   std::unique_ptr<PGconn, ConnCloser> conn_;
   bool broken_ = false;
+  bool reused_ = false;  // handed out again by the pool, and no statement run since
   std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> statements_;  // SQL -> name
   std::uint64_t statement_counter_ = 0;
   std::vector<const char*> values_;              // this query's parameters, as libpq takes them
@@ -312,8 +367,15 @@ inline Backend postgres_backend(Url& url) {
                                "': a database name is one path segment");
     params.emplace_back("dbname", url.path());
   }
-  params.emplace_back("connect_timeout", std::to_string(url.take_int("connect_timeout", 10)));
-  if (auto mode = url.take("sslmode")) params.emplace_back("sslmode", *mode);
+  params.emplace_back("connect_timeout", std::to_string(url.take_int("connect_timeout", 10, 0, max_timeout_ms / 1000)));
+  if (auto mode = url.take("sslmode")) {
+    // checked here: libpq would report it only when connecting, as an OperationalError
+    static constexpr std::string_view modes[] = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+    if (std::find(std::begin(modes), std::end(modes), *mode) == std::end(modes))
+      throw ConfigurationError("gocp: option 'sslmode' must be one of disable, allow, prefer, require, verify-ca, "
+                               "verify-full, got '" + *mode + "' in URL '" + shown + "'");
+    params.emplace_back("sslmode", *mode);
+  }
   params.emplace_back("application_name", url.take("application_name").value_or("gocp"));
   params.emplace_back("client_encoding", "UTF8");
   return Backend{postgres_dialect,

@@ -5,7 +5,9 @@
 /// `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
 /// when one upgrades a read to a write.
 ///
-/// URL options: `busy_timeout_ms` (default 5000), plus Database's `pool`, `wait_timeout_ms`.
+/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), plus Database's `pool`
+/// and `wait_timeout_ms`. `sqlite::memory:` is one in-memory database per Database,
+/// shared by its connections (one by default; `?pool=N` for more).
 
 #include <sqlite3.h>
 
@@ -38,23 +40,35 @@ inline constexpr Dialect sqlite_dialect{
 
 class SqliteConnection final : public Connection {
  public:
-  SqliteConnection(const std::string& path, int busy_timeout_ms, const std::string& url) : url_(url) {
+  /// `path` is a file name, or (with `uri`) a `file:` URI such as a memdb database's.
+  SqliteConnection(const std::string& path, bool uri, int busy_timeout_ms, const std::string& url) : url_(url) {
     sqlite3* raw = nullptr;
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);
     if (rc != SQLITE_OK) {
       throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url + "'): " +
                                (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
     }
+    // SQLite silently opens a file it may not write read-only; every write would fail later
+    if (sqlite3_db_readonly(raw, "main") == 1)
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                               "') for writing: the file is read-only");
     sqlite3_extended_result_codes(raw, 1);
     sqlite3_busy_timeout(raw, busy_timeout_ms);
+    // A misspelt "column" must be an error, not silently the string 'column'.
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
     try {
-      if (path != ":memory:") execute("PRAGMA journal_mode=WAL");  // the first read of the file
+      if (!uri) execute("PRAGMA journal_mode=WAL");  // the first read of the file
     } catch (const OperationalError&) {
-      if ((sqlite3_errcode(raw) & 0xff) == SQLITE_NOTADB)
+      const int code = sqlite3_errcode(raw) & 0xff;
+      if (code == SQLITE_NOTADB)
         throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
                                  "'): file is not a database");
+      if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN)  // e.g. its directory is read-only (no -wal file)
+        throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                                 "') for writing: " + sqlite3_errmsg(raw));
       throw;
     }
     execute("PRAGMA synchronous=NORMAL");
@@ -165,12 +179,39 @@ class SqliteConnection final : public Connection {
   std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
 };
 
+/// RETURNING, which every create uses, arrived in SQLite 3.35.0.
+inline void require_sqlite_version(int number, std::string_view text) {
+  if (number < 3035000)
+    throw ConfigurationError("gocp: SQLite " + std::string(text) +
+                             " is too old: gocp needs 3.35.0 or newer (for INSERT ... RETURNING)");
+}
+
+/// One in-memory database shared by all of a Database's connections: SQLite's memdb VFS
+/// under a process-unique name, which (unlike shared cache) honours the busy timeout
+/// instead of failing with SQLITE_LOCKED. It lives while one connection is open, so a
+/// keeper connection, owned by the Database's connection factory, holds it.
+struct SharedMemoryDatabase {
+  SharedMemoryDatabase() : uri("file:/gocp-mem-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "?vfs=memdb") {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+    keeper.reset(raw);
+    if (rc != SQLITE_OK)
+      throw ConfigurationError(std::string("gocp: cannot create an in-memory SQLite database: ") +
+                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  struct Closer {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+  };
+  std::string uri;  // unique while this object lives: it holds its own address
+  std::unique_ptr<sqlite3, Closer> keeper;
+};
+
 inline Backend sqlite_backend(Url& url) {
+  require_sqlite_version(sqlite3_libversion_number(), sqlite3_libversion());
   std::string path;
   bool memory = false;
   if (url.opaque() == ":memory:" || (url.host().empty() && url.path() == ":memory:")) {
     memory = true;
-    path = ":memory:";
   } else if (!url.opaque().empty() || !url.host().empty() || url.path().empty()) {
     throw ConfigurationError("gocp: SQLite URL '" + url.redacted() +
                              "' must be sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite::memory:");
@@ -182,12 +223,20 @@ inline Backend sqlite_backend(Url& url) {
       throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url.redacted() +
                                "'): directory '" + dir.string() + "' does not exist");
   }
-  const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000));
+  const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
   const std::string shown = url.redacted();
+  if (memory) {
+    auto shared = std::make_shared<SharedMemoryDatabase>();
+    return Backend{sqlite_dialect,
+                   [shared, busy_ms, shown] {
+                     return std::make_unique<SqliteConnection>(shared->uri, true, busy_ms, shown);
+                   },
+                   // one by default: no lock waits between threads; pool=N shares the one database
+                   std::size_t{1}};
+  }
   return Backend{sqlite_dialect,
-                 [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, busy_ms, shown); },
-                 // every connection to :memory: is a separate database: share exactly one
-                 memory ? std::size_t{1} : std::size_t{64}};
+                 [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, false, busy_ms, shown); },
+                 std::size_t{64}};
 }
 
 }  // namespace detail

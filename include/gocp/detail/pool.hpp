@@ -66,10 +66,13 @@ class ConnectionPool {
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(c));
+      lock.unlock();
+      if (c->revalidate()) return Lease(this, std::move(c));
+      c.reset();  // it died while idle (a server restart): its slot goes to a fresh one
+    } else {
+      ++open_;
+      lock.unlock();
     }
-    ++open_;
-    lock.unlock();
     try {
       return Lease(this, connect_());
     } catch (...) {
