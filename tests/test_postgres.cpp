@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <gocp/db/postgres.hpp>
+#include <gocp/backends/postgres.hpp>
 #include <gocp/gocp.hpp>
 
 #include <algorithm>
@@ -511,7 +511,12 @@ TEST_CASE_METHOD(PgFixture, "a lost connection is a clear OperationalError, and 
 TEST_CASE("after a server restart no call fails: connections idle in the pool are replaced",
           "[postgres][connection][restart]") {
   auto& server = Server::instance();
-  auto db = gocp::Database::open(server.create_database("pool=4"));
+  std::atomic<int> connects{0};
+  auto db = gocp::Database::open(server.create_database("pool=4"), gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+    CHECK(PQstatus(static_cast<PGconn*>(c.native_handle())) == CONNECTION_OK);
+    c.execute("SET application_name = 'hooked'");
+    ++connects;
+  }});
   gocp::Repository<PgPerson> repo{db};
   repo.create_table();
   auto open_all = [&] {  // every pooled connection open, each with a prepared statement
@@ -561,6 +566,8 @@ TEST_CASE("after a server restart no call fails: connections idle in the pool ar
   for (auto& th : threads) th.join();
   CHECK(thread_failures == 0);
   CHECK(repo.count() == 5 + 40);
+  CHECK(connects >= 4 + 1);  // every replacement was set up like the first ones
+  CHECK(scalar(db, "SHOW application_name") == "hooked");
 
   SECTION("inside a transaction the loss reaches the caller, retryable; nothing is rerun behind its back") {
     bool retryable = false;

@@ -242,6 +242,43 @@ TEST_CASE("sqlite::memory:?pool=N is one database shared by the pool's connectio
                   gocp::OperationalError);
 }
 
+TEST_CASE("OpenOptions::on_connect sets up every new connection: an SQLite function and a pragma",
+          "[sqlite][on_connect]") {
+  gocp::test::TempDir dir;
+  std::atomic<int> connects{0};
+  auto db = gocp::Database::open(dir.sqlite_url() + "?pool=2", gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+    auto* handle = static_cast<sqlite3*>(c.native_handle());
+    REQUIRE(handle != nullptr);
+    auto twice = [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+      sqlite3_result_int64(ctx, 2 * sqlite3_value_int64(argv[0]));
+    };
+    sqlite3_create_function_v2(handle, "twice", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, twice, nullptr,
+                               nullptr, nullptr);
+    c.execute("PRAGMA cache_size = -1234");
+    ++connects;
+  }});
+  CHECK(connects == 1);  // open() made and checked one connection
+  db.with_connection([&](gocp::Connection& a) {
+    db.with_connection([&](gocp::Connection& b) {  // a second connection: set up too
+      CHECK(&a != &b);
+      for (gocp::Connection* conn : {&a, &b}) {
+        std::int64_t v = 0, cache = 0;
+        conn->query("SELECT twice(21)", {}, [&](const gocp::Row& r) { return v = r.integer(0), false; });
+        conn->query("PRAGMA cache_size", {}, [&](const gocp::Row& r) { return cache = r.integer(0), false; });
+        CHECK(v == 42);
+        CHECK(cache == -1234);
+      }
+    });
+  });
+  CHECK(connects == 2);
+
+  // a hook that throws fails open() with its exception
+  CHECK_THROWS_WITH(gocp::Database::open("sqlite::memory:", gocp::OpenOptions{.on_connect = [](gocp::Connection&) {
+                      throw std::runtime_error("no setup for you");
+                    }}),
+                    "no setup for you");
+}
+
 TEST_CASE("double-quoted strings are identifiers only: a misspelt column is an error, not a string",
           "[sqlite][dqs]") {
   gocp::test::TempDir dir;

@@ -1,4 +1,4 @@
-// URL parsing (detail/url.hpp) and how Database::open reports a bad URL: every bad
+// URL parsing (spi/url.hpp) and how Database::open reports a bad URL: every bad
 // value is a ConfigurationError naming the option, nothing wraps or truncates, and no
 // message ever shows a password.
 
@@ -13,7 +13,8 @@
 #include "support/temp_dir.hpp"
 
 using Catch::Matchers::Contains;
-using gocp::detail::Url;
+using gocp::Url;
+
 using Err = gocp::ConfigurationError;
 
 namespace {

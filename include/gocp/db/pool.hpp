@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "../db/connection.hpp"
+#include "../spi/connection.hpp"
 #include "../errors.hpp"
 
 namespace gocp::detail {

@@ -1,8 +1,15 @@
 #pragma once
-// Parsing of the URLs that name databases and caches
-// (`scheme://user:password@host:port/path?key=value`, plus `sqlite::memory:`), and
-// strict reading of their query options: an option nobody reads is an error naming it.
-// No error message ever shows a password, even one in a URL that does not parse.
+/// \file
+/// `gocp::Url`: the parsed URL that names a database or a cache
+/// (`scheme://user:password@host:port/path?key=value`, plus `sqlite::memory:`), as a
+/// backend's factory receives it (spi/registry.hpp), with strict reading of the query
+/// options: an option nobody takes is an error naming it. No error message ever shows
+/// a password, even one in a URL that does not parse.
+///
+///     gocp::Url url("redis://:pw@[::1]:6380/0?timeout_ms=50");
+///     url.host();                                   // "::1"
+///     url.take_int("timeout_ms", 100, 1, 60'000);   // 50; out of range: ConfigurationError
+///     url.require_all_taken();                      // any other option: ConfigurationError
 
 #include <charconv>
 #include <cstdint>
@@ -62,9 +69,14 @@ inline std::string percent_decode(std::string_view s, std::string_view shown) {
   return out;
 }
 
+}  // namespace gocp::detail
+
+namespace gocp {
+
 class Url {
  public:
-  explicit Url(std::string_view text) : redacted_(redact_url(text)) {
+  /// Parses `text`; a ConfigurationError (password redacted) if it is malformed.
+  explicit Url(std::string_view text) : redacted_(detail::redact_url(text)) {
     const auto colon = text.find(':');
     if (colon == std::string_view::npos || colon == 0)
       throw ConfigurationError("gocp: '" + redacted_ + "' is not a URL (expected scheme://...)");
@@ -75,7 +87,7 @@ class Url {
       rest = rest.substr(0, q);
     }
     if (!rest.starts_with("//")) {  // opaque form, e.g. sqlite::memory:
-      opaque_ = percent_decode(rest, redacted_);
+      opaque_ = detail::percent_decode(rest, redacted_);
       return;
     }
     rest.remove_prefix(2);
@@ -86,14 +98,14 @@ class Url {
           authority.find(':') != std::string_view::npos)
         throw ConfigurationError("gocp: the user and password must come before the first '/' in URL '" + redacted_ +
                                  "' (percent-encode '/', '@', '?' and ':' in a password: %2F %40 %3F %3A)");
-      path_ = percent_decode(rest.substr(slash + 1), redacted_);
+      path_ = detail::percent_decode(rest.substr(slash + 1), redacted_);
     }
     if (auto at = authority.rfind('@'); at != std::string_view::npos) {
       std::string_view userinfo = authority.substr(0, at);
       authority.remove_prefix(at + 1);
       const auto c = userinfo.find(':');
-      user_ = percent_decode(userinfo.substr(0, c), redacted_);
-      if (c != std::string_view::npos) password_ = percent_decode(userinfo.substr(c + 1), redacted_);
+      user_ = detail::percent_decode(userinfo.substr(0, c), redacted_);
+      if (c != std::string_view::npos) password_ = detail::percent_decode(userinfo.substr(c + 1), redacted_);
     }
     std::string_view port;
     bool has_port = false;
@@ -178,12 +190,12 @@ class Url {
       q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
       if (kv.empty()) continue;
       const auto eq = kv.find('=');
-      std::string key = percent_decode(kv.substr(0, eq), redacted_);
+      std::string key = detail::percent_decode(kv.substr(0, eq), redacted_);
       for (const auto& p : params_)
         if (p.first == key)
           throw ConfigurationError("gocp: option '" + key + "' given twice in URL '" + redacted_ + "'");
       params_.push_back({std::move(key),
-                         {eq == std::string_view::npos ? "" : percent_decode(kv.substr(eq + 1), redacted_), false}});
+                         {eq == std::string_view::npos ? "" : detail::percent_decode(kv.substr(eq + 1), redacted_), false}});
     }
   }
 
@@ -192,4 +204,4 @@ class Url {
   std::vector<std::pair<std::string, std::pair<std::string, bool>>> params_;  // key -> (value, taken)
 };
 
-}  // namespace gocp::detail
+}  // namespace gocp
