@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -82,17 +83,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The what() of the E that fn throws; fails the test if it throws nothing.
-template <class E, class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception, none was thrown");
-  return {};
-}
+using gocp::test::error_of;
 
 /// Runs a one-value PRAGMA (or SELECT) outside any Repository.
 std::string text_of(const gocp::Database& db, std::string_view sql) {

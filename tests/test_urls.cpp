@@ -10,27 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 using Catch::Matchers::Contains;
 using gocp::Url;
-
+using gocp::test::error_of;
 using Err = gocp::ConfigurationError;
-
-namespace {
-
-template <class E, class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception, none was thrown");
-  return {};
-}
-
-}  // namespace
 
 TEST_CASE("%00 is refused, not a silent truncation", "[url]") {
   gocp::test::TempDir dir;
