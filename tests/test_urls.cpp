@@ -52,6 +52,8 @@ TEST_CASE("timeouts are bounded, naming the option", "[url]") {
   }
   auto db = gocp::Database::open(file + "?busy_timeout_ms=86400000&wait_timeout_ms=86400000");  // 24 h: allowed
   CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?pool=99999999999"); }), Contains("'pool'"));
+  CHECK_THAT(error_of<Err>([] { gocp::CacheRegistry{{"default", "locmem:///?ttl_s=9223372036854775807"}}; }),
+             Contains("'ttl_s'"));
 }
 
 TEST_CASE("an option given twice says so", "[url]") {
@@ -110,4 +112,8 @@ TEST_CASE("no error message ever shows a password", "[url][errors]") {
     CHECK_FALSE(what.empty());
     CHECK_THAT(what, !Contains("s3cr3t"));
   }
+  // once parsed, exactly the password is hidden, whatever follows it
+  CHECK(Url("postgresql://u:s3cr3t@h:5432/db?application_name=a@b").redacted() ==
+        "postgresql://u:***@h:5432/db?application_name=a@b");
+  CHECK(Url("postgresql://u@h:5432/db").redacted() == "postgresql://u@h:5432/db");
 }

@@ -44,7 +44,10 @@ inline void register_builtin_cache_schemes() {
     schemes.add_cache("locmem", [](Url& url) -> std::shared_ptr<Cache> {
       const auto max_entries = url.take_int("max_entries", 10'000);
       if (max_entries == 0) throw ConfigurationError("gocp: max_entries=0 in cache URL '" + url.redacted() + "'");
-      return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries), Cache::Ttl{url.take_int("ttl_s", 0)});
+      // bounded, like every timeout: the expiry is now + ttl, which must not overflow the clock
+      constexpr std::int64_t ten_years_s = 10LL * 366 * 24 * 60 * 60;
+      return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries),
+                                           Cache::Ttl{url.take_int("ttl_s", 0, 0, ten_years_s)});
     });
     schemes.add_cache("dummy", [](Url&) -> std::shared_ptr<Cache> { return std::make_shared<DummyCache>(); });
     return true;

@@ -102,8 +102,12 @@ class Url {
     }
     if (auto at = authority.rfind('@'); at != std::string_view::npos) {
       std::string_view userinfo = authority.substr(0, at);
-      authority.remove_prefix(at + 1);
       const auto c = userinfo.find(':');
+      if (c != std::string_view::npos) {  // now the password's place is known: hide exactly it
+        const auto begin = static_cast<std::size_t>(userinfo.data() - text.data()) + c + 1;
+        redacted_ = std::string(text.substr(0, begin)) + "***" + std::string(text.substr(begin + at - c - 1));
+      }
+      authority.remove_prefix(at + 1);
       user_ = detail::percent_decode(userinfo.substr(0, c), redacted_);
       if (c != std::string_view::npos) password_ = detail::percent_decode(userinfo.substr(c + 1), redacted_);
     }
