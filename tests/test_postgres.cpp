@@ -508,6 +508,28 @@ TEST_CASE_METHOD(PgFixture, "a lost connection is a clear OperationalError, and 
   }
 }
 
+TEST_CASE("a connection lost between the pool's check and its first statement is reopened and the statement rerun",
+          "[postgres][connection]") {
+  int connects = 0;
+  auto db = gocp::Database::open(Server::instance().create_database("pool=1"),
+                                 gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+                                   c.execute("SET application_name = 'hooked'");
+                                   ++connects;
+                                 }});
+  const std::int64_t pid = backend_pid(db);
+  std::string seen;
+  db.with_connection([&](gocp::Connection& conn) {
+    terminate_backend(pid);  // after the pool lent it as alive, before its first statement
+    conn.query("SELECT current_setting('application_name')", {}, [&](const gocp::Row& r) {
+      seen = std::string(r.text(0));
+      return false;
+    });
+  });
+  CHECK(seen == "hooked");  // run again on a new session, set up by on_connect too
+  CHECK(connects == 2);
+  CHECK(backend_pid(db) != pid);
+}
+
 TEST_CASE("after a server restart no call fails: connections idle in the pool are replaced",
           "[postgres][connection][restart]") {
   auto& server = Server::instance();

@@ -204,7 +204,10 @@ TEST_CASE("sqlite::memory:?pool=N is one database shared by the pool's connectio
     threads.emplace_back([&, t] {
       for (int i = 0; i < 25; ++i) {
         try {
-          if (i % 2) db.atomic([&] { db.execute("INSERT INTO t VALUES (" + std::to_string(t) + ")"); });
+          if (i % 2) db.atomic([&] {  // held a moment, so the other threads need the pool's other connections
+            db.execute("INSERT INTO t VALUES (" + std::to_string(t) + ")");
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          });
           else db.execute("INSERT INTO t VALUES (" + std::to_string(t) + ")");
         } catch (const std::exception& e) {
           std::lock_guard lock(m);

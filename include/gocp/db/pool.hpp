@@ -1,6 +1,7 @@
 #pragma once
 // A bounded pool of connections. A thread borrows one per statement (or per
-// transaction) and gives it back; a connection that broke is dropped, not reused.
+// transaction) and gives it back; a connection that broke is dropped, not reused, and
+// one that died while idle (Connection::revalidate) is replaced before it is lent.
 
 #include <chrono>
 #include <condition_variable>
@@ -12,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "../spi/connection.hpp"
 #include "../errors.hpp"
+#include "../spi/connection.hpp"
 
 namespace gocp::detail {
 
