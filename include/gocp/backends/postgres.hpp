@@ -160,9 +160,12 @@ class PostgresConnection final : public Connection {
 
   /// Runs `run`; if it is the first statement on a connection that sat idle in the pool,
   /// outside a transaction, and the connection turns out lost (the server restarted),
-  /// reconnects and runs it once more. Only then is that safe: no transaction state is
-  /// lost, and a session that died while idle ran nothing of it. Inside a transaction
-  /// the loss reaches the caller (a retryable OperationalError), who reruns the whole.
+  /// reconnects and runs it once more. Only there is that safe: no transaction state is
+  /// lost, and a session found dead by its first statement after an idle spell died
+  /// while idle, having run nothing of it. (The one exception: a server dying in the
+  /// middle of that very statement, after committing it; an autocommitted write could
+  /// then run twice.) Inside a transaction the loss reaches the caller, as a retryable
+  /// OperationalError: only the caller can rerun the whole transaction.
   template <class F>
   std::invoke_result_t<F&> with_reconnect(F&& run) {
     if (!std::exchange(reused_, false) || PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) return run();

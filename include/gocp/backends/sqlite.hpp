@@ -41,6 +41,10 @@ inline constexpr Dialect sqlite_dialect{
     .distinct_from = "IS NOT",
 };
 
+struct SqliteCloser {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+
 class SqliteConnection final : public Connection {
  public:
   /// `path` is a file name, or (with `uri`) a `file:` URI such as a memdb database's.
@@ -171,9 +175,6 @@ class SqliteConnection final : public Connection {
     }
   }
 
-  struct Closer {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-  };
   struct Finalizer {
     void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
   };
@@ -181,7 +182,7 @@ class SqliteConnection final : public Connection {
   static constexpr std::size_t kMaxCachedStatements = 256;
 
   std::string url_;
-  std::unique_ptr<sqlite3, Closer> db_;  // declared before the statements: closed after them
+  std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
   std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
 };
 
@@ -205,11 +206,8 @@ struct SharedMemoryDatabase {
       throw ConfigurationError(std::string("gocp: cannot create an in-memory SQLite database: ") +
                                (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
-  struct Closer {
-    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
-  };
   std::string uri;  // unique while this object lives: it holds its own address
-  std::unique_ptr<sqlite3, Closer> keeper;
+  std::unique_ptr<sqlite3, SqliteCloser> keeper;
 };
 
 inline DatabaseBackend sqlite_backend(Url& url) {
