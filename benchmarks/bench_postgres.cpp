@@ -36,7 +36,7 @@
 #include <utility>
 #include <vector>
 
-#include <gocp/db/postgres.hpp>
+#include <gocp/backends/postgres.hpp>
 #include <gocp/gocp.hpp>
 
 #include "support/paired.hpp"

@@ -232,7 +232,7 @@ class CountingCache final : public gocp::Cache {
   gocp::LocMemCache inner_;
 };
 
-const bool counting_scheme = gocp::register_cache_scheme("counting", [](gocp::detail::Url& url) {
+const bool counting_scheme = gocp::register_cache_scheme("counting", [](gocp::Url& url) {
   return std::make_shared<CountingCache>(gocp::Cache::Ttl{url.take_int("ttl_s", 0)});
 });
 

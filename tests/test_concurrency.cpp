@@ -317,10 +317,10 @@ TEST_CASE("registering a backend while another thread opens a URL is race-free",
   std::thread registrar([&] {
     start.arrive_and_wait();
     for (int i = 0; i < kSchemes; ++i)
-      gocp::detail::register_backend("gocp-test-fake-" + std::to_string(i),
-                                     [](gocp::detail::Url&) -> gocp::detail::Backend {
-                                       throw gocp::ConfigurationError("fake backend");
-                                     });
+      gocp::SchemeRegistry::global().add_database("gocp-test-fake-" + std::to_string(i),
+                                                  [](gocp::Url&) -> gocp::DatabaseBackend {
+                                                    throw gocp::ConfigurationError("fake backend");
+                                                  });
   });
   start.arrive_and_wait();
   int refused = 0;

@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <gocp/db/postgres.hpp>
+#include <gocp/backends/postgres.hpp>
 #include <gocp/gocp.hpp>
 
 #include <sys/wait.h>

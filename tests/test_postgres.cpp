@@ -5,7 +5,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <gocp/db/postgres.hpp>
+#include <gocp/backends/postgres.hpp>
 #include <gocp/gocp.hpp>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <latch>
 #include <limits>
 #include <optional>
@@ -460,16 +461,25 @@ TEST_CASE_METHOD(PgFixture, "a lost connection is a clear OperationalError, and 
   CHECK(repo.count() == 1);  // its statement is prepared on the connection
   const std::int64_t pid = backend_pid(one);
 
-  SECTION("outside a transaction") {
+  SECTION("outside a transaction, idle in the pool: replaced before use, nothing fails") {
     terminate_backend(pid);
+    CHECK(repo.count() == 1);
+    CHECK(backend_pid(one) != pid);
+  }
+
+  SECTION("outside a transaction, mid-use: a retryable OperationalError, and the next use gets a fresh one") {
     std::string what;
-    try {
-      repo.count();
-      FAIL("expected OperationalError");
-    } catch (const gocp::OperationalError& e) {
-      what = e.what();
-      CHECK_FALSE(e.retryable());
-    }
+    one.with_connection([&](gocp::Connection& conn) {
+      conn.execute("SELECT 1");  // the connection is in use: no longer fresh from the pool
+      terminate_backend(pid);
+      try {
+        conn.query("SELECT COUNT(*) FROM pg_person", {}, [](const gocp::Row&) { return true; });
+        FAIL("expected OperationalError");
+      } catch (const gocp::OperationalError& e) {
+        what = e.what();
+        CHECK(e.retryable());  // a new session may well succeed
+      }
+    });
     CHECK_THAT(what, Contains("connection lost") && Contains("SELECT COUNT(*)") && Contains("fresh"));
     // pool=1: this only works if the broken connection was dropped, not reused
     CHECK(repo.count() == 1);
@@ -495,6 +505,107 @@ TEST_CASE_METHOD(PgFixture, "a lost connection is a clear OperationalError, and 
     one.execute("BEGIN; INSERT INTO pg_person (first_name, last_name, birthday) VALUES ('Tmp', 'x', 0)");
     CHECK(backend_pid(one) != pid);  // the open-transaction connection was closed (rolled back)
     CHECK_FALSE(repo.find(c(&PgPerson::first_name) == "Tmp"));
+  }
+}
+
+TEST_CASE("a connection lost between the pool's check and its first statement is reopened and the statement rerun",
+          "[postgres][connection]") {
+  int connects = 0;
+  auto db = gocp::Database::open(Server::instance().create_database("pool=1"),
+                                 gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+                                   c.execute("SET application_name = 'hooked'");
+                                   ++connects;
+                                 }});
+  const std::int64_t pid = backend_pid(db);
+  std::string seen;
+  db.with_connection([&](gocp::Connection& conn) {
+    terminate_backend(pid);  // after the pool lent it as alive, before its first statement
+    conn.query("SELECT current_setting('application_name')", {}, [&](const gocp::Row& r) {
+      seen = std::string(r.text(0));
+      return false;
+    });
+  });
+  CHECK(seen == "hooked");  // run again on a new session, set up by on_connect too
+  CHECK(connects == 2);
+  CHECK(backend_pid(db) != pid);
+}
+
+TEST_CASE("after a server restart no call fails: connections idle in the pool are replaced",
+          "[postgres][connection][restart]") {
+  auto& server = Server::instance();
+  std::atomic<int> connects{0};
+  auto db = gocp::Database::open(server.create_database("pool=4"), gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+    CHECK(PQstatus(static_cast<PGconn*>(c.native_handle())) == CONNECTION_OK);
+    c.execute("SET application_name = 'hooked'");
+    ++connects;
+  }});
+  gocp::Repository<PgPerson> repo{db};
+  repo.create_table();
+  auto open_all = [&] {  // every pooled connection open, each with a prepared statement
+    std::function<void(int)> hold = [&](int left) {
+      if (left == 0) return;
+      db.with_connection([&](gocp::Connection& conn) {
+        conn.query("SELECT 1", {}, [](const gocp::Row&) { return true; });
+        hold(left - 1);
+      });
+    };
+    hold(4);
+  };
+  open_all();
+  server.restart();
+
+  int failures = 0;
+  std::string first;
+  auto call = [&](int i) {
+    try {
+      if (i % 2) repo.get_or_create(c(&PgPerson::first_name) == "p" + std::to_string(i),
+                                     gocp::defaults(c(&PgPerson::last_name) = "x"));
+      else db.atomic([&] { repo.count(); });
+    } catch (const std::exception& e) {
+      if (failures++ == 0) first = e.what();
+    }
+  };
+  for (int i = 0; i < 10; ++i) call(i);
+  CAPTURE(first);
+  CHECK(failures == 0);
+
+  open_all();
+  server.restart();
+  std::atomic<int> thread_failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        try {
+          repo.get_or_create(c(&PgPerson::first_name) == "t" + std::to_string(t * 100 + i),
+                             gocp::defaults(c(&PgPerson::last_name) = "x"));
+        } catch (const std::exception&) {
+          ++thread_failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(thread_failures == 0);
+  CHECK(repo.count() == 5 + 40);
+  CHECK(connects >= 4 + 1);  // every replacement was set up like the first ones
+  CHECK(scalar(db, "SHOW application_name") == "hooked");
+
+  SECTION("inside a transaction the loss reaches the caller, retryable; nothing is rerun behind its back") {
+    bool retryable = false;
+    try {
+      db.atomic([&] {
+        repo.create({0, "inside", "x", 0, {}});
+        server.restart();
+        repo.count();
+      });
+      FAIL("expected OperationalError");
+    } catch (const gocp::OperationalError& e) {
+      retryable = e.retryable();
+    }
+    CHECK(retryable);
+    CHECK_FALSE(repo.find(c(&PgPerson::first_name) == "inside"));
+    CHECK(repo.count() == 45);
   }
 }
 
@@ -577,6 +688,16 @@ TEST_CASE("postgresql:// URLs: options, errors and redaction", "[postgres][url]"
   CHECK_THAT(config_error("postgresql:nothing"), Contains("must be postgresql://"));
   CHECK_THAT(config_error("postgresql://h/db/extra"), Contains("one path segment"));
   CHECK_THAT(config_error("postgresql://h:port/db"), Contains("port"));
+  // checked before connecting, so bad configuration, not a failure to connect
+  CHECK_THAT(config_error(base + "?sslmode=sometimes"), Contains("'sslmode'") && Contains("sometimes"));
+  CHECK_THAT(config_error("postgresql://u@127.0.0.1:0/db"), Contains("port") && Contains(":0/db"));
+  CHECK_THAT(config_error("postgresql://u@127.0.0.1:4294972728/db"), Contains("port"));
+  CHECK_THAT(config_error(base + "?connect_timeout=9223372036854775807"), Contains("'connect_timeout'"));
+  // IPv6: the brackets' colons are not the port's (the cluster listens on 127.0.0.1 only,
+  // so a refused connection on the right port proves the parse)
+  CHECK_THAT(error_of([&] { gocp::Database::open("postgresql://postgres@[::1]:" + std::to_string(server.port()) + "/" +
+                                                 name + "?connect_timeout=2"); }),
+             Contains("cannot connect") && Contains("\"::1\", port " + std::to_string(server.port())));
 
   // a server that is not there: an OperationalError naming the URL, password redacted
   const std::string dead = "postgresql://postgres:s3cret@127.0.0.1:1/" + name + "?connect_timeout=2";

@@ -6,12 +6,14 @@
 
 #include <gocp/gocp.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <latch>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,6 +21,10 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -77,17 +83,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// The what() of the E that fn throws; fails the test if it throws nothing.
-template <class E, class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception, none was thrown");
-  return {};
-}
+using gocp::test::error_of;
 
 /// Runs a one-value PRAGMA (or SELECT) outside any Repository.
 std::string text_of(const gocp::Database& db, std::string_view sql) {
@@ -194,6 +190,135 @@ TEST_CASE("sqlite::memory: is one private database shared by all statements", "[
   auto also_memory = gocp::Database::open("sqlite:///:memory:");
   also_memory.execute("CREATE TABLE t (x)");
   CHECK(integer_of(also_memory, "SELECT COUNT(*) FROM t") == 0);
+}
+
+TEST_CASE("sqlite::memory:?pool=N is one database shared by the pool's connections, across threads",
+          "[url][pool][threads]") {
+  auto db = gocp::Database::open("sqlite::memory:?pool=4");
+  db.execute("CREATE TABLE t (x INTEGER)");
+  std::atomic<int> failures{0};
+  std::string first_failure;
+  std::mutex m;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        try {
+          if (i % 2) db.atomic([&] {  // held a moment, so the other threads need the pool's other connections
+            db.execute("INSERT INTO t VALUES (" + std::to_string(t) + ")");
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          });
+          else db.execute("INSERT INTO t VALUES (" + std::to_string(t) + ")");
+        } catch (const std::exception& e) {
+          std::lock_guard lock(m);
+          if (failures++ == 0) first_failure = e.what();
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CAPTURE(first_failure);
+  CHECK(failures == 0);
+  CHECK(integer_of(db, "SELECT COUNT(*) FROM t") == 200);
+
+  // two connections at once see the same database
+  db.with_connection([&](gocp::Connection& a) {
+    db.with_connection([&](gocp::Connection& b) {
+      CHECK(&a != &b);
+      b.execute("CREATE TABLE u (y)");
+      a.execute("INSERT INTO u VALUES (1)");
+    });
+  });
+  CHECK(integer_of(db, "SELECT COUNT(*) FROM u") == 1);
+
+  // and it is this Database's own, gone with it
+  CHECK_THROWS_AS(integer_of(gocp::Database::open("sqlite::memory:?pool=4"), "SELECT COUNT(*) FROM t"),
+                  gocp::OperationalError);
+}
+
+TEST_CASE("OpenOptions::on_connect sets up every new connection: an SQLite function and a pragma",
+          "[sqlite][on_connect]") {
+  gocp::test::TempDir dir;
+  std::atomic<int> connects{0};
+  auto db = gocp::Database::open(dir.sqlite_url() + "?pool=2", gocp::OpenOptions{.on_connect = [&](gocp::Connection& c) {
+    auto* handle = static_cast<sqlite3*>(c.native_handle());
+    REQUIRE(handle != nullptr);
+    auto twice = [](sqlite3_context* ctx, int, sqlite3_value** argv) {
+      sqlite3_result_int64(ctx, 2 * sqlite3_value_int64(argv[0]));
+    };
+    sqlite3_create_function_v2(handle, "twice", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, twice, nullptr,
+                               nullptr, nullptr);
+    c.execute("PRAGMA cache_size = -1234");
+    ++connects;
+  }});
+  CHECK(connects == 1);  // open() made and checked one connection
+  db.with_connection([&](gocp::Connection& a) {
+    db.with_connection([&](gocp::Connection& b) {  // a second connection: set up too
+      CHECK(&a != &b);
+      for (gocp::Connection* conn : {&a, &b}) {
+        std::int64_t v = 0, cache = 0;
+        conn->query("SELECT twice(21)", {}, [&](const gocp::Row& r) { return v = r.integer(0), false; });
+        conn->query("PRAGMA cache_size", {}, [&](const gocp::Row& r) { return cache = r.integer(0), false; });
+        CHECK(v == 42);
+        CHECK(cache == -1234);
+      }
+    });
+  });
+  CHECK(connects == 2);
+
+  // a hook that throws fails open() with its exception
+  CHECK_THROWS_WITH(gocp::Database::open("sqlite::memory:", gocp::OpenOptions{.on_connect = [](gocp::Connection&) {
+                      throw std::runtime_error("no setup for you");
+                    }}),
+                    "no setup for you");
+}
+
+TEST_CASE("double-quoted strings are identifiers only: a misspelt column is an error, not a string",
+          "[sqlite][dqs]") {
+  gocp::test::TempDir dir;
+  for (const auto& url : {dir.sqlite_url(), std::string("sqlite::memory:")}) {
+    auto db = gocp::Database::open(url);
+    db.execute("CREATE TABLE t (x)");
+    db.execute("INSERT INTO t VALUES (1)");
+    CHECK_THAT(error_of<gocp::OperationalError>([&] { text_of(db, "SELECT \"no_such_column\" FROM t"); }),
+               Contains("no_such_column"));
+    CHECK_THROWS_AS(db.execute("CREATE INDEX i ON t (\"nope\")"), gocp::OperationalError);
+    CHECK(integer_of(db, "SELECT \"x\" FROM t") == 1);
+  }
+}
+
+TEST_CASE("an SQLite older than 3.35.0 (no RETURNING) is refused, saying why", "[sqlite]") {
+  CHECK_THAT(error_of<gocp::ConfigurationError>([] { gocp::detail::require_sqlite_version(3034001, "3.34.1"); }),
+             Contains("3.34.1") && Contains("3.35.0") && Contains("RETURNING"));
+  CHECK_NOTHROW(gocp::detail::require_sqlite_version(3035000, "3.35.0"));
+  CHECK_NOTHROW(gocp::detail::require_sqlite_version(sqlite3_libversion_number(), sqlite3_libversion()));
+}
+
+TEST_CASE("a read-only database file is a ConfigurationError naming it", "[url][errors]") {
+  gocp::test::TempDir dir;
+  gocp::Database::open(dir.sqlite_url()).execute("CREATE TABLE t (x)");
+  fs::permissions(dir.file("test.db"), fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  fs::permissions(dir.path(), fs::perms::all);
+  // Root writes anything: see it as an ordinary user does, in a child dropped to nobody.
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    if (geteuid() == 0 && setuid(65534) != 0) _exit(3);
+    try {
+      gocp::Database::open(dir.sqlite_url());
+    } catch (const gocp::ConfigurationError& e) {
+      const std::string what = e.what();
+      _exit(what.find(dir.file("test.db").string()) != std::string::npos && what.find("read-only") != std::string::npos
+                ? 0 : 4);
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // 1: another error type, 2: it opened, 4: the message does not name it
 }
 
 TEST_CASE("a file database runs in WAL mode with the busy timeout asked for", "[url][wal]") {

@@ -36,7 +36,8 @@ class IntegrityError : public DatabaseError {
 class OperationalError : public DatabaseError {
  public:
   /// `retryable` is true for failures a caller may simply run again: a busy or locked
-  /// database, a serialization failure, a deadlock victim.
+  /// database, a serialization failure, a deadlock victim, a lost connection (a new one
+  /// may succeed; outside a transaction gocp already reconnected once where that is safe).
   explicit OperationalError(const std::string& what, bool retryable = false)
       : DatabaseError(what), retryable_(retryable) {}
   bool retryable() const noexcept { return retryable_; }

@@ -1,14 +1,15 @@
 #pragma once
 /// \file
-/// Everything in gocp that needs no third-party client beyond SQLite.
+/// Everything in gocp that needs no third-party client beyond SQLite: the core, the
+/// SQLite backend and the in-process caches.
 
+#include "backends/sqlite.hpp"
 #include "cache/cache.hpp"
 #include "cache/codec.hpp"
 #include "cache/dummy.hpp"
 #include "cache/locmem.hpp"
 #include "cache/registry.hpp"
 #include "db/database.hpp"
-#include "db/sqlite.hpp"
 #include "db/transaction.hpp"
 #include "errors.hpp"
 #include "model.hpp"

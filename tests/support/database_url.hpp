@@ -9,7 +9,7 @@
 #include "temp_dir.hpp"
 
 #ifdef GOCP_TEST_POSTGRES
-#include <gocp/db/postgres.hpp>
+#include <gocp/backends/postgres.hpp>
 
 #include "postgres_server.hpp"
 #endif

@@ -75,6 +75,13 @@ class PostgresServer {
            (options.empty() ? "" : "?" + options);
   }
 
+  /// Stops the server (`pg_ctl stop -m fast`: every session is told and closed, as in a
+  /// real restart) and starts it again on the same port, with the same data.
+  void restart() {
+    stop_server("fast");
+    start(port_);
+  }
+
   /// Creates a new, empty database and returns its URL (with `options`).
   std::string create_database(const std::string& options = "") {
     std::string name;
@@ -307,10 +314,11 @@ class PostgresServer {
     return ntohs(addr.sin_port);
   }
 
-  void start() {
+  /// Starts the server on `fixed_port`, or (0) on a free port.
+  void start(int fixed_port = 0) {
     const auto log = dir_ / "server.log";
     for (int attempt = 1;; ++attempt) {
-      port_ = free_port();
+      port_ = fixed_port ? fixed_port : free_port();
       pid_ = spawn({(bin_ / "postgres").string(), "-D", data_dir(), "-k", dir_.string(), "-p", std::to_string(port_),
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c",
                     "synchronous_commit=off", "-c", "shared_buffers=32MB", "-c", "max_connections=120"},
@@ -339,9 +347,18 @@ class PostgresServer {
   }
 
   void stop() noexcept {
+    stop_server("immediate");
+    if (!dir_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
+      dir_.clear();
+    }
+  }
+
+  void stop_server(const char* mode) noexcept {
     if (pid_ > 0) {
       try {
-        run({(bin_ / "pg_ctl").string(), "stop", "-D", data_dir(), "-m", "immediate", "-w", "-t", "30"},
+        run({(bin_ / "pg_ctl").string(), "stop", "-D", data_dir(), "-m", mode, "-w", "-t", "30"},
             dir_ / "pg_ctl.log", "pg_ctl stop");
       } catch (...) {
         kill(pid_, SIGQUIT);  // what -m immediate sends
@@ -356,11 +373,6 @@ class PostgresServer {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       pid_ = -1;
-    }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-      dir_.clear();
     }
   }
 

@@ -12,7 +12,7 @@
 /// any repository on the Database invalidates every cache of the table (the change
 /// stream), whichever registry it belongs to.
 /// Schemes: `locmem`, `dummy` built in; `redis`, `memcached` with their headers; more
-/// with register_cache_scheme(). Every cache is created when the registry is, so a bad
+/// with register_cache_scheme() (or SchemeRegistry, spi/registry.hpp). Every cache is created when the registry is, so a bad
 /// URL fails at start-up, naming the alias and the URL. The registry is a cheap,
 /// copyable handle; repositories keep what they use alive.
 
@@ -26,8 +26,9 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/url.hpp"
 #include "../errors.hpp"
+#include "../spi/registry.hpp"
+#include "../spi/url.hpp"
 #include "../stats.hpp"
 #include "cache.hpp"
 #include "dummy.hpp"
@@ -37,7 +38,7 @@ namespace gocp {
 
 namespace detail {
 
-using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
+using CacheFactory = SchemeRegistry::CacheFactory;
 
 /// `locmem:///name`: one store per process per name, as Django's LOCATION, so two
 /// registries naming it share it. Every URL naming it must give the same options.
@@ -64,23 +65,24 @@ inline std::shared_ptr<Cache> named_locmem(const Url& url, std::size_t max_entri
   return store;
 }
 
-inline std::map<std::string, CacheFactory, std::less<>>& cache_schemes() {
-  static std::map<std::string, CacheFactory, std::less<>> schemes{
-      {"locmem",
-       [](Url& url) -> std::shared_ptr<Cache> {
-         const auto max_entries = url.take_int("max_entries", 10'000);
-         if (max_entries == 0) throw ConfigurationError("gocp: max_entries=0 in cache URL '" + url.redacted() + "'");
-         const Cache::Ttl ttl{url.take_int("ttl_s", 0)};
-         if (url.path().empty()) return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries), ttl);
-         return named_locmem(url, static_cast<std::size_t>(max_entries), ttl);
-       }},
-      {"dummy", [](Url&) -> std::shared_ptr<Cache> { return std::make_shared<DummyCache>(); }},
-  };
-  return schemes;
-}
-inline std::mutex& cache_schemes_mutex() {
-  static std::mutex m;
-  return m;
+/// Registers the built-in schemes on first use rather than from a static initializer,
+/// so a CacheRegistry built during static initialization still finds them.
+inline void register_builtin_cache_schemes() {
+  static const bool done = [] {
+    auto& schemes = SchemeRegistry::global();
+    schemes.add_cache("locmem", [](Url& url) -> std::shared_ptr<Cache> {
+      const auto max_entries = url.take_int("max_entries", 10'000);
+      if (max_entries == 0) throw ConfigurationError("gocp: max_entries=0 in cache URL '" + url.redacted() + "'");
+      // bounded, like every timeout: the expiry is now + ttl, which must not overflow the clock
+      constexpr std::int64_t ten_years_s = 10LL * 366 * 24 * 60 * 60;
+      const Cache::Ttl ttl{url.take_int("ttl_s", 0, 0, ten_years_s)};
+      if (url.path().empty()) return std::make_shared<LocMemCache>(static_cast<std::size_t>(max_entries), ttl);
+      return named_locmem(url, static_cast<std::size_t>(max_entries), ttl);
+    });
+    schemes.add_cache("dummy", [](Url&) -> std::shared_ptr<Cache> { return std::make_shared<DummyCache>(); });
+    return true;
+  }();
+  (void)done;
 }
 
 /// One alias: its cache and counters.
@@ -94,10 +96,10 @@ struct CacheSlot {
 
 /// Makes `scheme://...` cache URLs create caches with `factory`, which reads its options
 /// from the Url (unread options are reported as unknown).
+/// (The same as SchemeRegistry::global().add_cache, spi/registry.hpp.)
 inline bool register_cache_scheme(std::string scheme, detail::CacheFactory factory) {
-  std::lock_guard lock(detail::cache_schemes_mutex());
-  detail::cache_schemes()[std::move(scheme)] = std::move(factory);
-  return true;
+  detail::register_builtin_cache_schemes();  // first, so they never replace a user's
+  return SchemeRegistry::global().add_cache(std::move(scheme), std::move(factory));
 }
 
 class CacheRegistry {
@@ -109,13 +111,9 @@ class CacheRegistry {
       : state_(std::make_shared<State>()) {
     for (const auto& [alias, url_text] : aliases) {
       if (find(alias)) throw ConfigurationError("gocp: cache alias '" + std::string(alias) + "' is configured twice");
-      detail::Url url(url_text);
-      detail::CacheFactory factory;
-      {
-        std::lock_guard lock(detail::cache_schemes_mutex());
-        if (auto it = detail::cache_schemes().find(url.scheme()); it != detail::cache_schemes().end())
-          factory = it->second;
-      }
+      Url url(url_text);
+      detail::register_builtin_cache_schemes();
+      const auto factory = SchemeRegistry::global().cache(url.scheme());
       if (!factory)
         throw ConfigurationError("gocp: cache alias '" + std::string(alias) + "': unknown cache scheme '" +
                                  url.scheme() + "' in '" + url.redacted() + "' (" + known_schemes() + ")");
@@ -167,10 +165,7 @@ class CacheRegistry {
   }
 
   static std::string known_schemes() {
-    std::lock_guard lock(detail::cache_schemes_mutex());
-    std::string out = "known:";
-    for (const auto& [scheme, f] : detail::cache_schemes()) out += " " + scheme;
-    return out + "; redis and memcached need their headers";
+    return "known: " + SchemeRegistry::global().cache_schemes() + "; redis and memcached need their headers";
   }
 
   std::shared_ptr<State> state_;

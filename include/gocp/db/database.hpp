@@ -14,54 +14,29 @@
 #include <cstdint>
 #include <cstddef>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "../detail/pool.hpp"
-#include "../detail/url.hpp"
+#include "../spi/connection.hpp"
+#include "../spi/registry.hpp"
+#include "../spi/url.hpp"
 #include "change_stream.hpp"
-#include "connection.hpp"
+#include "pool.hpp"
 
 namespace gocp {
 
 namespace detail {
 
-/// What a backend hands Database::open: how to connect, and how to speak its SQL.
-struct Backend {
-  Dialect dialect;
-  ConnectionPool::Factory connect;
-  std::size_t pool_size;
-};
-
-/// Backends other than the built-in SQLite register here (see db/postgres.hpp).
-using BackendFactory = std::function<Backend(Url&)>;
-inline std::map<std::string, BackendFactory, std::less<>>& backend_registry() {
-  static std::map<std::string, BackendFactory, std::less<>> registry;
-  return registry;
-}
-inline std::mutex& backend_registry_mutex() {
-  static std::mutex m;
-  return m;
-}
-inline bool register_backend(std::string scheme, BackendFactory factory) {
-  std::lock_guard lock(backend_registry_mutex());
-  backend_registry()[std::move(scheme)] = std::move(factory);
-  return true;
-}
-
-Backend sqlite_backend(Url& url);  // db/sqlite.hpp
-
 struct TransactionState;
 struct DatabaseAccess;
 
 struct DatabaseState {
-  DatabaseState(std::string u, const Backend& b, std::chrono::milliseconds wait)
-      : url(std::move(u)), dialect(b.dialect), pool(b.connect, b.pool_size, wait, url) {}
+  DatabaseState(std::string u, const Dialect& d, ConnectionPool::Factory connect, std::size_t pool_size,
+                std::chrono::milliseconds wait)
+      : url(std::move(u)), dialect(d), pool(std::move(connect), pool_size, wait, url) {}
   std::string url;  ///< redacted
   Dialect dialect;
   ConnectionPool pool;
@@ -77,36 +52,53 @@ inline std::vector<TransactionState*>& open_transactions() {
 
 }  // namespace detail
 
+/// What Database::open takes besides the URL: what a URL cannot carry.
+struct OpenOptions {
+  /// Runs on every new connection before its first use (and again when a backend
+  /// reopens a lost session in place): install SQLite functions, collations or hooks
+  /// through `native_handle()`, run PRAGMAs or `SET`s. If it throws, that connection is
+  /// not used, and open() fails with the exception.
+  ///
+  ///     gocp::Database::open("sqlite:///app.db", gocp::OpenOptions{
+  ///         .on_connect = [](gocp::Connection& c) { c.execute("PRAGMA cache_size = -65536"); }});
+  ConnectHook on_connect;
+};
+
 class Database {
  public:
-  /// Opens `url`: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite::memory:`,
-  /// or a registered scheme such as `postgresql://` (include its header). Options:
-  /// `pool=N` connections at most, `wait_timeout_ms=N` to wait for one (0: forever), and
-  /// the backend's own (SQLite: `busy_timeout_ms`). A bad URL, an unknown scheme or
-  /// option, or an unopenable database is a ConfigurationError naming it.
-  static Database open(std::string_view url_text) {
-    detail::Url url(url_text);
-    detail::Backend backend = [&] {
-      if (url.scheme() == "sqlite") return detail::sqlite_backend(url);
-      detail::BackendFactory factory;
-      std::string known = "sqlite";
-      {
-        std::lock_guard lock(detail::backend_registry_mutex());
-        auto& registry = detail::backend_registry();
-        if (auto it = registry.find(url.scheme()); it != registry.end()) factory = it->second;
-        else for (const auto& [scheme, f] : registry) known += ", " + scheme;  // under the lock, too
-      }
-      if (!factory) {
-        throw ConfigurationError("gocp: unknown database scheme '" + url.scheme() + "' in URL '" + url.redacted() +
-                                 "' (known: " + known + "; postgresql needs <gocp/db/postgres.hpp>)");
-      }
-      return factory(url);
-    }();
-    backend.pool_size = static_cast<std::size_t>(url.take_int("pool", static_cast<std::int64_t>(backend.pool_size)));
-    if (backend.pool_size == 0) throw ConfigurationError("gocp: pool=0 in URL '" + url.redacted() + "'");
-    const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0));
+  /// Opens `url`: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite::memory:`
+  /// (with <gocp/backends/sqlite.hpp>, which <gocp/gocp.hpp> includes), or another
+  /// registered scheme such as `postgresql://` (<gocp/backends/postgres.hpp>). Options:
+  /// `pool=N` connections at most, `wait_timeout_ms=N` to wait for one (0: forever, at
+  /// most 24 h), and the backend's own (SQLite: `busy_timeout_ms`). A bad URL, an unknown
+  /// scheme or option, or an unopenable database is a ConfigurationError naming it.
+  static Database open(std::string_view url_text, OpenOptions options = {}) {
+    Url url(url_text);
+    const auto factory = SchemeRegistry::global().database(url.scheme());
+    if (!factory) {
+      const std::string known = SchemeRegistry::global().database_schemes();
+      throw ConfigurationError("gocp: unknown database scheme '" + url.scheme() + "' in URL '" + url.redacted() +
+                               "' (known: " + (known.empty() ? "none" : known) +
+                               "; sqlite needs <gocp/backends/sqlite.hpp> or <gocp/gocp.hpp>, postgresql "
+                               "<gocp/backends/postgres.hpp>)");
+    }
+    DatabaseBackend backend = factory(url);
+    const auto pool_size = static_cast<std::size_t>(
+        url.take_int("pool", static_cast<std::int64_t>(backend.default_pool_size), 0, 100'000));
+    if (pool_size == 0) throw ConfigurationError("gocp: pool=0 in URL '" + url.redacted() + "'");
+    const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0, 0, detail::max_timeout_ms));
     url.require_all_taken();
-    Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend, wait));
+    auto connect = std::move(backend.connect);
+    if (options.on_connect) {
+      connect = [connect = std::move(connect),
+                 setup = std::make_shared<const ConnectHook>(std::move(options.on_connect))] {
+        auto c = connect();
+        c->install_setup(setup);
+        return c;
+      };
+    }
+    Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend.dialect, std::move(connect), pool_size,
+                                                        wait));
     { auto probe = db.state_->pool.acquire(); }  // fail now, not at first use, if it cannot connect
     return db;
   }
@@ -164,4 +156,3 @@ class Database {
 }  // namespace gocp
 
 #include "transaction.hpp"
-#include "sqlite.hpp"

@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "../db/connection.hpp"
+#include "../dialect.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
 #include "utf8.hpp"

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "../db/connection.hpp"
+#include "../dialect.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <variant>
 
-#include "../db/connection.hpp"
+#include "../dialect.hpp"
 #include "../errors.hpp"
 #include "../model.hpp"
 #include "utf8.hpp"

@@ -1,6 +1,7 @@
 #pragma once
 // A bounded pool of connections. A thread borrows one per statement (or per
-// transaction) and gives it back; a connection that broke is dropped, not reused.
+// transaction) and gives it back; a connection that broke is dropped, not reused, and
+// one that died while idle (Connection::revalidate) is replaced before it is lent.
 
 #include <chrono>
 #include <condition_variable>
@@ -12,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "../db/connection.hpp"
 #include "../errors.hpp"
+#include "../spi/connection.hpp"
 
 namespace gocp::detail {
 
@@ -66,10 +67,13 @@ class ConnectionPool {
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(c));
+      lock.unlock();
+      if (c->revalidate()) return Lease(this, std::move(c));
+      c.reset();  // it died while idle (a server restart): its slot goes to a fresh one
+    } else {
+      ++open_;
+      lock.unlock();
     }
-    ++open_;
-    lock.unlock();
     try {
       return Lease(this, connect_());
     } catch (...) {

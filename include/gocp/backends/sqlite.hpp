@@ -1,0 +1,252 @@
+#pragma once
+/// \file
+/// The embedded default backend, registered for `sqlite:` URLs when this header is
+/// included (<gocp/gocp.hpp> does): SQLite in WAL mode with a busy timeout and a
+/// per-connection prepared-statement cache. Outermost transactions are
+/// `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
+/// when one upgrades a read to a write.
+///
+/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), plus Database's `pool`
+/// and `wait_timeout_ms`. `sqlite::memory:` is one in-memory database per Database,
+/// shared by its connections (one by default; `?pool=N` for more).
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+#include "../detail/string_hash.hpp"
+#include "../errors.hpp"
+#include "../spi/connection.hpp"
+#include "../spi/registry.hpp"
+#include "../spi/url.hpp"
+
+namespace gocp {
+namespace detail {
+
+inline constexpr Dialect sqlite_dialect{
+    .name = "sqlite",
+    .numbered_placeholders = false,
+    .supports_for_update = false,  // SQLite locks the whole database for a writer instead
+    .begin_transaction = "BEGIN IMMEDIATE",
+    .auto_primary_key = "INTEGER PRIMARY KEY AUTOINCREMENT",
+    .integer_type = "INTEGER",
+    .real_type = "REAL",
+    .text_type = "TEXT",
+    .distinct_from = "IS NOT",
+    .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
+    .bytewise_text_order = true,
+};
+
+struct SqliteCloser {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  /// `path` is a file name, or (with `uri`) a `file:` URI such as a memdb database's.
+  SqliteConnection(const std::string& path, bool uri, int busy_timeout_ms, const std::string& url) : url_(url) {
+    sqlite3* raw = nullptr;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) {
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url + "'): " +
+                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+    }
+    // SQLite silently opens a file it may not write read-only; every write would fail later
+    if (sqlite3_db_readonly(raw, "main") == 1)
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                               "') for writing: the file is read-only");
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    // A misspelt "column" must be an error, not silently the string 'column'.
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+    sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+    try {
+      if (!uri) execute("PRAGMA journal_mode=WAL");  // the first read of the file
+    } catch (const OperationalError&) {
+      const int code = sqlite3_errcode(raw) & 0xff;
+      if (code == SQLITE_NOTADB)
+        throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                                 "'): file is not a database");
+      if (code == SQLITE_READONLY || code == SQLITE_CANTOPEN)  // e.g. its directory is read-only (no -wal file)
+        throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url +
+                                 "') for writing: " + sqlite3_errmsg(raw));
+      throw;
+    }
+    execute("PRAGMA synchronous=NORMAL");
+    execute("PRAGMA foreign_keys=ON");
+    execute("PRAGMA case_sensitive_like=ON");  // LIKE and startswith match case, as on PostgreSQL
+  }
+
+  void execute(std::string_view sql) override {
+    query(sql, {}, [](const Row&) { return true; });
+  }
+
+  /// The `sqlite3*`.
+  void* native_handle() noexcept override { return db_.get(); }
+
+  std::size_t query(std::string_view sql, std::span<const Value> params,
+                    FunctionRef<bool(const Row&)> on_row) override {
+    sqlite3_stmt* st = prepare(sql);
+    struct Reset {  // a statement left mid-step would hold its read snapshot open
+      sqlite3_stmt* st;
+      ~Reset() {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+      }
+    } reset{st};
+    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, params[i], sql);
+    const Rows row{st};
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        if (!on_row(row)) break;
+      } else if (rc == SQLITE_DONE) {
+        break;
+      } else {
+        fail(rc, sql);
+      }
+    }
+    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+
+ private:
+  struct Rows final : Row {
+    explicit Rows(sqlite3_stmt* s) : st(s) {}
+    bool is_null(int c) const override { return sqlite3_column_type(st, c) == SQLITE_NULL; }
+    std::int64_t integer(int c) const override { return sqlite3_column_int64(st, c); }
+    double real(int c) const override { return sqlite3_column_double(st, c); }
+    std::string_view text(int c) const override {
+      const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st, c));
+      return {p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))};
+    }
+    sqlite3_stmt* st;
+  };
+
+  sqlite3_stmt* prepare(std::string_view sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
+    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+    sqlite3_stmt* st = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &st, nullptr);
+    if (rc != SQLITE_OK) fail(rc, sql);
+    return statements_.emplace(std::string(sql), StatementPtr(st)).first->second.get();
+  }
+
+  void bind(sqlite3_stmt* st, int index, const Value& v, std::string_view sql) {
+    // SQLITE_STATIC: the values outlive the statement's use within query()
+    const int rc = std::visit(
+        [&](const auto& x) {
+          using V = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<V, std::monostate>) return sqlite3_bind_null(st, index);
+          else if constexpr (std::is_same_v<V, std::int64_t>) return sqlite3_bind_int64(st, index, x);
+          else if constexpr (std::is_same_v<V, double>) return sqlite3_bind_double(st, index, x);
+          else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
+        },
+        v);
+    if (rc != SQLITE_OK) fail(rc, sql);
+  }
+
+  [[noreturn]] void fail(int rc, std::string_view sql) {
+    const std::string what = std::string("gocp: SQLite: ") + sqlite3_errmsg(db_.get()) + " (in: " + std::string(sql) +
+                             ") on '" + url_ + "'";
+    switch (rc & 0xff) {
+      case SQLITE_CONSTRAINT:
+        throw IntegrityError(what);
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+        throw OperationalError(what, true);
+      case SQLITE_NOMEM:
+      case SQLITE_IOERR:
+      case SQLITE_CORRUPT:
+      case SQLITE_FULL:
+      case SQLITE_CANTOPEN:
+      case SQLITE_READONLY:
+      case SQLITE_ERROR:
+      case SQLITE_NOTADB:
+        throw OperationalError(what);
+      default:
+        throw DatabaseError(what);
+    }
+  }
+
+  struct Finalizer {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+  };
+  using StatementPtr = std::unique_ptr<sqlite3_stmt, Finalizer>;
+  static constexpr std::size_t kMaxCachedStatements = 256;
+
+  std::string url_;
+  std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
+  std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
+};
+
+/// RETURNING, which every create uses, arrived in SQLite 3.35.0.
+inline void require_sqlite_version(int number, std::string_view text) {
+  if (number < 3035000)
+    throw ConfigurationError("gocp: SQLite " + std::string(text) +
+                             " is too old: gocp needs 3.35.0 or newer (for INSERT ... RETURNING)");
+}
+
+/// One in-memory database shared by all of a Database's connections: SQLite's memdb VFS
+/// under a process-unique name, which (unlike shared cache) honours the busy timeout
+/// instead of failing with SQLITE_LOCKED. It lives while one connection is open, so a
+/// keeper connection, owned by the Database's connection factory, holds it.
+struct SharedMemoryDatabase {
+  SharedMemoryDatabase() : uri("file:/gocp-mem-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "?vfs=memdb") {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
+    keeper.reset(raw);
+    if (rc != SQLITE_OK)
+      throw ConfigurationError(std::string("gocp: cannot create an in-memory SQLite database: ") +
+                               (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
+  }
+  std::string uri;  // unique while this object lives: it holds its own address
+  std::unique_ptr<sqlite3, SqliteCloser> keeper;
+};
+
+inline DatabaseBackend sqlite_backend(Url& url) {
+  require_sqlite_version(sqlite3_libversion_number(), sqlite3_libversion());
+  std::string path;
+  bool memory = false;
+  if (url.opaque() == ":memory:" || (url.host().empty() && url.path() == ":memory:")) {
+    memory = true;
+  } else if (!url.opaque().empty() || !url.host().empty() || url.path().empty()) {
+    throw ConfigurationError("gocp: SQLite URL '" + url.redacted() +
+                             "' must be sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite::memory:");
+  } else {
+    path = url.path();
+    const auto dir = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+      throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url.redacted() +
+                               "'): directory '" + dir.string() + "' does not exist");
+  }
+  const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
+  const std::string shown = url.redacted();
+  if (memory) {
+    auto shared = std::make_shared<SharedMemoryDatabase>();
+    return DatabaseBackend{sqlite_dialect,
+                   [shared, busy_ms, shown] {
+                     return std::make_unique<SqliteConnection>(shared->uri, true, busy_ms, shown);
+                   },
+                   // one by default: no lock waits between threads; pool=N shares the one database
+                   std::size_t{1}};
+  }
+  return DatabaseBackend{sqlite_dialect,
+                 [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, false, busy_ms, shown); },
+                 std::size_t{64}};
+}
+
+/// Registers the scheme when this header is included anywhere in the program.
+inline const bool sqlite_registered = SchemeRegistry::global().add_database("sqlite", sqlite_backend);
+
+}  // namespace detail
+}  // namespace gocp

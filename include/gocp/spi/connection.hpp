@@ -1,0 +1,80 @@
+#pragma once
+/// \file
+/// What a SQL backend provides: a Connection that runs parameterised statements, and
+/// the Dialect (dialect.hpp) that tells the SQL writer how that backend spells things.
+/// A backend registers a factory for its URL scheme in spi/registry.hpp.
+///
+/// Users reach a connection through `Database::with_connection`, and set up every new
+/// one with `OpenOptions::on_connect` (db/database.hpp), e.g. to install an SQLite
+/// function through the native handle:
+///
+///     auto db = gocp::Database::open("sqlite:///app.db", gocp::OpenOptions{
+///         .on_connect = [](gocp::Connection& conn) {
+///           auto* handle = static_cast<sqlite3*>(conn.native_handle());
+///           sqlite3_create_function_v2(handle, "twice", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+///                                      twice, nullptr, nullptr, nullptr);
+///           conn.execute("PRAGMA cache_size = -65536");
+///         }});
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+
+#include "../detail/function_ref.hpp"
+#include "../dialect.hpp"
+#include "../value.hpp"
+
+namespace gocp {
+
+class Connection;
+
+/// Setup run on each new connection before its first use (see OpenOptions::on_connect).
+using ConnectHook = std::function<void(Connection&)>;
+
+/// One connection, used by one thread at a time (the pool and transactions see to it).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  /// Runs a statement without parameters or results (DDL, BEGIN, SAVEPOINT ...).
+  virtual void execute(std::string_view sql) = 0;
+
+  /// Runs a parameterised statement, calling `on_row` for each row until it returns
+  /// false. Returns the rows a DML statement changed (0 for a SELECT).
+  virtual std::size_t query(std::string_view sql, std::span<const Value> params,
+                            detail::FunctionRef<bool(const Row&)> on_row) = 0;
+
+  /// The backend's own handle, for what gocp does not wrap: `sqlite3*` for SQLite,
+  /// `PGconn*` for PostgreSQL (nullptr if a backend has none). Valid while this
+  /// connection is borrowed; a backend may replace it when it reconnects, so do not keep it.
+  virtual void* native_handle() noexcept { return nullptr; }
+
+  /// False once the connection is known to be unusable; the pool then drops it.
+  virtual bool usable() const noexcept { return true; }
+
+  /// Asked before the pool hands out a connection that sat idle in it; false if it is
+  /// known to have died meanwhile (the pool then opens a fresh one in its place). Must
+  /// be cheap: no round trip to the server.
+  virtual bool revalidate() noexcept { return usable(); }
+
+  /// Internal (Database::open): installs the user's per-connection setup and runs it.
+  void install_setup(std::shared_ptr<const ConnectHook> setup) {
+    setup_ = std::move(setup);
+    reopened();
+  }
+
+ protected:
+  /// A backend that reopens its session in place (PostgreSQL after a lost connection)
+  /// calls this, so the new session gets the user's setup too.
+  void reopened() {
+    if (setup_ && *setup_) (*setup_)(*this);
+  }
+
+ private:
+  std::shared_ptr<const ConnectHook> setup_;
+};
+
+}  // namespace gocp

@@ -1,0 +1,99 @@
+#pragma once
+/// \file
+/// `gocp::SchemeRegistry`: the one table from URL scheme to factory, for databases
+/// (Database::open) and caches (CacheRegistry) alike. A backend header registers its
+/// schemes when included, with an inline variable; so can a program:
+///
+///     inline const bool my_cache_registered = gocp::SchemeRegistry::global().add_cache(
+///         "mycache", [](gocp::Url& url) -> std::shared_ptr<gocp::Cache> {
+///           return std::make_shared<MyCache>(url.take_int("size", 1000, 1, 1'000'000));
+///         });
+///
+/// A factory takes the options it understands from the Url; any it leaves are reported
+/// as unknown. Registering a scheme again replaces its factory of that kind.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "connection.hpp"
+#include "url.hpp"
+
+namespace gocp {
+
+class Cache;  // cache/cache.hpp
+
+/// What a database factory hands Database::open: its dialect, how to open one
+/// connection, and the pool size to use when the URL says none.
+struct DatabaseBackend {
+  Dialect dialect;
+  std::function<std::unique_ptr<Connection>()> connect;
+  std::size_t default_pool_size;
+};
+
+class SchemeRegistry {
+ public:
+  using DatabaseFactory = std::function<DatabaseBackend(Url&)>;
+  using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
+
+  /// The process's registry.
+  static SchemeRegistry& global() {
+    static SchemeRegistry registry;
+    return registry;
+  }
+
+  /// Makes `scheme://...` database URLs open with `factory`. Returns true, for
+  /// `inline const bool registered = ...` in a header.
+  bool add_database(std::string scheme, DatabaseFactory factory) {
+    return add(std::move(scheme), &Entry::database, std::move(factory));
+  }
+  /// Makes `scheme://...` cache URLs create caches with `factory`. Returns true.
+  bool add_cache(std::string scheme, CacheFactory factory) {
+    return add(std::move(scheme), &Entry::cache, std::move(factory));
+  }
+
+  /// The factory for `scheme`, or an empty function if none is registered.
+  DatabaseFactory database(std::string_view scheme) const { return find(scheme, &Entry::database); }
+  CacheFactory cache(std::string_view scheme) const { return find(scheme, &Entry::cache); }
+
+  /// "a, b, c": the schemes with a factory of that kind, for error messages.
+  std::string database_schemes() const { return list(&Entry::database); }
+  std::string cache_schemes() const { return list(&Entry::cache); }
+
+ private:
+  struct Entry {
+    DatabaseFactory database;
+    CacheFactory cache;
+  };
+
+  template <class F>
+  bool add(std::string scheme, F Entry::*kind, F factory) {
+    std::lock_guard lock(mutex_);
+    entries_[std::move(scheme)].*kind = std::move(factory);
+    return true;
+  }
+  template <class F>
+  F find(std::string_view scheme, F Entry::*kind) const {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(scheme);
+    return it == entries_.end() ? F{} : it->second.*kind;
+  }
+  template <class F>
+  std::string list(F Entry::*kind) const {
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (const auto& [scheme, entry] : entries_)
+      if (entry.*kind) out += (out.empty() ? "" : ", ") + scheme;
+    return out;
+  }
+
+  mutable std::mutex mutex_;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace gocp
