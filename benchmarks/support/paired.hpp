@@ -21,24 +21,28 @@
 
 namespace gocp::bench {
 
+/// Seconds taken by `block` calls of `call()` (each returning (object, created)); a
+/// wrong `created` clears `ok`.
+template <class Call>
+double timed_block(Call& call, int block, bool expect_created, bool& ok) {
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < block; ++i) {
+    auto result = call();
+    ok = ok && result.second == expect_created;
+    benchmark::DoNotOptimize(result);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 /// Runs `gocp_call()` and `floor_call()` (each returning (object, created)) in paired
 /// blocks; a wrong `created` fails the benchmark.
 template <class GocpCall, class FloorCall>
 void run_paired(benchmark::State& state, int block, bool expect_created, GocpCall&& gocp_call,
                 FloorCall&& floor_call) {
-  using Clock = std::chrono::steady_clock;
   std::vector<double> ratios;
   double gocp_total = 0, floor_total = 0;
   bool ok = true;
-  auto time_block = [&](auto& call) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < block; ++i) {
-      auto result = call();
-      ok = ok && result.second == expect_created;
-      benchmark::DoNotOptimize(result);
-    }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  };
+  auto time_block = [&](auto& call) { return timed_block(call, block, expect_created, ok); };
   bool gocp_first = true;
   while (state.KeepRunningBatch(block)) {
     double g = 0, f = 0;
@@ -71,19 +75,10 @@ template <std::size_t N, class... Calls>
 void run_sides(benchmark::State& state, int block, bool expect_created, const std::array<const char*, N>& names,
                Calls&&... calls) {
   static_assert(N == sizeof...(Calls) && N >= 2, "run_sides: one name per side, floor first");
-  using Clock = std::chrono::steady_clock;
   std::array<std::vector<double>, N> ratios;
   std::array<double, N> totals{};
   bool ok = true;
-  auto time_block = [&](auto& call) {
-    const auto t0 = Clock::now();
-    for (int i = 0; i < block; ++i) {
-      auto result = call();
-      ok = ok && result.second == expect_created;
-      benchmark::DoNotOptimize(result);
-    }
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-  };
+  auto time_block = [&](auto& call) { return timed_block(call, block, expect_created, ok); };
   auto sides = std::forward_as_tuple(calls...);
   auto time_side = [&]<std::size_t... I>(std::size_t side, std::index_sequence<I...>) {
     double t = 0;

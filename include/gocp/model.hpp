@@ -15,6 +15,7 @@
 /// `name` is app-qualified: it names the cache alias and, with '.' made '_', the table
 /// (declare `static constexpr std::string_view table = "..."` to choose another).
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -81,8 +82,13 @@ inline Value to_value(const Constant& c) {
 
 // ---- fields and constraints ----------------------------------------------------------
 
+/// What a schema item is; table() accepts only the kinds listed here (foreign keys and
+/// many-to-many relations will be kinds of their own).
+enum class SchemaItemKind { field, unique_together };
+
 template <class T, class M>
 struct Field {
+  static constexpr SchemaItemKind kind = SchemaItemKind::field;
   using model_type = T;
   using member_type = M;
   M T::*member;
@@ -96,6 +102,7 @@ struct Field {
 
 template <class T, class... Ms>
 struct UniqueTogether {
+  static constexpr SchemaItemKind kind = SchemaItemKind::unique_together;
   using model_type = T;
   std::tuple<Ms T::*...> members;
 };
@@ -166,27 +173,33 @@ struct Table {
 
 namespace detail {
 template <class I>
-struct is_field : std::false_type {};
-template <class T, class M>
-struct is_field<Field<T, M>> : std::true_type {};
+inline constexpr bool is_schema_item = requires {
+  { I::kind } -> std::convertible_to<SchemaItemKind>;
+};
 
-template <class I>
-constexpr auto keep_if_field(const I& item) {
-  if constexpr (is_field<I>::value) return std::tuple<I>{item};
-  else return std::tuple<>{};
+template <class I, SchemaItemKind K>
+constexpr bool is_kind() {
+  if constexpr (is_schema_item<I>) return I::kind == K;
+  else return false;
 }
-template <class I>
-constexpr auto keep_if_constraint(const I& item) {
-  if constexpr (is_field<I>::value) return std::tuple<>{};
-  else return std::tuple<I>{item};
+
+/// `item` in a one-element tuple when it is of kind K, else an empty tuple.
+template <SchemaItemKind K, class I>
+constexpr auto keep_if_kind(const I& item) {
+  if constexpr (is_kind<I, K>()) return std::tuple<I>{item};
+  else return std::tuple<>{};
 }
 }  // namespace detail
 
-/// The schema: fields and constraints, in any order.
+/// The schema: fields (gocp::field, gocp::primary_key) and constraints
+/// (gocp::unique_together), in any order.
 template <class... Items>
 constexpr auto table(Items... items) {
-  auto fields = std::tuple_cat(detail::keep_if_field(items)...);
-  auto constraints = std::tuple_cat(detail::keep_if_constraint(items)...);
+  static_assert((detail::is_schema_item<Items> && ...),
+                "gocp::table: every argument must be a schema item -- gocp::field(...), gocp::primary_key(...) or "
+                "gocp::unique_together(...); field options such as gocp::max_length go inside gocp::field(...)");
+  auto fields = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::field>(items)...);
+  auto constraints = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::unique_together>(items)...);
   return Table<decltype(fields), decltype(constraints)>{fields, constraints};
 }
 
