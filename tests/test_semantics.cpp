@@ -20,6 +20,7 @@
 
 using gocp::c;
 using gocp::test::Author;
+using gocp::test::leo;
 using gocp::test::Child;
 using gocp::test::Parent;
 
@@ -55,8 +56,6 @@ struct gocp::model<Counter> {
 };
 
 namespace {
-
-gocp::Expr<Author> leo() { return c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"; }
 
 struct Fixture {
   gocp::test::TempDir dir;
@@ -210,7 +209,13 @@ TEST_CASE_METHOD(Fixture, "defect 7: update() of the primary key moves the row, 
   auto [a, created] = authors.get_or_create(leo());
   authors.get_or_create(leo());  // cached under its old key
   const std::int64_t moved_to = a.id + 100;
+  Recorder rec(db, "library_author");
   CHECK(plain.filter(c(&Author::id) == a.id).update(c(&Author::id) = moved_to, c(&Author::books_in_store) = 2) == 1);
+  REQUIRE(rec.seen.size() == 2);  // the new key is an insert, the old one a delete
+  CHECK(rec.seen[0].is_insert());
+  CHECK(rec.seen[0].pk == gocp::Value{moved_to});
+  CHECK(rec.seen[1].is_delete());
+  CHECK(rec.seen[1].pk == gocp::Value{a.id});
   CHECK_FALSE(plain.find(c(&Author::id) == a.id));
   CHECK(plain.get(c(&Author::id) == moved_to).books_in_store == 2);
   auto [seen, again] = authors.get_or_create(leo());

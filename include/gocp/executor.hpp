@@ -6,6 +6,7 @@
 /// `gocp::PolicyAccess`. Values never enter the SQL text; each is a bound parameter, and
 /// each written value is validated against the schema first.
 
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -37,6 +38,8 @@ class Executor {
   Executor(Database db, std::shared_ptr<detail::StatCounters> stats) : db_(std::move(db)), stats_(std::move(stats)) {}
 
   const Database& database() const noexcept { return db_; }
+  /// The counters its statements are counted in (db_queries), shared with the host.
+  const std::shared_ptr<detail::StatCounters>& counters() const noexcept { return stats_; }
   static const ModelInfo& info() noexcept { return model_info<M>(); }
 
   // ---- reads -----------------------------------------------------------------------
@@ -156,7 +159,7 @@ class Executor {
     std::optional<M> stored;
     run_returning(w, [&](M row) { stored = std::move(row); });
     if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
-    emit(detail::get_column(*stored, info().pk), std::nullopt, &*stored);
+    emit(detail::get_column(*stored, info().pk), /*had_row=*/false, nullptr, &*stored);
     return std::move(*stored);
   }
 
@@ -207,8 +210,14 @@ class Executor {
         return true;
       });
       const auto rows = update();
-      for (const Value& pk : old_pks) emit(pk, RowWas::there, nullptr);
-      for (const M& row : rows) emit(detail::get_column(row, info().pk), RowWas::there, &row);
+      // a key that held a row before is an update; a new key an insert; a key left empty a delete
+      std::vector<Value> new_pks;
+      for (const M& row : rows) {
+        new_pks.push_back(detail::get_column(row, info().pk));
+        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row);
+      }
+      for (const Value& pk : old_pks)
+        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr);
       return rows.size();
     });
   }
@@ -232,7 +241,6 @@ class Executor {
 
  private:
   static constexpr std::size_t kInBulkChunk = 500;
-  enum class RowWas { absent, there };
 
   static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }
   static auto pk_member() { return std::get<detail::pk_index<M>>(model<M>::schema.fields).member; }
@@ -259,24 +267,30 @@ class Executor {
   std::size_t delete_returning(detail::SqlWriter& w) const {
     std::vector<M> gone;
     run_returning(w, [&](M row) { gone.push_back(std::move(row)); });
-    for (const M& row : gone) {
-      RowChange change{info().table, detail::get_column(row, info().pk), detail::object_values(row), std::nullopt, true};
-      detail::DatabaseAccess::emit(db_, &info(), std::move(change));
-    }
+    for (const M& row : gone) emit(detail::get_column(row, info().pk), /*had_row=*/true, &row, nullptr);
     return gone.size();
   }
 
-  /// An update of the row that had key `old_pk`: a move when the key changed.
+  /// An update of the row that had key `old_pk`; when the key changed, a delete of the
+  /// old key and an insert of the new one.
   void emit_update(const Value& old_pk, const M& after) const {
     const Value pk = detail::get_column(after, info().pk);
-    if (pk != old_pk) emit(old_pk, RowWas::there, nullptr);
-    emit(pk, RowWas::there, &after);
+    const bool moved = pk != old_pk;
+    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr);
+    emit(pk, /*had_row=*/!moved, nullptr, &after);
   }
 
-  void emit(const Value& pk, std::optional<RowWas> was, const M* after) const {
-    RowChange change{info().table, pk, std::nullopt, std::nullopt, was == RowWas::there};
+  /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /
+  /// `after` the row's values, where known.
+  void emit(const Value& pk, bool had_row, const M* before, const M* after) const {
+    RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row};
+    if (before) change.before = detail::object_values(*before);
     if (after) change.after = detail::object_values(*after);
     detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+  }
+
+  static bool contains(const std::vector<Value>& pks, const Value& pk) {
+    return std::find(pks.begin(), pks.end(), pk) != pks.end();
   }
 
   void validate(std::size_t column, const Value& v) const { detail::validate_value(info(), db_.dialect(), column, v); }
