@@ -16,7 +16,7 @@
 #     find_dependency and includes that export. gocpConfig.cmake loads every
 #     built component (global property GOCP_COMPONENTS), nothing per component.
 # HEADERS is a regex on header paths under include/gocp/ that need this component
-# (default: the name as a path part, e.g. db/postgres.hpp or backends/postgres/...);
+# (default: the name as a path part, e.g. backends/postgres.hpp);
 # the header self-containment check builds those only against gocp::<name>.
 include_guard(GLOBAL)
 

@@ -19,10 +19,9 @@
 
 using gocp::c;
 using gocp::test::Author;
+using gocp::test::leo;
 
 namespace {
-
-gocp::Expr<Author> leo() { return c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"; }
 
 struct Fixture {
   gocp::test::TempDir dir;

@@ -479,7 +479,7 @@ template <class T>
 void set_column(T& obj, std::size_t column, const Value& v) {
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    if (i == column) obj.*f.member = column_traits<M>::from_value(v, qualified_name(model<T>::name, f.name));
+    if (i == column) obj.*f.member = column_traits<M>::from_value(v, [&] { return qualified_name(model<T>::name, f.name); });
   });
 }
 

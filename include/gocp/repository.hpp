@@ -79,8 +79,7 @@ inline constexpr bool all_distinct<T, Ts...> = (!std::is_same_v<T, Ts> && ...) &
 /// caches, and the policies' instances.
 template <class Model, class... Policies>
 struct RepositoryShared {
-  RepositoryShared(Database db, std::shared_ptr<StatCounters> s) : stats(s), executor(std::move(db), std::move(s)) {}
-  std::shared_ptr<StatCounters> stats;
+  explicit RepositoryShared(Database db) : executor(std::move(db), std::make_shared<StatCounters>()) {}
   Executor<Model> executor;
   std::shared_ptr<const ModelCaches<Model>> caches;
   std::tuple<Policies...> policies;
@@ -102,7 +101,7 @@ class Repository {
 
   /// A repository without caches. Its writes still invalidate every cache of the table
   /// that another repository on this Database uses (through the change stream).
-  explicit Repository(Database db) : shared_(make_shared(std::move(db))) {
+  explicit Repository(Database db) : shared_(make_state(std::move(db))) {
     check_policies();
     static_assert(!needs_caches, "gocp::Repository: a policy here needs caches: construct with (db, CacheRegistry)");
     subscribe_policies();
@@ -110,10 +109,10 @@ class Repository {
 
   /// A repository whose model is cached in `caches`: the alias named after the model
   /// holds its objects, `default` (needed by policies that cache lookups) lookup -> pk.
-  Repository(Database db, const CacheRegistry& caches) : shared_(make_shared(std::move(db))) {
+  Repository(Database db, const CacheRegistry& caches) : shared_(make_state(std::move(db))) {
     check_policies();
     if (needs_caches) caches.slot("default");  // throws naming the aliases configured when it is missing
-    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, shared_->stats, caches.contains("default"));
+    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"));
     shared_->caches->subscribe(database().changes());
     subscribe_policies();
   }
@@ -123,7 +122,7 @@ class Repository {
   const QuerySet<Model>& queryset() const noexcept { return qs_; }
 
   /// This repository's counters (shared with its filtered copies).
-  Stats stats() const noexcept { return shared_->stats->snapshot(); }
+  Stats stats() const noexcept { return exec().counters()->snapshot(); }
 
   /// The instance of policy P this repository (and its filtered copies) holds.
   template <class P>
@@ -314,9 +313,9 @@ class Repository {
                   "create hook); keep one");
   }
 
-  static std::shared_ptr<Shared> make_shared(Database db) {
+  static std::shared_ptr<Shared> make_state(Database db) {
     static_cast<void>(schema_hash<Model>);  // the schema's static_asserts, at the first use
-    return std::make_shared<Shared>(std::move(db), std::make_shared<detail::StatCounters>());
+    return std::make_shared<Shared>(std::move(db));
   }
 
   Repository with(QuerySet<Model> qs) const {

@@ -157,21 +157,23 @@ struct column_traits {
     else return base(row.text(column));
   }
 
-  /// Converts a Value back; `what` names the field for the error a mismatch raises.
-  static M from_value(const Value& v, std::string_view what) {
+  /// Converts a Value back; `what()` names the field for the error a mismatch raises
+  /// (called only then, like from_user's and read's).
+  template <class What>
+  static M from_value(const Value& v, const What& what) {
     if (std::holds_alternative<std::monostate>(v)) {
       if constexpr (nullable) return std::nullopt;
-      else throw ValidationError("gocp: field '" + std::string(what) + "' cannot be NULL");
+      else throw ValidationError("gocp: field '" + std::string(what()) + "' cannot be NULL");
     }
     if constexpr (type == ColumnType::integer) {
-      if (auto* i = std::get_if<std::int64_t>(&v)) return narrow(*i, [&] { return what; });
+      if (auto* i = std::get_if<std::int64_t>(&v)) return narrow(*i, what);
     } else if constexpr (type == ColumnType::real) {
       if (auto* d = std::get_if<double>(&v)) return static_cast<base>(*d);
       if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<base>(*i);
     } else {
       if (auto* s = std::get_if<std::string>(&v)) return *s;
     }
-    throw ValidationError("gocp: value of the wrong type for field '" + std::string(what) + "'");
+    throw ValidationError("gocp: value of the wrong type for field '" + std::string(what()) + "'");
   }
 
  private:

@@ -76,3 +76,12 @@ struct gocp::model<gocp::test::Child> {
       gocp::table(gocp::primary_key(&Child::id, "id"), gocp::field(&Child::parent_id, "parent_id"),
                   gocp::field(&Child::name, "name"), gocp::unique_together(&Child::parent_id, &Child::name));
 };
+
+namespace gocp::test {
+
+/// The author most tests look up: Leo Tolstoy, by the unique (first_name, last_name).
+inline gocp::Expr<Author> leo() {
+  return gocp::c(&Author::first_name) == "Leo" && gocp::c(&Author::last_name) == "Tolstoy";
+}
+
+}  // namespace gocp::test

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/call_each.hpp"
 #include "../value.hpp"
 
 namespace gocp {
@@ -79,13 +80,7 @@ class ChangeStream {
           if (auto alive = s.owner.lock()) targets.emplace_back(std::move(alive), s.handler);
     }
     std::exception_ptr first;
-    for (const auto& [alive, handler] : targets) {
-      try {
-        (*handler)(change);
-      } catch (...) {
-        if (!first) first = std::current_exception();
-      }
-    }
+    detail::call_each(targets, [&](const auto& target) { (*target.second)(change); }, first);
     if (first) std::rethrow_exception(first);
   }
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/call_each.hpp"
 #include "database.hpp"
 
 namespace gocp {
@@ -134,14 +135,9 @@ class Transaction {
     close();
     // Changes first: caches are invalidated before any on_commit hook refills them.
     std::exception_ptr first;
-    for (const RowChange& change : changes) {
-      try {
-        db_.state_->changes.publish(change);
-      } catch (...) {
-        if (!first) first = std::current_exception();
-      }
-    }
-    run_hooks(hooks, first);
+    detail::call_each(changes, [&](const RowChange& change) { db_.state_->changes.publish(change); }, first);
+    detail::call_each(hooks, [](const std::function<void()>& hook) { hook(); }, first);
+    if (first) std::rethrow_exception(first);
   }
 
   /// Rolls this level back, dropping the on_commit hooks registered inside it.
@@ -187,17 +183,6 @@ class Transaction {
     open.erase(std::remove(open.begin(), open.end(), state_), open.end());
     delete state_;
     state_ = nullptr;
-  }
-
-  static void run_hooks(std::vector<std::function<void()>>& hooks, std::exception_ptr first) {
-    for (auto& hook : hooks) {
-      try {
-        hook();
-      } catch (...) {
-        if (!first) first = std::current_exception();
-      }
-    }
-    if (first) std::rethrow_exception(first);
   }
 
   Database db_;
