@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/cached_authors.hpp"
 #include "support/library_models.hpp"
 #include "support/database_url.hpp"
 #include "support/temp_dir.hpp"
@@ -23,14 +24,7 @@ using gocp::test::leo;
 
 namespace {
 
-struct Fixture {
-  gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
-  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
-
-  Fixture() { authors.create_table(); }
-
+struct Fixture : gocp::test::CachedAuthors {
   /// The key of an author's object entry, as detail/cache_keys.hpp writes it.
   static std::string object_key(std::int64_t pk) {
     return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>()), 'o', gocp::Value{pk});

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/cached_authors.hpp"
 #include "support/database_url.hpp"
 #include "support/library_models.hpp"
 #include "support/temp_dir.hpp"
@@ -57,15 +58,10 @@ struct gocp::model<Counter> {
 
 namespace {
 
-struct Fixture {
-  gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"library.author", "locmem:///"}};
-  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+struct Fixture : gocp::test::CachedAuthors {
   gocp::Repository<Author> plain{db};
 
   Fixture() {
-    authors.create_table();
     gocp::Repository<Pair>{db}.create_table();
     gocp::Repository<Counter>{db}.create_table();
     gocp::Repository<Parent>{db}.create_table();
