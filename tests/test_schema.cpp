@@ -120,7 +120,7 @@ TEST_CASE("a field added to the model is a ConfigurationError naming the table a
   CHECK(again.count() == 2);
 }
 
-TEST_CASE("a missing table is a ConfigurationError saying what to call; sync_schema creates it", "[schema]") {
+TEST_CASE("a missing table is a ConfigurationError saying what to call, and sync_schema creates it", "[schema]") {
   Fixture f;
   gocp::Repository<UserV2> users{f.db};
   CHECK_THAT(message_of([&] { (void)users.count(); }),
@@ -146,7 +146,7 @@ TEST_CASE("a column declared with a type that changes the model's values is a Co
   CHECK_THAT(message_of([&] { users.sync_schema(); }), Catch::Contains("column plan is declared"));
 }
 
-TEST_CASE("a unique set without a unique index is refused; sync_schema adds one, and get_or_create is race-free again",
+TEST_CASE("a unique set without a unique index is refused, sync_schema adds one, and get_or_create is race-free again",
           "[schema]") {
   Fixture f;
   // a table made by hand without the UNIQUE: get_or_create's IntegrityError would never come
@@ -192,7 +192,7 @@ TEST_CASE("sync_schema of a unique index the rows already break fails and change
   CHECK_THAT(message_of([&] { users.check_schema(); }), Catch::Contains("missing columns: plan, logins, note"));
 }
 
-TEST_CASE("a table with more columns than the model still matches; a missing primary key is not added", "[schema]") {
+TEST_CASE("a table with more columns than the model still matches, and a missing primary key is not added", "[schema]") {
   Fixture f;
   // extra nullable columns are the table's business: the model still matches
   f.db.execute("CREATE TABLE app_user (id " + f.auto_key() + ", email TEXT NOT NULL UNIQUE, legacy TEXT)");

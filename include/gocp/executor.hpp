@@ -251,13 +251,13 @@ class Executor {
   /// executor runs it once, before its first statement.
   void check_schema() const {
     gocp::check_schema(db_, info());
-    schema_checked_.store(true, std::memory_order_release);
+    schema_checked_->store(true, std::memory_order_release);
   }
 
   /// Adds what the table lacks (never drops or changes anything), then checks it.
   SchemaChanges sync_schema() const {
     auto changes = gocp::sync_schema(db_, info(), detail::object_values(detail::default_object<M>()));
-    schema_checked_.store(true, std::memory_order_release);
+    schema_checked_->store(true, std::memory_order_release);
     return changes;
   }
 
@@ -271,7 +271,7 @@ class Executor {
 
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
-    if (!schema_checked_.load(std::memory_order_acquire)) check_schema();
+    if (!schema_checked_->load(std::memory_order_acquire)) check_schema();
     detail::StatCounters::bump(stats_->db_queries);
     return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
   }
@@ -333,9 +333,10 @@ class Executor {
 
   Database db_;
   std::shared_ptr<detail::StatCounters> stats_;
-  /// Set once the table was found to match the model; two threads racing the first
-  /// statement may both check, which is harmless.
-  mutable std::atomic<bool> schema_checked_{false};
+  /// Set once the table was found to match the model, shared by copies (a policy's
+  /// commit hook holds one); two threads racing the first statement may both check,
+  /// which is harmless.
+  std::shared_ptr<std::atomic<bool>> schema_checked_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace gocp
