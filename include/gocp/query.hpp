@@ -292,7 +292,7 @@ class Col {
 };
 
 /// The column backed by `member`: `c(&Author::first_name) == "Leo"`.
-template <class T, class M>
+template <ModelType T, class M>
 Col<T, M> c(M T::*member) {
   return Col<T, M>(member);
 }
