@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "db/database.hpp"
+#include "detail/cascade.hpp"
 #include "detail/sql.hpp"
 #include "detail/validation.hpp"
 #include "errors.hpp"
@@ -224,20 +225,19 @@ class Executor {
 
   /// DELETE of the row whose primary key is `pk`; false if there was none.
   bool delete_row(const Value& pk) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where_pk(pk);
-    return delete_returning(w) > 0;
+    return delete_matching([&](detail::SqlWriter& w) { w.where_pk(pk); }) > 0;
   }
 
   /// DELETE of every row of `qs`; returns how many.
   std::size_t delete_where(const QuerySet<M>& qs) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where({&qs.scope()});
-    return delete_returning(w);
+    return delete_matching([&](detail::SqlWriter& w) { w.where({&qs.scope()}); });
   }
 
-  /// CREATE TABLE IF NOT EXISTS with the schema's constraints.
-  void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
+  /// CREATE TABLE IF NOT EXISTS with the schema's constraints, the foreign keys'
+  /// indexes and the many-to-many through tables.
+  void create_table() const {
+    for (const std::string& sql : detail::schema_sql(db_.dialect(), info())) db_.execute(sql);
+  }
 
  private:
   static constexpr std::size_t kInBulkChunk = 500;
@@ -261,6 +261,36 @@ class Executor {
     run(w, [&](const Row& row) {
       on_object(detail::read_object<M>(row));
       return true;
+    });
+  }
+
+  /// DELETE ... WHERE (what `where` writes). When foreign keys point at this table, the
+  /// rows the database will cascade to or set NULL in are read first, in the same
+  /// transaction, and reported as changes of their own tables (detail/cascade.hpp).
+  template <class Where>
+  std::size_t delete_matching(Where&& where) const {
+    auto remove = [&] {
+      auto w = writer();
+      w.text("DELETE FROM ").table();
+      where(w);
+      return delete_returning(w);
+    };
+    if (detail::ReverseRelations::global().of(info().table).empty()) return remove();
+    return db_.atomic([&] {
+      auto w = writer();
+      w.text("SELECT ").column(info().pk).text(" FROM ").table();
+      where(w);
+      if (db_.dialect().supports_for_update) w.text(" FOR UPDATE");
+      std::vector<Value> pks;
+      run(w, [&](const Row& row) {
+        pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
+        return true;
+      });
+      std::vector<detail::DependentChange> dependents;
+      detail::collect_dependents(db_, info(), pks, dependents);
+      const std::size_t removed = remove();
+      detail::emit_dependents(db_, dependents);
+      return removed;
     });
   }
 
