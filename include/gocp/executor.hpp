@@ -286,11 +286,9 @@ class Executor {
         pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
         return true;
       });
-      std::vector<detail::DependentChange> dependents;
+      detail::Dependents dependents;
       detail::collect_dependents(db_, info(), pks, dependents);
-      const std::size_t removed = remove();
-      detail::emit_dependents(db_, dependents);
-      return removed;
+      return detail::delete_with_dependents(db_, dependents, remove);
     });
   }
 

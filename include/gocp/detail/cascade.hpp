@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,13 +33,27 @@ inline std::vector<Value> read_values(const Row& row, const ModelInfo& info) {
   return out;
 }
 
+/// What a delete will do beyond its own table, read before it runs.
+struct Dependents {
+  std::vector<DependentChange> changes;
+  /// The on_delete::restrict constraints on the tables it deletes from (see restrict_deferred).
+  std::vector<std::string> restrict_constraints;
+};
+
 /// Appends to `out` the changes deleting the rows `pks` of `parent` will cause, read
 /// (FOR UPDATE where the backend has it) on this thread's transaction. Call it inside
 /// the transaction that deletes.
 inline void collect_dependents(const Database& db, const ModelInfo& parent, const std::vector<Value>& pks,
-                               std::vector<DependentChange>& out) {
+                               Dependents& dependents) {
   static constexpr std::size_t chunk = 500;
+  auto& out = dependents.changes;
   for (const ReverseRelation& r : ReverseRelations::global().of(parent.table)) {
+    if (r.action == on_delete::restrict) {
+      std::string name = foreign_key_name(*r.child, r.column);
+      if (std::find(dependents.restrict_constraints.begin(), dependents.restrict_constraints.end(), name) ==
+          dependents.restrict_constraints.end())
+        dependents.restrict_constraints.push_back(std::move(name));
+    }
     if (r.action != on_delete::cascade && r.action != on_delete::set_null) continue;  // the database refuses
     const ModelInfo& child = *r.child;
     std::vector<Value> cascaded;
@@ -67,13 +83,26 @@ inline void collect_dependents(const Database& db, const ModelInfo& parent, cons
         });
       });
     }
-    if (!cascaded.empty()) collect_dependents(db, child, cascaded, out);
+    if (!cascaded.empty()) collect_dependents(db, child, cascaded, dependents);
   }
 }
 
-/// Emits the collected changes (buffered until the transaction commits).
-inline void emit_dependents(const Database& db, std::vector<DependentChange>& changes) {
-  for (DependentChange& d : changes) DatabaseAccess::emit(db, d.info, std::move(d.change));
+/// Runs `remove` (the delete) with the restrict constraints deferred to its end where the
+/// backend needs it, then emits the collected changes (buffered until the commit).
+template <class Remove>
+std::size_t delete_with_dependents(const Database& db, Dependents& dependents, Remove&& remove) {
+  const bool defer = restrict_deferred(db.dialect()) && !dependents.restrict_constraints.empty();
+  auto set_constraints = [&](std::string_view mode) {
+    std::string sql = "SET CONSTRAINTS ";
+    for (std::size_t i = 0; i < dependents.restrict_constraints.size(); ++i)
+      sql += (i ? ", " : "") + quote_identifier(dependents.restrict_constraints[i]);
+    db.execute(sql + " " + std::string(mode));
+  };
+  if (defer) set_constraints("DEFERRED");
+  const std::size_t removed = remove();
+  if (defer) set_constraints("IMMEDIATE");  // checked now: refused unless the cascade removed the rows
+  for (DependentChange& d : dependents.changes) DatabaseAccess::emit(db, d.info, std::move(d.change));
+  return removed;
 }
 
 }  // namespace gocp::detail

@@ -144,6 +144,33 @@ class SqlWriter {
   std::vector<Value> params_;
 };
 
+/// `name` as an identifier of at most 63 bytes, shortened with a hash past PostgreSQL's
+/// limit (which it would silently truncate, so two long names could collide).
+inline std::string short_identifier(std::string name) {
+  if (name.size() <= 63) return name;
+  std::uint64_t h = 14695981039346656037ull;
+  for (char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string suffix = "_";
+  for (int i = 0; i < 8; ++i) suffix += hex[(h >> (4 * i)) & 0xfu];
+  return name.substr(0, 63 - suffix.size()) + suffix;
+}
+
+/// `<table>_<column>_idx`: the index on a foreign key column.
+inline std::string index_name(const std::string& table, std::string_view column) {
+  return short_identifier(table + "_" + std::string(column) + "_idx");
+}
+
+/// `<table>_<column>_fk`: the foreign key constraint of `column`.
+inline std::string foreign_key_name(const ModelInfo& info, std::size_t column) {
+  return short_identifier(info.table + "_" + std::string(info.columns[column].name) + "_fk");
+}
+
+/// Whether a delete must defer on_delete::restrict checks to the end of its own cascade
+/// itself: PostgreSQL checks NO ACTION as soon as the parent row goes, before the
+/// cascade it set off has removed the children (SQLite waits for the statement's end).
+inline bool restrict_deferred(const Dialect& d) { return d.name == "postgresql"; }
+
 /// The SQL action of each on_delete: PROTECT refuses at once (RESTRICT), Django's
 /// RESTRICT only if the rows are still there at the end of the statement (NO ACTION),
 /// which lets a cascade of the same delete remove them first.
@@ -182,8 +209,11 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
     if (col.unique) w.text(" UNIQUE");
     for (const ForeignKeyInfo& fk : info.foreign_keys) {
       if (fk.column != i) continue;
+      w.text(" CONSTRAINT ").text(quote_identifier(foreign_key_name(info, fk.column)));
       w.text(" REFERENCES ").text(quote_identifier(fk.target_table)).text(" (");
       w.text(quote_identifier(fk.target_column)).text(") ON DELETE ").text(on_delete_sql(fk.action));
+      // checked at once as usual; a delete may defer it to the end of its cascade (restrict_deferred)
+      if (fk.action == on_delete::restrict) w.text(" DEFERRABLE INITIALLY IMMEDIATE");
     }
   }
   for (const auto& set : info.unique_sets) {
@@ -197,19 +227,6 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
   }
   w.text(")");
   return std::move(w.sql());
-}
-
-/// `<table>_<column>_idx`, shortened with a hash past PostgreSQL's 63-byte identifiers
-/// (which it would silently truncate, so two long names could collide).
-inline std::string index_name(const std::string& table, std::string_view column) {
-  std::string name = table + "_" + std::string(column) + "_idx";
-  if (name.size() <= 63) return name;
-  std::uint64_t h = 14695981039346656037ull;
-  for (char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string suffix = "_";
-  for (int i = 0; i < 8; ++i) suffix += hex[(h >> (4 * i)) & 0xfu];
-  return name.substr(0, 63 - suffix.size()) + suffix;
 }
 
 /// Every statement that creates the model's schema, each idempotent: the table, an
