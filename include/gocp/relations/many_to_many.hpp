@@ -203,9 +203,9 @@ class RelatedSet {
     }
     // an object matched outside the relation: linked meanwhile by a concurrent caller, or unrelated
     if (auto linked = find_linked(by_pk(pk), for_update)) return {std::move(*linked), false};
-    throw IntegrityError("gocp: get_or_create through the relation '" + std::string(through_->name) + "': an " +
+    throw IntegrityError("gocp: get_or_create through the relation '" + std::string(through_->name) + "': a '" +
                          std::string(model<M>::name) +
-                         " matching the lookup exists but is not related, and creating another would violate its "
+                         "' matching the lookup exists but is not related, and creating another would violate its "
                          "unique constraint (Django raises IntegrityError here too); add() it instead");
   }
 
