@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -29,6 +30,14 @@ namespace gocp {
 namespace detail {
 /// Django's MAX_GET_RESULTS: get() reads at most this many rows to report a count.
 inline constexpr std::size_t max_get_results = 21;
+
+/// get() saw `rows` rows (at most max_get_results) of `model_name`: Django's message.
+[[noreturn]] inline void throw_multiple_objects(std::string_view model_name, std::size_t rows) {
+  const std::string count =
+      rows < max_get_results ? std::to_string(rows) : "more than " + std::to_string(max_get_results - 1);
+  throw MultipleObjectsReturned(
+      "get() returned more than one " + std::string(model_name) + " -- it returned " + count + "!", rows);
+}
 }  // namespace detail
 
 template <class M>
@@ -58,13 +67,7 @@ class Executor {
       if (rows++ == 0) first = detail::read_object<M>(row);
       return true;
     });
-    if (rows > 1) {
-      const std::string count = rows < detail::max_get_results
-                                    ? std::to_string(rows)
-                                    : "more than " + std::to_string(detail::max_get_results - 1);
-      throw MultipleObjectsReturned(
-          "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
-    }
+    if (rows > 1) detail::throw_multiple_objects(info().name, rows);
     return first;
   }
 

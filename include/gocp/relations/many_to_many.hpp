@@ -245,13 +245,7 @@ class RelatedSet {
       if (rows++ == 0) first = detail::read_object<M>(row);
       return true;
     }, lock ? limit + " FOR UPDATE" : limit);
-    if (rows > 1) {
-      const std::string count = rows < detail::max_get_results
-                                    ? std::to_string(rows)
-                                    : "more than " + std::to_string(detail::max_get_results - 1);
-      throw MultipleObjectsReturned(
-          "get() returned more than one " + std::string(model<M>::name) + " -- it returned " + count + "!", rows);
-    }
+    if (rows > 1) detail::throw_multiple_objects(model<M>::name, rows);
     return first;
   }
 
