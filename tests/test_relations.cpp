@@ -144,6 +144,7 @@ TEST_CASE_METHOD(Db, "DDL: REFERENCES with ON DELETE, an index per foreign key, 
   CHECK(contains(book[2], "UNIQUE (\"book_id\", \"author_id\")"));
   CHECK(contains(book[4], "\"gc_book_authors_author_id_idx\""));
   CHECK(gocp::model_info<Book>().many_to_many.at(0).through->table == "gc_book_authors");
+  CHECK(gocp::detail::schema_sql(db.dialect(), gocp::model_info<Group>()).size() == 1);  // an explicit through: not here
 }
 
 TEST_CASE("a long index name is shortened with a hash, never silently truncated", "[schema]") {
@@ -553,4 +554,64 @@ TEST_CASE_METHOD(Library, "many-to-many misuse is a clear error", "[m2m]") {
                     Catch::Contains("'gc.book' has no gocp::many_to_many<gc.author>(\"writers\")"));
   // a lookup no unique constraint covers is refused, as on the repository itself
   CHECK_THROWS_AS(book_authors(b).get_or_create(c(&Author::name) != "x"), gocp::ConfigurationError);
+}
+
+// Django tests/m2m_through: an explicit through model
+TEST_CASE_METHOD(Db, "an explicit through model: links take its defaults, unlinks and cascades are its RowChanges",
+                 "[m2m][through]") {
+  gocp::Repository<Person> people{db};
+  gocp::Repository<Group> groups{db};
+  gocp::Repository<Membership> memberships{db};
+  people.create_table();
+  groups.create_table();
+  memberships.create_table();  // its own table: the group's create_table() does not make it
+  const Group rock = groups.create({0, "Rock"});
+  const Person jim = people.create({0, "Jim"});
+  const Person bob = people.create({0, "Bob"});
+  auto members = gocp::related(people, rock, gocp::model<Group>::members);
+  Recorder links(db, "m2m_membership");
+  members.add(jim, bob);
+  CHECK(links.inserts() == 2);
+  CHECK(names(members.all()) == std::vector<std::string>{"Bob", "Jim"});
+  const Membership m = memberships.get(c(&Membership::person_id) == jim.id);
+  CHECK(m.group_id == rock.id);
+  CHECK(m.role == "member");
+  CHECK(m.invites == 2);  // the schema's default_value, not the member initializer
+  auto [ann, created] = members.get_or_create(c(&Person::name) == "Ann");
+  CHECK(created);
+  CHECK(members.count() == 3);
+  CHECK(gocp::related(groups, ann, gocp::model<Group>::members).all().at(0).id == rock.id);  // the reverse side
+  members.remove(bob);
+  CHECK(links.deletes() == 1);
+  CHECK(memberships.count() == 2);
+  people.remove(jim);  // cascades to the membership
+  CHECK(links.deletes() == 2);
+  CHECK(members.count() == 1);
+}
+
+TEST_CASE_METHOD(Library, "a cached target repository answers the same through a relation", "[m2m][cache]") {
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"gc.author", "locmem:///"}};
+  gocp::Repository<Author, gocp::CachedGetOrCreate> cached{db, caches};
+  const Publisher p = publishers.create({0, "p"});
+  const Book b = books.create({0, "b", p.id});
+  const Book other = books.create({0, "other", p.id});
+  cached.get_or_create(c(&Author::name) == "Ed");
+  cached.get_or_create(c(&Author::name) == "Ed");  // now cached
+  CHECK(cached.stats().hits == 1);
+  // cached or not, Ed is not b's author: IntegrityError, as uncached
+  CHECK_THROWS_AS(gocp::related(cached, b, gocp::model<Book>::authors).get_or_create(c(&Author::name) == "Ed"),
+                  gocp::IntegrityError);
+  auto [fred, created] = gocp::related(cached, other, gocp::model<Book>::authors).get_or_create(c(&Author::name) == "Fred");
+  CHECK(created);
+  CHECK(gocp::related(cached, other, gocp::model<Book>::authors).get(c(&Author::name) == "Fred").id == fred.id);
+}
+
+// Django tests/get_or_create: UpdateOrCreateTests.test_create_with_related_manager
+TEST_CASE_METHOD(Library, "Django: update_or_create through a foreign key manager creates with the parent",
+                 "[related][django]") {
+  const Publisher p = publishers.create({0, "Acme Publishing"});
+  auto [book, created] = gocp::related(books, p).update_or_create(c(&Book::name) == "The Book of Ed & Fred");
+  CHECK(created);
+  CHECK(book.publisher_id == p.id);
+  CHECK(gocp::related(books, p).count() == 1);
 }

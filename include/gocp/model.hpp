@@ -198,13 +198,23 @@ struct ForeignKey {
   gocp::on_delete action;
 };
 
+template <class T>
+struct through_t {
+  explicit through_t() = default;
+};
+/// An explicit through model for gocp::many_to_many: `gocp::through<Membership>`.
+template <class T>
+inline constexpr through_t<T> through{};
+
 /// A many-to-many relation to Target, stored in a through table named as Django names
 /// it: `<owner table>_<name>` (library_book_authors) with columns `<owner>_id` and
-/// `<target>_id` (book_id, author_id), a unique pair and an index on each.
-template <class Target>
+/// `<target>_id` (book_id, author_id), a unique pair and an index on each — or in the
+/// table of an explicit Through model, which has a foreign key to each side.
+template <class Target, class Through = void>
 struct ManyToMany {
   static constexpr SchemaItemKind kind = SchemaItemKind::many_to_many;
   using target_type = Target;
+  using through_type = Through;
   std::string_view name;
 };
 
@@ -335,6 +345,41 @@ constexpr bool constraints_name_listed_fields() {
   return ok;
 }
 
+template <class T, class P>
+constexpr std::size_t foreign_key_count_to() {
+  std::size_t n = 0;
+  std::apply(
+      [&](const auto&... fk) {
+        ((n += std::is_same_v<typename std::remove_cvref_t<decltype(fk)>::target_type, P>), ...);
+      },
+      model<T>::schema.foreign_keys);
+  return n;
+}
+
+/// Each explicit through model has a foreign key to T and one to the relation's target
+/// (two to T when the target is T itself).
+template <class T>
+constexpr bool through_models_reference_both_sides() {
+  bool ok = true;
+  std::apply(
+      [&](const auto&... r) {
+        auto check = [&](const auto& relation) {
+          using R = std::remove_cvref_t<decltype(relation)>;
+          using Through = typename R::through_type;
+          if constexpr (!std::is_void_v<Through>) {
+            using Target = typename R::target_type;
+            ok = ok && (std::is_same_v<Target, T> ? foreign_key_count_to<Through, T>() >= 2
+                                                 : foreign_key_count_to<Through, T>() >= 1 &&
+                                                       foreign_key_count_to<Through, Target>() >= 1);
+          }
+        };
+        static_cast<void>(check);  // no relations: never called
+        (check(r), ...);
+      },
+      model<T>::schema.many_to_many);
+  return ok;
+}
+
 template <class T>
 constexpr bool set_null_columns_nullable() {
   bool ok = true;
@@ -361,6 +406,13 @@ constexpr std::uint64_t fnv1a(std::uint64_t h, std::uint64_t n) {
     h *= 1099511628211ull;
   }
   return h;
+}
+
+/// The explicit through model's name, or "" for a generated through table.
+template <class Through>
+constexpr std::string_view through_name() {
+  if constexpr (std::is_void_v<Through>) return {};
+  else return model<Through>::name;
 }
 
 template <class T>
@@ -393,7 +445,8 @@ constexpr std::uint64_t compute_schema_hash() {
   std::apply(
       [&](const auto&... m2m) {
         ((h = fnv1a(h, "many_to_many"), h = fnv1a(h, m2m.name),
-          h = fnv1a(h, model<typename std::remove_cvref_t<decltype(m2m)>::target_type>::name)),
+          h = fnv1a(h, model<typename std::remove_cvref_t<decltype(m2m)>::target_type>::name),
+          h = fnv1a(h, through_name<typename std::remove_cvref_t<decltype(m2m)>::through_type>())),
          ...);
       },
       model<T>::schema.many_to_many);
@@ -418,6 +471,8 @@ constexpr bool check_schema() {
   static_assert(column_names_distinct<T>(), "gocp::model<T>::schema has two fields with the same column name");
   static_assert(constraints_name_listed_fields<T>(),
                 "gocp::unique_together names a member that is not a field of the schema");
+  static_assert(through_models_reference_both_sides<T>(),
+                "gocp::many_to_many: the through model needs a gocp::foreign_key to each side of the relation");
   static_assert(set_null_columns_nullable<T>(),
                 "gocp::foreign_key with gocp::on_delete::set_null needs a nullable field: declare the member "
                 "std::optional<...>");
@@ -462,8 +517,14 @@ struct ModelInfo;
 struct ManyToManyInfo {
   std::string_view name;          ///< "authors"
   std::string_view target_model;  ///< "library.author"
-  /// The through table: columns `id`, `<owner>_id`, `<target>_id` (in that order).
+  /// The through table: `id`, `<owner>_id`, `<target>_id`, or an explicit through model's.
   std::shared_ptr<const ModelInfo> through;
+  std::size_t owner_column = 1, target_column = 2;  ///< in the through table
+  /// A new link's row before its two keys are set: the through model's default object
+  /// (its other columns' member initializers and default_values, as Django's through
+  /// model instance takes its field defaults).
+  std::vector<Value> default_row;
+  bool explicit_through = false;  ///< created by its own repository, not the owner's
 };
 
 struct ModelInfo {
@@ -590,6 +651,48 @@ std::shared_ptr<const ModelInfo> through_info(std::string_view name, const std::
 
 }  // namespace detail
 
+template <class T>
+const ModelInfo& model_info();
+
+namespace detail {
+
+template <class T>
+std::vector<Value> object_values(const T& obj);
+template <class T>
+void set_column(T& obj, std::size_t column, const Value& v);
+
+/// How Owner's many-to-many `relation` is stored: the generated through table, or the
+/// explicit through model's table with its two foreign keys (the first to Owner, the
+/// first other one to Target).
+template <class Owner, class Target, class Through>
+ManyToManyInfo many_to_many_info(const ManyToMany<Target, Through>& relation, const std::string& owner_table) {
+  ManyToManyInfo out;
+  out.name = relation.name;
+  out.target_model = model<Target>::name;
+  if constexpr (std::is_void_v<Through>) {
+    out.through = through_info<Owner, Target>(relation.name, owner_table);
+    out.default_row.assign(3, Value{std::int64_t{0}});
+  } else {
+    const ModelInfo& info = model_info<Through>();
+    out.through = std::shared_ptr<const ModelInfo>(&info, [](const ModelInfo*) {});  // a static: never freed
+    out.explicit_through = true;
+    std::size_t owner = npos, target = npos;
+    for (const ForeignKeyInfo& fk : info.foreign_keys) {
+      if (owner == npos && fk.target_table == owner_table) owner = fk.column;
+      else if (target == npos && fk.target_table == table_name<Target>()) target = fk.column;
+    }
+    out.owner_column = owner;
+    out.target_column = target;
+    Through blank{};
+    for (std::size_t i = 0; i < info.columns.size(); ++i)
+      if (info.columns[i].default_value.index() != 0) set_column(blank, i, to_value(info.columns[i].default_value));
+    out.default_row = object_values(blank);
+  }
+  return out;
+}
+
+}  // namespace detail
+
 /// The model's schema as data, built once.
 template <class T>
 const ModelInfo& model_info() {
@@ -625,14 +728,8 @@ const ModelInfo& model_info() {
            ...);
         },
         model<T>::schema.foreign_keys);
-    std::apply(
-        [&](const auto&... r) {
-          (m.many_to_many.push_back(
-               {r.name, model<typename std::remove_cvref_t<decltype(r)>::target_type>::name,
-                detail::through_info<T, typename std::remove_cvref_t<decltype(r)>::target_type>(r.name, m.table)}),
-           ...);
-        },
-        model<T>::schema.many_to_many);
+    std::apply([&](const auto&... r) { (m.many_to_many.push_back(detail::many_to_many_info<T>(r, m.table)), ...); },
+                model<T>::schema.many_to_many);
     detail::finish_model_info(m);
     return m;
   }();
@@ -743,6 +840,15 @@ constexpr ForeignKey<T, M, P> foreign_key(M T::*member, std::string_view name, r
 template <class Target>
 constexpr ManyToMany<Target> many_to_many(std::string_view name) {
   return ManyToMany<Target>{name};
+}
+
+/// The same, stored in the table of the explicit through model Through (Django's
+/// `through=`), which declares a gocp::foreign_key to each side and, usually,
+/// unique_together over them; its other columns take the model's defaults when add()
+/// or get_or_create links. Its table is created by its own repository's create_table().
+template <class Target, class Through>
+constexpr ManyToMany<Target, Through> many_to_many(std::string_view name, through_t<Through>) {
+  return ManyToMany<Target, Through>{name};
 }
 
 }  // namespace gocp

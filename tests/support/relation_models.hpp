@@ -73,6 +73,23 @@ struct Song {
   std::int64_t artist_id = 0;
 };
 
+// Django tests/m2m_through: a group's members through an explicit Membership model
+struct Person {
+  std::int64_t id = 0;
+  std::string name;
+};
+struct Group {
+  std::int64_t id = 0;
+  std::string name;
+};
+struct Membership {
+  std::int64_t id = 0;
+  std::int64_t group_id = 0;
+  std::int64_t person_id = 0;
+  std::string role = "member";  // what a link made by add() / get_or_create holds
+  int invites = 0;
+};
+
 }  // namespace rel
 
 template <>
@@ -169,4 +186,32 @@ struct gocp::model<rel::Song> {
       gocp::primary_key(&rel::Song::id, "id"),
       gocp::foreign_key(&rel::Song::album_id, "album_id", gocp::references<rel::Album>, gocp::on_delete::cascade),
       gocp::foreign_key(&rel::Song::artist_id, "artist_id", gocp::references<rel::Artist>, gocp::on_delete::restrict));
+};
+
+template <>
+struct gocp::model<rel::Person> {
+  static constexpr std::string_view name = "m2m.person";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&rel::Person::id, "id"),
+                                             gocp::field(&rel::Person::name, "name", gocp::unique));
+};
+template <>
+struct gocp::model<rel::Membership>;  // declared below: Group names it first
+template <>
+struct gocp::model<rel::Group> {
+  static constexpr std::string_view name = "m2m.group";
+  static constexpr auto members = gocp::many_to_many<rel::Person>("members", gocp::through<rel::Membership>);
+  static constexpr auto schema = gocp::table(gocp::primary_key(&rel::Group::id, "id"),
+                                             gocp::field(&rel::Group::name, "name", gocp::unique), members);
+};
+template <>
+struct gocp::model<rel::Membership> {
+  static constexpr std::string_view name = "m2m.membership";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&rel::Membership::id, "id"),
+      gocp::foreign_key(&rel::Membership::group_id, "group_id", gocp::references<rel::Group>, gocp::on_delete::cascade),
+      gocp::foreign_key(&rel::Membership::person_id, "person_id", gocp::references<rel::Person>,
+                        gocp::on_delete::cascade),
+      gocp::field(&rel::Membership::role, "role", gocp::default_value("member")),
+      gocp::field(&rel::Membership::invites, "invites", gocp::default_value(2)),
+      gocp::unique_together(&rel::Membership::group_id, &rel::Membership::person_id));
 };

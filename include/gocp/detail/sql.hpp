@@ -237,7 +237,8 @@ inline std::vector<std::string> schema_sql(const Dialect& d, const ModelInfo& in
     out.push_back("CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(info.table, info.columns[fk.column].name)) +
                   " ON " + info.quoted_table + " (" + info.quoted_columns[fk.column] + ")");
   for (const ManyToManyInfo& r : info.many_to_many)
-    for (std::string& sql : schema_sql(d, *r.through)) out.push_back(std::move(sql));
+    if (!r.explicit_through)
+      for (std::string& sql : schema_sql(d, *r.through)) out.push_back(std::move(sql));
   return out;
 }
 

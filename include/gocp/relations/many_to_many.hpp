@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/validation.hpp"
 #include "../errors.hpp"
 #include "../executor.hpp"
 #include "../model.hpp"
@@ -44,10 +45,15 @@ class RelatedSet {
   using model_type = M;
   using repository_type = Repository<M, Policies...>;
 
-  /// `near` is the through column holding `key` (the object's side), `far` the one
-  /// holding M's primary keys.
-  RelatedSet(repository_type targets, const ModelInfo& through, std::size_t near, std::size_t far, Value key)
-      : targets_(std::move(targets)), through_(&through), near_(near), far_(far), key_(std::move(key)) {}
+  /// `forward`: M is the relation's target and `key` the owner's primary key; else M
+  /// owns the relation and `key` is the target's.
+  RelatedSet(repository_type targets, const ManyToManyInfo& relation, bool forward, Value key)
+      : targets_(std::move(targets)),
+        relation_(&relation),
+        through_(relation.through.get()),
+        near_(forward ? relation.owner_column : relation.target_column),
+        far_(forward ? relation.target_column : relation.owner_column),
+        key_(std::move(key)) {}
 
   /// The repository of M the reads and creates go through.
   const repository_type& repository() const noexcept { return targets_; }
@@ -289,13 +295,27 @@ class RelatedSet {
 
   static constexpr std::size_t kChunk = 400;
 
-  /// Inserts the missing (key, pk) pairs; an existing pair stays (ON CONFLICT DO NOTHING).
+  /// Inserts the missing (key, pk) pairs, every other column of the through row from its
+  /// default row; a pair already there stays (ON CONFLICT DO NOTHING: the unique pair).
   void link(const std::vector<Value>& pks) const {
+    std::vector<std::size_t> columns;  // every column but the through row's own key
+    for (std::size_t i = 0; i < through_->columns.size(); ++i)
+      if (i != through_->pk) columns.push_back(i);
     for (std::size_t start = 0; start < pks.size(); start += kChunk) {
       detail::SqlWriter w(database().dialect(), *through_);
-      w.text("INSERT INTO ").table().text(" (").column(near_).text(", ").column(far_).text(") VALUES ");
-      for (std::size_t k = start; k < std::min(pks.size(), start + kChunk); ++k)
-        (k > start ? w.text(", (") : w.text("(")).param(key_).text(", ").param(pks[k]).text(")");
+      w.text("INSERT INTO ").table().text(" (");
+      for (std::size_t i = 0; i < columns.size(); ++i) (i ? w.text(", ") : w).column(columns[i]);
+      w.text(") VALUES ");
+      for (std::size_t k = start; k < std::min(pks.size(), start + kChunk); ++k) {
+        w.text(k > start ? ", (" : "(");
+        for (std::size_t i = 0; i < columns.size(); ++i) {
+          const std::size_t column = columns[i];
+          const Value& v = column == near_ ? key_ : column == far_ ? pks[k] : relation_->default_row[column];
+          if (column != near_ && column != far_) detail::validate_value(*through_, database().dialect(), column, v);
+          (i ? w.text(", ") : w).param(v);
+        }
+        w.text(")");
+      }
       w.text(" ON CONFLICT DO NOTHING");
       run_through(w, true);
     }
@@ -328,6 +348,7 @@ class RelatedSet {
   }
 
   repository_type targets_;
+  const ManyToManyInfo* relation_;
   const ModelInfo* through_;
   std::size_t near_, far_;
   Value key_;
@@ -335,10 +356,10 @@ class RelatedSet {
 
 namespace detail {
 /// Owner's many-to-many `relation` to Target, by name; throws naming both when absent.
-template <class Owner, class Target>
-const ModelInfo& through_of(const ManyToMany<Target>& relation) {
+template <class Owner, class Target, class Through>
+const ManyToManyInfo& relation_of(const ManyToMany<Target, Through>& relation) {
   for (const ManyToManyInfo& r : model_info<Owner>().many_to_many)
-    if (r.name == relation.name && r.target_model == model<Target>::name) return *r.through;
+    if (r.name == relation.name && r.target_model == model<Target>::name) return r;
   throw ConfigurationError("gocp: '" + std::string(model<Owner>::name) + "' has no gocp::many_to_many<" +
                            std::string(model<Target>::name) + ">(\"" + std::string(relation.name) +
                            "\") in its schema");
@@ -359,19 +380,19 @@ inline constexpr bool has_many_to_many_to = [] {
 /// The objects of `repo` related to `obj` through `relation`, a gocp::many_to_many of
 /// obj's model (`related(authors, war, gocp::model<Book>::authors)`) or, the reverse
 /// side, of repo's model (`related(books, leo, gocp::model<Book>::authors)`).
-template <class M, class... Policies, class O, class Target>
+template <class M, class... Policies, class O, class Target, class Through>
 RelatedSet<M, Policies...> related(const Repository<M, Policies...>& repo, const O& obj,
-                                   const ManyToMany<Target>& relation) {
+                                   const ManyToMany<Target, Through>& relation) {
   static_assert(std::is_same_v<M, Target> || std::is_same_v<O, Target>,
                 "gocp::related: this many_to_many relates neither the repository's model nor the object's");
   if constexpr (std::is_same_v<M, Target>) {  // forward: obj owns the relation
     static_assert(detail::has_many_to_many_to<O, M>,
                   "gocp::related: the object's model has no gocp::many_to_many to the repository's model");
-    return RelatedSet<M, Policies...>(repo, detail::through_of<O, Target>(relation), 1, 2, detail::saved_pk(obj));
+    return RelatedSet<M, Policies...>(repo, detail::relation_of<O>(relation), true, detail::saved_pk(obj));
   } else {  // reverse: the repository's model owns it
     static_assert(detail::has_many_to_many_to<M, O>,
                   "gocp::related: the repository's model has no gocp::many_to_many to the object's model");
-    return RelatedSet<M, Policies...>(repo, detail::through_of<M, Target>(relation), 2, 1, detail::saved_pk(obj));
+    return RelatedSet<M, Policies...>(repo, detail::relation_of<M>(relation), false, detail::saved_pk(obj));
   }
 }
 
