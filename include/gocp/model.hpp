@@ -818,8 +818,10 @@ pk_type<T>& pk_of(T& obj) {
 ///     gocp::foreign_key(&Child::parent_id, "parent_id", gocp::references<Parent>, gocp::on_delete::cascade)
 ///
 /// The member's type is P's primary key type, or std::optional of it for a nullable
-/// reference (required by on_delete::set_null). The DDL adds REFERENCES, ON DELETE and an
-/// index on the column. Field options (gocp::unique for a one-to-one) follow.
+/// reference (required by on_delete::set_null); declare P's gocp::model first, since
+/// this checks it (a model referencing itself is not supported). The DDL adds a named
+/// REFERENCES ... ON DELETE constraint and an index on the column. Field options
+/// (gocp::unique for a one-to-one) follow.
 template <class T, class M, class P, class... Options>
 constexpr ForeignKey<T, M, P> foreign_key(M T::*member, std::string_view name, references_t<P>, on_delete action,
                                           Options... options) {
