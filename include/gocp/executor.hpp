@@ -12,11 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "db/database.hpp"
+#include "detail/cascade.hpp"
 #include "detail/sql.hpp"
 #include "detail/validation.hpp"
 #include "errors.hpp"
@@ -30,6 +32,14 @@ namespace gocp {
 namespace detail {
 /// Django's MAX_GET_RESULTS: get() reads at most this many rows to report a count.
 inline constexpr std::size_t max_get_results = 21;
+
+/// get() saw `rows` rows (at most max_get_results) of `model_name`: Django's message.
+[[noreturn]] inline void throw_multiple_objects(std::string_view model_name, std::size_t rows) {
+  const std::string count =
+      rows < max_get_results ? std::to_string(rows) : "more than " + std::to_string(max_get_results - 1);
+  throw MultipleObjectsReturned(
+      "get() returned more than one " + std::string(model_name) + " -- it returned " + count + "!", rows);
+}
 }  // namespace detail
 
 template <class M>
@@ -59,13 +69,7 @@ class Executor {
       if (rows++ == 0) first = detail::read_object<M>(row);
       return true;
     });
-    if (rows > 1) {
-      const std::string count = rows < detail::max_get_results
-                                    ? std::to_string(rows)
-                                    : "more than " + std::to_string(detail::max_get_results - 1);
-      throw MultipleObjectsReturned(
-          "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
-    }
+    if (rows > 1) detail::throw_multiple_objects(info().name, rows);
     return first;
   }
 
@@ -226,24 +230,21 @@ class Executor {
 
   /// DELETE of the row whose primary key is `pk`; false if there was none.
   bool delete_row(const Value& pk) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where_pk(pk);
-    return delete_returning(w) > 0;
+    return delete_matching([&](detail::SqlWriter& w) { w.where_pk(pk); }) > 0;
   }
 
   /// DELETE of every row of `qs`; returns how many.
   std::size_t delete_where(const QuerySet<M>& qs) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where({&qs.scope()});
-    return delete_returning(w);
+    return delete_matching([&](detail::SqlWriter& w) { w.where({&qs.scope()}); });
   }
 
   // ---- the table itself (schema.hpp) ---------------------------------------------------
 
-  /// CREATE TABLE IF NOT EXISTS with the schema's constraints; a table that was there
-  /// already is then checked against the model.
+  /// CREATE TABLE IF NOT EXISTS with the schema's constraints, the foreign keys'
+  /// indexes and the many-to-many through tables; a table that was there already is
+  /// then checked against the model.
   void create_table() const {
-    db_.execute(detail::create_table_sql(db_.dialect(), info()));
+    for (const std::string& sql : detail::schema_sql(db_.dialect(), info())) db_.execute(sql);
     check_schema();
   }
 
@@ -284,6 +285,34 @@ class Executor {
     run(w, [&](const Row& row) {
       on_object(detail::read_object<M>(row));
       return true;
+    });
+  }
+
+  /// DELETE ... WHERE (what `where` writes). When foreign keys point at this table, the
+  /// rows the database will cascade to or set NULL in are read first, in the same
+  /// transaction, and reported as changes of their own tables (detail/cascade.hpp).
+  template <class Where>
+  std::size_t delete_matching(Where&& where) const {
+    auto remove = [&] {
+      auto w = writer();
+      w.text("DELETE FROM ").table();
+      where(w);
+      return delete_returning(w);
+    };
+    if (detail::ReverseRelations::global().of(info().table).empty()) return remove();
+    return db_.atomic([&] {
+      auto w = writer();
+      w.text("SELECT ").column(info().pk).text(" FROM ").table();
+      where(w);
+      if (db_.dialect().supports_for_update) w.text(" FOR UPDATE");
+      std::vector<Value> pks;
+      run(w, [&](const Row& row) {
+        pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
+        return true;
+      });
+      detail::Dependents dependents;
+      detail::collect_dependents(db_, info(), pks, dependents);
+      return detail::delete_with_dependents(db_, dependents, remove);
     });
   }
 

@@ -170,16 +170,11 @@ inline std::string sql_literal(const Value& v, std::string_view table, std::stri
   return out + "'";
 }
 
-/// Django's index name shape, `<table>_<columns>_uniq`, kept under PostgreSQL's 63 bytes
-/// by a hash of the full name where it is longer.
+/// Django's index name shape, `<table>_<columns>_uniq`, kept under PostgreSQL's 63 bytes.
 inline std::string unique_index_name(const ModelInfo& info, const std::vector<std::size_t>& set) {
   std::string name(info.table);
   for (std::size_t c : set) (name += '_') += info.columns[c].name;
-  if (name.size() + 5 > 63) {
-    const std::string tail = "_" + std::to_string(std::hash<std::string>{}(name) % 1'000'000'007) + "_uniq";
-    return name.substr(0, 63 - tail.size()) + tail;
-  }
-  return name + "_uniq";
+  return short_identifier(name + "_uniq");
 }
 
 }  // namespace detail
@@ -211,7 +206,7 @@ inline SchemaChanges sync_schema(const Database& db, const ModelInfo& info, cons
       if (!d.ddl_lock_sql.empty()) conn.execute(d.ddl_lock_sql);  // another process syncing waits, then sees ours
       auto shape = detail::read_table_shape(conn, d, info);
       if (!shape.exists()) {
-        conn.execute(detail::create_table_sql(d, info));
+        for (const std::string& sql : detail::schema_sql(d, info)) conn.execute(sql);
         changes.created_table = true;
         return;
       }

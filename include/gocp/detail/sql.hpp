@@ -3,6 +3,7 @@
 // backend's dialect. Values never enter the text: each one becomes a bound parameter.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -44,7 +45,24 @@ class SqlWriter {
   /// ` WHERE ...` for the conjunction of `conditions` (skipping empty ones), or nothing.
   template <class T>
   SqlWriter& where(std::initializer_list<const Expr<T>*> conditions) {
-    bool first = true;
+    return conjunction(conditions, true);
+  }
+
+  /// ` AND (...)` for each non-empty condition, after a WHERE the caller wrote.
+  template <class T>
+  SqlWriter& and_where(std::initializer_list<const Expr<T>*> conditions) {
+    return conjunction(conditions, false);
+  }
+
+  /// ` WHERE "pk" = ?`
+  SqlWriter& where_pk(Value pk) {
+    text(" WHERE ").column(info_.pk).text(" = ");
+    return param(std::move(pk));
+  }
+
+ private:
+  template <class T>
+  SqlWriter& conjunction(std::initializer_list<const Expr<T>*> conditions, bool first) {
     for (const Expr<T>* e : conditions) {
       if (e->empty()) continue;
       text(first ? " WHERE (" : " AND (");
@@ -56,13 +74,6 @@ class SqlWriter {
     return *this;
   }
 
-  /// ` WHERE "pk" = ?`
-  SqlWriter& where_pk(Value pk) {
-    text(" WHERE ").column(info_.pk).text(" = ");
-    return param(std::move(pk));
-  }
-
- private:
   void condition(std::span<const Node> nodes, std::size_t& i) {
     const Node& n = nodes[i++];
     switch (n.op) {
@@ -143,8 +154,48 @@ inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {
   return col.max_length ? "VARCHAR(" + std::to_string(col.max_length) + ")" : std::string(d.text_type);
 }
 
-/// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE and
-/// UNIQUE(...) constraints of the schema.
+
+/// `name` as an identifier of at most 63 bytes, shortened with a hash past PostgreSQL's
+/// limit (which it would silently truncate, so two long names could collide).
+inline std::string short_identifier(std::string name) {
+  if (name.size() <= 63) return name;
+  std::uint64_t h = 14695981039346656037ull;
+  for (char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string suffix = "_";
+  for (int i = 0; i < 8; ++i) suffix += hex[(h >> (4 * i)) & 0xfu];
+  return name.substr(0, 63 - suffix.size()) + suffix;
+}
+
+/// `<table>_<column>_idx`: the index on a foreign key column.
+inline std::string index_name(const std::string& table, std::string_view column) {
+  return short_identifier(table + "_" + std::string(column) + "_idx");
+}
+
+/// `<table>_<column>_fk`: the foreign key constraint of `column`.
+inline std::string foreign_key_name(const ModelInfo& info, std::size_t column) {
+  return short_identifier(info.table + "_" + std::string(info.columns[column].name) + "_fk");
+}
+
+/// Whether a delete must defer on_delete::restrict checks to the end of its own cascade
+/// itself: PostgreSQL checks NO ACTION as soon as the parent row goes, before the
+/// cascade it set off has removed the children (SQLite waits for the statement's end).
+inline bool restrict_deferred(const Dialect& d) { return d.name == "postgresql"; }
+
+/// The SQL action of each on_delete: PROTECT refuses at once (RESTRICT), Django's
+/// RESTRICT only if the rows are still there at the end of the statement (NO ACTION),
+/// which lets a cascade of the same delete remove them first.
+inline std::string_view on_delete_sql(on_delete action) {
+  switch (action) {
+    case on_delete::cascade: return "CASCADE";
+    case on_delete::set_null: return "SET NULL";
+    case on_delete::protect: return "RESTRICT";
+    default: return "NO ACTION";
+  }
+}
+
+/// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE,
+/// UNIQUE(...) and REFERENCES constraints of the schema.
 inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
   SqlWriter w(d, info);
   w.text("CREATE TABLE IF NOT EXISTS ").table().text(" (");
@@ -160,6 +211,14 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
     if (col.primary_key) w.text(" PRIMARY KEY");
     else if (!col.nullable) w.text(" NOT NULL");
     if (col.unique) w.text(" UNIQUE");
+    for (const ForeignKeyInfo& fk : info.foreign_keys) {
+      if (fk.column != i) continue;
+      w.text(" CONSTRAINT ").text(quote_identifier(foreign_key_name(info, fk.column)));
+      w.text(" REFERENCES ").text(quote_identifier(fk.target_table)).text(" (");
+      w.text(quote_identifier(fk.target_column)).text(") ON DELETE ").text(on_delete_sql(fk.action));
+      // checked at once as usual; a delete may defer it to the end of its cascade (restrict_deferred)
+      if (fk.action == on_delete::restrict) w.text(" DEFERRABLE INITIALLY IMMEDIATE");
+    }
   }
   for (const auto& set : info.unique_sets) {
     if (set.size() < 2) continue;
@@ -172,6 +231,19 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
   }
   w.text(")");
   return std::move(w.sql());
+}
+
+/// Every statement that creates the model's schema, each idempotent: the table, an
+/// index on each foreign key column, then each many-to-many through table with its own.
+inline std::vector<std::string> schema_sql(const Dialect& d, const ModelInfo& info) {
+  std::vector<std::string> out{create_table_sql(d, info)};
+  for (const ForeignKeyInfo& fk : info.foreign_keys)
+    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(info.table, info.columns[fk.column].name)) +
+                  " ON " + info.quoted_table + " (" + info.quoted_columns[fk.column] + ")");
+  for (const ManyToManyInfo& r : info.many_to_many)
+    if (!r.explicit_through)
+      for (std::string& sql : schema_sql(d, *r.through)) out.push_back(std::move(sql));
+  return out;
 }
 
 }  // namespace gocp::detail
