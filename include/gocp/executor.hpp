@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -17,6 +18,7 @@
 
 #include "db/database.hpp"
 #include "detail/sql.hpp"
+#include "detail/statement_shape.hpp"
 #include "detail/validation.hpp"
 #include "errors.hpp"
 #include "model.hpp"
@@ -46,14 +48,18 @@ class Executor {
 
   /// The one row of `qs` matching `lookup`, or nullopt; several are MultipleObjectsReturned.
   std::optional<M> get_one(const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
-    auto w = writer();
-    w.select_all_columns().where({&qs.scope(), &lookup});
-    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
-    w.text(limit);
-    if (for_update && db_.dialect().supports_for_update) w.text(" FOR UPDATE");
+    const bool lock = for_update && db_.dialect().supports_for_update;
+    detail::StatementShape shape(info(), 'G');
+    shape.flag(lock);
+    shape.where({&qs.scope(), &lookup});
+    auto write = [&](detail::SqlWriter& w) {
+      w.select_all_columns().where({&qs.scope(), &lookup});
+      w.text(" LIMIT ").text(std::to_string(detail::max_get_results));
+      if (lock) w.text(" FOR UPDATE");
+    };
     std::optional<M> first;
     std::size_t rows = 0;
-    run(w, [&](const Row& row) {
+    run(shape, write, [&](const Row& row) {
       if (rows++ == 0) first = detail::read_object<M>(row);
       return true;
     });
@@ -135,29 +141,41 @@ class Executor {
     const std::vector<Value> values = detail::object_values(obj);
     const ColumnInfo& pk = info().columns[info().pk];
     const bool auto_pk = pk.auto_increment && values[info().pk] == Value{std::int64_t{0}};
-    auto w = writer();
-    w.text("INSERT INTO ").table();
-    bool any = false;
+    auto written = [&](std::size_t i) { return !(i == info().pk && auto_pk); };
+    detail::StatementShape shape(info(), 'I');  // the text depends only on whether the key is written
+    shape.flag(auto_pk);
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i == info().pk && auto_pk) continue;
+      if (!written(i)) continue;
       validate(i, values[i]);
-      (any ? w.text(", ") : w.text(" (")).column(i);
-      any = true;
+      shape.bind(values[i]);
     }
-    if (!any) {
-      w.text(" DEFAULT VALUES");
-    } else {
-      w.text(") VALUES (");
-      any = false;
+    auto write = [&](detail::SqlWriter& w) {
+      w.text("INSERT INTO ").table();
+      bool any = false;
       for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i == info().pk && auto_pk) continue;
-        (any ? w.text(", ") : w).param(values[i]);
+        if (!written(i)) continue;
+        (any ? w.text(", ") : w.text(" (")).column(i);
         any = true;
       }
-      w.text(")");
-    }
+      if (!any) {
+        w.text(" DEFAULT VALUES");
+      } else {
+        w.text(") VALUES (");
+        any = false;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          if (!written(i)) continue;
+          (any ? w.text(", ") : w).param(values[i]);
+          any = true;
+        }
+        w.text(")");
+      }
+      returning(w);
+    };
     std::optional<M> stored;
-    run_returning(w, [&](M row) { stored = std::move(row); });
+    run(shape, write, [&](const Row& row) {
+      stored = detail::read_object<M>(row);
+      return true;
+    });
     if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
     emit(detail::get_column(*stored, info().pk), /*had_row=*/false, nullptr, &*stored);
     return std::move(*stored);
@@ -247,17 +265,42 @@ class Executor {
 
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
 
+  /// Runs the statement `w` wrote, its text as its key.
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
     detail::StatCounters::bump(stats_->db_queries);
-    return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
+    auto copy = [&](std::string& sql) { sql = w.sql(); };
+    return db_.with_connection(
+        [&](Connection& c) { return c.query_keyed(w.sql(), copy, w.params(), on_row); });
+  }
+
+  /// Runs the statement `shape` names, binding its values; `write(SqlWriter&)` writes
+  /// its text only when a connection prepares the shape for the first time.
+  template <class Write, class OnRow>
+  std::size_t run(const detail::StatementShape& shape, Write& write, OnRow&& on_row) const {
+    detail::StatCounters::bump(stats_->db_queries);
+    auto write_sql = [&](std::string& sql) {
+      auto w = writer();
+      write(w);
+      const std::span<const Value* const> bound = w.params();
+      if (!std::equal(bound.begin(), bound.end(), shape.params().begin(), shape.params().end()))
+        throw Error("gocp: internal error: the SQL of a '" + info().table + "' statement binds other values than its shape");
+      sql = std::move(w.sql());
+    };
+    return db_.with_connection(
+        [&](Connection& c) { return c.query_keyed(shape.key(), write_sql, shape.params(), on_row); });
+  }
+
+  /// ` RETURNING` every column.
+  static void returning(detail::SqlWriter& w) {
+    w.text(" RETURNING ");
+    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
   }
 
   /// Runs `w` with `RETURNING` every column, handing each row to `on_object`.
   template <class OnObject>
   void run_returning(detail::SqlWriter& w, OnObject&& on_object) const {
-    w.text(" RETURNING ");
-    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
+    returning(w);
     run(w, [&](const Row& row) {
       on_object(detail::read_object<M>(row));
       return true;

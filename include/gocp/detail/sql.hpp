@@ -1,6 +1,7 @@
 #pragma once
 // Writes the SQL of every repository verb from a model's runtime description and a
-// backend's dialect. Values never enter the text: each one becomes a bound parameter.
+// backend's dialect. Values never enter the text: each one becomes a bound parameter,
+// held by pointer (the values outlive the statement's run).
 
 #include <cstddef>
 #include <string>
@@ -11,6 +12,7 @@
 #include "../dialect.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
+#include "statement_shape.hpp"
 
 namespace gocp::detail {
 
@@ -19,7 +21,7 @@ class SqlWriter {
   SqlWriter(const Dialect& dialect, const ModelInfo& info) : dialect_(dialect), info_(info) { sql_.reserve(160); }
 
   std::string& sql() noexcept { return sql_; }
-  std::vector<Value>& params() noexcept { return params_; }
+  const BoundValues& params() const noexcept { return params_; }
 
   SqlWriter& text(std::string_view s) {
     sql_ += s;
@@ -27,8 +29,8 @@ class SqlWriter {
   }
   SqlWriter& table() { return text(info_.quoted_table); }
   SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
-  SqlWriter& param(Value v) {
-    params_.push_back(std::move(v));
+  SqlWriter& param(const Value& v) {
+    params_.emplace_back(&v);
     if (dialect_.numbered_placeholders) {
       sql_ += '$';
       sql_ += std::to_string(params_.size());
@@ -57,9 +59,9 @@ class SqlWriter {
   }
 
   /// ` WHERE "pk" = ?`
-  SqlWriter& where_pk(Value pk) {
+  SqlWriter& where_pk(const Value& pk) {
     text(" WHERE ").column(info_.pk).text(" = ");
-    return param(std::move(pk));
+    return param(pk);
   }
 
  private:
@@ -110,9 +112,8 @@ class SqlWriter {
   }
 
   void comparison(const Node& n) {
-    const bool null = std::holds_alternative<std::monostate>(n.value);
     column(n.column);
-    if (null && (n.op == Op::eq || n.op == Op::ne)) {  // `field == nullopt` means IS NULL, as in Django
+    if (is_null_test(n)) {  // `field == nullopt` means IS NULL, as in Django
       text(n.op == Op::eq ? " IS NULL" : " IS NOT NULL");
       return;
     }
@@ -130,7 +131,7 @@ class SqlWriter {
   const Dialect& dialect_;
   const ModelInfo& info_;
   std::string sql_;
-  std::vector<Value> params_;
+  BoundValues params_;
 };
 
 /// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE and
