@@ -48,6 +48,13 @@ class Executor {
 
   /// The one row of `qs` matching `lookup`, or nullopt; several are MultipleObjectsReturned.
   std::optional<M> get_one(const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
+    std::optional<M> found{std::in_place};
+    if (!find_into(*found, qs, lookup, for_update)) found.reset();
+    return found;
+  }
+
+  /// get_one() read into `out` (left as it was when no row matches): false if none does.
+  bool find_into(M& out, const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
     const bool lock = for_update && db_.dialect().supports_for_update;
     detail::StatementShape shape(info(), 'G');
     shape.flag(lock);
@@ -57,10 +64,9 @@ class Executor {
       w.text(" LIMIT ").text(std::to_string(detail::max_get_results));
       if (lock) w.text(" FOR UPDATE");
     };
-    std::optional<M> first;
     std::size_t rows = 0;
     run(shape, write, [&](const Row& row) {
-      if (rows++ == 0) first = detail::read_object<M>(row);
+      if (rows++ == 0) detail::read_into(out, row);
       return true;
     });
     if (rows > 1) {
@@ -70,7 +76,7 @@ class Executor {
       throw MultipleObjectsReturned(
           "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
     }
-    return first;
+    return rows == 1;
   }
 
   /// The row whose primary key is `pk`, ignoring any queryset.

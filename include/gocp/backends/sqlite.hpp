@@ -154,8 +154,16 @@ class SqliteConnection final : public Connection {
 
   /// The statement cached under `key`, prepared from `write_sql`'s text the first time.
   const Statement& prepare(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
-    if (auto it = statements_.find(key); it != statements_.end()) return it->second;
-    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+    // A loop of one verb runs one statement over and over: compare before hashing.
+    if (last_ && last_->first == key) return last_->second;
+    if (auto it = statements_.find(key); it != statements_.end()) {
+      last_ = &*it;
+      return it->second;
+    }
+    if (statements_.size() >= kMaxCachedStatements) {
+      last_ = nullptr;
+      statements_.clear();
+    }
     std::string sql;
     write_sql(sql);
     sqlite3_stmt* st = nullptr;
@@ -163,7 +171,8 @@ class SqliteConnection final : public Connection {
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
     Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st)};
-    return statements_.emplace(std::string(key), std::move(entry)).first->second;
+    last_ = &*statements_.emplace(std::string(key), std::move(entry)).first;
+    return last_->second;
   }
 
   void bind(sqlite3_stmt* st, int index, const Value& v) {
@@ -205,7 +214,8 @@ class SqliteConnection final : public Connection {
 
   std::string url_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
-  std::unordered_map<std::string, Statement, StringHash, std::equal_to<>> statements_;
+  std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
+  const std::pair<const std::string, Statement>* last_ = nullptr;  // the last one prepare() returned
 };
 
 /// RETURNING, which every create uses, arrived in SQLite 3.35.0.

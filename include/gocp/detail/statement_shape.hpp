@@ -14,7 +14,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <cstring>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "../model.hpp"
@@ -38,14 +40,15 @@ class StatementShape {
   /// keeps two models' statements apart); the leading '\0' keeps every shape key apart
   /// from SQL text, which Connection::query_keyed also accepts as a key.
   StatementShape(const ModelInfo& info, char verb) {
-    key_.emplace_back('\0');
-    const auto address = reinterpret_cast<std::uintptr_t>(&info);
-    for (std::size_t b = 0; b < sizeof address; ++b) key_.emplace_back(static_cast<char>(address >> (8 * b)));
-    key_.emplace_back(verb);
+    const ModelInfo* address = &info;
+    key_[0] = '\0';
+    std::memcpy(key_ + 1, &address, sizeof address);
+    key_[1 + sizeof address] = verb;
+    size_ = 2 + sizeof address;
   }
 
   /// A part of the text that is there or not (FOR UPDATE, an omitted auto key).
-  void flag(bool on) { key_.emplace_back(on ? 'y' : 'n'); }
+  void flag(bool on) { put(on ? 'y' : 'n'); }
   /// A value bound by the verb's fixed text (an INSERT's columns, in order).
   void bind(const Value& v) { params_.emplace_back(&v); }
 
@@ -54,19 +57,20 @@ class StatementShape {
   template <class T>
   void where(std::initializer_list<const Expr<T>*> conditions) {
     for (const Expr<T>* e : conditions) {
-      key_.emplace_back(kConditionMark);
+      put(kConditionMark);
       for (const Node& n : e->nodes()) node(n);
     }
   }
 
-  std::string_view key() const noexcept { return {key_.begin(), key_.size()}; }
+  /// Valid while this shape lives.
+  std::string_view key() const noexcept { return size_ <= kInline ? std::string_view(key_, size_) : spilled_; }
   std::span<const Value* const> params() const noexcept { return params_; }
 
  private:
   static constexpr char kConditionMark = 0x7f;  // never an Op: the key decodes one way only
 
   void node(const Node& n) {
-    key_.emplace_back(static_cast<char>(n.op));
+    put(static_cast<char>(n.op));
     switch (n.op) {
       case Op::and_:
       case Op::or_:
@@ -89,9 +93,9 @@ class StatementShape {
       default:
         number(n.column);
         if (is_null_test(n)) {
-          key_.emplace_back('N');
+          put('N');
         } else {
-          key_.emplace_back('V');
+          put('V');
           bind(n.value);
         }
     }
@@ -100,12 +104,25 @@ class StatementShape {
   /// A self-delimiting number (7 bits a byte, high bit: more follow).
   void number(std::size_t v) {
     do {
-      key_.emplace_back(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+      put(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
       v >>= 7;
     } while (v);
   }
 
-  SmallVector<char, 40> key_;
+  /// One byte of the key: inline up to kInline bytes (a few terms), then in spilled_.
+  void put(char c) {
+    if (size_ < kInline) {
+      key_[size_++] = c;
+      return;
+    }
+    if (size_++ == kInline) spilled_.assign(key_, kInline);
+    spilled_ += c;
+  }
+
+  static constexpr std::size_t kInline = 48;
+  char key_[kInline];
+  std::size_t size_;
+  std::string spilled_;
   BoundValues params_;
 };
 
