@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "db/database.hpp"
+#include "detail/small_vector.hpp"
 #include "detail/sql.hpp"
 #include "detail/statement_shape.hpp"
 #include "detail/validation.hpp"
@@ -144,15 +145,17 @@ class Executor {
   /// INSERT of every column (an auto primary key only when it is set), RETURNING the
   /// object exactly as the database stored it.
   M insert(const M& obj) const {
-    const std::vector<Value> values = detail::object_values(obj);
-    const ColumnInfo& pk = info().columns[info().pk];
-    const bool auto_pk = pk.auto_increment && values[info().pk] == Value{std::int64_t{0}};
-    auto written = [&](std::size_t i) { return !(i == info().pk && auto_pk); };
-    detail::StatementShape shape(info(), 'I');  // the text depends only on whether the key is written
+    detail::SmallVector<Value, 8> values;  // bound by pointer: on the stack, not the heap
+    detail::append_values(obj, values);
+    const ModelInfo& mi = info();
+    constexpr std::size_t pk = detail::pk_index<M>;
+    const bool auto_pk = mi.columns[pk].auto_increment && values[pk] == Value{std::int64_t{0}};
+    auto written = [&](std::size_t i) { return !(i == pk && auto_pk); };
+    detail::StatementShape shape(mi, 'I');  // the text depends only on whether the key is written
     shape.flag(auto_pk);
     for (std::size_t i = 0; i < values.size(); ++i) {
       if (!written(i)) continue;
-      validate(i, values[i]);
+      detail::validate_value(mi, db_.dialect(), i, values[i]);
       shape.bind(values[i]);
     }
     auto write = [&](detail::SqlWriter& w) {
@@ -177,14 +180,16 @@ class Executor {
       }
       returning(w);
     };
-    std::optional<M> stored;
+    M stored{};  // read in place and returned by name: no move of the object
+    bool returned = false;
     run(shape, write, [&](const Row& row) {
-      stored = detail::read_object<M>(row);
+      detail::read_into(stored, row);
+      returned = true;
       return true;
     });
-    if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
-    emit(detail::get_column(*stored, info().pk), /*had_row=*/false, nullptr, &*stored);
-    return std::move(*stored);
+    if (!returned) throw DatabaseError("gocp: INSERT into '" + mi.table + "' returned no row");
+    emit(detail::get_column(stored, pk), /*had_row=*/false, nullptr, &stored);
+    return stored;
   }
 
   /// UPDATE of `values` on the row whose primary key is `pk`; the row as stored after

@@ -470,15 +470,21 @@ Value get_column(const T& obj, std::size_t column) {
   return out;
 }
 
+/// Appends every column of obj, in schema order, to `out` (a vector or SmallVector).
+template <class T, class Out>
+void append_values(const T& obj, Out& out) {
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    out.emplace_back(column_traits<M>::to_value(obj.*f.member));
+  });
+}
+
 /// Every column of obj, in schema order.
 template <class T>
 std::vector<Value> object_values(const T& obj) {
   std::vector<Value> out;
   out.reserve(field_count<T>);
-  for_each_field<T>([&](const auto& f, std::size_t) {
-    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    out.push_back(column_traits<M>::to_value(obj.*f.member));
-  });
+  append_values(obj, out);
   return out;
 }
 

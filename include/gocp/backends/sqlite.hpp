@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -154,14 +155,13 @@ class SqliteConnection final : public Connection {
 
   /// The statement cached under `key`, prepared from `write_sql`'s text the first time.
   const Statement& prepare(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
-    // A loop of one verb runs one statement over and over: compare before hashing.
-    if (last_ && last_->first == key) return last_->second;
-    if (auto it = statements_.find(key); it != statements_.end()) {
-      last_ = &*it;
-      return it->second;
-    }
+    // A get_or_create runs the same few statements (SELECT; BEGIN, INSERT, COMMIT) over
+    // and over: compare with those before hashing.
+    for (const Entry* e : recent_)
+      if (e && e->first == key) return e->second;
+    if (auto it = statements_.find(key); it != statements_.end()) return remember(*it);
     if (statements_.size() >= kMaxCachedStatements) {
-      last_ = nullptr;
+      recent_ = {};
       statements_.clear();
     }
     std::string sql;
@@ -171,8 +171,13 @@ class SqliteConnection final : public Connection {
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
     Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st)};
-    last_ = &*statements_.emplace(std::string(key), std::move(entry)).first;
-    return last_->second;
+    return remember(*statements_.emplace(std::string(key), std::move(entry)).first);
+  }
+
+  const Statement& remember(const std::pair<const std::string, Statement>& e) {
+    recent_[next_recent_] = &e;
+    next_recent_ = (next_recent_ + 1) % recent_.size();
+    return e.second;
   }
 
   void bind(sqlite3_stmt* st, int index, const Value& v) {
@@ -215,7 +220,9 @@ class SqliteConnection final : public Connection {
   std::string url_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
   std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
-  const std::pair<const std::string, Statement>* last_ = nullptr;  // the last one prepare() returned
+  using Entry = std::pair<const std::string, Statement>;
+  std::array<const Entry*, 4> recent_{};  // the last few statements_ entries prepare() found
+  std::size_t next_recent_ = 0;
 };
 
 /// RETURNING, which every create uses, arrived in SQLite 3.35.0.
