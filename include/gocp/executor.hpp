@@ -282,7 +282,7 @@ class Executor {
     detail::StatCounters::bump(stats_->db_queries);
     auto copy = [&](std::string& sql) { sql = w.sql(); };
     return db_.with_connection(
-        [&](Connection& c) { return c.query_keyed(w.sql(), copy, w.params(), on_row); });
+        [&](Connection& c) { return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row); });
   }
 
   /// Runs the statement `shape` names, binding its values; `write(SqlWriter&)` writes
@@ -293,7 +293,7 @@ class Executor {
     auto write_sql = [&](std::string& sql) {
       auto w = writer();
       write(w);
-      const std::span<const Value* const> bound = w.params();
+      const std::span<const Value* const> bound{w.params().begin(), w.params().size()};
       if (!std::equal(bound.begin(), bound.end(), shape.params().begin(), shape.params().end()))
         throw Error("gocp: internal error: the SQL of a '" + info().table + "' statement binds other values than its shape");
       sql = std::move(w.sql());

@@ -372,7 +372,8 @@ class Repository {
     if (exec().find_into(result.first, qs_, lookup, for_update)) return result;
     const PendingCreate<Model> pending(qs_, lookup, defaults);
     try {
-      result = {counted(create_step(pending)), true};
+      result.first = counted(create_step(pending));
+      result.second = true;
     } catch (const IntegrityError&) {
       if (!exec().find_into(result.first, qs_, lookup, for_update)) throw;
     }

@@ -98,7 +98,7 @@ class SqliteConnection final : public Connection {
                     FunctionRef<bool(const Row&)> on_row) override {
     SmallVector<const Value*, 8> bound;  // the values, by pointer: nothing copied
     for (const Value& v : params) bound.emplace_back(&v);
-    return run(prepare(sql, [&](std::string& text) { text = sql; }), bound, on_row);
+    return run(prepare(sql, [&](std::string& text) { text = sql; }), {bound.begin(), bound.size()}, on_row);
   }
 
   /// The statement is cached by `key`, so a shape key costs a short hash, not the SQL text's.

@@ -64,7 +64,7 @@ class StatementShape {
 
   /// Valid while this shape lives.
   std::string_view key() const noexcept { return size_ <= kInline ? std::string_view(key_, size_) : spilled_; }
-  std::span<const Value* const> params() const noexcept { return params_; }
+  std::span<const Value* const> params() const noexcept { return {params_.begin(), params_.size()}; }
 
  private:
   static constexpr char kConditionMark = 0x7f;  // never an Op: the key decodes one way only
