@@ -753,15 +753,22 @@ inline std::string qualified_name(std::string_view model_name, std::string_view 
   return std::string(model_name) + "." + std::string(field);
 }
 
-/// Reads a whole object from a row whose columns are T's fields in schema order.
+/// Reads every field of `obj` from a row whose columns are T's fields in schema order
+/// (into an object that is already where it is wanted: no move of the whole object).
 template <class T>
-T read_object(const Row& row) {
-  T obj{};
+void read_into(T& obj, const Row& row) {
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     obj.*f.member =
         column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
   });
+}
+
+/// Reads a whole object from a row whose columns are T's fields in schema order.
+template <class T>
+T read_object(const Row& row) {
+  T obj{};
+  read_into(obj, row);
   return obj;
 }
 
@@ -775,15 +782,21 @@ Value get_column(const T& obj, std::size_t column) {
   return out;
 }
 
+/// Appends every column of obj, in schema order, to `out` (a vector or SmallVector).
+template <class T, class Out>
+void append_values(const T& obj, Out& out) {
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    out.emplace_back(column_traits<M>::to_value(obj.*f.member));
+  });
+}
+
 /// Every column of obj, in schema order.
 template <class T>
 std::vector<Value> object_values(const T& obj) {
   std::vector<Value> out;
   out.reserve(field_count<T>);
-  for_each_field<T>([&](const auto& f, std::size_t) {
-    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    out.push_back(column_traits<M>::to_value(obj.*f.member));
-  });
+  append_values(obj, out);
   return out;
 }
 

@@ -58,9 +58,8 @@ class PendingCreate {
   M build() const {
     M obj = detail::default_object<M>();
     for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
-    std::vector<std::pair<std::size_t, Value>> terms;
-    detail::equality_terms(lookup_.nodes(), 0, terms);
-    for (const auto& [column, v] : terms) detail::set_column(obj, column, v);
+    detail::for_each_equality_term(lookup_.nodes(), 0,
+                                   [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); });
     for (const auto& a : defaults_) detail::set_column(obj, a.column, a.resolve());
     return obj;
   }

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>  // not <filesystem>, which would cost every includer ~15k lines for one check
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
@@ -122,27 +124,15 @@ class SqliteConnection final : public Connection {
 
   std::size_t query(std::string_view sql, std::span<const Value> params,
                     FunctionRef<bool(const Row&)> on_row) override {
-    sqlite3_stmt* st = prepare(sql);
-    struct Reset {  // a statement left mid-step would hold its read snapshot open
-      sqlite3_stmt* st;
-      ~Reset() {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-      }
-    } reset{st};
-    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, params[i], sql);
-    const Rows row{st};
-    for (;;) {
-      const int rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) {
-        if (!on_row(row)) break;
-      } else if (rc == SQLITE_DONE) {
-        break;
-      } else {
-        fail(rc, sql);
-      }
-    }
-    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+    SmallVector<const Value*, 8> bound;  // the values, by pointer: nothing copied
+    for (const Value& v : params) bound.emplace_back(&v);
+    return run(prepare(sql, [&](std::string& text) { text = sql; }), {bound.begin(), bound.size()}, on_row);
+  }
+
+  /// The statement is cached by `key`, so a shape key costs a short hash, not the SQL text's.
+  std::size_t query_keyed(std::string_view key, FunctionRef<void(std::string&)> write_sql,
+                          std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) override {
+    return run(prepare(key, write_sql), params, on_row);
   }
 
  private:
@@ -158,18 +148,68 @@ class SqliteConnection final : public Connection {
     sqlite3_stmt* st;
   };
 
-  sqlite3_stmt* prepare(std::string_view sql) {
-    if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
-    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+  struct Finalizer {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+  };
+  struct Statement {
+    std::unique_ptr<sqlite3_stmt, Finalizer> st;
+    int parameters;  ///< sqlite3_bind_parameter_count
+  };
+  static constexpr std::size_t kMaxCachedStatements = 256;
+
+  std::size_t run(const Statement& s, std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) {
+    sqlite3_stmt* st = s.st.get();
+    struct Reset {  // a statement left mid-step would hold its read snapshot open
+      sqlite3_stmt* st;
+      ~Reset() { sqlite3_reset(st); }
+    } reset{st};
+    // Every parameter is bound on every run (those not given as NULL), so a run never
+    // sees the previous one's values and sqlite3_clear_bindings is not needed.
+    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, *params[i]);
+    for (int i = static_cast<int>(params.size()); i < s.parameters; ++i) sqlite3_bind_null(st, i + 1);
+    const Rows row{st};
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        if (!on_row(row)) break;
+      } else if (rc == SQLITE_DONE) {
+        break;
+      } else {
+        fail(rc, sqlite3_sql(st));
+      }
+    }
+    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+
+  /// The statement cached under `key`, prepared from `write_sql`'s text the first time.
+  const Statement& prepare(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
+    // A get_or_create runs the same few statements (SELECT; BEGIN, INSERT, COMMIT) over
+    // and over: compare with those before hashing.
+    for (const Entry* e : recent_)
+      if (e && e->first == key) return e->second;
+    if (auto it = statements_.find(key); it != statements_.end()) return remember(*it);
+    if (statements_.size() >= kMaxCachedStatements) {
+      recent_ = {};
+      statements_.clear();
+    }
+    std::string sql;
+    write_sql(sql);
     sqlite3_stmt* st = nullptr;
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
-    return statements_.emplace(std::string(sql), StatementPtr(st)).first->second.get();
+    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st)};
+    return remember(*statements_.emplace(std::string(key), std::move(entry)).first);
   }
 
-  void bind(sqlite3_stmt* st, int index, const Value& v, std::string_view sql) {
-    // SQLITE_STATIC: the values outlive the statement's use within query()
+  const Statement& remember(const std::pair<const std::string, Statement>& e) {
+    recent_[next_recent_] = &e;
+    next_recent_ = (next_recent_ + 1) % recent_.size();
+    return e.second;
+  }
+
+  void bind(sqlite3_stmt* st, int index, const Value& v) {
+    // SQLITE_STATIC: the values outlive the statement's use within run()
     const int rc = std::visit(
         [&](const auto& x) {
           using V = std::decay_t<decltype(x)>;
@@ -179,7 +219,7 @@ class SqliteConnection final : public Connection {
           else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
         },
         v);
-    if (rc != SQLITE_OK) fail(rc, sql);
+    if (rc != SQLITE_OK) fail(rc, sqlite3_sql(st));
   }
 
   [[noreturn]] void fail(int rc, std::string_view sql) {
@@ -205,15 +245,12 @@ class SqliteConnection final : public Connection {
     }
   }
 
-  struct Finalizer {
-    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
-  };
-  using StatementPtr = std::unique_ptr<sqlite3_stmt, Finalizer>;
-  static constexpr std::size_t kMaxCachedStatements = 256;
-
   std::string url_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
-  std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
+  std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
+  using Entry = std::pair<const std::string, Statement>;
+  std::array<const Entry*, 4> recent_{};  // the last few statements_ entries prepare() found
+  std::size_t next_recent_ = 0;
 };
 
 /// RETURNING, which every create uses, arrived in SQLite 3.35.0.

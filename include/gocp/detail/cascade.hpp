@@ -64,7 +64,7 @@ inline void collect_dependents(const Database& db, const ModelInfo& parent, cons
       w.text(")");
       if (db.dialect().supports_for_update) w.text(" FOR UPDATE");
       db.with_connection([&](Connection& c) {
-        return c.query(w.sql(), w.params(), [&](const Row& row) {
+        return detail::run_sql(c, w, [&](const Row& row) {
           std::vector<Value> before = read_values(row, child);
           const Value pk = before[child.pk];
           const bool seen = std::any_of(out.begin(), out.end(), [&](const DependentChange& d) {

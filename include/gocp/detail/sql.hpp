@@ -1,6 +1,7 @@
 #pragma once
 // Writes the SQL of every repository verb from a model's runtime description and a
-// backend's dialect. Values never enter the text: each one becomes a bound parameter.
+// backend's dialect. Values never enter the text: each one becomes a bound parameter,
+// held by pointer (the values outlive the statement's run).
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,8 @@
 #include "../dialect.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
+#include "../spi/connection.hpp"
+#include "statement_shape.hpp"
 
 namespace gocp::detail {
 
@@ -20,7 +23,7 @@ class SqlWriter {
   SqlWriter(const Dialect& dialect, const ModelInfo& info) : dialect_(dialect), info_(info) { sql_.reserve(160); }
 
   std::string& sql() noexcept { return sql_; }
-  std::vector<Value>& params() noexcept { return params_; }
+  const BoundValues& params() const noexcept { return params_; }
 
   SqlWriter& text(std::string_view s) {
     sql_ += s;
@@ -28,8 +31,10 @@ class SqlWriter {
   }
   SqlWriter& table() { return text(info_.quoted_table); }
   SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
-  SqlWriter& param(Value v) {
-    params_.push_back(std::move(v));
+  /// Binds `v` by address: it must outlive the statement's run (a temporary does not compile).
+  SqlWriter& param(Value&&) = delete;
+  SqlWriter& param(const Value& v) {
+    params_.emplace_back(&v);
     if (dialect_.numbered_placeholders) {
       sql_ += '$';
       sql_ += std::to_string(params_.size());
@@ -37,6 +42,15 @@ class SqlWriter {
       sql_ += '?';
     }
     return *this;
+  }
+
+  /// A writer over another model's columns continuing this one's text and parameters
+  /// (for a subquery or a join over the other table).
+  SqlWriter continue_with(const ModelInfo& other) && {
+    SqlWriter next(dialect_, other);
+    next.sql_ = std::move(sql_);
+    next.params_ = std::move(params_);
+    return next;
   }
 
   /// `SELECT "id", "first_name", ... FROM "table"`
@@ -55,9 +69,9 @@ class SqlWriter {
   }
 
   /// ` WHERE "pk" = ?`
-  SqlWriter& where_pk(Value pk) {
+  SqlWriter& where_pk(const Value& pk) {
     text(" WHERE ").column(info_.pk).text(" = ");
-    return param(std::move(pk));
+    return param(pk);
   }
 
  private:
@@ -121,9 +135,8 @@ class SqlWriter {
   }
 
   void comparison(const Node& n) {
-    const bool null = std::holds_alternative<std::monostate>(n.value);
     column(n.column);
-    if (null && (n.op == Op::eq || n.op == Op::ne)) {  // `field == nullopt` means IS NULL, as in Django
+    if (is_null_test(n)) {  // `field == nullopt` means IS NULL, as in Django
       text(n.op == Op::eq ? " IS NULL" : " IS NOT NULL");
       return;
     }
@@ -141,8 +154,15 @@ class SqlWriter {
   const Dialect& dialect_;
   const ModelInfo& info_;
   std::string sql_;
-  std::vector<Value> params_;
+  BoundValues params_;
 };
+
+/// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed).
+template <class OnRow>
+std::size_t run_sql(Connection& c, SqlWriter& w, OnRow&& on_row) {
+  auto copy = [&](std::string& sql) { sql = w.sql(); };
+  return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row);
+}
 
 /// The SQL type of a column that is not an auto-increment key.
 inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {

@@ -155,16 +155,14 @@ std::vector<std::pair<Child, Parent>> select_related(const Repository<Child, CP.
   for (const std::string& col : pi.quoted_columns) w.text(", p.").text(col);
   w.text(" FROM (").select_all_columns().where({&children.queryset().scope()}).text(") AS c JOIN (");
   // the parent's conditions name its columns: a writer over Parent, continuing w's parameters
-  detail::SqlWriter pw(children.database().dialect(), pi);
-  pw.sql() = std::move(w.sql());
-  pw.params() = std::move(w.params());
+  auto pw = std::move(w).continue_with(pi);
   pw.select_all_columns().where({&parents.queryset().scope()});
   pw.text(") AS p ON c.").text(ci.quoted_columns[fk_column]).text(" = p.").text(pi.quoted_columns[pi.pk]);
   pw.text(" ORDER BY c.").text(ci.quoted_columns[ci.pk]);
   std::vector<std::pair<Child, Parent>> out;
   detail::StatCounters::bump(PolicyAccess::executor(children).counters()->db_queries);
   children.database().with_connection([&](Connection& c) {
-    return c.query(pw.sql(), pw.params(), [&](const Row& row) {
+    return detail::run_sql(c, pw, [&](const Row& row) {
       out.emplace_back(detail::read_object<Child>(row), detail::read_object_at<Parent>(row, ci.columns.size()));
       return true;
     });

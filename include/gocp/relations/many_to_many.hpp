@@ -258,7 +258,7 @@ class RelatedSet {
   template <class OnRow>
   void run(detail::SqlWriter& w, OnRow&& on_row) const {
     detail::StatCounters::bump(PolicyAccess::executor(targets_).counters()->db_queries);
-    database().with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
+    database().with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
   }
 
   static std::vector<Value> pks_of(const std::vector<M>& objs) {
@@ -281,7 +281,7 @@ class RelatedSet {
     std::vector<std::vector<Value>> rows;
     detail::StatCounters::bump(PolicyAccess::executor(targets_).counters()->db_queries);
     database().with_connection([&](Connection& c) {
-      return c.query(w.sql(), w.params(), [&](const Row& row) {
+      return detail::run_sql(c, w, [&](const Row& row) {
         rows.push_back(detail::read_values(row, *through_));
         return true;
       });
@@ -335,13 +335,12 @@ class RelatedSet {
         w.text(")");
       } else if (!targets_.queryset().scope().empty()) {
         // only the objects the (filtered) set sees: a subquery over M continuing w's parameters
-        detail::SqlWriter sub(database().dialect(), model_info<M>());
-        sub.sql() = std::move(w.sql());
-        sub.params() = std::move(w.params());
+        auto sub = std::move(w).continue_with(model_info<M>());
         sub.text(" AND ").text(through_->quoted_columns[far_]).text(" IN (SELECT ").column(model_info<M>().pk);
         sub.text(" FROM ").table().where({&targets_.queryset().scope()}).text(")");
-        w.sql() = std::move(sub.sql());
-        w.params() = std::move(sub.params());
+        auto whole = std::move(sub).continue_with(*through_);
+        run_through(whole, false);
+        continue;
       }
       run_through(w, false);
     }
