@@ -156,7 +156,12 @@ class Repository {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: bind(...) takes assignments on the repository's model: c(&Model::field) = value");
     QuerySet<Model> qs = qs_;
-    for (const Assignment<Model>* a : {&first, &rest...}) qs = qs.bound_to(a->column, a->resolve());
+    for (const Assignment<Model>* a : {&first, &rest...}) {
+      if (a->increment)
+        throw ConfigurationError("gocp: bind(...) on '" + std::string(info().name) +
+                                 "' takes `c(&Model::field) = value`, not += or -=");
+      qs = qs.bound_to(a->column, a->resolve());
+    }
     return with(std::move(qs));
   }
 
@@ -244,7 +249,7 @@ class Repository {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: update(...) takes assignments on the repository's model: c(&Model::field) = value");
     detail::ColumnValues values;
-    for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve());
+    for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve(), a->increment);
     return count_invalidations(exec().update_where(qs_, values));
   }
 
@@ -291,7 +296,7 @@ class Repository {
       }();
       if (got.second || defaults.empty()) return got;
       detail::ColumnValues values;
-      for (const auto& a : defaults) detail::assign(values, a.column, a.resolve());
+      for (const auto& a : defaults) detail::assign(values, a.column, a.resolve(), a.increment);
       exec().update_row(detail::get_column(got.first, info().pk), values, &got.first);
       count_invalidations(1);
       return got;

@@ -41,6 +41,11 @@ inline constexpr Dialect sqlite_dialect{
     .distinct_from = "IS NOT",
     .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
     .bytewise_text_order = true,
+    // SQLite has no time types: whole numbers, exact and ordered as numbers (text would
+    // need a fixed format to order and parse, and julianday() rounds to milliseconds)
+    .blob_type = "BLOB",
+    .timestamp_type = "INTEGER",  // microseconds since 1970-01-01T00:00:00Z
+    .date_type = "INTEGER",       // days since 1970-01-01
 };
 
 struct SqliteCloser {
@@ -148,6 +153,10 @@ class SqliteConnection final : public Connection {
           if constexpr (std::is_same_v<V, std::monostate>) return sqlite3_bind_null(st, index);
           else if constexpr (std::is_same_v<V, std::int64_t>) return sqlite3_bind_int64(st, index, x);
           else if constexpr (std::is_same_v<V, double>) return sqlite3_bind_double(st, index, x);
+          else if constexpr (std::is_same_v<V, BlobValue>)
+            return sqlite3_bind_blob64(st, index, x.bytes.data(), x.bytes.size(), SQLITE_STATIC);
+          else if constexpr (std::is_same_v<V, TimestampValue>) return sqlite3_bind_int64(st, index, x.micros);
+          else if constexpr (std::is_same_v<V, DateValue>) return sqlite3_bind_int64(st, index, x.days);
           else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
         },
         v);

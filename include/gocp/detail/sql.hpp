@@ -149,6 +149,9 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
     switch (col.type) {
       case ColumnType::integer: w.text(d.integer_type); break;
       case ColumnType::real: w.text(d.real_type); break;
+      case ColumnType::blob: w.text(d.blob_type); break;
+      case ColumnType::timestamp: w.text(d.timestamp_type); break;
+      case ColumnType::date: w.text(d.date_type); break;
       case ColumnType::text:
         if (col.max_length) w.text("VARCHAR(").text(std::to_string(col.max_length)).text(")");
         else w.text(d.text_type);
