@@ -135,7 +135,10 @@ class Executor {
   /// object exactly as the database stored it.
   M insert(const M& obj) const {
     std::vector<Value> values = detail::object_values(obj);
-    for (std::size_t i : auto_now_columns(/*creating=*/true)) values[i] = now();
+    if (const auto& stamped = auto_now_columns(/*creating=*/true); !stamped.empty()) {
+      const Value at = now();  // one reading: created_at == updated_at on a create
+      for (std::size_t i : stamped) values[i] = at;
+    }
     const ColumnInfo& pk = info().columns[info().pk];
     const bool auto_pk = pk.auto_increment && values[info().pk] == Value{std::int64_t{0}};
     auto w = writer();
@@ -173,7 +176,8 @@ class Executor {
     detail::ColumnValues stamped;
     if (!auto_now_columns(false).empty()) {
       stamped = values_;
-      for (std::size_t i : auto_now_columns(false)) detail::assign(stamped, i, now());
+      const Value at = now();
+      for (std::size_t i : auto_now_columns(false)) detail::assign(stamped, i, at);
     }
     const detail::ColumnValues& values = auto_now_columns(false).empty() ? values_ : stamped;
     validate(values);
