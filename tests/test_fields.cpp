@@ -485,6 +485,7 @@ TEST_CASE_METHOD(Fixture, "fields: auto_now_add is set on create, auto_now on ev
   CHECK(saved.created_at == a.created_at);  // auto_now_add: kept
   CHECK(saved.updated_at > a.created_at);   // auto_now: the save's time
   CHECK(saved.hits == 3);
+  CHECK(a.updated_at == saved.updated_at);  // save() leaves the object as stored
 
   std::this_thread::sleep_for(milliseconds(2));
   auto [updated, created] = counters.update_or_create(c(&Counter::name) == "a", gocp::defaults(c(&Counter::hits) = 4));

@@ -215,7 +215,8 @@ class Repository {
   Model create(const Model& obj) const { return counted(exec().insert(with_bound(obj))); }
 
   /// Inserts a new object (auto primary key 0), else updates the row with its primary
-  /// key, inserting it if there is none. Sets the key of an inserted object.
+  /// key, inserting it if there is none. `obj` becomes the row as stored (its key, when
+  /// inserted; its auto_now fields' time).
   void save(Model& obj) const {
     const ColumnInfo& pk = info().columns[info().pk];
     if (pk.auto_increment && detail::pk_of(obj) == pk_type{}) {
@@ -227,7 +228,8 @@ class Repository {
       detail::ColumnValues set;
       for (std::size_t i = 0; i < values.size(); ++i)
         if (i != info().pk) set.emplace_back(i, values[i]);
-      if (exec().update_row(values[info().pk], set) == 0) obj = exec().insert(obj);
+      // obj becomes the row as stored (an auto_now field's new time included)
+      if (exec().update_row(values[info().pk], set, &obj) == 0) obj = exec().insert(obj);
       count_invalidations(1);
     });
   }
