@@ -501,3 +501,29 @@ TEST_CASE_METHOD(Fixture, "fields: auto_now_add is set on create, auto_now on ev
   CHECK(b_created);
   CHECK(b.created_at >= updated.updated_at);
 }
+
+// ---- 6. through a cache ----------------------------------------------------------------
+
+TEST_CASE_METHOD(Fixture, "fields: a cached get_or_create on the new types answers as the database does",
+                 "[fields][cache]") {
+  gocp::CacheRegistry caches{{"default", "locmem:///fields-default"}, {"tests.account", "locmem:///fields-accounts"}};
+  gocp::Repository<Account, gocp::CachedGetOrCreate> cached{db, caches};
+  const Account a = sample("a");
+  auto lookup = [&] {
+    return c(&Account::name) == "a" && c(&Account::avatar) == a.avatar && c(&Account::plan) == Plan::team &&
+           c(&Account::born) == a.born && c(&Account::expires_at) == a.expires_at;
+  };
+  auto [first, created] = cached.get_or_create(lookup(), gocp::defaults(c(&Account::last_seen) = *a.last_seen,
+                                                                       c(&Account::email) = a.email));
+  CHECK(created);
+  CHECK(first.avatar == a.avatar);
+  auto [again, created_again] = cached.get_or_create(lookup());
+  CHECK(!created_again);
+  CHECK(again == first);
+  CHECK(cached.stats().hits >= 1);  // served from the cache, equal to the row
+  // a write of a new value invalidates: the next answer is the database's
+  cached.update(c(&Account::avatar) = bytes({9}));
+  auto [after, created_after] = cached.get_or_create(c(&Account::name) == "a");
+  CHECK(!created_after);
+  CHECK(after.avatar == bytes({9}));
+}
