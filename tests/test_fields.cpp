@@ -432,8 +432,11 @@ TEST_CASE_METHOD(Fixture, "fields: an increment past the member's range is a Val
   // inside a transaction, the error leaves the transaction usable
   db.atomic([&] {
     CHECK_THROWS_AS(counters.update(c(&Counter::small) += 1), gocp::ValidationError);
+    CHECK(counters.update(c(&Counter::small) -= 1) == 2);
     return 0;
   });
+  CHECK(counters.get(c(&Counter::name) == "a").small == 126);
+  CHECK(counters.update(c(&Counter::small) += 1) == 2);
   CHECK(counters.get(c(&Counter::name) == "a").small == 127);
 }
 

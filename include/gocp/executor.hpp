@@ -284,7 +284,10 @@ class Executor {
   void run_returning(detail::SqlWriter& w, const detail::ColumnValues& values, OnObject&& on_object) const {
     if (values.increments.empty()) return run_returning(w, on_object);
     try {
-      run_returning(w, on_object);
+      // in a transaction, inside a savepoint: PostgreSQL would otherwise abort the whole
+      // transaction when the guard refuses, where the caller expects only a ValidationError
+      if (db_.in_transaction()) db_.atomic([&] { run_returning(w, on_object); });
+      else run_returning(w, on_object);
     } catch (const DatabaseError& e) {
       const std::string_view what = e.what();
       // SQLite's "integer overflow", PostgreSQL's 22003 "bigint out of range": only the guard's abs() raises them
