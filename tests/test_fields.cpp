@@ -530,3 +530,53 @@ TEST_CASE_METHOD(Fixture, "fields: a cached get_or_create on the new types answe
   CHECK(!created_after);
   CHECK(after.avatar == bytes({9}));
 }
+
+// ---- 7. the schema check and sync_schema know the new types ---------------------------
+
+namespace {
+struct MemberV1 {
+  std::int64_t id = 0;
+  std::string name;
+};
+struct MemberV2 {
+  std::int64_t id = 0;
+  std::string name;
+  gocp::Timestamp joined{us(86'400'000'001)};  // 1970-01-02T00:00:00.000001Z for the rows already there
+  sys_days born{sys_days{1990y / 1 / 2}};
+  Bytes token = bytes({0, 0xfe});
+  Plan plan = Plan::pro;
+};
+}  // namespace
+
+template <>
+struct gocp::model<MemberV1> {
+  static constexpr std::string_view name = "tests.member";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&MemberV1::id, "id"), gocp::field(&MemberV1::name, "name", gocp::unique));
+};
+template <>
+struct gocp::model<MemberV2> {
+  static constexpr std::string_view name = "tests.member";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&MemberV2::id, "id"), gocp::field(&MemberV2::name, "name", gocp::unique),
+      gocp::field(&MemberV2::joined, "joined"), gocp::field(&MemberV2::born, "born"),
+      gocp::field(&MemberV2::token, "token"), gocp::field(&MemberV2::plan, "plan"));
+};
+
+TEST_CASE_METHOD(Fixture, "fields: sync_schema adds columns of the new types with the model's defaults", "[fields][schema]") {
+  gocp::Repository<MemberV1> v1{db};
+  v1.create_table();
+  v1.create(MemberV1{0, "old"});
+  gocp::Repository<MemberV2> v2{db};
+  CHECK_THROWS_AS(v2.all(), gocp::ConfigurationError);  // the table lacks the columns
+  const auto changes = v2.sync_schema();
+  CHECK(changes.added_columns.size() == 4);
+  const MemberV2 old = v2.get(c(&MemberV2::name) == "old");
+  const MemberV2 defaults;
+  CHECK(old.joined == defaults.joined);
+  CHECK(old.born == defaults.born);
+  CHECK(old.token == defaults.token);
+  CHECK(old.plan == Plan::pro);
+  CHECK(v2.sync_schema().added_columns.empty());  // the check now accepts the table
+  CHECK(v2.filter(c(&MemberV2::token) == bytes({0, 0xfe})).count() == 1);
+}
