@@ -265,6 +265,18 @@ TEST_CASE_METHOD(Fixture, "fields: values gocp cannot store exactly are refused,
     CHECK_THAT(error_of<gocp::ValidationError>([&] { accounts.all(); }),
                Contains("tests.account.expires_at") && Contains("range of the member's type"));
   }
+  SECTION("a stored time that is not gocp's, read") {
+    accounts.create(sample("a"));
+    if (on_sqlite()) {
+      db.execute("UPDATE tests_account SET expires_at = '2024-01-01 00:00:00'");  // another program's text
+      CHECK_THAT(error_of<gocp::DatabaseError>([&] { accounts.all(); }),
+                 Contains("expires_at") && Contains("2024-01-01 00:00:00") && Contains("microseconds since 1970"));
+    } else {
+      db.execute("UPDATE tests_account SET expires_at = 'infinity'");
+      CHECK_THAT(error_of<gocp::DatabaseError>([&] { accounts.all(); }),
+                 Contains("expires_at") && Contains("infinity"));
+    }
+  }
   SECTION("an enum value without a name, and a stored name gocp does not know") {
     Account a = sample("a");
     a.plan = static_cast<Plan>(42);

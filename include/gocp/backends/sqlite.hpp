@@ -163,6 +163,16 @@ class SqliteConnection final : public Connection {
       const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st, c));
       return {p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))};
     }
+    // gocp writes timestamps and dates as integers; anything else (text some other
+    // program wrote) would read as a wrong number, so it is an error instead
+    std::int64_t timestamp(int c) const override { return whole_number(c, "a timestamp (microseconds since 1970)"); }
+    std::int64_t date(int c) const override { return whole_number(c, "a date (days since 1970)"); }
+    std::int64_t whole_number(int c, const char* expected) const {
+      if (sqlite3_column_type(st, c) != SQLITE_INTEGER)
+        throw DatabaseError("gocp: SQLite column '" + std::string(sqlite3_column_name(st, c)) + "' holds '" +
+                            std::string(text(c)) + "' where " + expected + " was expected");
+      return sqlite3_column_int64(st, c);
+    }
     sqlite3_stmt* st;
   };
 
