@@ -22,6 +22,9 @@ struct Dialect {
   std::string_view distinct_from;        ///< NULL-safe "!=": IS NOT / IS DISTINCT FROM
   bool stores_nan;                       ///< a NaN double is stored as NaN (SQLite makes it NULL)
   bool bytewise_text_order;              ///< text `<` is bytewise (SQLite's BINARY), not a locale's collation
+  std::string_view blob_type;            ///< the column type of std::vector<std::byte>
+  std::string_view timestamp_type;       ///< of a time_point (microseconds since 1970, UTC)
+  std::string_view date_type;            ///< of a date (days since 1970)
 
   // Reading a table's shape (schema.hpp), each query taking the table name as its one parameter:
   std::string_view table_columns_sql;    ///< rows of (column name, declared type), in order

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +22,7 @@
 #include "db/database.hpp"
 #include "detail/cascade.hpp"
 #include "detail/small_vector.hpp"
+#include "detail/chrono.hpp"
 #include "detail/sql.hpp"
 #include "detail/statement_shape.hpp"
 #include "detail/validation.hpp"
@@ -153,6 +155,10 @@ class Executor {
   M insert(const M& obj) const {
     detail::SmallVector<Value, 8> values;  // bound by pointer: on the stack, not the heap
     detail::append_values(obj, values);
+    if (const auto& stamped = auto_now_columns(/*creating=*/true); !stamped.empty()) {
+      const Value at = now();  // one reading: created_at == updated_at on a create
+      for (std::size_t i : stamped) values[i] = at;
+    }
     const ModelInfo& mi = info();
     constexpr std::size_t pk = detail::pk_index<M>;
     const bool auto_pk = mi.columns[pk].auto_increment && values[pk] == Value{std::int64_t{0}};
@@ -200,16 +206,24 @@ class Executor {
 
   /// UPDATE of `values` on the row whose primary key is `pk`; the row as stored after
   /// the update goes to `stored`, when given. Returns the rows changed (0 or 1).
-  std::size_t update_row(const Value& pk, const detail::ColumnValues& values, M* stored = nullptr) const {
+  /// The auto_now columns are set to the current time.
+  std::size_t update_row(const Value& pk, const detail::ColumnValues& values_, M* stored = nullptr) const {
+    detail::ColumnValues stamped;
+    if (!auto_now_columns(false).empty()) {
+      stamped = values_;
+      const Value at = now();
+      for (std::size_t i : auto_now_columns(false)) detail::assign(stamped, i, at);
+    }
+    const detail::ColumnValues& values = auto_now_columns(false).empty() ? values_ : stamped;
     validate(values);
     auto w = writer();
     w.text("UPDATE ").table().text(" SET ");
     if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
     w.where_pk(pk);
     std::size_t changed = 0;
-    run_returning(w, [&](M row) {
+    run_returning(w, values, [&](M row) {
       ++changed;
-      emit_update(pk, row);
+      emit_update(pk, row, values);
       if (stored) *stored = std::move(row);
     });
     return changed;
@@ -228,12 +242,12 @@ class Executor {
       set_list(w, values);
       w.where({&qs.scope()});
       std::vector<M> rows;
-      run_returning(w, [&](M row) { rows.push_back(std::move(row)); });
+      run_returning(w, values, [&](M row) { rows.push_back(std::move(row)); });
       return rows;
     };
     if (!moves_pk) {
       const auto rows = update();
-      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row);
+      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row, values);
       return rows.size();
     }
     return db_.atomic([&] {
@@ -374,6 +388,60 @@ class Executor {
     });
   }
 
+  /// As run_returning, for an UPDATE setting `values`: the error an increment's range
+  /// guard raises (see set_list) becomes a ValidationError naming the fields.
+  template <class OnObject>
+  void run_returning(detail::SqlWriter& w, const detail::ColumnValues& values, OnObject&& on_object) const {
+    if (values.increments.empty()) return run_returning(w, on_object);
+    try {
+      // in a transaction, inside a savepoint: PostgreSQL would otherwise abort the whole
+      // transaction when the guard refuses, where the caller expects only a ValidationError
+      if (db_.in_transaction()) db_.atomic([&] { run_returning(w, on_object); });
+      else run_returning(w, on_object);
+    } catch (const DatabaseError& e) {
+      const std::string_view what = e.what();
+      // SQLite's "integer overflow", PostgreSQL's 22003 "bigint out of range": only the guard's abs() raises them
+      if (what.find("integer overflow") == std::string_view::npos && what.find(" 22003") == std::string_view::npos)
+        throw;
+      std::string fields;
+      for (std::size_t c : values.increments) {
+        const ColumnInfo& col = info().columns[c];
+        fields += (fields.empty() ? "'" : ", '") + detail::qualified_name(info().name, col.name) + "' (range [" +
+                  std::to_string(col.min_value) + ", " + std::to_string(col.max_value) + "])";
+      }
+      throw ValidationError("gocp: an increment would take " + fields +
+                            " out of its range on at least one row; no row was changed");
+    }
+  }
+
+  /// The columns set to the current time on a create (auto_now and auto_now_add) or on
+  /// a save (auto_now).
+  static const std::vector<std::size_t>& auto_now_columns(bool creating) {
+    static const auto columns = [](bool create) {
+      std::vector<std::size_t> out;
+      for (std::size_t i = 0; i < info().columns.size(); ++i)
+        if (info().columns[i].auto_now || (create && info().columns[i].auto_now_add)) out.push_back(i);
+      return out;
+    };
+    static const std::vector<std::size_t> on_create = columns(true), on_save = columns(false);
+    return creating ? on_create : on_save;
+  }
+  static Value now() { return Value{TimestampValue{detail::now_micros()}}; }
+
+  /// The row before an update that only incremented integer columns: `after` less each
+  /// increment (exact, since the range guard held); nullopt for any other update.
+  static std::optional<M> before_increments(const M& after, const detail::ColumnValues& values) {
+    if (values.increments.size() != values.size()) return std::nullopt;
+    M before = after;
+    for (const auto& [column, delta] : values) {
+      const auto* d = std::get_if<std::int64_t>(&delta);
+      if (!d) return std::nullopt;
+      const Value now = detail::get_column(after, column);
+      if (const auto* n = std::get_if<std::int64_t>(&now)) detail::set_column(before, column, Value{*n - *d});
+    }
+    return before;
+  }
+
   std::size_t delete_returning(detail::SqlWriter& w) const {
     std::vector<M> gone;
     run_returning(w, [&](M row) { gone.push_back(std::move(row)); });
@@ -381,13 +449,14 @@ class Executor {
     return gone.size();
   }
 
-  /// An update of the row that had key `old_pk`; when the key changed, a delete of the
-  /// old key and an insert of the new one.
-  void emit_update(const Value& old_pk, const M& after) const {
+  /// An update of the row that had key `old_pk` by `values`; when the key changed, a
+  /// delete of the old key and an insert of the new one.
+  void emit_update(const Value& old_pk, const M& after, const detail::ColumnValues& values) const {
     const Value pk = detail::get_column(after, info().pk);
     const bool moved = pk != old_pk;
     if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr);
-    emit(pk, /*had_row=*/!moved, nullptr, &after);
+    const std::optional<M> before = moved ? std::nullopt : before_increments(after, values);
+    emit(pk, /*had_row=*/!moved, before ? &*before : nullptr, &after);
   }
 
   /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /
@@ -405,17 +474,42 @@ class Executor {
 
   void validate(std::size_t column, const Value& v) const { detail::validate_value(info(), db_.dialect(), column, v); }
   void validate(const detail::ColumnValues& values) const {
-    for (const auto& [column, v] : values) validate(column, v);
+    for (const auto& [column, v] : values)
+      if (!values.is_increment(column)) validate(column, v);  // a delta is no value of the column
   }
 
   /// ` "a" = ?, "b" = ?`; false when there is nothing to set.
   static bool set_list(detail::SqlWriter& w, const detail::ColumnValues& values) {
     bool any = false;
     for (const auto& [column, v] : values) {
-      (any ? w.text(", ") : w).column(column).text(" = ").param(v);
+      (any ? w.text(", ") : w).column(column).text(" = ");
       any = true;
+      if (!values.is_increment(column)) {
+        w.param(v);
+      } else if (const auto* d = std::get_if<std::int64_t>(&v)) {
+        increment_guarded(w, column, *d);
+      } else {
+        w.column(column).text(" + ").param(v);
+      }
     }
     return any;
+  }
+
+  /// `column + delta`, or an error when that leaves the member type's range: the
+  /// guard compares the current value with the bound computed here (so neither side
+  /// can overflow) and otherwise evaluates abs(INT64_MIN), which both SQLite ("integer
+  /// overflow") and PostgreSQL (22003) refuse. The operand depends on the row so that
+  /// PostgreSQL cannot fold it at plan time. NULL stays NULL, as NULL + 1 in SQL.
+  static void increment_guarded(detail::SqlWriter& w, std::size_t column, std::int64_t delta) {
+    const ColumnInfo& col = info().columns[column];
+    std::int64_t bound = 0;
+    const bool up = delta >= 0;
+    if (up) bound = col.max_value - delta;  // max >= 0 and delta >= 0: no overflow
+    else if (__builtin_sub_overflow(col.min_value, delta, &bound)) bound = std::numeric_limits<std::int64_t>::max();
+    w.text("CASE WHEN ").column(column).text(" IS NULL OR ").column(column).text(up ? " <= " : " >= ").param_owned(Value{bound});
+    w.text(" THEN ").column(column).text(" + ").param_owned(Value{delta});
+    w.text(" ELSE abs(").column(column).text(" * 0 + ").param_owned(Value{std::numeric_limits<std::int64_t>::min()});
+    w.text(") END");
   }
 
   Database db_;

@@ -68,12 +68,28 @@ struct manual_t {
 /// An integer primary key the caller assigns (not auto-incremented).
 inline constexpr manual_t manual{};
 
-/// The value a create uses when neither the lookup nor the defaults give the field one.
+/// The value a create uses when neither the lookup nor the defaults give the field one
+/// (bool, integer, floating-point, text and enum fields).
 template <class V>
 struct default_value {
   V value;
   constexpr explicit default_value(V v) noexcept : value(v) {}
 };
+
+struct auto_now_t {
+  explicit auto_now_t() = default;
+};
+/// A timestamp field set to the current time on every create and every save() (and
+/// update_or_create's update), as Django's `auto_now`; not by a bulk update(), as in Django.
+inline constexpr auto_now_t auto_now{};
+
+struct auto_now_add_t {
+  explicit auto_now_add_t() = default;
+};
+/// A timestamp field set to the current time when the row is created, as Django's
+/// `auto_now_add`. Both read the process's clock (std::chrono::system_clock), rounded
+/// down to the microsecond: the object written is the object returned, on every backend.
+inline constexpr auto_now_add_t auto_now_add{};
 
 namespace detail {
 /// A compile-time constant a schema may carry (a field default).
@@ -107,6 +123,8 @@ struct Field {
   bool unique = false;
   std::size_t max_length = 0;
   detail::Constant default_value{};
+  bool auto_now = false;
+  bool auto_now_add = false;
 };
 
 template <class T, class... Ms>
@@ -131,12 +149,40 @@ template <class T, class M>
 constexpr void apply_option(Field<T, M>& f, manual_t) {
   f.auto_increment = false;
 }
+template <class T, class M>
+constexpr void apply_option(Field<T, M>& f, auto_now_t) {
+  static_assert(column_traits<M>::type == ColumnType::timestamp, "gocp: auto_now applies only to timestamp fields");
+  f.auto_now = true;
+}
+template <class T, class M>
+constexpr void apply_option(Field<T, M>& f, auto_now_add_t) {
+  static_assert(column_traits<M>::type == ColumnType::timestamp, "gocp: auto_now_add applies only to timestamp fields");
+  f.auto_now_add = true;
+}
+
+/// An enum's stored form as a constant: its name (gocp::enum_names) or its integer.
+template <class E>
+constexpr Constant enum_constant(E e) {
+  if constexpr (has_enum_names<E>) {
+    for (const auto& [value, name] : enum_names<E>::values)
+      if (value == e) return Constant(name);
+    throw "gocp: default_value names an enum value missing from gocp::enum_names";  // a compile error
+  } else {
+    return Constant(static_cast<std::int64_t>(e));
+  }
+}
+
 template <class T, class M, class V>
 constexpr void apply_option(Field<T, M>& f, default_value<V> o) {
   static_assert(column_traits<M>::template accepts<V>,
                 "gocp: default_value's type does not match the field's type");
+  constexpr ColumnType type = column_traits<M>::type;
+  static_assert(std::is_enum_v<V> || type == ColumnType::integer || type == ColumnType::real || type == ColumnType::text,
+                "gocp: default_value applies to bool, integer, floating-point, text and enum fields; for a "
+                "timestamp use gocp::auto_now_add, for others a default in the struct's member initializer");
   // Constant(...) spelled out: Clang 14 does not evaluate the converting assignment at compile time
-  if constexpr (std::is_convertible_v<V, std::string_view>) f.default_value = Constant(std::string_view(o.value));
+  if constexpr (std::is_enum_v<V>) f.default_value = enum_constant(o.value);
+  else if constexpr (std::is_convertible_v<V, std::string_view>) f.default_value = Constant(std::string_view(o.value));
   else if constexpr (std::is_floating_point_v<V>) f.default_value = Constant(static_cast<double>(o.value));
   else f.default_value = Constant(static_cast<std::int64_t>(o.value));
 }
@@ -144,12 +190,14 @@ constexpr void apply_option(Field<T, M>& f, default_value<V> o) {
 }  // namespace detail
 
 /// A column backed by `member`, named `name` in SQL; options: max_length(n), unique,
-/// default_value(v).
+/// default_value(v), auto_now, auto_now_add.
 template <class T, class M, class... Options>
 constexpr Field<T, M> field(M T::*member, std::string_view name, Options... options) {
   static_assert(column_traits<M>::supported,
-                "gocp::field: unsupported member type; use bool, an integer of at most 64 bits, "
-                "float/double, std::string, or std::optional of one of them");
+                "gocp::field: unsupported member type; use bool, an integer of at most 64 bits, float/double, "
+                "std::string, std::vector<std::byte>, std::chrono::system_clock::time_point (any sys_time), "
+                "std::chrono::sys_days or year_month_day, an enum, or std::optional of one of them -- or map your "
+                "type onto one of these with a gocp::field_traits<T> specialisation (gocp/field_traits.hpp)");
   Field<T, M> f{member, name};
   (detail::apply_option(f, options), ...);
   return f;
@@ -505,6 +553,8 @@ struct ColumnInfo {
   bool unique;
   std::size_t max_length;  ///< in characters (UTF-8 code points); 0: unlimited
   detail::Constant default_value;
+  bool auto_now = false;      ///< set to the current time on every create and save
+  bool auto_now_add = false;  ///< set to the current time on create
   /// An integer column's range, the member type's (bool: 0 and 1); a write outside it
   /// is a ValidationError. 0 and 0 for other columns.
   std::int64_t min_value = 0;
@@ -606,7 +656,8 @@ constexpr std::string_view pk_name() {
 /// A column holding T's primary key in another table (not a key, not auto-incremented).
 template <class T>
 ColumnInfo key_column_of(std::string_view name) {
-  ColumnInfo out{name, ColumnType::integer, false, false, false, false, 0, {}};
+  ColumnInfo out{.name = name, .type = ColumnType::integer, .nullable = false, .primary_key = false,
+                 .auto_increment = false, .unique = false, .max_length = 0, .default_value = {}};
   for_each_field<T>([&](const auto& f, std::size_t) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     if (!f.primary_key) return;
@@ -644,8 +695,9 @@ std::shared_ptr<const ModelInfo> through_info(std::string_view name, const std::
   t->target_column = (self ? "to_" : "") + target + "_id";
   t->name = t->owned_name;
   t->table = owner_table + "_" + std::string(name);
-  t->columns.push_back({"id", ColumnType::integer, false, true, true, false, 0, {}, min_of<std::int64_t>,
-                        max_of<std::int64_t>});
+  t->columns.push_back({.name = "id", .type = ColumnType::integer, .nullable = false, .primary_key = true,
+                        .auto_increment = true, .unique = false, .max_length = 0, .default_value = {},
+                        .min_value = min_of<std::int64_t>, .max_value = max_of<std::int64_t>});
   t->columns.push_back(key_column_of<Owner>(t->owner_column));
   t->columns.push_back(key_column_of<Target>(t->target_column));
   t->pk = 0;
@@ -712,10 +764,10 @@ const ModelInfo& model_info() {
     detail::for_each_field<T>([&](const auto& f, std::size_t i) {
       using M = typename std::remove_cvref_t<decltype(f)>::member_type;
       m.columns.push_back({f.name, column_traits<M>::type, column_traits<M>::nullable, f.primary_key,
-                           f.auto_increment, f.unique, f.max_length, f.default_value});
+                           f.auto_increment, f.unique, f.max_length, f.default_value, f.auto_now, f.auto_now_add});
       if constexpr (column_traits<M>::type == ColumnType::integer) {
-        m.columns.back().min_value = detail::min_of<typename column_traits<M>::base>;
-        m.columns.back().max_value = detail::max_of<typename column_traits<M>::base>;
+        m.columns.back().min_value = detail::min_of<typename column_traits<M>::stored>;
+        m.columns.back().max_value = detail::max_of<typename column_traits<M>::stored>;
       }
       if (f.primary_key) m.pk = i;
       if (f.primary_key || f.unique) m.unique_sets.push_back({i});
@@ -777,7 +829,7 @@ Value get_column(const T& obj, std::size_t column) {
   Value out;
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    if (i == column) out = column_traits<M>::to_value(obj.*f.member);
+    if (i == column) out = column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); });
   });
   return out;
 }
@@ -787,7 +839,7 @@ template <class T, class Out>
 void append_values(const T& obj, Out& out) {
   for_each_field<T>([&](const auto& f, std::size_t) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    out.emplace_back(column_traits<M>::to_value(obj.*f.member));
+    out.emplace_back(column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); }));
   });
 }
 

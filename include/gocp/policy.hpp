@@ -60,11 +60,27 @@ class PendingCreate {
     for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
     detail::for_each_equality_term(lookup_.nodes(), 0,
                                    [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); });
-    for (const auto& a : defaults_) detail::set_column(obj, a.column, a.resolve());
+    for (const auto& a : defaults_)
+      detail::set_column(obj, a.column, a.increment ? added(detail::get_column(obj, a.column), a.resolve(), a.column)
+                                                    : a.resolve());
     return obj;
   }
 
  private:
+  /// `c += delta` on the new object: its value plus delta (NULL stays NULL, as in SQL);
+  /// an integer sum beyond 64 bits is a ValidationError, a smaller member's range is
+  /// checked by the insert's validation.
+  static Value added(const Value& current, const Value& delta, std::size_t column) {
+    if (const auto* i = std::get_if<std::int64_t>(&current)) {
+      std::int64_t sum = 0;
+      if (const auto* d = std::get_if<std::int64_t>(&delta); d && !__builtin_add_overflow(*i, *d, &sum)) return Value{sum};
+      throw ValidationError("gocp: '" + detail::qualified_name(model_info<M>().name, model_info<M>().columns[column].name) +
+                            "' += would leave the 64-bit range");
+    }
+    if (const auto* x = std::get_if<double>(&current)) return Value{*x + std::get<double>(delta)};
+    return current;
+  }
+
   const QuerySet<M>& qs_;
   const Expr<M>& lookup_;
   const std::vector<Assignment<M>>& defaults_;

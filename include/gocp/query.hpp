@@ -9,7 +9,8 @@
 ///
 /// The same column assigned (`c(&Author::store) = "Amazon"`) is an `Assignment<Author>`,
 /// used by `defaults(...)` and `update(...)`; a callable on the right is evaluated only
-/// when the assignment is applied. Comparing or assigning a value of the wrong type, or
+/// when the assignment is applied. `c(&Author::books_in_store) += 1` (or `-=`) adds to
+/// what the row holds, in the database (`SET n = n + 1`, Django's F('n') + 1). Comparing or assigning a value of the wrong type, or
 /// mixing two models' fields, does not compile.
 
 #include <cstddef>
@@ -17,6 +18,7 @@
 #include <functional>
 #include <initializer_list>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <iterator>  // std::begin/end; not <ranges>, which costs every includer ~20k lines
 #include <span>
@@ -171,12 +173,14 @@ Expr<T> operator!(const Expr<T>& e) {
 }
 
 /// `column = value`, applied by a create, an update or defaults. A callable value is
-/// called only when the assignment is applied.
+/// called only when the assignment is applied. With `increment`, the value is added to
+/// the column's current value (`column += value`) rather than stored.
 template <class T>
 struct Assignment {
   std::size_t column;
   Value value{};
   std::function<Value()> lazy{};
+  bool increment = false;
 
   Value resolve() const { return lazy ? lazy() : value; }
 };
@@ -229,7 +233,10 @@ class Col {
       return {};
     } else {
       detail::Node n{detail::Op::in, column_};
-      for (const auto& v : values) n.list.push_back(traits::from_user(v, name()));
+      for (const auto& v : values) {
+        auto [value, exact] = traits::for_comparison(v, name());
+        if (exact) n.list.push_back(std::move(value));  // a time between two microseconds equals no stored one
+      }
       return Expr<T>(std::move(n));
     }
   }
@@ -249,6 +256,19 @@ class Col {
   Expr<T> startswith(std::string_view prefix) const { return like(detail::like_escape(prefix) + "%"); }
   Expr<T> endswith(std::string_view suffix) const { return like("%" + detail::like_escape(suffix)); }
   Expr<T> contains(std::string_view part) const { return like("%" + detail::like_escape(part) + "%"); }
+
+  /// `column += delta` for update(...) and defaults(...): computed by the database from
+  /// the row's current value, so concurrent increments all count. A result outside the
+  /// member type's range is a ValidationError and no row changes. On a create (the
+  /// create of get_or_create / update_or_create) it adds to the new object's value.
+  template <class V>
+  Assignment<T> operator+=(V&& delta) const {
+    return increment(std::forward<V>(delta), false);
+  }
+  template <class V>
+  Assignment<T> operator-=(V&& delta) const {
+    return increment(std::forward<V>(delta), true);
+  }
 
   /// An assignment for defaults(...) / update(...); a callable is evaluated lazily.
   template <class V>
@@ -277,10 +297,49 @@ class Col {
                     "gocp: cannot compare this field with a value of that type (e.g. a text field with a "
                     "number, or a number field with a string)");
       return {};
+    } else if constexpr (traits::type == ColumnType::timestamp) {
+      auto [value, exact] = traits::for_comparison(std::forward<V>(v), name());
+      if (!exact) return between_micros(op, std::move(value));
+      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, std::move(value)}; });
     } else {
       return Expr<T>(std::in_place,
                      [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v), name())}; });
     }
+  }
+
+  /// A comparison with a time between the stored microseconds `floor` and floor + 1,
+  /// kept exact: `< t` and `<= t` are `<= floor`, `> t` and `>= t` are `> floor`, `== t`
+  /// matches no row and `!= t` (IS DISTINCT FROM) every row.
+  Expr<T> between_micros(detail::Op op, Value floor) const {
+    using detail::Op;
+    switch (op) {
+      case Op::eq: return Expr<T>(detail::Node{Op::nothing});
+      case Op::ne: return !Expr<T>(detail::Node{Op::nothing});
+      case Op::lt:
+      case Op::le: return Expr<T>(detail::Node{Op::le, column_, std::move(floor)});
+      default: return Expr<T>(detail::Node{Op::gt, column_, std::move(floor)});
+    }
+  }
+
+  template <class V>
+  Assignment<T> increment(V&& delta, bool negate) const {
+    using U = std::remove_cvref_t<V>;
+    static_assert(traits::type == ColumnType::integer || traits::type == ColumnType::real,
+                  "gocp: += and -= apply only to integer and floating-point fields");
+    static_assert(std::is_arithmetic_v<U> && !std::is_same_v<U, bool> &&
+                      (traits::type == ColumnType::real || std::is_integral_v<U>),
+                  "gocp: += and -= take a number (an integer for an integer field)");
+    Value v = traits::from_user(std::forward<V>(delta), name());
+    if (negate) {
+      if (auto* i = std::get_if<std::int64_t>(&v)) {
+        if (*i == std::numeric_limits<std::int64_t>::min())
+          throw ValidationError("gocp: '" + name()() + "' -= " + std::to_string(*i) + " cannot be negated");
+        *i = -*i;
+      } else if (auto* d = std::get_if<double>(&v)) {
+        *d = -*d;
+      }
+    }
+    return {column_, std::move(v), {}, /*increment=*/true};
   }
 
   /// Names the field in a ValidationError; called only when one is raised.

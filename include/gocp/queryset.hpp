@@ -6,6 +6,7 @@
 /// and fixes its column for the unique-coverage check; a related manager is a
 /// repository with bound values, nothing more. Cheap to copy; never touches a database.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -17,10 +18,19 @@
 namespace gocp {
 
 namespace detail {
-/// Column -> value, in the order given; a later value for the same column wins.
-using ColumnValues = std::vector<std::pair<std::size_t, Value>>;
+/// Column -> value, in the order given; a later value for the same column wins. A
+/// column listed in `increments` has its value added to the row's (`c(&M::n) += 1`).
+struct ColumnValues : std::vector<std::pair<std::size_t, Value>> {
+  std::vector<std::size_t> increments;
 
-inline void assign(ColumnValues& values, std::size_t column, Value v) {
+  bool is_increment(std::size_t column) const {
+    return std::find(increments.begin(), increments.end(), column) != increments.end();
+  }
+};
+
+inline void assign(ColumnValues& values, std::size_t column, Value v, bool increment = false) {
+  std::erase(values.increments, column);
+  if (increment) values.increments.push_back(column);
   for (auto& [c, existing] : values) {
     if (c == column) {
       existing = std::move(v);

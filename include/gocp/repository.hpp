@@ -167,7 +167,12 @@ class Repository {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: bind(...) takes assignments on the repository's model: c(&Model::field) = value");
     QuerySet<Model> qs = qs_;
-    for (const Assignment<Model>* a : {&first, &rest...}) qs = qs.bound_to(a->column, a->resolve());
+    for (const Assignment<Model>* a : {&first, &rest...}) {
+      if (a->increment)
+        throw ConfigurationError("gocp: bind(...) on '" + std::string(info().name) +
+                                 "' takes `c(&Model::field) = value`, not += or -=");
+      qs = qs.bound_to(a->column, a->resolve());
+    }
     return with(std::move(qs));
   }
 
@@ -221,7 +226,8 @@ class Repository {
   Model create(const Model& obj) const { return counted(exec().insert(with_bound(obj))); }
 
   /// Inserts a new object (auto primary key 0), else updates the row with its primary
-  /// key, inserting it if there is none. Sets the key of an inserted object.
+  /// key, inserting it if there is none. `obj` becomes the row as stored (its key, when
+  /// inserted; its auto_now fields' time).
   void save(Model& obj) const {
     const ColumnInfo& pk = info().columns[info().pk];
     if (pk.auto_increment && detail::pk_of(obj) == pk_type{}) {
@@ -233,7 +239,8 @@ class Repository {
       detail::ColumnValues set;
       for (std::size_t i = 0; i < values.size(); ++i)
         if (i != info().pk) set.emplace_back(i, values[i]);
-      if (exec().update_row(values[info().pk], set) == 0) obj = exec().insert(obj);
+      // obj becomes the row as stored (an auto_now field's new time included)
+      if (exec().update_row(values[info().pk], set, &obj) == 0) obj = exec().insert(obj);
       count_invalidations(1);
     });
   }
@@ -255,7 +262,7 @@ class Repository {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: update(...) takes assignments on the repository's model: c(&Model::field) = value");
     detail::ColumnValues values;
-    for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve());
+    for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve(), a->increment);
     return count_invalidations(exec().update_where(qs_, values));
   }
 
@@ -304,7 +311,7 @@ class Repository {
       }();
       if (got.second || defaults.empty()) return got;
       detail::ColumnValues values;
-      for (const auto& a : defaults) detail::assign(values, a.column, a.resolve());
+      for (const auto& a : defaults) detail::assign(values, a.column, a.resolve(), a.increment);
       exec().update_row(detail::get_column(got.first, info().pk), values, &got.first);
       count_invalidations(1);
       return got;

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "db/database.hpp"
+#include "detail/chrono.hpp"
 #include "detail/sql.hpp"
 #include "errors.hpp"
 #include "model.hpp"
@@ -122,6 +123,9 @@ inline std::string_view column_type_name(ColumnType type) {
   switch (type) {
     case ColumnType::integer: return "integer";
     case ColumnType::real: return "floating-point";
+    case ColumnType::blob: return "bytes";
+    case ColumnType::timestamp: return "timestamp";
+    case ColumnType::date: return "date";
     case ColumnType::text: break;
   }
   return "text";
@@ -148,7 +152,7 @@ inline std::string describe_drift(const ModelInfo& info, const TableShape& shape
 }
 
 /// A NOT NULL column added to a table with rows needs a DEFAULT: the model's own.
-inline std::string sql_literal(const Value& v, std::string_view table, std::string_view column) {
+inline std::string sql_literal(const Value& v, std::string_view table, std::string_view column, const Dialect& d) {
   const auto refuse = [&](std::string_view why) -> std::string {
     throw ConfigurationError("gocp: sync_schema cannot add column " + std::string(table) + "." + std::string(column) +
                              ": its default " + std::string(why));
@@ -162,6 +166,18 @@ inline std::string sql_literal(const Value& v, std::string_view table, std::stri
     std::string out(buf, end);
     if (out.find_first_of(".eE") == std::string::npos) out += ".0";  // a REAL literal, not an integer
     return out;
+  }
+  // bytes, timestamps and dates: SQLite stores them as X'..' and whole numbers, PostgreSQL as its own types
+  const bool sqlite = d.name == "sqlite";
+  if (const auto* t = std::get_if<TimestampValue>(&v))
+    return sqlite ? std::to_string(t->micros) : "'" + format_timestamp(t->micros) + "'::timestamptz";
+  if (const auto* day = std::get_if<DateValue>(&v))
+    return sqlite ? std::to_string(day->days) : "'" + format_date(day->days) + "'::date";
+  if (const auto* b = std::get_if<BlobValue>(&v)) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char ch : b->bytes) (hex += digits[ch >> 4]) += digits[ch & 15];
+    return sqlite ? "X'" + hex + "'" : "'\\x" + hex + "'::bytea";
   }
   const auto& s = std::get<std::string>(v);
   if (s.find('\0') != std::string::npos) return refuse("holds a NUL character");
@@ -219,7 +235,7 @@ inline SchemaChanges sync_schema(const Database& db, const ModelInfo& info, cons
         std::string sql = "ALTER TABLE " + info.quoted_table + " ADD COLUMN " + info.quoted_columns[c] + " " +
                           detail::column_type_sql(d, col);
         if (!col.nullable)
-          sql += " NOT NULL DEFAULT " + detail::sql_literal(column_defaults[c], info.table, col.name);
+          sql += " NOT NULL DEFAULT " + detail::sql_literal(column_defaults[c], info.table, col.name, d);
         conn.execute(sql);
         changes.added_columns.emplace_back(col.name);
       }

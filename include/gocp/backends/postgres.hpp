@@ -43,6 +43,7 @@
 #include <variant>
 #include <vector>
 
+#include "../detail/chrono.hpp"
 #include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
@@ -60,6 +61,9 @@ inline bool postgres_declared_type_holds(ColumnType type, std::string_view decla
     case ColumnType::integer: return declared == "bigint" || declared == "integer" || declared == "smallint";
     case ColumnType::real: return declared == "double precision" || declared == "numeric";
     case ColumnType::text: return declared == "text" || declared == "character varying";
+    case ColumnType::blob: return declared == "bytea";
+    case ColumnType::timestamp: return declared == "timestamp with time zone";  // without: a zone-less local time
+    case ColumnType::date: return declared == "date";
   }
   return false;
 }
@@ -76,6 +80,9 @@ inline constexpr Dialect postgres_dialect{
     .distinct_from = "IS DISTINCT FROM",
     .stores_nan = true,              // double precision holds NaN
     .bytewise_text_order = false,    // the database's collation, which gocp does not know
+    .blob_type = "BYTEA",
+    .timestamp_type = "TIMESTAMPTZ",  // microseconds, as gocp's timestamps; sent and read as ISO text in UTC
+    .date_type = "DATE",
     .table_columns_sql = "SELECT column_name, data_type FROM information_schema.columns "
                          "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
     .unique_indexes_sql = "SELECT ci.relname, a.attname FROM pg_index i "
@@ -262,12 +269,43 @@ class PostgresConnection final : public Connection {
     std::string_view text(int c) const override {
       return {PQgetvalue(res, index, c), static_cast<std::size_t>(PQgetlength(res, index, c))};
     }
+    /// BYTEA in the hex output format (every session asks for it: see postgres_backend).
+    std::string_view blob(int c) const override {
+      const std::string_view s = text(c);
+      if (s.size() % 2 != 0 || !s.starts_with("\\x")) bad_value(c, s, "bytes in hex format");
+      bytes.clear();
+      for (std::size_t i = 2; i < s.size(); i += 2) {
+        const int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0) bad_value(c, s, "bytes in hex format");
+        bytes += static_cast<char>(hi * 16 + lo);
+      }
+      return bytes;
+    }
+    std::int64_t timestamp(int c) const override {
+      const std::string_view s = text(c);
+      const auto micros = parse_timestamp(s);
+      if (!micros) bad_value(c, s, "an ISO timestamp with a UTC offset");
+      return *micros;
+    }
+    std::int64_t date(int c) const override {
+      const std::string_view s = text(c);
+      const auto days = parse_date_text(s);
+      if (!days) bad_value(c, s, "an ISO date");
+      return *days;
+    }
+    static int hex_digit(char ch) {
+      if (ch >= '0' && ch <= '9') return ch - '0';
+      if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+      if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+      return -1;
+    }
     [[noreturn]] void bad_value(int c, std::string_view s, const char* expected) const {
       throw DatabaseError("gocp: PostgreSQL returned '" + std::string(s) + "' in column '" + PQfname(res, c) +
                           "' where " + expected + " was expected");
     }
     const PGresult* res;
     int index = 0;
+    mutable std::string bytes;  // the last blob() decoded, valid until the next call
   };
 
   static std::string trimmed(const char* message) {
@@ -326,6 +364,7 @@ class PostgresConnection final : public Connection {
   void bind(std::span<const Value* const> params, std::string_view key, FunctionRef<void(std::string&)> write_sql) {
     values_.resize(params.size());
     numbers_.resize(params.size());
+    texts_.resize(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
       values_[i] = std::visit(
           [&](const auto& x) -> const char* {
@@ -337,6 +376,19 @@ class PostgresConnection final : public Connection {
             } else if constexpr (std::is_same_v<V, std::int64_t>) {
               *std::to_chars(buf, last, x).ptr = '\0';
               return buf;
+            } else if constexpr (std::is_same_v<V, BlobValue>) {
+              static constexpr char digits[] = "0123456789abcdef";
+              std::string& hex = texts_[i];
+              hex.assign("\\x");
+              for (unsigned char ch : x.bytes) {
+                hex += digits[ch >> 4];
+                hex += digits[ch & 15];
+              }
+              return hex.c_str();
+            } else if constexpr (std::is_same_v<V, TimestampValue>) {
+              return (texts_[i] = format_timestamp(x.micros)).c_str();
+            } else if constexpr (std::is_same_v<V, DateValue>) {
+              return (texts_[i] = format_date(x.days)).c_str();
             } else if constexpr (std::is_same_v<V, double>) {
               if (std::isnan(x)) return "NaN";
               if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
@@ -401,6 +453,7 @@ class PostgresConnection final : public Connection {
   std::uint64_t statement_counter_ = 0;
   std::vector<const char*> values_;              // this query's parameters, as libpq takes them
   std::vector<std::array<char, 32>> numbers_;  // the text of its numeric parameters
+  std::vector<std::string> texts_;             // the text of its bytes, timestamps and dates
 };
 
 inline DatabaseBackend postgres_backend(Url& url) {
@@ -430,6 +483,8 @@ inline DatabaseBackend postgres_backend(Url& url) {
   }
   params.emplace_back("application_name", url.take("application_name").value_or("gocp"));
   params.emplace_back("client_encoding", "UTF8");
+  // the output formats Row reads timestamps, dates and bytes in, whatever the server's defaults
+  params.emplace_back("options", "-c DateStyle=ISO -c bytea_output=hex");
   return DatabaseBackend{postgres_dialect,
                  [params = std::move(params), shown] { return std::make_unique<PostgresConnection>(params, shown); },
                  10};

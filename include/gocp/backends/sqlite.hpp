@@ -50,6 +50,9 @@ inline bool sqlite_declared_type_holds(ColumnType type, std::string_view declare
     case ColumnType::integer: return affinity == Affinity::integer || affinity == Affinity::numeric;
     case ColumnType::real: return affinity != Affinity::text;
     case ColumnType::text: return affinity == Affinity::text;
+    case ColumnType::blob: return true;  // no affinity converts a BLOB value
+    case ColumnType::timestamp:          // whole numbers, as integer columns
+    case ColumnType::date: return affinity == Affinity::integer || affinity == Affinity::numeric;
   }
   return false;
 }
@@ -66,6 +69,11 @@ inline constexpr Dialect sqlite_dialect{
     .distinct_from = "IS NOT",
     .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
     .bytewise_text_order = true,
+    // SQLite has no time types: whole numbers, exact and ordered as numbers (text would
+    // need a fixed format to order and parse, and julianday() rounds to milliseconds)
+    .blob_type = "BLOB",
+    .timestamp_type = "INTEGER",  // microseconds since 1970-01-01T00:00:00Z
+    .date_type = "INTEGER",       // days since 1970-01-01
     .table_columns_sql = "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
     .unique_indexes_sql = "SELECT il.name, ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii "
                           "WHERE il.\"unique\" = 1 AND il.partial = 0 ORDER BY il.name, ii.seqno",
@@ -145,6 +153,16 @@ class SqliteConnection final : public Connection {
       const auto* p = reinterpret_cast<const char*>(sqlite3_column_blob(st, c));
       return {p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c))};
     }
+    // gocp writes timestamps and dates as integers; anything else (text some other
+    // program wrote) would read as a wrong number, so it is an error instead
+    std::int64_t timestamp(int c) const override { return whole_number(c, "a timestamp (microseconds since 1970)"); }
+    std::int64_t date(int c) const override { return whole_number(c, "a date (days since 1970)"); }
+    std::int64_t whole_number(int c, const char* expected) const {
+      if (sqlite3_column_type(st, c) != SQLITE_INTEGER)
+        throw DatabaseError("gocp: SQLite column '" + std::string(sqlite3_column_name(st, c)) + "' holds '" +
+                            std::string(text(c)) + "' where " + expected + " was expected");
+      return sqlite3_column_int64(st, c);
+    }
     sqlite3_stmt* st;
   };
 
@@ -216,6 +234,10 @@ class SqliteConnection final : public Connection {
           if constexpr (std::is_same_v<V, std::monostate>) return sqlite3_bind_null(st, index);
           else if constexpr (std::is_same_v<V, std::int64_t>) return sqlite3_bind_int64(st, index, x);
           else if constexpr (std::is_same_v<V, double>) return sqlite3_bind_double(st, index, x);
+          else if constexpr (std::is_same_v<V, BlobValue>)
+            return sqlite3_bind_blob64(st, index, x.bytes.data(), x.bytes.size(), SQLITE_STATIC);
+          else if constexpr (std::is_same_v<V, TimestampValue>) return sqlite3_bind_int64(st, index, x.micros);
+          else if constexpr (std::is_same_v<V, DateValue>) return sqlite3_bind_int64(st, index, x.days);
           else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
         },
         v);

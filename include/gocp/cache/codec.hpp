@@ -3,7 +3,10 @@
 /// The schema-versioned binary codec for cache entries:
 ///
 ///     "gC" | version:u8 | schema_hash:u64 | generation:u64 | count:u16 | count x field
-///     field := tag:u8 (0 NULL, 1 int64, 2 double, 3 text) | payload (8 bytes, or u32 length + bytes)
+///     field := tag:u8 (0 NULL, 1 int64, 2 double, 3 text, 4 bytes) | payload (8 bytes, or u32 length + bytes)
+///
+/// A timestamp (microseconds) or a date (days) is an int64 field: the column's type,
+/// known from the schema, says which.
 ///
 /// (little-endian). An entry written under another schema hash, or for another column
 /// layout, decodes as a miss, never as a wrong object; so does any corrupt or truncated
@@ -26,11 +29,16 @@ namespace gocp::codec {
 inline constexpr std::uint8_t kFormatVersion = 1;
 inline constexpr std::size_t kHeaderSize = 2 + 1 + 8 + 8 + 2;
 
-enum class Tag : std::uint8_t { null = 0, integer = 1, real = 2, text = 3 };
+enum class Tag : std::uint8_t { null = 0, integer = 1, real = 2, text = 3, blob = 4 };
 
 namespace detail {
 inline void put_u64(std::string& out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xffu);
+}
+inline void put_bytes(std::string& out, std::string_view s) {
+  const auto n = static_cast<std::uint32_t>(s.size());
+  for (int k = 0; k < 4; ++k) out += static_cast<char>((n >> (8 * k)) & 0xffu);
+  out += s;
 }
 inline std::uint64_t get_u64(const char* p) {
   std::uint64_t v = 0;
@@ -51,7 +59,10 @@ inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, s
   out += static_cast<char>(values.size() & 0xffu);
   out += static_cast<char>((values.size() >> 8) & 0xffu);
   for (const Value& v : values) {
-    if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    const std::int64_t* i = std::get_if<std::int64_t>(&v);
+    if (const auto* t = std::get_if<TimestampValue>(&v)) i = &t->micros;
+    if (const auto* d = std::get_if<DateValue>(&v)) i = &d->days;
+    if (i) {
       out += static_cast<char>(Tag::integer);
       detail::put_u64(out, static_cast<std::uint64_t>(*i));
     } else if (const auto* d = std::get_if<double>(&v)) {
@@ -61,9 +72,10 @@ inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, s
       detail::put_u64(out, bits);
     } else if (const auto* s = std::get_if<std::string>(&v)) {
       out += static_cast<char>(Tag::text);
-      const auto n = static_cast<std::uint32_t>(s->size());
-      for (int k = 0; k < 4; ++k) out += static_cast<char>((n >> (8 * k)) & 0xffu);
-      out += *s;
+      detail::put_bytes(out, *s);
+    } else if (const auto* b = std::get_if<BlobValue>(&v)) {
+      out += static_cast<char>(Tag::blob);
+      detail::put_bytes(out, b->bytes);
     } else {
       out += static_cast<char>(Tag::null);
     }
@@ -111,15 +123,18 @@ class Decoded final : public Row {
           break;
         case Tag::integer:
         case Tag::real:
-          if ((tag == Tag::integer) != (col.type == ColumnType::integer) ||
+          if ((tag == Tag::integer) != (col.type == ColumnType::integer || col.type == ColumnType::timestamp ||
+                                        col.type == ColumnType::date) ||
               (tag == Tag::real) != (col.type == ColumnType::real) || bytes.size() - pos < 8)
             return std::nullopt;
           f.data = bytes.data() + pos;
           f.size = 8;
           pos += 8;
           break;
-        case Tag::text: {
-          if (col.type != ColumnType::text || bytes.size() - pos < 4) return std::nullopt;
+        case Tag::text:
+        case Tag::blob: {
+          if (col.type != (tag == Tag::text ? ColumnType::text : ColumnType::blob) || bytes.size() - pos < 4)
+            return std::nullopt;
           std::uint32_t n = 0;
           for (int k = 0; k < 4; ++k) n |= std::uint32_t{static_cast<unsigned char>(bytes[pos + k])} << (8 * k);
           pos += 4;

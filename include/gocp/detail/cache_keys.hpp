@@ -65,6 +65,12 @@ struct Hash128 {
       add(std::bit_cast<std::uint64_t>(*d));
     } else if (const auto* s = std::get_if<std::string>(&v)) {
       text_words(*s, add);
+    } else if (const auto* b = std::get_if<BlobValue>(&v)) {
+      text_words(b->bytes, add);
+    } else if (const auto* t = std::get_if<TimestampValue>(&v)) {
+      add(static_cast<std::uint64_t>(t->micros));
+    } else if (const auto* day = std::get_if<DateValue>(&v)) {
+      add(static_cast<std::uint64_t>(day->days));
     }
   }
 

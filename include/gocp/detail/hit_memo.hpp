@@ -42,7 +42,8 @@ inline bool same_value(const Value& a, const Value& b) {
   if (const auto* s = std::get_if<std::string>(&a)) return std::string_view(*s) == *std::get_if<std::string>(&b);
   if (const auto* i = std::get_if<std::int64_t>(&a)) return *i == *std::get_if<std::int64_t>(&b);
   if (const auto* d = std::get_if<double>(&a)) return *d == *std::get_if<double>(&b);
-  return true;  // both NULL
+  if (std::holds_alternative<std::monostate>(a)) return true;  // both NULL
+  return a == b;  // bytes, a timestamp or a date
 }
 
 inline bool same_nodes(std::span<const Node> a, std::span<const Node> b) {

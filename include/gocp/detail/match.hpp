@@ -24,6 +24,49 @@ enum class Truth : std::uint8_t { no, yes, unknown, undecided };
 /// A comparison's outcome: an order, NULL, or one memory cannot tell.
 enum class Order : std::int8_t { less = -1, equal = 0, greater = 1, null, undecided };
 
+/// Compares two values of one column as both backends do: numbers by value (NaN
+/// `undecided`), text bytewise (`undecided` when unequal and the order is not known),
+/// bytes bytewise (SQLite's memcmp and PostgreSQL's bytea order agree), timestamps and
+/// dates by their counts; NULL is `null`.
+inline Order compare_values(const Value& a, const Value& b, bool text_order_known) {
+  if (std::holds_alternative<std::monostate>(a)) return Order::null;
+  auto three_way = [](const auto& x, const auto& y) {
+    if constexpr (std::is_floating_point_v<std::remove_cvref_t<decltype(x)>>) {
+      if (std::isnan(x) || std::isnan(y)) return Order::undecided;
+    }
+    return x < y ? Order::less : (y < x ? Order::greater : Order::equal);
+  };
+  if (const auto* s = std::get_if<std::string>(&a)) {
+    const auto* t = std::get_if<std::string>(&b);
+    if (!t) return Order::undecided;
+    const int c = std::string_view(*s).compare(*t);
+    return c == 0 ? Order::equal : !text_order_known ? Order::undecided : c < 0 ? Order::less : Order::greater;
+  }
+  if (const auto* x = std::get_if<BlobValue>(&a)) {
+    const auto* y = std::get_if<BlobValue>(&b);
+    if (!y) return Order::undecided;
+    const int c = std::string_view(x->bytes).compare(y->bytes);  // unsigned bytes, then length
+    return c == 0 ? Order::equal : c < 0 ? Order::less : Order::greater;
+  }
+  if (const auto* x = std::get_if<TimestampValue>(&a)) {
+    const auto* y = std::get_if<TimestampValue>(&b);
+    return y ? three_way(x->micros, y->micros) : Order::undecided;
+  }
+  if (const auto* x = std::get_if<DateValue>(&a)) {
+    const auto* y = std::get_if<DateValue>(&b);
+    return y ? three_way(x->days, y->days) : Order::undecided;
+  }
+  if (const auto* i = std::get_if<std::int64_t>(&a)) {
+    if (const auto* n = std::get_if<std::int64_t>(&b)) return three_way(*i, *n);
+    if (const auto* d = std::get_if<double>(&b)) return three_way(static_cast<double>(*i), *d);
+    return Order::undecided;
+  }
+  const double x = std::get<double>(a);
+  if (const auto* d = std::get_if<double>(&b)) return three_way(x, *d);
+  if (const auto* n = std::get_if<std::int64_t>(&b)) return three_way(x, static_cast<double>(*n));
+  return Order::undecided;
+}
+
 /// Compares column `column` of obj with v. Unequal texts are `undecided` unless
 /// `text_order_known` (the backend orders text bytewise, or only equality matters);
 /// NaN is `undecided` (SQLite binds it as NULL, PostgreSQL orders it above every number).
@@ -35,6 +78,11 @@ Order compare_column(const T& obj, std::size_t column, const Value& v, bool text
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     using traits = column_traits<M>;
     const M& member = obj.*f.member;
+    if constexpr (kind_of<typename traits::base>() == Kind::mapped || traits::type == ColumnType::blob ||
+                  traits::type == ColumnType::timestamp || traits::type == ColumnType::date) {
+      out = compare_values(traits::to_value(member), v, text_order_known);  // through its stored form
+      return;
+    } else {
     const typename traits::base* x = nullptr;
     if constexpr (traits::nullable) {
       if (member) x = &*member;
@@ -59,6 +107,7 @@ Order compare_column(const T& obj, std::size_t column, const Value& v, bool text
     } else {
       if (const auto* d = std::get_if<double>(&v)) out = three_way(static_cast<double>(*x), *d);
       else if (const auto* n = std::get_if<std::int64_t>(&v)) out = three_way(static_cast<double>(*x), static_cast<double>(*n));
+    }
     }
   });
   return out;

@@ -45,6 +45,7 @@ class SmallVector {
   const T* end() const noexcept { return data_ + size_; }
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
+  T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }
   operator std::span<const T>() const noexcept { return {data_, size_}; }
 

@@ -4,6 +4,7 @@
 // held by pointer (the values outlive the statement's run).
 
 #include <cstddef>
+#include <deque>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -31,8 +32,11 @@ class SqlWriter {
   }
   SqlWriter& table() { return text(info_.quoted_table); }
   SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
-  /// Binds `v` by address: it must outlive the statement's run (a temporary does not compile).
+  /// Binds `v` by address: it must outlive the statement's run (a temporary does not
+  /// compile; param_owned keeps a value the writer computed).
   SqlWriter& param(Value&&) = delete;
+  /// Binds a value the writer keeps for as long as it lives (a deque: addresses stay put).
+  SqlWriter& param_owned(Value v) { return param(owned_.emplace_back(std::move(v))); }
   SqlWriter& param(const Value& v) {
     params_.emplace_back(&v);
     if (dialect_.numbered_placeholders) {
@@ -50,6 +54,7 @@ class SqlWriter {
     SqlWriter next(dialect_, other);
     next.sql_ = std::move(sql_);
     next.params_ = std::move(params_);
+    next.owned_ = std::move(owned_);  // moving a deque keeps its elements where they are
     return next;
   }
 
@@ -155,6 +160,7 @@ class SqlWriter {
   const ModelInfo& info_;
   std::string sql_;
   BoundValues params_;
+  std::deque<Value> owned_;
 };
 
 /// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed).
@@ -169,6 +175,9 @@ inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {
   switch (col.type) {
     case ColumnType::integer: return std::string(d.integer_type);
     case ColumnType::real: return std::string(d.real_type);
+    case ColumnType::blob: return std::string(d.blob_type);
+    case ColumnType::timestamp: return std::string(d.timestamp_type);
+    case ColumnType::date: return std::string(d.date_type);
     case ColumnType::text: break;
   }
   return col.max_length ? "VARCHAR(" + std::to_string(col.max_length) + ")" : std::string(d.text_type);
