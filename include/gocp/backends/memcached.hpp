@@ -10,7 +10,7 @@
 /// servers are one cache through consistent hashing (ketama): a key lives on one
 /// server, losing or adding a server moves only that server's share, and a server that
 /// fails is left out (libmemcached's REMOVE_FAILED_SERVERS) and retried after
-/// `retry_s` (1). Options: `pool` (8), and SharedCache's (cache/shared.hpp):
+/// `retry_s` (1). With one server, the circuit breaker alone paces the retries. Options: `pool` (8), and SharedCache's (cache/shared.hpp):
 /// timeout_ms, connect_timeout_ms, key_prefix, version, ttl_s, retry_ms, max_retry_ms,
 /// max_pending. libmemcached's own defaults (seconds per I/O) are replaced by these.
 ///
@@ -98,10 +98,14 @@ class MemcachedCache final : public SharedCache {
     set(MEMCACHED_BEHAVIOR_SND_TIMEOUT, static_cast<std::uint64_t>(options.timeout.count()) * 1000);
     set(MEMCACHED_BEHAVIOR_RCV_TIMEOUT, static_cast<std::uint64_t>(options.timeout.count()) * 1000);
     set(MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED, 1);  // consistent hashing: a lost server moves only its keys
-    set(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1);
-    set(MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
-    set(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_s));
-    set(MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, static_cast<std::uint64_t>(retry_s));
+    if (servers.size() > 1) {  // leave a failed server out, so its keys go to the others
+      set(MEMCACHED_BEHAVIOR_REMOVE_FAILED_SERVERS, 1);
+      set(MEMCACHED_BEHAVIOR_SERVER_FAILURE_LIMIT, 1);
+      set(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, static_cast<std::uint64_t>(retry_s));
+      set(MEMCACHED_BEHAVIOR_DEAD_TIMEOUT, static_cast<std::uint64_t>(retry_s));
+    } else {  // one server: the circuit breaker paces retries; the client may always try
+      set(MEMCACHED_BEHAVIOR_RETRY_TIMEOUT, 0);
+    }
     set(MEMCACHED_BEHAVIOR_SUPPORT_CAS, 1);
     for (const auto& s : servers)
       if (memcached_server_add(m, s.host.c_str(), static_cast<in_port_t>(s.port)) != MEMCACHED_SUCCESS)
