@@ -238,6 +238,51 @@ TEST_CASE("redis made to evict (maxmemory, allkeys-lru): evicted generations are
 
 #endif
 
+#if defined(GOCP_TEST_MEMCACHED)
+
+TEST_CASE("memcached: three servers are one cache; killing one moves only its share of the keys",
+          "[faults][ketama]") {
+  std::array<Server, 3> servers;
+  std::string hosts;
+  for (const auto& s : servers) hosts += (hosts.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(s.port());
+  gocp::CacheRegistry caches{{"c", "memcached://" + hosts + "?timeout_ms=100&retry_ms=20&max_retry_ms=100&key_prefix=k"}};
+  gocp::Cache& cache = caches.cache("c");
+  auto& shared = dynamic_cast<gocp::SharedCache&>(cache);
+  constexpr int kMany = 300;
+  auto key = [](int i) { return "key" + std::to_string(i); };
+  for (int i = 0; i < kMany; ++i) cache.set(key(i), std::to_string(i));
+  std::array<std::vector<int>, 3> on;  // which server holds each key, asked of each directly
+  for (int i = 0; i < kMany; ++i)
+    for (int s = 0; s < 3; ++s)
+      if (servers[s].send("get " + shared.server_key(key(i)) + "\r\n").rfind("VALUE", 0) == 0) on[s].push_back(i);
+  CHECK(on[0].size() + on[1].size() + on[2].size() == kMany);  // each key on exactly one
+  for (const auto& keys : on) CHECK(keys.size() > kMany / 10);  // and spread over all three
+
+  servers[1].kill();
+  int survivors = 0, lost = 0;
+  for (auto until = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < until;) {
+    survivors = lost = 0;
+    bool failed = false;
+    try {
+      for (int i : on[0]) survivors += cache.get(key(i)).has_value();
+      for (int i : on[2]) survivors += cache.get(key(i)).has_value();
+      for (int i : on[1]) lost += cache.get(key(i)).has_value();
+    } catch (const gocp::CacheError&) {
+      failed = true;  // the dead server's first failure, and the open circuit after it
+    }
+    if (!failed) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  CHECK(survivors == static_cast<int>(on[0].size() + on[2].size()));  // the others' keys did not move
+  CHECK(lost == 0);                                                    // the dead one's are misses
+  for (int i : on[1]) cache.set(key(i), "again");                      // and now live on the others
+  int refilled = 0;
+  for (int i : on[1]) refilled += cache.get(key(i)) == std::optional<std::string>("again");
+  CHECK(refilled == static_cast<int>(on[1].size()));
+}
+
+#endif
+
 // ---- processes sharing one server and one database -------------------------------
 
 namespace {
