@@ -240,7 +240,7 @@ TEST_CASE("redis made to evict (maxmemory, allkeys-lru): evicted generations are
 
 #if defined(GOCP_TEST_MEMCACHED)
 
-TEST_CASE("memcached: three servers are one cache; killing one moves only its share of the keys",
+TEST_CASE("memcached: three servers are one cache, and killing one moves only its share of the keys",
           "[faults][ketama]") {
   std::array<Server, 3> servers;
   std::string hosts;

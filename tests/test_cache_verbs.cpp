@@ -165,7 +165,7 @@ TEST_CASE("values and keys are bytes: NULs, spaces, high bytes and long keys rou
   CHECK(cache.get(long_key_2) == std::optional<std::string>("long 2"));
 }
 
-TEST_CASE("a per-call TTL expires the entry; zero keeps it", "[verbs][ttl]") {
+TEST_CASE("a per-call TTL expires the entry, zero keeps it", "[verbs][ttl]") {
   FreshCache f;
   gocp::Cache& cache = f.cache;
   cache.set("short", "x", gocp::Cache::Ttl{1});
