@@ -7,6 +7,7 @@
 /// each written value is validated against the schema first.
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@
 #include "errors.hpp"
 #include "model.hpp"
 #include "queryset.hpp"
+#include "schema.hpp"
 #include "stats.hpp"
 
 namespace gocp {
@@ -236,8 +238,28 @@ class Executor {
     return delete_returning(w);
   }
 
-  /// CREATE TABLE IF NOT EXISTS with the schema's constraints.
-  void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
+  // ---- the table itself (schema.hpp) ---------------------------------------------------
+
+  /// CREATE TABLE IF NOT EXISTS with the schema's constraints; a table that was there
+  /// already is then checked against the model.
+  void create_table() const {
+    db_.execute(detail::create_table_sql(db_.dialect(), info()));
+    check_schema();
+  }
+
+  /// ConfigurationError when the table is missing or differs from the model. Every
+  /// executor runs it once, before its first statement.
+  void check_schema() const {
+    gocp::check_schema(db_, info());
+    schema_checked_->store(true, std::memory_order_release);
+  }
+
+  /// Adds what the table lacks (never drops or changes anything), then checks it.
+  SchemaChanges sync_schema() const {
+    auto changes = gocp::sync_schema(db_, info(), detail::object_values(detail::default_object<M>()));
+    schema_checked_->store(true, std::memory_order_release);
+    return changes;
+  }
 
  private:
   static constexpr std::size_t kInBulkChunk = 500;
@@ -249,6 +271,7 @@ class Executor {
 
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
+    if (!schema_checked_->load(std::memory_order_acquire)) check_schema();
     detail::StatCounters::bump(stats_->db_queries);
     return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
   }
@@ -310,6 +333,10 @@ class Executor {
 
   Database db_;
   std::shared_ptr<detail::StatCounters> stats_;
+  /// Set once the table was found to match the model, shared by copies (a policy's
+  /// commit hook holds one); two threads racing the first statement may both check,
+  /// which is harmless.
+  std::shared_ptr<std::atomic<bool>> schema_checked_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace gocp

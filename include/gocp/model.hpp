@@ -483,6 +483,17 @@ void set_column(T& obj, std::size_t column, const Value& v) {
   });
 }
 
+/// The model's default object, as a create starts from it: `T{}` (its member
+/// initializers), then each field's `default_value`.
+template <class T>
+T default_object() {
+  T obj{};
+  const ModelInfo& info = model_info<T>();
+  for (std::size_t i = 0; i < info.columns.size(); ++i)
+    if (info.columns[i].default_value.index() != 0) set_column(obj, i, to_value(info.columns[i].default_value));
+  return obj;
+}
+
 template <class T>
 inline constexpr std::size_t pk_index = [] {
   std::size_t pk = 0;

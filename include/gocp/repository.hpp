@@ -133,6 +133,16 @@ class Repository {
   /// Creates the table with its constraints if it does not exist (idempotent).
   void create_table() const { exec().create_table(); }
 
+  /// Adds what the model has and the table lacks: the table itself, missing columns
+  /// (NOT NULL ones with the default object's value as DEFAULT), missing unique indexes.
+  /// Never drops, renames or retypes; see schema.hpp. Returns what it changed.
+  SchemaChanges sync_schema() const { return exec().sync_schema(); }
+
+  /// Checks the table against the model now (it is checked anyway before the first
+  /// statement): a ConfigurationError names the missing or mistyped columns and the
+  /// unique sets without a unique index.
+  void check_schema() const { exec().check_schema(); }
+
   // ---- narrowing -------------------------------------------------------------------
 
   /// A repository seeing only the rows that match `condition` as well.

@@ -52,6 +52,17 @@
 namespace gocp {
 namespace detail {
 
+/// information_schema's data_type names that keep gocp's values exactly: no `real`
+/// for a double (it keeps 6 digits), no `character` for text (it pads with blanks).
+inline bool postgres_declared_type_holds(ColumnType type, std::string_view declared) {
+  switch (type) {
+    case ColumnType::integer: return declared == "bigint" || declared == "integer" || declared == "smallint";
+    case ColumnType::real: return declared == "double precision" || declared == "numeric";
+    case ColumnType::text: return declared == "text" || declared == "character varying";
+  }
+  return false;
+}
+
 inline constexpr Dialect postgres_dialect{
     .name = "postgresql",
     .numbered_placeholders = true,
@@ -64,6 +75,17 @@ inline constexpr Dialect postgres_dialect{
     .distinct_from = "IS DISTINCT FROM",
     .stores_nan = true,              // double precision holds NaN
     .bytewise_text_order = false,    // the database's collation, which gocp does not know
+    .table_columns_sql = "SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+    .unique_indexes_sql = "SELECT ci.relname, a.attname FROM pg_index i "
+                          "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ci ON ci.oid = i.indexrelid "
+                          "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+                          "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum <> 0 "
+                          "WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace "
+                          "AND i.indisunique AND i.indpred IS NULL AND k.n <= i.indnkeyatts "
+                          "ORDER BY ci.relname, k.n",
+    .ddl_lock_sql = "SELECT pg_advisory_xact_lock(7453285242693250048)",  // 0x676f637064646c00, "gocpddl\0"
+    .declared_type_holds = postgres_declared_type_holds,
 };
 
 /// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never
@@ -112,8 +134,7 @@ class PostgresConnection final : public Connection {
     // advisory lock queues them: the second sees the table and skips. (A multi-statement
     // simple query is one implicit transaction, so outside a transaction block the lock
     // is held only for the CREATE.)
-    if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) text = "SELECT pg_advisory_xact_lock(" +
-                                                             std::to_string(kDdlLockKey) + "); ";
+    if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) (text = postgres_dialect.ddl_lock_sql) += "; ";
     text += sql;
     const ResultPtr res(PQexec(conn_.get(), text.c_str()));
     const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
@@ -195,7 +216,6 @@ class PostgresConnection final : public Connection {
   using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
 
   static constexpr std::size_t kMaxCachedStatements = 256;
-  static constexpr std::int64_t kDdlLockKey = 0x676f6370'64646c00;  // "gocpddl\0"
 
   /// A row of a text-format result: integers and doubles are parsed from their text.
   struct Rows final : Row {

@@ -29,6 +29,29 @@
 namespace gocp {
 namespace detail {
 
+/// SQLite's rules for a column's type affinity, from its declared type
+/// (https://www.sqlite.org/datatype3.html, 3.1), and which affinities keep gocp's values
+/// as written: INTEGER or NUMERIC turn the text "007" into 7, REAL rounds integers past
+/// 2^53; BLOB (or no declared type) keeps every value as bound.
+inline bool sqlite_declared_type_holds(ColumnType type, std::string_view declared) {
+  std::string upper(declared);
+  for (char& ch : upper) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  const auto has = [&](std::string_view part) { return upper.find(part) != std::string::npos; };
+  enum class Affinity { integer, text, blob, real, numeric };
+  const Affinity affinity = has("INT")                                  ? Affinity::integer
+                            : has("CHAR") || has("CLOB") || has("TEXT") ? Affinity::text
+                            : has("BLOB") || upper.empty()              ? Affinity::blob
+                            : has("REAL") || has("FLOA") || has("DOUB") ? Affinity::real
+                                                                        : Affinity::numeric;
+  if (affinity == Affinity::blob) return true;
+  switch (type) {
+    case ColumnType::integer: return affinity == Affinity::integer || affinity == Affinity::numeric;
+    case ColumnType::real: return affinity != Affinity::text;
+    case ColumnType::text: return affinity == Affinity::text;
+  }
+  return false;
+}
+
 inline constexpr Dialect sqlite_dialect{
     .name = "sqlite",
     .numbered_placeholders = false,
@@ -41,6 +64,11 @@ inline constexpr Dialect sqlite_dialect{
     .distinct_from = "IS NOT",
     .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
     .bytewise_text_order = true,
+    .table_columns_sql = "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
+    .unique_indexes_sql = "SELECT il.name, ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii "
+                          "WHERE il.\"unique\" = 1 AND il.partial = 0 ORDER BY il.name, ii.seqno",
+    .ddl_lock_sql = "",  // BEGIN IMMEDIATE already holds the database's one write lock
+    .declared_type_holds = sqlite_declared_type_holds,
 };
 
 struct SqliteCloser {

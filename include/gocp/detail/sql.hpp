@@ -133,6 +133,16 @@ class SqlWriter {
   std::vector<Value> params_;
 };
 
+/// The SQL type of a column that is not an auto-increment key.
+inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {
+  switch (col.type) {
+    case ColumnType::integer: return std::string(d.integer_type);
+    case ColumnType::real: return std::string(d.real_type);
+    case ColumnType::text: break;
+  }
+  return col.max_length ? "VARCHAR(" + std::to_string(col.max_length) + ")" : std::string(d.text_type);
+}
+
 /// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE and
 /// UNIQUE(...) constraints of the schema.
 inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
@@ -146,14 +156,7 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
       w.text(d.auto_primary_key);
       continue;
     }
-    switch (col.type) {
-      case ColumnType::integer: w.text(d.integer_type); break;
-      case ColumnType::real: w.text(d.real_type); break;
-      case ColumnType::text:
-        if (col.max_length) w.text("VARCHAR(").text(std::to_string(col.max_length)).text(")");
-        else w.text(d.text_type);
-        break;
-    }
+    w.text(column_type_sql(d, col));
     if (col.primary_key) w.text(" PRIMARY KEY");
     else if (!col.nullable) w.text(" NOT NULL");
     if (col.unique) w.text(" UNIQUE");
