@@ -21,6 +21,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -197,6 +198,69 @@ TEST_CASE("a write while the cache is down: the entry from before is never serve
   server.resume();
   std::this_thread::sleep_for(300ms);
   for (int i = 0; i < 3; ++i) CHECK(load.authors.get_or_create(named(1)).first.books_in_store == 77);
+}
+
+TEST_CASE("a paused server costs one timeout; then calls are skipped until a probe succeeds", "[faults][breaker]") {
+  Server server;
+  gocp::CacheRegistry caches{{"c", fault_url(server, "breaker")}};
+  gocp::Cache& cache = caches.cache("c");
+  auto& shared = dynamic_cast<gocp::SharedCache&>(cache);
+  cache.set("k", "v");
+  server.pause();
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(cache.get("k"), gocp::CacheTimeout);
+  const auto t1 = std::chrono::steady_clock::now();
+  CHECK(t1 - t0 >= 90ms);  // the timeout was paid, once
+  int skipped = 0;
+  for (int i = 0; i < 100; ++i) {
+    try {
+      cache.get("k");
+    } catch (const gocp::CacheUnavailable&) {
+      ++skipped;
+    }
+  }
+  CHECK(skipped == 100);
+  CHECK(std::chrono::steady_clock::now() - t1 < 40ms);  // at once, not 100 timeouts
+  server.resume();
+  std::optional<std::string> value;
+  for (auto until = std::chrono::steady_clock::now() + 2s; !value && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+    try {
+      value = cache.get("k");
+    } catch (const gocp::CacheUnavailable&) {
+    }
+  }
+  CHECK(value == std::optional<std::string>("v"));
+  const auto health = shared.health();
+  CHECK(health.timeouts == 1);
+  CHECK(health.skipped >= 100);
+  CHECK(health.probes >= 1);
+  CHECK_FALSE(health.open);
+}
+
+TEST_CASE("more lost writes than max_pending: the probe deletes every key of the alias", "[faults][breaker]") {
+  Server server;
+  gocp::CacheRegistry caches{{"c", fault_url(server, "retire") + "&max_pending=3"},
+                             {"other", fault_url(server, "retire_other")}};
+  gocp::Cache& cache = caches.cache("c");
+  cache.set("old", "from before");
+  server.pause();
+  CHECK_THROWS_AS(cache.get("x"), gocp::CacheTimeout);
+  for (int i = 0; i < 5; ++i) CHECK_THROWS_AS(cache.remove("k" + std::to_string(i)), gocp::CacheUnavailable);
+  server.resume();
+  std::this_thread::sleep_for(300ms);
+  for (auto until = std::chrono::steady_clock::now() + 2s; std::chrono::steady_clock::now() < until;) {
+    try {
+      cache.get("x");
+      break;
+    } catch (const gocp::CacheUnavailable&) {
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+  CHECK_FALSE(cache.get("old").has_value());  // retired with the rest
+  const auto health = dynamic_cast<gocp::SharedCache&>(cache).health();
+  CHECK(health.retired == 1);
+  CHECK(health.redelivered == 0);
 }
 
 #if defined(GOCP_TEST_REDIS)
