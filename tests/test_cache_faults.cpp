@@ -244,6 +244,7 @@ TEST_CASE("more lost writes than max_pending: the probe deletes every key of the
                              {"other", fault_url(server, "retire_other")}};
   gocp::Cache& cache = caches.cache("c");
   cache.set("old", "from before");
+  caches.cache("other").set("keep", "other alias");
   server.pause();
   CHECK_THROWS_AS(cache.get("x"), gocp::CacheTimeout);
   for (int i = 0; i < 5; ++i) CHECK_THROWS_AS(cache.remove("k" + std::to_string(i)), gocp::CacheUnavailable);
@@ -258,6 +259,9 @@ TEST_CASE("more lost writes than max_pending: the probe deletes every key of the
     }
   }
   CHECK_FALSE(cache.get("old").has_value());  // retired with the rest
+#if defined(GOCP_TEST_REDIS)
+  CHECK(caches.cache("other").get("keep") == std::optional<std::string>("other alias"));  // SCAN by prefix only
+#endif
   const auto health = dynamic_cast<gocp::SharedCache&>(cache).health();
   CHECK(health.retired == 1);
   CHECK(health.redelivered == 0);
