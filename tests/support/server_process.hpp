@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -67,7 +68,12 @@ class ServerProcess {
     kill();
     start(port_);
   }
-  void pause() { ::kill(pid_, SIGSTOP); }
+  /// Returns once the process is stopped (SIGSTOP is delivered asynchronously).
+  void pause() {
+    ::kill(pid_, SIGSTOP);
+    for (int i = 0; i < 200 && state() != 'T'; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (state() != 'T') throw std::runtime_error("test server: " + binary_ + " did not stop on SIGSTOP");
+  }
   void resume() { ::kill(pid_, SIGCONT); }
 
   /// Sends `request` and returns what arrives within a second (for test assertions).
@@ -80,6 +86,14 @@ class ServerProcess {
   }
 
  private:
+  /// The process state letter from /proc/<pid>/stat ('T' when stopped).
+  char state() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    return close == std::string::npos || close + 2 >= stat.size() ? '?' : stat[close + 2];
+  }
+
   static int free_port() {
     const int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
