@@ -200,7 +200,7 @@ TEST_CASE("a write while the cache is down: the entry from before is never serve
   for (int i = 0; i < 3; ++i) CHECK(load.authors.get_or_create(named(1)).first.books_in_store == 77);
 }
 
-TEST_CASE("a paused server costs one timeout; then calls are skipped until a probe succeeds", "[faults][breaker]") {
+TEST_CASE("a paused server costs one timeout, then calls are skipped until a probe succeeds", "[faults][breaker]") {
   Server server;
   gocp::CacheRegistry caches{{"c", fault_url(server, "breaker")}};
   gocp::Cache& cache = caches.cache("c");
