@@ -30,12 +30,20 @@
 
 namespace gocp {
 
-/// Specialise for each model type; see the file comment.
+/// Specialise for each model type; see the file comment. The primary template only marks
+/// a type that has none, for the concept below.
 template <class T>
 struct model {
-  static_assert(detail::always_false<T>,
-                "gocp: this type has no gocp::model<T> specialisation; declare "
-                "`template <> struct gocp::model<YourType> { name; schema; };` beside it");
+  using gocp_model_is_not_specialised_for_this_type = void;
+};
+
+/// A type with a `gocp::model<T>` specialisation giving its `name` and `schema`. gocp's
+/// entry points (Repository, c()) require it, so forgetting the specialisation is one
+/// error naming this concept, not a cascade from inside the library.
+template <class T>
+concept ModelType = !requires { typename model<T>::gocp_model_is_not_specialised_for_this_type; } && requires {
+  { model<T>::name } -> std::convertible_to<std::string_view>;
+  model<T>::schema;
 };
 
 // ---- field options -------------------------------------------------------------------

@@ -18,7 +18,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <optional>
-#include <ranges>
+#include <iterator>  // std::begin/end; not <ranges>, which costs every includer ~20k lines
 #include <span>
 #include <string>
 #include <string_view>
@@ -221,9 +221,9 @@ class Col {
 
   /// `column IN (values...)`; an empty list matches no row.
   template <class R>
-    requires std::ranges::input_range<R>
+    requires requires(const R& r) { std::begin(r) != std::end(r); }
   Expr<T> in(const R& values) const {
-    using V = std::ranges::range_value_t<R>;
+    using V = std::remove_cvref_t<decltype(*std::begin(values))>;
     if constexpr (!traits::template accepts<V>) {
       static_assert(detail::always_false<V>, "gocp: in(...) with values of a type this field cannot hold");
       return {};
@@ -292,7 +292,7 @@ class Col {
 };
 
 /// The column backed by `member`: `c(&Author::first_name) == "Leo"`.
-template <class T, class M>
+template <ModelType T, class M>
 Col<T, M> c(M T::*member) {
   return Col<T, M>(member);
 }

@@ -88,6 +88,7 @@ struct RepositoryShared {
 }  // namespace detail
 
 template <class Model, class... Policies>
+  requires ModelType<Model>
 class Repository {
   static_assert((RepositoryPolicy<Policies> && ...),
                 "gocp::Repository: each policy must be a class deriving from gocp::Policy, default constructible "

@@ -11,9 +11,9 @@
 /// shared by its connections (one by default; `?pool=N` for more).
 
 #include <sqlite3.h>
+#include <sys/stat.h>  // not <filesystem>, which would cost every includer ~15k lines for one check
 
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -251,11 +251,11 @@ inline DatabaseBackend sqlite_backend(Url& url) {
                              "' must be sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite::memory:");
   } else {
     path = url.path();
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+    const std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    struct stat info {};
+    if (!dir.empty() && !(::stat(dir.c_str(), &info) == 0 && S_ISDIR(info.st_mode)))
       throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url.redacted() +
-                               "'): directory '" + dir.string() + "' does not exist");
+                               "'): directory '" + dir + "' does not exist");
   }
   const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
   const std::string shown = url.redacted();
