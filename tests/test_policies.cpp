@@ -1,5 +1,5 @@
 // The policies, alone and combined: CachedGetOrCreate, AlwaysGetOrCreate,
-// NonAtomicGetOrCreate, on a real SQLite file and the in-process cache.
+// NonAtomicGetOrCreate, on a real SQLite file (or PostgreSQL) and the cache of the build (locmem, redis, memcached).
 
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "support/cache_url.hpp"
 #include "support/library_models.hpp"
 #include "support/database_url.hpp"
 #include "support/temp_dir.hpp"
@@ -26,11 +27,11 @@ gocp::Expr<Author> named(const std::string& first, const std::string& last) {
 struct Fixture {
   gocp::test::TempDir dir;
   gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  gocp::CacheRegistry caches{{"default", "locmem:///"},
-                             {"library.author", "locmem:///"},
-                             {"geo.country", "locmem:///"},
-                             {"family.parent", "locmem:///"},
-                             {"family.child", "locmem:///"}};
+  gocp::CacheRegistry caches{{"default", gocp::test::cache_url()},
+                             {"library.author", gocp::test::cache_url()},
+                             {"geo.country", gocp::test::cache_url()},
+                             {"family.parent", gocp::test::cache_url()},
+                             {"family.child", gocp::test::cache_url()}};
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
 
   Fixture() {

@@ -10,7 +10,14 @@
 ///     ├── DoesNotExist             get() matched no row
 ///     ├── MultipleObjectsReturned  get() matched several rows
 ///     ├── ValidationError          a value the model's schema refuses (too long, ...)
-///     └── ConfigurationError       a bad URL, unknown scheme or alias, unsafe lookup ...
+///     ├── ConfigurationError       a bad URL, unknown scheme or alias, unsafe lookup ...
+///     └── CacheError               a shared cache (redis, memcached) failed or answered garbage
+///         ├── CacheTimeout         it did not answer within the alias's timeout_ms
+///         └── CacheUnavailable     it cannot be reached, or is skipped while its circuit is open
+///
+/// Cache errors never reach a repository's caller: the coherence layer counts them
+/// (Stats::cache_errors) and answers from the database. They reach only code that
+/// calls a Cache's verbs itself.
 
 #include <cstddef>
 #include <stdexcept>
@@ -71,6 +78,21 @@ class ValidationError : public Error {
 class ConfigurationError : public Error {
  public:
   using Error::Error;
+};
+
+class CacheError : public Error {
+ public:
+  using Error::Error;
+};
+
+class CacheTimeout : public CacheError {
+ public:
+  using CacheError::CacheError;
+};
+
+class CacheUnavailable : public CacheError {
+ public:
+  using CacheError::CacheError;
 };
 
 }  // namespace gocp

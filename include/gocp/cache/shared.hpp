@@ -1,0 +1,342 @@
+#pragma once
+/// \file
+/// `gocp::SharedCache`: what the network caches (redis, memcached) have in common, so
+/// each backend is only its transport. It gives every alias:
+///  - keys `<key_prefix>:<version>:<key>` (Django's make_key), so two deployments, or
+///    two versions of one, sharing a server never read each other's entries;
+///  - typed errors (CacheTimeout, CacheUnavailable, CacheError; errors.hpp);
+///  - a circuit breaker: a failure opens it and calls throw CacheUnavailable at once
+///    (the coherence layer turns that into a counted miss) until a probe, after a
+///    backoff of `retry_ms` doubling up to `max_retry_ms`, succeeds;
+///  - undelivered invalidations: every key a write (set, add, remove, increment) failed
+///    to reach, or was refused by the open circuit, is remembered and deleted by the
+///    probe before the circuit closes, so an entry from before an outage is never served
+///    after a write made during it. Past `max_pending` keys the probe deletes every key
+///    of the alias instead (SCAN by prefix on Redis, flush_all on memcached).
+///  - a read is discarded (CacheUnavailable) if any failure was recorded while it ran:
+///    its answer might predate an invalidation that was just lost.
+/// Common URL options: timeout_ms (250), connect_timeout_ms (250), key_prefix (""),
+/// version (1), ttl_s (0: never expire), retry_ms (100), max_retry_ms (2000),
+/// max_pending (10000).
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "../detail/circuit_breaker.hpp"
+#include "../detail/string_hash.hpp"
+#include "../errors.hpp"
+#include "../spi/url.hpp"
+#include "cache.hpp"
+
+namespace gocp {
+
+/// What a shared cache met, since it was created (SharedCache::health()).
+struct SharedCacheStats {
+  std::uint64_t timeouts = 0;     ///< calls that ran out of timeout_ms
+  std::uint64_t unavailable = 0;  ///< calls that could not reach the server
+  std::uint64_t errors = 0;       ///< other failures: error replies, garbage
+  std::uint64_t skipped = 0;      ///< calls refused at once while the circuit was open
+  std::uint64_t probes = 0;       ///< probes run after a backoff (successful or not)
+  std::uint64_t redelivered = 0;  ///< remembered invalidations delivered when the server came back
+  std::uint64_t retired = 0;      ///< times every key of the alias was deleted (past max_pending)
+  std::uint64_t oversize = 0;     ///< values too large for the server, not cached (memcached)
+  bool open = false;              ///< the circuit is open (calls are being skipped) now
+};
+
+/// The options every shared cache reads from its URL.
+struct SharedCacheOptions {
+  std::chrono::milliseconds timeout{250};
+  std::chrono::milliseconds connect_timeout{250};
+  std::string key_prefix;
+  std::int64_t version = 1;
+  Cache::Ttl default_ttl{0};
+  std::chrono::milliseconds retry{100};
+  std::chrono::milliseconds max_retry{2000};
+  std::size_t max_pending = 10'000;
+
+  static SharedCacheOptions from(Url& url) {
+    constexpr std::int64_t ten_years_s = 10LL * 366 * 24 * 60 * 60;
+    SharedCacheOptions o;
+    o.timeout = std::chrono::milliseconds(url.take_int("timeout_ms", 250, 1, detail::max_timeout_ms));
+    o.connect_timeout = std::chrono::milliseconds(url.take_int("connect_timeout_ms", 250, 1, detail::max_timeout_ms));
+    o.key_prefix = url.take("key_prefix").value_or("");
+    o.version = url.take_int("version", 1, INT64_MIN, INT64_MAX);
+    o.default_ttl = Cache::Ttl(url.take_int("ttl_s", 0, 0, ten_years_s));
+    o.retry = std::chrono::milliseconds(url.take_int("retry_ms", 100, 1, detail::max_timeout_ms));
+    o.max_retry = std::chrono::milliseconds(url.take_int("max_retry_ms", 2000, 1, detail::max_timeout_ms));
+    o.max_pending = static_cast<std::size_t>(url.take_int("max_pending", 10'000, 0, 10'000'000));
+    return o;
+  }
+};
+
+class SharedCache : public Cache {
+ public:
+  bool get_into(std::string_view key, std::string& value) final {
+    bool found = false;
+    get_many_into({&key, 1}, {&value, 1}, {&found, 1});
+    return found;
+  }
+
+  void get_many_into(std::span<const std::string_view> keys, std::span<std::string> values,
+                     std::span<bool> found) final {
+    if (keys.empty()) return;
+    const auto full = make_keys(keys);
+    guard(false, full, [&] { fetch(full, values, found); });
+  }
+
+  void set(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) final {
+    const std::pair<std::string_view, std::string_view> item{key, value};
+    set_many({&item, 1}, ttl);
+  }
+
+  void set_many(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl = Ttl{0}) final {
+    if (items.empty()) return;
+    Scratch& s = scratch();
+    std::vector<std::string_view> keys;
+    keys.reserve(items.size());
+    for (const auto& item : items) keys.push_back(item.first);
+    const auto full = make_keys(keys);
+    s.items.clear();
+    for (std::size_t i = 0; i < items.size(); ++i) s.items.emplace_back(full[i], items[i].second);
+    guard(true, full, [&] { store(s.items, resolve(ttl)); });
+  }
+
+  bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) final {
+    const auto full = make_keys({&key, 1});
+    return guard(true, full, [&] { return store_if_absent(full[0], value, resolve(ttl)); });
+  }
+
+  bool remove(std::string_view key) final {
+    const auto full = make_keys({&key, 1});
+    return guard(true, full, [&] { return erase(full) > 0; });
+  }
+
+  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) final {
+    const auto full = make_keys({&key, 1});
+    return guard(true, full, [&] { return add_to(full[0], delta); });
+  }
+
+  /// What this cache met so far.
+  SharedCacheStats health() const {
+    std::lock_guard lock(mutex_);
+    SharedCacheStats s = health_;
+    s.open = !breaker_.closed();
+    return s;
+  }
+
+  /// The URL it was made from, password hidden.
+  const std::string& url() const noexcept { return url_; }
+
+  /// The key a caller's `key` is stored under: `<key_prefix>:<version>:<key>`, then
+  /// adapted to the server (memcached hashes keys it cannot hold).
+  std::string server_key(std::string_view key) const {
+    std::string out = key_head_;
+    out += key;
+    adapt_key(out);
+    return out;
+  }
+
+ protected:
+  SharedCache(std::string redacted_url, const SharedCacheOptions& options)
+      : url_(std::move(redacted_url)),
+        options_(options),
+        key_head_(options.key_prefix + ":" + std::to_string(options.version) + ":"),
+        breaker_(options.retry, options.max_retry) {}
+
+  // ---- the transport, on server keys; each throws CacheTimeout / CacheUnavailable /
+  // CacheError, and is called by one thread at a time per handle it borrows ----
+  virtual void fetch(std::span<const std::string> keys, std::span<std::string> values, std::span<bool> found) = 0;
+  virtual void store(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl) = 0;
+  virtual bool store_if_absent(std::string_view key, std::string_view value, Ttl ttl) = 0;
+  /// Deletes the keys; how many were there.
+  virtual std::size_t erase(std::span<const std::string> keys) = 0;
+  /// Adds delta to a decimal int64 value: nullopt if absent, not an integer, or overflow.
+  virtual std::optional<std::int64_t> add_to(std::string_view key, std::int64_t delta) = 0;
+  /// One cheap round trip that succeeds only if the server serves.
+  virtual void ping() = 0;
+  /// Deletes every key under key_head() (or, if the server cannot, everything).
+  virtual void erase_all() = 0;
+  /// Makes a key fit the server's rules (memcached: length, no spaces or controls).
+  virtual void adapt_key(std::string&) const {}
+  /// Called after any failure, before the circuit opens (drop pooled connections).
+  virtual void on_failure() noexcept {}
+
+  const SharedCacheOptions& options() const noexcept { return options_; }
+  /// `<key_prefix>:<version>:`, what every key of this alias starts with.
+  const std::string& key_head() const noexcept { return key_head_; }
+  /// Counts a value too large to cache (it is not stored; not an error).
+  void count_oversize() noexcept {
+    std::lock_guard lock(mutex_);
+    ++health_.oversize;
+  }
+
+ private:
+  struct Scratch {
+    std::vector<std::string> keys;
+    std::vector<std::pair<std::string_view, std::string_view>> items;
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+  }
+
+  Ttl resolve(Ttl ttl) const noexcept { return ttl.count() == 0 ? options_.default_ttl : ttl; }
+
+  /// The server keys of `keys`, in a per-thread buffer (valid until the next call).
+  std::span<const std::string> make_keys(std::span<const std::string_view> keys) const {
+    auto& out = scratch().keys;
+    if (out.size() < keys.size()) out.resize(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      out[i].assign(key_head_);
+      out[i] += keys[i];
+      adapt_key(out[i]);
+    }
+    return {out.data(), keys.size()};
+  }
+
+  /// Runs one transport call under the breaker. `writes`: it changes `keys`, which are
+  /// remembered for deletion if it fails or is skipped.
+  template <class F>
+  auto guard(bool writes, std::span<const std::string> keys, F&& fn) -> decltype(fn()) {
+    switch (breaker_.admit()) {
+      case detail::CircuitBreaker::Admit::go:
+        break;
+      case detail::CircuitBreaker::Admit::probe:
+        if (probe()) break;
+        [[fallthrough]];
+      case detail::CircuitBreaker::Admit::refuse: {
+        std::lock_guard lock(mutex_);
+        if (writes) remember(keys);
+        ++health_.skipped;
+        throw CacheUnavailable("gocp: cache '" + url_ + "' is skipped after a failure (next probe in " +
+                               std::to_string(breaker_.next_probe_in_ms()) + " ms)");
+      }
+    }
+    const std::uint64_t failures_before = failures_.load(std::memory_order_acquire);
+    const auto written = writes ? keys : std::span<const std::string>{};
+    auto run = [&]() -> decltype(fn()) {
+      try {
+        return fn();
+      } catch (const CacheTimeout&) {
+        failed(written, &SharedCacheStats::timeouts);
+        throw;
+      } catch (const CacheUnavailable&) {
+        failed(written, &SharedCacheStats::unavailable);
+        throw;
+      } catch (const CacheError&) {
+        failed(written, &SharedCacheStats::errors);
+        throw;
+      }
+    };
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      run();
+      discard_if_failed_meanwhile(writes, failures_before);
+    } else {
+      auto result = run();
+      discard_if_failed_meanwhile(writes, failures_before);
+      return result;
+    }
+  }
+
+  void discard_if_failed_meanwhile(bool writes, std::uint64_t failures_before) const {
+    if (!writes && failures_.load(std::memory_order_acquire) != failures_before)
+      throw CacheUnavailable("gocp: a read of cache '" + url_ +
+                             "' was discarded: a failure was recorded while it ran, so it may predate a lost "
+                             "invalidation");
+  }
+
+  void failed(std::span<const std::string> keys, std::uint64_t SharedCacheStats::*counter) noexcept {
+    on_failure();
+    std::lock_guard lock(mutex_);
+    remember(keys);
+    ++(health_.*counter);
+    failures_.fetch_add(1, std::memory_order_acq_rel);
+    breaker_.open();
+  }
+
+  /// Under mutex_.
+  void remember(std::span<const std::string> keys) noexcept {
+    if (retire_all_) return;
+    try {
+      for (const auto& k : keys) pending_.insert(k);
+    } catch (...) {  // out of memory: forget them all, retire everything instead
+      retire_all_ = true;
+    }
+    if (pending_.size() > options_.max_pending) retire_all_ = true;
+    if (retire_all_) pending_.clear();
+  }
+
+  /// The probe: the server answers, then every remembered key is deleted; only then does
+  /// the circuit close. False (circuit reopened) if the server still fails.
+  bool probe() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      ++health_.probes;
+    }
+    try {
+      ping();
+      for (int round = 0; round < 4; ++round) {
+        std::vector<std::string> keys;
+        bool all = false;
+        {
+          std::lock_guard lock(mutex_);
+          if (pending_.empty() && !retire_all_) {
+            breaker_.close();
+            return true;
+          }
+          all = retire_all_;
+          keys.assign(pending_.begin(), pending_.end());
+        }
+        if (all) {
+          erase_all();
+        } else {
+          for (std::size_t at = 0; at < keys.size(); at += 512) {
+            const std::size_t n = std::min<std::size_t>(512, keys.size() - at);
+            erase(std::span<const std::string>(keys.data() + at, n));
+          }
+        }
+        std::lock_guard lock(mutex_);
+        if (all) {
+          retire_all_ = false;
+          ++health_.retired;
+        } else {
+          for (const auto& k : keys) pending_.erase(k);
+          health_.redelivered += keys.size();
+        }
+      }
+      std::lock_guard lock(mutex_);  // writes keep failing elsewhere: let the next caller go on
+      breaker_.reopen_now();
+      return false;
+    } catch (const std::exception&) {
+      on_failure();
+      std::lock_guard lock(mutex_);
+      ++health_.unavailable;
+      failures_.fetch_add(1, std::memory_order_acq_rel);
+      breaker_.open();
+      return false;
+    }
+  }
+
+  std::string url_;
+  SharedCacheOptions options_;
+  std::string key_head_;
+  detail::CircuitBreaker breaker_;
+  std::atomic<std::uint64_t> failures_{0};
+  mutable std::mutex mutex_;
+  SharedCacheStats health_;
+  std::unordered_set<std::string, detail::StringHash, std::equal_to<>> pending_;
+  bool retire_all_ = false;
+};
+
+}  // namespace gocp

@@ -1,0 +1,102 @@
+#pragma once
+// A bounded pool of client handles (hiredis contexts, memcached_st clones), for the
+// shared caches: their handles are not thread-safe, so each call borrows one. A handle
+// that failed is discarded, not reused; after any failure the pool's epoch moves on and
+// every handle opened before it is discarded when next seen, so a server restart costs
+// one failed call, not one per pooled connection.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../errors.hpp"
+
+namespace gocp::detail {
+
+template <class Handle>  // a move-only owner, e.g. std::unique_ptr<redisContext, Deleter>
+class HandlePool {
+ public:
+  /// At most `max_size` handles; a borrower waits up to `wait` for one, then gets a
+  /// CacheTimeout naming `what` (the redacted URL).
+  HandlePool(std::function<Handle()> open, std::size_t max_size, std::chrono::milliseconds wait, std::string what)
+      : open_(std::move(open)), max_size_(max_size), wait_(wait), what_(std::move(what)) {}
+
+  class Lease {
+   public:
+    Lease(HandlePool* pool, Handle h, std::uint64_t epoch) : pool_(pool), handle_(std::move(h)), epoch_(epoch) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { pool_->give_back(std::move(handle_), epoch_, broken_); }
+
+    auto* get() const noexcept { return handle_.get(); }
+    /// The handle failed: close it instead of lending it again.
+    void discard() noexcept { broken_ = true; }
+
+   private:
+    HandlePool* pool_;
+    Handle handle_;
+    std::uint64_t epoch_;
+    bool broken_ = false;
+  };
+
+  Lease acquire() {
+    std::unique_lock lock(mutex_);
+    auto available = [&] { return !idle_.empty() || open_count_ < max_size_; };
+    if (!freed_.wait_for(lock, wait_, available))
+      throw CacheTimeout("gocp: timed out after " + std::to_string(wait_.count()) + " ms waiting for one of " +
+                         std::to_string(max_size_) + " connections to '" + what_ + "'");
+    const std::uint64_t epoch = epoch_.load(std::memory_order_relaxed);
+    while (!idle_.empty()) {
+      auto [h, born] = std::move(idle_.back());
+      idle_.pop_back();
+      if (born == epoch) return Lease(this, std::move(h), born);
+      --open_count_;  // opened before a failure: likely dead too
+    }
+    ++open_count_;
+    lock.unlock();
+    try {
+      return Lease(this, open_(), epoch);
+    } catch (...) {
+      lock.lock();
+      --open_count_;
+      freed_.notify_one();
+      throw;
+    }
+  }
+
+  /// After a failure: every handle opened before now is closed when next seen.
+  void retire_all() noexcept { epoch_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  void give_back(Handle h, std::uint64_t born, bool broken) noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      if (!broken && born == epoch_.load(std::memory_order_relaxed)) {
+        idle_.emplace_back(std::move(h), born);
+      } else {
+        --open_count_;
+      }
+    }
+    freed_.notify_one();
+    // `h` (if not kept) closes here, outside the lock
+  }
+
+  std::function<Handle()> open_;
+  std::size_t max_size_;
+  std::chrono::milliseconds wait_;
+  std::string what_;
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<std::pair<Handle, std::uint64_t>> idle_;
+  std::size_t open_count_ = 0;
+  std::atomic<std::uint64_t> epoch_{0};
+};
+
+}  // namespace gocp::detail

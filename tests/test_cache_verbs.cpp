@@ -1,0 +1,341 @@
+// The cache conformance suite: every gocp::Cache verb, as the coherence protocol relies
+// on it, against one cache URL (support/cache_url.hpp): locmem in test_cache_verbs,
+// a real redis-server in test_cache_verbs_redis, a real memcached in
+// test_cache_verbs_memcached. Then what only the shared caches have: key prefixes and
+// versions, TTLs on the server, their URLs and errors.
+
+#include <catch2/catch.hpp>
+
+#include <gocp/gocp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "support/cache_url.hpp"
+
+namespace {
+
+/// A fresh, empty cache of the suite's kind, kept alive by its registry.
+struct FreshCache {
+  gocp::CacheRegistry caches;
+  gocp::Cache& cache;
+  explicit FreshCache(const std::string& options = "")
+      : caches{{"c", gocp::test::cache_url(options)}}, cache(caches.cache("c")) {}
+};
+
+}  // namespace
+
+using namespace std::chrono_literals;
+
+TEST_CASE("get/set: a miss is nullopt, set stores and overwrites", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  CHECK_FALSE(cache.get("a").has_value());
+  cache.set("a", "1");
+  CHECK(cache.get("a") == std::optional<std::string>("1"));
+  cache.set("a", "two");
+  CHECK(cache.get("a") == std::optional<std::string>("two"));
+  cache.set("b", "");
+  REQUIRE(cache.get("b").has_value());  // an empty value is a value, not a miss
+  CHECK(cache.get("b")->empty());
+}
+
+TEST_CASE("add stores only when the key is absent", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  CHECK(cache.add("a", "first"));
+  CHECK_FALSE(cache.add("a", "second"));
+  CHECK(cache.get("a") == std::optional<std::string>("first"));
+  cache.remove("a");
+  CHECK(cache.add("a", "third"));
+  CHECK(cache.get("a") == std::optional<std::string>("third"));
+}
+
+TEST_CASE("remove reports whether the key was there", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  cache.set("a", "1");
+  cache.set("b", "2");
+  CHECK(cache.remove("a"));
+  CHECK_FALSE(cache.remove("a"));
+  CHECK_FALSE(cache.remove("never-set"));
+  CHECK_FALSE(cache.get("a").has_value());
+  CHECK(cache.get("b") == std::optional<std::string>("2"));  // only that key went
+}
+
+TEST_CASE("increment: decimal integers only, never creates the key", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+
+  SECTION("a missing key is nullopt and stays missing") {
+    CHECK_FALSE(cache.increment("n").has_value());
+    CHECK_FALSE(cache.increment("n", 5).has_value());
+    CHECK_FALSE(cache.get("n").has_value());
+  }
+  SECTION("an integer value is incremented by delta, in place") {
+    cache.set("n", "41");
+    CHECK(cache.increment("n") == std::optional<std::int64_t>(42));
+    CHECK(cache.get("n") == std::optional<std::string>("42"));
+    CHECK(cache.increment("n", -50) == std::optional<std::int64_t>(-8));
+    CHECK(cache.get("n") == std::optional<std::string>("-8"));
+    CHECK(cache.increment("n", 0) == std::optional<std::int64_t>(-8));
+  }
+  SECTION("the whole 64-bit range is kept") {
+    cache.set("n", std::to_string(std::numeric_limits<std::int64_t>::max() - 1));
+    CHECK(cache.increment("n") == std::optional<std::int64_t>(std::numeric_limits<std::int64_t>::max()));
+    cache.set("m", std::to_string(std::numeric_limits<std::int64_t>::min() + 1));
+    CHECK(cache.increment("m", -1) == std::optional<std::int64_t>(std::numeric_limits<std::int64_t>::min()));
+  }
+  SECTION("an increment that would overflow is refused and leaves the value") {
+    const std::string max = std::to_string(std::numeric_limits<std::int64_t>::max());
+    const std::string min = std::to_string(std::numeric_limits<std::int64_t>::min());
+    cache.set("n", max);
+    CHECK_FALSE(cache.increment("n").has_value());
+    CHECK_FALSE(cache.increment("n", std::numeric_limits<std::int64_t>::max()).has_value());
+    CHECK(cache.get("n") == std::optional<std::string>(max));
+    CHECK(cache.increment("n", std::numeric_limits<std::int64_t>::min()) == std::optional<std::int64_t>(-1));
+    cache.set("m", min);
+    CHECK_FALSE(cache.increment("m", -1).has_value());
+    CHECK_FALSE(cache.increment("m", std::numeric_limits<std::int64_t>::min()).has_value());
+    CHECK(cache.get("m") == std::optional<std::string>(min));
+    CHECK(cache.increment("m", std::numeric_limits<std::int64_t>::max()) == std::optional<std::int64_t>(-1));
+  }
+  SECTION("a non-integer value is nullopt and is left as it was") {
+    const std::vector<std::string> bad_values = {"abc", "", "12abc", "1.5", " 7", "7 ", std::string("4\0" "2", 3),
+                                                 "99999999999999999999"};
+    for (const std::string& bad : bad_values) {
+      INFO("value: " << bad);
+      cache.set("n", bad);
+      CHECK_FALSE(cache.increment("n").has_value());
+      CHECK(cache.get("n") == std::optional<std::string>(bad));
+    }
+  }
+}
+
+TEST_CASE("get_many / set_many keep the callers' order", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  const std::pair<std::string_view, std::string_view> items[] = {{"c", "3"}, {"a", "1"}, {"b", "2"}};
+  cache.set_many(items);
+  const std::string_view keys[] = {"b", "missing", "a", "c", "a"};
+  const auto got = cache.get_many(keys);
+  REQUIRE(got.size() == 5);
+  CHECK(got[0] == std::optional<std::string>("2"));
+  CHECK_FALSE(got[1].has_value());
+  CHECK(got[2] == std::optional<std::string>("1"));
+  CHECK(got[3] == std::optional<std::string>("3"));
+  CHECK(got[4] == std::optional<std::string>("1"));
+  CHECK(cache.get_many({}).empty());
+}
+
+TEST_CASE("values and keys are bytes: NULs, spaces, high bytes and long keys round-trip", "[verbs]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  std::string all_bytes;
+  for (int b = 0; b < 256; ++b) all_bytes += static_cast<char>(b);
+  const std::string with_nuls("\0a\0\0b\0", 6);
+  const std::string key_with_nul("k\0x", 3);
+  const std::string long_key(1000, 'k'), long_key_2 = std::string(999, 'k') + "j";
+
+  cache.set("all", all_bytes);
+  cache.set("nuls", with_nuls);
+  cache.set(key_with_nul, "nul key");
+  cache.set("k", "prefix key");  // "k\0x" must not be cut at its NUL
+  cache.set("a key with spaces\r\n", "spaces");
+  cache.set(all_bytes, "every byte as a key");
+  cache.set(long_key, "long 1");
+  cache.set(long_key_2, "long 2");  // differs only past any length limit's cut
+
+  CHECK(cache.get("all") == std::optional<std::string>(all_bytes));
+  REQUIRE(cache.get("nuls").has_value());
+  CHECK(*cache.get("nuls") == with_nuls);
+  CHECK(cache.get(key_with_nul) == std::optional<std::string>("nul key"));
+  CHECK(cache.get("k") == std::optional<std::string>("prefix key"));
+  CHECK(cache.get("a key with spaces\r\n") == std::optional<std::string>("spaces"));
+  CHECK_FALSE(cache.get("a key with spaces").has_value());
+  CHECK(cache.get(all_bytes) == std::optional<std::string>("every byte as a key"));
+  CHECK(cache.get(long_key) == std::optional<std::string>("long 1"));
+  CHECK(cache.get(long_key_2) == std::optional<std::string>("long 2"));
+}
+
+TEST_CASE("a per-call TTL expires the entry, zero keeps it", "[verbs][ttl]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  cache.set("short", "x", gocp::Cache::Ttl{1});
+  CHECK(cache.add("short-add", "y", gocp::Cache::Ttl{1}));
+  cache.set("kept", "z");
+  CHECK(cache.get("short").has_value());
+  std::this_thread::sleep_for(2100ms);
+  CHECK_FALSE(cache.get("short").has_value());
+  CHECK_FALSE(cache.get("short-add").has_value());
+  CHECK(cache.get("kept") == std::optional<std::string>("z"));
+}
+
+// ---- the shared caches' own -------------------------------------------------------
+
+#if defined(GOCP_TEST_REDIS) || defined(GOCP_TEST_MEMCACHED)
+
+namespace {
+std::string url_with(const std::string& options) {
+  return gocp::test::cache_server().url("timeout_ms=2000&" + options);
+}
+template <class F>
+std::string configuration_error(F&& fn) {
+  try {
+    fn();
+  } catch (const gocp::ConfigurationError& e) {
+    return e.what();
+  }
+  FAIL("no gocp::ConfigurationError was thrown");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("key_prefix and version keep deployments on one server apart", "[shared][keys]") {
+  const std::string tag = std::to_string(getpid());
+  gocp::CacheRegistry caches{{"a", url_with("key_prefix=shopA" + tag)},
+                             {"b", url_with("key_prefix=shopB" + tag)},
+                             {"a2", url_with("key_prefix=shopA" + tag + "&version=2")},
+                             {"a_again", url_with("key_prefix=shopA" + tag)}};
+  caches.cache("a").set("k", "from a");
+  caches.cache("b").set("k", "from b");
+  CHECK(caches.cache("a").get("k") == std::optional<std::string>("from a"));
+  CHECK(caches.cache("b").get("k") == std::optional<std::string>("from b"));
+  CHECK_FALSE(caches.cache("a2").get("k").has_value());  // a new version reads none of the old
+  CHECK(caches.cache("a_again").get("k") == std::optional<std::string>("from a"));  // same prefix: shared
+  auto& shared = dynamic_cast<gocp::SharedCache&>(caches.cache("a2"));
+  CHECK(shared.server_key("k").find("shopA" + tag + ":2:") != std::string::npos);
+}
+
+TEST_CASE("the alias's ttl_s is the default TTL", "[shared][ttl]") {
+  FreshCache f("ttl_s=1");
+  f.cache.set("a", "1");
+  f.cache.set("b", "2", gocp::Cache::Ttl{100});  // a per-call TTL wins
+  std::this_thread::sleep_for(2100ms);
+  CHECK_FALSE(f.cache.get("a").has_value());
+  CHECK(f.cache.get("b") == std::optional<std::string>("2"));
+}
+
+TEST_CASE("shared cache URLs: bad options are ConfigurationErrors naming them", "[shared][registry]") {
+  const std::string base = gocp::test::cache_server().url();
+  const std::string sep = base.find('?') == std::string::npos ? "?" : "&";
+  CHECK_THAT(configuration_error([&] { gocp::CacheRegistry{{"x", base + sep + "timeout_ms=0"}}; }),
+             Catch::Contains("timeout_ms"));
+  CHECK_THAT(configuration_error([&] { gocp::CacheRegistry{{"x", base + sep + "pool=0"}}; }), Catch::Contains("pool"));
+  CHECK_THAT(configuration_error([&] { gocp::CacheRegistry{{"x", base + sep + "colour=red"}}; }),
+             Catch::Contains("colour"));
+  CHECK_THAT(configuration_error([&] { gocp::CacheRegistry{{"x", base + sep + "version=x"}}; }),
+             Catch::Contains("version"));
+}
+
+TEST_CASE("a server that is not there is a typed error from the verbs, never a hang", "[shared][errors]") {
+  const int port = gocp::test::cache_server().port();
+  std::string url = gocp::test::cache_server().url("timeout_ms=100&connect_timeout_ms=100");
+  url.replace(url.find(std::to_string(port)), std::to_string(port).size(), "1");  // port 1: nobody listens
+  gocp::CacheRegistry caches{{"x", url}};
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(caches.cache("x").get("a"), gocp::CacheUnavailable);
+  CHECK_THROWS_AS(caches.cache("x").get("a"), gocp::CacheUnavailable);  // the open circuit: at once
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+  const auto health = dynamic_cast<gocp::SharedCache&>(caches.cache("x")).health();
+  CHECK(health.unavailable == 1);
+  CHECK(health.skipped == 1);
+  CHECK(health.open);
+}
+
+#endif
+
+#if defined(GOCP_TEST_REDIS)
+
+TEST_CASE("redis URLs: database number, unix sockets, passwords never shown", "[shared][registry]") {
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "redis://127.0.0.1:6379/zero"}}; }),
+             Catch::Contains("database"));
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "redis:///0"}}; }), Catch::Contains("no host"));
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "redis+unix://host/tmp/x.sock"}}; }),
+             Catch::Contains("socket path"));
+  gocp::CacheRegistry bad_password{{"x", "redis://:hunter2@127.0.0.1:1/0?timeout_ms=100"}};
+  try {
+    bad_password.cache("x").get("a");
+    FAIL("no error");
+  } catch (const gocp::CacheError& e) {
+    CHECK_THAT(e.what(), !Catch::Contains("hunter2"));
+  }
+}
+
+TEST_CASE("redis: two databases of one server are two caches", "[shared]") {
+  gocp::CacheRegistry caches{{"db1", gocp::test::cache_server().url("key_prefix=dbs", 1)},
+                             {"db2", gocp::test::cache_server().url("key_prefix=dbs", 2)}};
+  caches.cache("db1").set("k", "one");
+  CHECK_FALSE(caches.cache("db2").get("k").has_value());
+  CHECK(caches.cache("db1").get("k") == std::optional<std::string>("one"));
+}
+
+TEST_CASE("redis: get_many of 1000 keys is one round trip, set_many one pipeline", "[shared]") {
+  FreshCache f;
+  auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < 1000; ++i) {
+    keys.push_back("k" + std::to_string(i));
+    values.push_back(std::string(static_cast<std::size_t>(i % 50), 'v'));
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> items;
+  for (int i = 0; i < 1000; ++i) items.emplace_back(keys[i], values[i]);
+  const auto before_set = redis.round_trips();
+  redis.set_many(items);
+  CHECK(redis.round_trips() - before_set <= 2);  // a first connection's setup may add one
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  const auto before_get = redis.round_trips();
+  const auto got = redis.get_many(views);
+  CHECK(redis.round_trips() - before_get == 1);
+  int right = 0;
+  for (int i = 0; i < 1000; ++i) right += got[i] == std::optional<std::string>(values[i]);
+  CHECK(right == 1000);
+}
+
+#endif
+
+#if defined(GOCP_TEST_MEMCACHED)
+
+TEST_CASE("memcached: a value over the item size limit is not cached, counted, not an error", "[shared]") {
+  FreshCache f;
+  f.cache.set("big", "small first");
+  const std::string big(2 * 1024 * 1024, 'x');  // the test server's limit is 1 MB
+  CHECK_NOTHROW(f.cache.set("big", big));
+  CHECK_FALSE(f.cache.get("big").has_value());  // and not the older, smaller value either
+  CHECK_FALSE(f.cache.add("big2", big));
+  const auto health = dynamic_cast<gocp::SharedCache&>(f.cache).health();
+  CHECK(health.oversize == 2);
+  CHECK(health.errors == 0);
+  CHECK_FALSE(health.open);
+  f.cache.set("after", "fine");  // the connection is still in step
+  CHECK(f.cache.get("after") == std::optional<std::string>("fine"));
+}
+
+TEST_CASE("memcached: keys it cannot hold are hashed, and never meet a key that looks hashed", "[shared][keys]") {
+  FreshCache f;
+  auto& shared = dynamic_cast<gocp::SharedCache&>(f.cache);
+  const std::string long_key(300, 'a');
+  CHECK(shared.server_key(long_key).size() < 250);
+  CHECK(shared.server_key("with space").find(' ') == std::string::npos);
+  CHECK(shared.server_key("plain") .find("plain") != std::string::npos);  // safe keys stay readable
+  // a key spelled like the hashed form of another is itself hashed, so the two differ
+  const std::string hashed = shared.server_key(long_key);
+  CHECK(shared.server_key(hashed) != hashed);
+}
+
+TEST_CASE("memcached URLs: several servers, each with a port", "[shared][registry]") {
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "memcached://a:1,:2"}}; }),
+             Catch::Contains("empty server"));
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "memcached://a:x,b:2"}}; }),
+             Catch::Contains("bad port"));
+  CHECK_NOTHROW(gocp::CacheRegistry{{"x", "memcached://127.0.0.1:1,127.0.0.1:2?timeout_ms=50"}});
+}
+
+#endif
