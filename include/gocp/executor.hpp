@@ -198,7 +198,9 @@ class Executor {
     };
     if (!moves_pk) {
       const auto rows = update();
-      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row);
+      std::vector<RowChange> batch;  // one publish for the statement: caches invalidate in one call
+      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row, &batch);
+      detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
       return rows.size();
     }
     return db_.atomic([&] {
@@ -212,12 +214,14 @@ class Executor {
       const auto rows = update();
       // a key that held a row before is an update; a new key an insert; a key left empty a delete
       std::vector<Value> new_pks;
+      std::vector<RowChange> batch;
       for (const M& row : rows) {
         new_pks.push_back(detail::get_column(row, info().pk));
-        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row);
+        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row, &batch);
       }
       for (const Value& pk : old_pks)
-        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr);
+        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr, &batch);
+      detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
       return rows.size();
     });
   }
@@ -267,26 +271,31 @@ class Executor {
   std::size_t delete_returning(detail::SqlWriter& w) const {
     std::vector<M> gone;
     run_returning(w, [&](M row) { gone.push_back(std::move(row)); });
-    for (const M& row : gone) emit(detail::get_column(row, info().pk), /*had_row=*/true, &row, nullptr);
+    std::vector<RowChange> batch;
+    for (const M& row : gone) emit(detail::get_column(row, info().pk), /*had_row=*/true, &row, nullptr, &batch);
+    detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
     return gone.size();
   }
 
   /// An update of the row that had key `old_pk`; when the key changed, a delete of the
   /// old key and an insert of the new one.
-  void emit_update(const Value& old_pk, const M& after) const {
+  void emit_update(const Value& old_pk, const M& after, std::vector<RowChange>* batch = nullptr) const {
     const Value pk = detail::get_column(after, info().pk);
     const bool moved = pk != old_pk;
-    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr);
-    emit(pk, /*had_row=*/!moved, nullptr, &after);
+    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr, batch);
+    emit(pk, /*had_row=*/!moved, nullptr, &after, batch);
   }
 
   /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /
-  /// `after` the row's values, where known.
-  void emit(const Value& pk, bool had_row, const M* before, const M* after) const {
+  /// `after` the row's values, where known. Added to `batch` when given (the caller
+  /// emits the batch), else emitted at once.
+  void emit(const Value& pk, bool had_row, const M* before, const M* after,
+            std::vector<RowChange>* batch = nullptr) const {
     RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row};
     if (before) change.before = detail::object_values(*before);
     if (after) change.after = detail::object_values(*after);
-    detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+    if (batch) batch->push_back(std::move(change));
+    else detail::DatabaseAccess::emit(db_, &info(), std::move(change));
   }
 
   static bool contains(const std::vector<Value>& pks, const Value& pk) {
