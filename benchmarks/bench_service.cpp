@@ -56,7 +56,7 @@ using gocp::c;
 constexpr int kRows = 50'000;
 constexpr double kZipf = 0.99;
 constexpr int kThreads = 2;
-constexpr int kSaveEvery = 100;          // 1% of operations are saves
+constexpr int kSaveEvery = 100;          // 1% of operations are saves (the headline)
 constexpr std::size_t kDraws = 1 << 18;  // per thread, cycled
 constexpr int kBlock = 4000;             // operations per thread per side per round
 constexpr double kTarget = 1.2;
@@ -235,8 +235,10 @@ class CacheAside {
 
 struct Side {
   virtual ~Side() = default;
-  /// Operation `i` of `thread` on key `k`: a save when i % kSaveEvery == 0, else a read.
+  /// Operation `i` of `thread` on key `k`: a save when i % save_every == 0, else a read.
   virtual void op(int thread, std::uint64_t i, std::uint32_t k) = 0;
+  std::uint64_t save_every = kSaveEvery;  ///< 0: never (the reads-only diagnostic)
+  bool saves(std::uint64_t i) const { return save_every != 0 && i % save_every == 0; }
 };
 
 struct GocpSide final : Side {
@@ -250,7 +252,7 @@ struct GocpSide final : Side {
     const Workload& w = Workload::get();
     auto [a, made] = authors.get_or_create(c(&Author::first_name) == w.first[k] && c(&Author::last_name) == w.last[k]);
     if (made) created = true;
-    if (i % kSaveEvery == 0) {
+    if (saves(i)) {
       ++a.books_in_store;
       authors.save(a);
     }
@@ -264,7 +266,7 @@ struct FloorSide final : Side {
   void op(int thread, std::uint64_t i, std::uint32_t k) override {
     const Workload& w = Workload::get();
     Author a = cache.get(thread, w.first[k], w.last[k]);
-    if (i % kSaveEvery == 0) {
+    if (saves(i)) {
       ++a.books_in_store;
       cache.save(thread, a);
     }
@@ -324,11 +326,12 @@ class Workers {
 void service(benchmark::State& state) {
   GocpSide gocp_side;
   FloorSide floor_side;
+  gocp_side.save_every = floor_side.save_every = static_cast<std::uint64_t>(state.range(0));
   Workers workers;
   // warm both caches over every key (the floor's misses fill it, gocp's create nothing)
   const Workload& w = Workload::get();
   for (std::uint32_t k = 0; k < kRows; ++k) {
-    gocp_side.op(0, 1, k);
+    gocp_side.op(0, 1, k);  // i = 1: never a save
     floor_side.op(0, 1, k);
   }
   const auto warm = gocp_side.authors.stats();
@@ -363,7 +366,9 @@ void service(benchmark::State& state) {
                                static_cast<double>(s.hits - warm.hits + s.misses - warm.misses);
 }
 
-BENCHMARK(service)->Name("service")->UseManualTime()->Unit(benchmark::kNanosecond);
+BENCHMARK(service)->Name("service")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
+// diagnostic: the same without saves (every operation a hit, nothing invalidated)
+BENCHMARK(service)->Name("service_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
 
 }  // namespace
 
@@ -371,6 +376,7 @@ int main(int argc, char** argv) {
   gocp::bench::RatioReporter reporter;
   if (!gocp::bench::run_benchmarks(argc, argv, reporter)) return 1;
   reporter.print_paired_ratio("service (gocp locmem / hand-written cache-aside map), per operation", "service", kTarget);
+  reporter.print_paired_ratio("service, reads only (diagnostic)", "service_reads_only");
   benchmark::Shutdown();
   return reporter.failed() ? 1 : 0;
 }

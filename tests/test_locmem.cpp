@@ -6,6 +6,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -339,7 +340,7 @@ TEST_CASE("typed shelves: one per name and kind, shared by every caller of one s
   CHECK(store.shelf<gocp::detail::ObjectShelf<Thing>>("m1") == a);
   CHECK(store.shelf<gocp::detail::ObjectShelf<Thing>>("m2") != a);
   CHECK(other.shelf<gocp::detail::ObjectShelf<Thing>>("m1") != a);
-  CHECK(static_cast<void*>(store.shelf<gocp::detail::LookupShelf>("m1").get()) != static_cast<void*>(a.get()));
+  CHECK(static_cast<void*>(store.shelf<gocp::detail::LookupShelf<Thing>>("m1").get()) != static_cast<void*>(a.get()));
 }
 
 TEST_CASE("typed shelves follow the coherence protocol: a fill under a stale generation is refused",
@@ -371,6 +372,63 @@ TEST_CASE("typed shelves follow the coherence protocol: a fill under a stale gen
   CHECK(shelf.get(one, generation)->name == "fresh");
 }
 
+TEST_CASE("typed lookups keep a hit's object only while its row is unwritten", "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
+  gocp::detail::LookupShelf<Thing> lookups(100, std::chrono::seconds{0});
+  const gocp::Value one{std::int64_t{1}}, two{std::int64_t{2}};
+  const gocp::detail::Hash128 key_one{1, 1}, key_two{2, 2};
+  for (const auto& [pk, key] : {std::pair{one, key_one}, std::pair{two, key_two}}) {
+    REQUIRE(objects.store(pk, {std::get<std::int64_t>(pk), "v1"}, objects.generation(pk)));
+    std::optional<std::int64_t> generation;
+    gocp::detail::SeenGeneration seen;
+    const auto hit = objects.get(pk, generation, &seen);
+    REQUIRE(hit);
+    lookups.remember_hit(key, {}, pk, *hit, seen);
+  }
+  std::optional<Thing> kept;
+  CHECK(lookups.find(key_one, {}, kept) == one);
+  REQUIRE(kept);
+  CHECK(kept->name == "v1");
+  const gocp::Value* written[] = {&one};
+  objects.invalidate(written);
+  kept.reset();
+  CHECK(lookups.find(key_one, {}, kept) == one);  // the mapping stays ...
+  CHECK_FALSE(kept);                          // ... its copy is no longer served
+  CHECK(lookups.find(key_two, {}, kept) == two);  // the other row's copy is
+  CHECK(kept);
+  lookups.remember(key_two, one);  // remapped: no copy until the next hit
+  kept.reset();
+  CHECK(lookups.find(key_two, {}, kept) == one);
+  CHECK_FALSE(kept);
+}
+
+TEST_CASE("typed shelves retire kept generations when an entry is evicted or the shelf goes", "[locmem][typed]") {
+  gocp::detail::SeenGeneration seen;
+  {
+    gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
+    const gocp::Value one{std::int64_t{1}};
+    REQUIRE(objects.store(one, {1, "v1"}, objects.generation(one)));
+    std::optional<std::int64_t> generation;
+    REQUIRE(objects.get(one, generation, &seen));
+    CHECK(seen.current());
+  }
+  CHECK_FALSE(seen.current());  // a later shelf at the same address cannot revive it
+
+  gocp::detail::ObjectShelf<Thing> tiny(1, std::chrono::seconds{0});
+  std::vector<gocp::detail::SeenGeneration> kept;
+  for (std::int64_t i = 0; i < 200; ++i) {
+    const gocp::Value pk{i};
+    REQUIRE(tiny.store(pk, {i, "x"}, tiny.generation(pk)));
+    std::optional<std::int64_t> generation;
+    gocp::detail::SeenGeneration s;
+    REQUIRE(tiny.get(pk, generation, &s));
+    kept.push_back(std::move(s));
+  }
+  const auto live = std::count_if(kept.begin(), kept.end(), [](const auto& s) { return s.current(); });
+  CHECK(static_cast<std::size_t>(live) == tiny.size());  // every evicted entry's copy is retired
+  CHECK(live < 200);
+}
+
 TEST_CASE("typed shelves are bounded, and an evicted entry never matches an old generation", "[locmem][typed]") {
   gocp::detail::ObjectShelf<Thing> shelf(160, std::chrono::seconds{0});
   const gocp::Value first{std::int64_t{0}};
@@ -384,17 +442,18 @@ TEST_CASE("typed shelves are bounded, and an evicted entry never matches an old 
 
 TEST_CASE("typed shelves expire entries after the store's ttl_s", "[locmem][typed]") {
   gocp::detail::ObjectShelf<Thing> shelf(100, std::chrono::seconds{1});
-  gocp::detail::LookupShelf lookups(100, std::chrono::seconds{1});
+  gocp::detail::LookupShelf<Thing> lookups(100, std::chrono::seconds{1});
   const gocp::Value one{std::int64_t{1}};
   REQUIRE(shelf.store(one, {1, "a"}, shelf.generation(one)));
   const gocp::detail::Hash128 key{1, 2};
   lookups.remember(key, one);
   std::optional<std::int64_t> generation;
   CHECK(shelf.get(one, generation));
-  CHECK(lookups.find(key) == one);
+  std::optional<Thing> kept;
+  CHECK(lookups.find(key, {}, kept) == one);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK_FALSE(shelf.get(one, generation));
-  CHECK_FALSE(lookups.find(key));
+  CHECK_FALSE(lookups.find(key, {}, kept));
 }
 
 TEST_CASE("DummyCache never stores anything", "[locmem][dummy]") {

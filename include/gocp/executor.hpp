@@ -253,7 +253,7 @@ class Executor {
 
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
-    detail::StatCounters::bump(stats_->db_queries);
+    stats_->bump(detail::StatCounters::db_queries);
     return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
   }
 

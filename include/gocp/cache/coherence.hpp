@@ -20,7 +20,8 @@
 // the object share one entry, a fill under a stale generation is refused at once, and
 // nothing is encoded. The typed tier also fills a miss without reading the row twice:
 // it reads the model's invalidation count (its epoch) before the database, and the fill
-// is refused if any invalidation of the model came since.
+// is refused if any invalidation of the model came since. A lookup's entry keeps the
+// object its last hit found, served while that row is not written: one lookup per hit.
 //
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
 // and model: every committed write to the table, through any repository (with caches or
@@ -69,7 +70,8 @@ class ModelCaches {
     if (auto* local = dynamic_cast<LocMemCache*>(objects_->cache.get()))
       typed_objects_ = local->template shelf<ObjectShelf<Model>>(prefix_);
     if (lookups_)
-      if (auto* local = dynamic_cast<LocMemCache*>(lookups_->cache.get())) typed_lookups_ = local->template shelf<LookupShelf>(prefix_);
+      if (auto* local = dynamic_cast<LocMemCache*>(lookups_->cache.get()))
+        typed_lookups_ = local->template shelf<LookupShelf<Model>>(prefix_);
   }
 
   bool has_lookups() const noexcept { return lookups_ != nullptr; }
@@ -85,7 +87,7 @@ class ModelCaches {
         pks.reserve(rows.size());
         for (const RowChange& row : rows) pks.push_back(&row.pk);
         shelf->invalidate(pks);
-        StatCounters::bump(slot->stats->invalidations, rows.size());
+        slot->stats->bump(StatCounters::invalidations, rows.size());
       });
       return;
     }
@@ -94,10 +96,12 @@ class ModelCaches {
   }
 
   /// The cached object under `pk` when its entry is current; `generation` receives the
-  /// current generation (nullopt if the cache could not tell), for a later fill.
-  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation) const {
+  /// current generation (nullopt if the cache could not tell), for a later fill; on the
+  /// typed tier `seen` (when given) what a lookup entry keeps of a hit (remember_hit).
+  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation,
+                           SeenGeneration* seen = nullptr) const {
     generation.reset();
-    if (typed_objects_) return typed_objects_->get(pk, generation);
+    if (typed_objects_) return typed_objects_->get(pk, generation, seen);
     return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
       Scratch& k = scratch();
       write_entry_key(k.keys[0], prefix_, 'o', pk);
@@ -142,13 +146,13 @@ class ModelCaches {
   /// it tagged, never to be served.
   void store(const Model& obj, std::int64_t generation) const {
     if (typed_objects_) {
-      if (typed_objects_->store(get_column(obj, pk_index<Model>), obj, generation)) count(&StatCounters::fills, *objects_);
+      if (typed_objects_->store(get_column(obj, pk_index<Model>), obj, generation)) count(StatCounters::fills, *objects_);
       return;
     }
     guarded(*objects_, false, [&] {
       objects_->cache->set(entry_key(prefix_, 'o', get_column(obj, pk_index<Model>)),
                            codec::encode_object(obj, static_cast<std::uint64_t>(generation)));
-      count(&StatCounters::fills, *objects_);
+      count(StatCounters::fills, *objects_);
       return true;
     });
   }
@@ -166,17 +170,36 @@ class ModelCaches {
   bool store_unless_written(const Model& obj, std::uint64_t epoch) const {
     if (!typed_objects_ || !typed_objects_->store_if_no_write_since(get_column(obj, pk_index<Model>), obj, epoch))
       return false;
-    count(&StatCounters::fills, *objects_);
+    count(StatCounters::fills, *objects_);
     return true;
   }
 
   /// Counts `n` rows this repository's writes invalidated.
-  void count_invalidations(std::uint64_t n) const { StatCounters::bump(repository_stats_->invalidations, n); }
+  void count_invalidations(std::uint64_t n) const { repository_stats_->bump(StatCounters::invalidations, n); }
 
-  /// The pk a lookup (its lookup_hash()) mapped to, if cached (verified by the caller
-  /// against the object).
+  /// The key of a lookup on top of a repository's filters: lookup_hash() on the byte
+  /// tier (order-free, and what the key string is made of); on the typed one the hash of
+  /// lookup_words(), which go to `words` (its entries are checked word by word).
+  Hash128 lookup_key(const Expr<Model>& filters, const Expr<Model>& lookup, LookupWords& words) const {
+    return typed_lookups_ ? lookup_words(filters, lookup, words) : lookup_hash(filters, lookup);
+  }
+
+  /// The pk the lookup under `key` mapped to, if cached (verified by the caller against
+  /// the object). On the typed tier, `current` receives the object kept with the mapping
+  /// when it answered a query of these `words` and its row has not been written since:
+  /// the answer, with no further check.
+  std::optional<Value> lookup(const Hash128& key, std::span<const std::uint64_t> words,
+                              std::optional<Model>& current) const {
+    if (typed_lookups_) return typed_lookups_->find(key, words, current);
+    return lookup(key);
+  }
+
+  /// The pk the lookup under `key` mapped to, if cached (verified by the caller).
   std::optional<Value> lookup(const Hash128& lookup) const {
-    if (typed_lookups_) return typed_lookups_->find(lookup);
+    if (typed_lookups_) {
+      std::optional<Model> ignored;
+      return typed_lookups_->find(lookup, {}, ignored);
+    }
     return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, lookup);
@@ -192,28 +215,36 @@ class ModelCaches {
     });
   }
 
+  /// Keeps `obj`, a verified hit for a query of these `words` (under `key`) on the
+  /// objects shelf that showed `seen`, with the mapping (typed tiers only).
+  void remember_hit(const Hash128& key, std::span<const std::uint64_t> words, const Model& obj,
+                    SeenGeneration seen) const {
+    if (typed_lookups_ && seen.cell)
+      typed_lookups_->remember_hit(key, words, get_column(obj, pk_index<Model>), obj, std::move(seen));
+  }
+
   void remember_lookup(const Hash128& lookup, const Value& pk) const {
     if (typed_lookups_) {
       typed_lookups_->remember(lookup, pk);
-      count(&StatCounters::fills, *lookups_);
+      count(StatCounters::fills, *lookups_);
       return;
     }
     guarded(*lookups_, false, [&] {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, lookup);
       lookups_->cache->set(k.keys[0], codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
-      count(&StatCounters::fills, *lookups_);
+      count(StatCounters::fills, *lookups_);
       return true;
     });
   }
 
   /// Counts a hit or miss of the objects alias, for the repository and the alias.
-  void count(std::atomic<std::uint64_t> StatCounters::*counter) const { count(counter, *objects_); }
+  void count(StatCounters::Counter counter) const { count(counter, *objects_); }
 
  private:
-  void count(std::atomic<std::uint64_t> StatCounters::*counter, const CacheSlot& slot) const {
-    StatCounters::bump((*repository_stats_).*counter);
-    StatCounters::bump((*slot.stats).*counter);
+  void count(StatCounters::Counter counter, const CacheSlot& slot) const {
+    repository_stats_->bump(counter);
+    slot.stats->bump(counter);
   }
 
   template <class R, class F>
@@ -221,7 +252,7 @@ class ModelCaches {
     try {
       return fn();
     } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
-      count(&StatCounters::cache_errors, slot);
+      count(StatCounters::cache_errors, slot);
       return fallback;
     }
   }
@@ -240,9 +271,9 @@ class ModelCaches {
       items.reserve(rows.size());
       for (std::size_t i = 0; i < rows.size(); ++i) items.push_back({keys[2 * i], keys[2 * i + 1], fresh_generation()});
       slot.cache->bump_and_drop_many(items);
-      StatCounters::bump(slot.stats->invalidations, rows.size());
+      slot.stats->bump(StatCounters::invalidations, rows.size());
     } catch (const std::exception&) {  // degrade: the entry will be replaced or expire
-      StatCounters::bump(slot.stats->cache_errors);
+      slot.stats->bump(StatCounters::cache_errors);
     }
   }
 
@@ -268,7 +299,7 @@ class ModelCaches {
   std::shared_ptr<StatCounters> repository_stats_;
   std::string prefix_;
   std::shared_ptr<ObjectShelf<Model>> typed_objects_;  ///< when the objects alias is locmem
-  std::shared_ptr<LookupShelf> typed_lookups_;         ///< when the `default` alias is locmem
+  std::shared_ptr<LookupShelf<Model>> typed_lookups_;  ///< when the `default` alias is locmem
 };
 
 }  // namespace gocp::detail

@@ -30,7 +30,8 @@ struct CachedGetOrCreate : Policy {
 
   /// What a get_or_create's cache read found, for the fill after the database read.
   struct call_state {
-    detail::Hash128 lookup;  ///< the lookup's hash (its key), once computed
+    detail::Hash128 lookup;  ///< the lookup's key, once computed
+    detail::LookupWords words;  ///< the typed tier's exact key
     bool hashed = false;
     std::optional<std::int64_t> generation;
     std::optional<Value> cached_pk;
@@ -44,30 +45,39 @@ struct CachedGetOrCreate : Policy {
   std::optional<M> lookup(const Repo& repo, const Expr<M>& lookup, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
     if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
-      caches.count(&detail::StatCounters::misses);
+      caches.count(detail::StatCounters::misses);
       return std::nullopt;
     }
     const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
-    state.lookup = detail::lookup_hash(scope, lookup);
+    state.lookup = caches.lookup_key(scope, lookup, state.words);
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read
-    state.cached_pk = caches.lookup(state.lookup);
-    if (state.cached_pk) {
-      auto obj = caches.get(*state.cached_pk, state.generation);
-      const Dialect& dialect = repo.database().dialect();
-      if (obj && detail::matches(scope, *obj, dialect) && detail::matches(lookup, *obj, dialect)) {
-        caches.count(&detail::StatCounters::hits);
-        return obj;
-      }
+    std::optional<M> found;  // one object for every return: no moves on the hit path
+    // the typed tier's answer kept with the mapping, while its row is unwritten
+    state.cached_pk = caches.lookup(state.lookup, state.words, found);
+    if (found) {
+      caches.count(detail::StatCounters::hits);
+      return found;
     }
-    caches.count(&detail::StatCounters::misses);
-    return std::nullopt;
+    if (state.cached_pk) {
+      detail::SeenGeneration seen;
+      found = caches.get(*state.cached_pk, state.generation, &seen);
+      const Dialect& dialect = repo.database().dialect();
+      if (found && detail::matches(scope, *found, dialect) && detail::matches(lookup, *found, dialect)) {
+        caches.count(detail::StatCounters::hits);
+        caches.remember_hit(state.lookup, state.words, *found, std::move(seen));
+        return found;
+      }
+      found.reset();
+    }
+    caches.count(detail::StatCounters::misses);
+    return found;
   }
 
   template <class Repo, class M>
   void after_read(const Repo& repo, const Expr<M>& lookup, const M& obj, bool, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
-    if (!state.hashed) state.lookup = detail::lookup_hash(PolicyAccess::queryset(repo).scope(), lookup);
+    if (!state.hashed) state.lookup = caches.lookup_key(PolicyAccess::queryset(repo).scope(), lookup, state.words);
     Value pk = detail::get_column(obj, detail::pk_index<M>);
     if (!repo.database().in_transaction()) {
       if (state.generation && state.cached_pk == pk) {
@@ -97,7 +107,7 @@ struct CachedGetOrCreate : Policy {
         caches->store(*row, *generation);
         caches->remember_lookup(key, pk);
       } catch (const std::exception&) {  // a fill is an optimisation; the answer was already given
-        caches->count(&detail::StatCounters::cache_errors);
+        caches->count(detail::StatCounters::cache_errors);
       }
     });
   }
