@@ -41,12 +41,13 @@ int main() {
   auto [updated, made] = authors.update_or_create(tolstoy, gocp::defaults(c(&Author::books_in_store) = 5));
   std::printf("update_or_create: created %d, books %d\n", made, updated.books_in_store);
 
+  struct ChangedMyMind {};  // our own type: catching std::runtime_error would also hide gocp's errors
   try {
     db.atomic([&] {
       authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina");
-      throw std::runtime_error("changed my mind");  // rolls back; nothing reaches the cache
+      throw ChangedMyMind{};  // rolls back; nothing reaches the cache
     });
-  } catch (const std::runtime_error&) {
+  } catch (const ChangedMyMind&) {
   }
   std::printf("after a rolled-back transaction: %zu author(s)\n", authors.count());
   return created && !again && same.id == leo.id && updated.books_in_store == 5 && authors.count() == 1 ? 0 : 1;

@@ -262,6 +262,48 @@ TEST_CASE_METHOD(Fixture, "get: DoesNotExist, MultipleObjectsReturned with the c
   }
 }
 
+// get(), find() and get_or_create's SELECT, and create's INSERT, are prepared once per
+// connection under a key of the statement's shape (detail/statement_shape.hpp): each
+// shape below must keep its own SQL, and each call bind its own values, however the
+// shapes alternate on one connection.
+TEST_CASE_METHOD(Fixture, "statements reused by shape: each shape keeps its own SQL, each call its own values",
+                 "[get][statements]") {
+  people.create({0, "Paul", "McCartney", 5, "Macca"});
+  for (int round = 0; round < 2; ++round) {
+    INFO("round " << round);
+    // one shape, other values
+    CHECK(people.find(named("Paul", "McCartney"))->birthday == 5);
+    CHECK(people.find(named("John", "Lennon"))->id == lennon.id);
+    CHECK_FALSE(people.find(named("John", "McCartney")).has_value());
+    // `== nullopt` is IS NULL and `== value` is `= ?`: one column, two shapes
+    CHECK(people.find(c(&Person::last_name) == "Lennon" && c(&Person::nickname) == std::nullopt)->id == lennon.id);
+    CHECK_FALSE(people.find(c(&Person::last_name) == "Lennon" && c(&Person::nickname) == "Macca").has_value());
+    CHECK(people.find(c(&Person::last_name) == "McCartney" && c(&Person::nickname) == "Macca")->first_name == "Paul");
+    CHECK_FALSE(people.find(c(&Person::last_name) == "McCartney" && c(&Person::nickname) == std::nullopt).has_value());
+    CHECK(people.find(c(&Person::nickname) != std::nullopt)->first_name == "Paul");
+    CHECK(people.find(c(&Person::nickname) != "Macca")->id == lennon.id);  // NULL-safe: Lennon's NULL differs
+    // IN lists of each size are their own statement
+    CHECK(people.find(c(&Person::first_name).in({"Paul"}))->last_name == "McCartney");
+    CHECK_THROWS_AS(people.find(c(&Person::first_name).in({"John", "Paul"})), gocp::MultipleObjectsReturned);
+    CHECK_FALSE(people.find(c(&Person::first_name).in(std::vector<std::string>{})).has_value());
+    // the same terms under AND, OR and NOT, and through a filtered repository
+    CHECK(people.find(c(&Person::first_name) == "John" || c(&Person::first_name) == "Nobody")->id == lennon.id);
+    CHECK(people.find(!(c(&Person::first_name) == "John"))->first_name == "Paul");
+    CHECK(people.filter(c(&Person::birthday) < 0).find(c(&Person::last_name) == "Lennon")->id == lennon.id);
+    CHECK_FALSE(people.filter(c(&Person::birthday) > 0).find(c(&Person::last_name) == "Lennon").has_value());
+    CHECK(people.get_or_create(named("John", "Lennon")).first.id == lennon.id);
+  }
+  // an INSERT that names the key and one that leaves it to the database
+  const Person ringo = people.create({4242, "Ringo", "Starr", 7, {}});
+  const Person george = people.create({0, "George", "Harrison", 8, {}});
+  const Person pete = people.create({4343, "Pete", "Best", 9, {}});
+  CHECK(ringo.id == 4242);
+  CHECK(pete.id == 4343);
+  CHECK(george.id != 0);
+  CHECK(people.get(c(&Person::id) == george.id).first_name == "George");
+  CHECK(people.get(c(&Person::id) == 4242).first_name == "Ringo");
+}
+
 TEST_CASE_METHOD(Fixture, "update_or_create updates only the defaulted fields", "[update_or_create]") {
   people.filter(c(&Person::id) == lennon.id).update(c(&Person::nickname) = "Johnny");  // another writer's change
   auto [p, created] = people.update_or_create(named("John", "Lennon"), gocp::defaults(c(&Person::birthday) = 42));

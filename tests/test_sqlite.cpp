@@ -185,7 +185,7 @@ TEST_CASE("sqlite::memory: is one private database shared by all statements", "[
 
   auto other = gocp::Database::open("sqlite::memory:");
   CHECK_FALSE(other == db);
-  CHECK_THROWS_AS(gocp::Repository<Sample>{other}.count(), gocp::OperationalError);  // no such table there
+  CHECK_THROWS_AS(gocp::Repository<Sample>{other}.count(), gocp::ConfigurationError);  // no such table there
 
   auto also_memory = gocp::Database::open("sqlite:///:memory:");
   also_memory.execute("CREATE TABLE t (x)");
@@ -916,11 +916,20 @@ TEST_CASE_METHOD(Fixture, "SQL errors are OperationalErrors naming the SQL and t
     CHECK_THAT(error_of<gocp::OperationalError>([&] { db.execute("SELECT * FROM no_such_table_here"); }),
                Contains("no such table") && Contains("SELECT * FROM no_such_table_here"));
   }
-  SECTION("missing table, through a repository") {
+  SECTION("missing table, through a repository: a ConfigurationError before any statement") {
     gocp::Repository<Ghost> ghosts{db};
+    CHECK_THAT(error_of<gocp::ConfigurationError>([&] { ghosts.count(); }),
+               Contains("backend_tests_ghost") && Contains("does not exist") && Contains("create_table()"));
+    CHECK_THROWS_AS(ghosts.get_or_create(c(&Ghost::id) == 1), gocp::ConfigurationError);
+    CHECK_THROWS_AS(ghosts.create({0, "x"}), gocp::ConfigurationError);
+  }
+  SECTION("a table dropped after the repository checked it, through the repository") {
+    gocp::Repository<Ghost> ghosts{db};
+    ghosts.create_table();
+    CHECK(ghosts.count() == 0);
+    db.execute("DROP TABLE backend_tests_ghost");
     CHECK_THAT(error_of<gocp::OperationalError>([&] { ghosts.count(); }),
                Contains("backend_tests_ghost") && Contains("SELECT COUNT(*)"));
-    CHECK_THROWS_AS(ghosts.get_or_create(c(&Ghost::id) == 1), gocp::OperationalError);
     CHECK_THROWS_AS(ghosts.create({0, "x"}), gocp::OperationalError);
   }
   SECTION("the connection stays usable, in and out of a transaction") {

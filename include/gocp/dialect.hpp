@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+#include "value.hpp"
+
 namespace gocp {
 
 struct Dialect {
@@ -20,6 +22,15 @@ struct Dialect {
   std::string_view distinct_from;        ///< NULL-safe "!=": IS NOT / IS DISTINCT FROM
   bool stores_nan;                       ///< a NaN double is stored as NaN (SQLite makes it NULL)
   bool bytewise_text_order;              ///< text `<` is bytewise (SQLite's BINARY), not a locale's collation
+
+  // Reading a table's shape (schema.hpp), each query taking the table name as its one parameter:
+  std::string_view table_columns_sql;    ///< rows of (column name, declared type), in order
+  std::string_view unique_indexes_sql;   ///< rows of (index name, column name or NULL for an expression),
+                                         ///< for plain (not partial) unique indexes, ordered by index
+  std::string_view ddl_lock_sql;         ///< run first in a schema-changing transaction; "" if none is needed
+  /// Whether a column declared `declared` stores and compares a field of type `type`
+  /// as gocp writes it (SQLite: by type affinity; PostgreSQL: by data type).
+  bool (*declared_type_holds)(ColumnType type, std::string_view declared);
 };
 
 }  // namespace gocp

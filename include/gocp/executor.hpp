@@ -7,20 +7,27 @@
 /// each written value is validated against the schema first.
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "db/database.hpp"
+#include "detail/cascade.hpp"
+#include "detail/small_vector.hpp"
 #include "detail/sql.hpp"
+#include "detail/statement_shape.hpp"
 #include "detail/validation.hpp"
 #include "errors.hpp"
 #include "model.hpp"
 #include "queryset.hpp"
+#include "schema.hpp"
 #include "stats.hpp"
 
 namespace gocp {
@@ -28,6 +35,14 @@ namespace gocp {
 namespace detail {
 /// Django's MAX_GET_RESULTS: get() reads at most this many rows to report a count.
 inline constexpr std::size_t max_get_results = 21;
+
+/// get() saw `rows` rows (at most max_get_results) of `model_name`: Django's message.
+[[noreturn]] inline void throw_multiple_objects(std::string_view model_name, std::size_t rows) {
+  const std::string count =
+      rows < max_get_results ? std::to_string(rows) : "more than " + std::to_string(max_get_results - 1);
+  throw MultipleObjectsReturned(
+      "get() returned more than one " + std::string(model_name) + " -- it returned " + count + "!", rows);
+}
 }  // namespace detail
 
 template <class M>
@@ -46,25 +61,29 @@ class Executor {
 
   /// The one row of `qs` matching `lookup`, or nullopt; several are MultipleObjectsReturned.
   std::optional<M> get_one(const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
-    auto w = writer();
-    w.select_all_columns().where({&qs.scope(), &lookup});
-    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
-    w.text(limit);
-    if (for_update && db_.dialect().supports_for_update) w.text(" FOR UPDATE");
-    std::optional<M> first;
+    std::optional<M> found{std::in_place};
+    if (!find_into(*found, qs, lookup, for_update)) found.reset();
+    return found;
+  }
+
+  /// get_one() read into `out` (left as it was when no row matches): false if none does.
+  bool find_into(M& out, const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
+    const bool lock = for_update && db_.dialect().supports_for_update;
+    detail::StatementShape shape(info(), 'G');
+    shape.flag(lock);
+    shape.where({&qs.scope(), &lookup});
+    auto write = [&](detail::SqlWriter& w) {
+      w.select_all_columns().where({&qs.scope(), &lookup});
+      w.text(" LIMIT ").text(std::to_string(detail::max_get_results));
+      if (lock) w.text(" FOR UPDATE");
+    };
     std::size_t rows = 0;
-    run(w, [&](const Row& row) {
-      if (rows++ == 0) first = detail::read_object<M>(row);
+    run(shape, write, [&](const Row& row) {
+      if (rows++ == 0) detail::read_into(out, row);
       return true;
     });
-    if (rows > 1) {
-      const std::string count = rows < detail::max_get_results
-                                    ? std::to_string(rows)
-                                    : "more than " + std::to_string(detail::max_get_results - 1);
-      throw MultipleObjectsReturned(
-          "get() returned more than one " + std::string(info().name) + " -- it returned " + count + "!", rows);
-    }
-    return first;
+    if (rows > 1) detail::throw_multiple_objects(info().name, rows);
+    return rows == 1;
   }
 
   /// The row whose primary key is `pk`, ignoring any queryset.
@@ -132,35 +151,51 @@ class Executor {
   /// INSERT of every column (an auto primary key only when it is set), RETURNING the
   /// object exactly as the database stored it.
   M insert(const M& obj) const {
-    const std::vector<Value> values = detail::object_values(obj);
-    const ColumnInfo& pk = info().columns[info().pk];
-    const bool auto_pk = pk.auto_increment && values[info().pk] == Value{std::int64_t{0}};
-    auto w = writer();
-    w.text("INSERT INTO ").table();
-    bool any = false;
+    detail::SmallVector<Value, 8> values;  // bound by pointer: on the stack, not the heap
+    detail::append_values(obj, values);
+    const ModelInfo& mi = info();
+    constexpr std::size_t pk = detail::pk_index<M>;
+    const bool auto_pk = mi.columns[pk].auto_increment && values[pk] == Value{std::int64_t{0}};
+    auto written = [&](std::size_t i) { return !(i == pk && auto_pk); };
+    detail::StatementShape shape(mi, 'I');  // the text depends only on whether the key is written
+    shape.flag(auto_pk);
     for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i == info().pk && auto_pk) continue;
-      validate(i, values[i]);
-      (any ? w.text(", ") : w.text(" (")).column(i);
-      any = true;
+      if (!written(i)) continue;
+      detail::validate_value(mi, db_.dialect(), i, values[i]);
+      shape.bind(values[i]);
     }
-    if (!any) {
-      w.text(" DEFAULT VALUES");
-    } else {
-      w.text(") VALUES (");
-      any = false;
+    auto write = [&](detail::SqlWriter& w) {
+      w.text("INSERT INTO ").table();
+      bool any = false;
       for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i == info().pk && auto_pk) continue;
-        (any ? w.text(", ") : w).param(values[i]);
+        if (!written(i)) continue;
+        (any ? w.text(", ") : w.text(" (")).column(i);
         any = true;
       }
-      w.text(")");
-    }
-    std::optional<M> stored;
-    run_returning(w, [&](M row) { stored = std::move(row); });
-    if (!stored) throw DatabaseError("gocp: INSERT into '" + info().table + "' returned no row");
-    emit(detail::get_column(*stored, info().pk), /*had_row=*/false, nullptr, &*stored);
-    return std::move(*stored);
+      if (!any) {
+        w.text(" DEFAULT VALUES");
+      } else {
+        w.text(") VALUES (");
+        any = false;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+          if (!written(i)) continue;
+          (any ? w.text(", ") : w).param(values[i]);
+          any = true;
+        }
+        w.text(")");
+      }
+      returning(w);
+    };
+    M stored{};  // read in place and returned by name: no move of the object
+    bool returned = false;
+    run(shape, write, [&](const Row& row) {
+      detail::read_into(stored, row);
+      returned = true;
+      return true;
+    });
+    if (!returned) throw DatabaseError("gocp: INSERT into '" + mi.table + "' returned no row");
+    emit(detail::get_column(stored, pk), /*had_row=*/false, nullptr, &stored);
+    return stored;
   }
 
   /// UPDATE of `values` on the row whose primary key is `pk`; the row as stored after
@@ -228,20 +263,37 @@ class Executor {
 
   /// DELETE of the row whose primary key is `pk`; false if there was none.
   bool delete_row(const Value& pk) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where_pk(pk);
-    return delete_returning(w) > 0;
+    return delete_matching([&](detail::SqlWriter& w) { w.where_pk(pk); }) > 0;
   }
 
   /// DELETE of every row of `qs`; returns how many.
   std::size_t delete_where(const QuerySet<M>& qs) const {
-    auto w = writer();
-    w.text("DELETE FROM ").table().where({&qs.scope()});
-    return delete_returning(w);
+    return delete_matching([&](detail::SqlWriter& w) { w.where({&qs.scope()}); });
   }
 
-  /// CREATE TABLE IF NOT EXISTS with the schema's constraints.
-  void create_table() const { db_.execute(detail::create_table_sql(db_.dialect(), info())); }
+  // ---- the table itself (schema.hpp) ---------------------------------------------------
+
+  /// CREATE TABLE IF NOT EXISTS with the schema's constraints, the foreign keys'
+  /// indexes and the many-to-many through tables; a table that was there already is
+  /// then checked against the model.
+  void create_table() const {
+    for (const std::string& sql : detail::schema_sql(db_.dialect(), info())) db_.execute(sql);
+    check_schema();
+  }
+
+  /// ConfigurationError when the table is missing or differs from the model. Every
+  /// executor runs it once, before its first statement.
+  void check_schema() const {
+    gocp::check_schema(db_, info());
+    schema_checked_->store(true, std::memory_order_release);
+  }
+
+  /// Adds what the table lacks (never drops or changes anything), then checks it.
+  SchemaChanges sync_schema() const {
+    auto changes = gocp::sync_schema(db_, info(), detail::object_values(detail::default_object<M>()));
+    schema_checked_->store(true, std::memory_order_release);
+    return changes;
+  }
 
  private:
   static constexpr std::size_t kInBulkChunk = 500;
@@ -249,22 +301,80 @@ class Executor {
   static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }
   static auto pk_member() { return std::get<detail::pk_index<M>>(model<M>::schema.fields).member; }
 
+  /// Before an executor's first statement: its table against the model (schema.hpp).
+  void check_schema_once() const {
+    if (!schema_checked_->load(std::memory_order_acquire)) check_schema();
+  }
+
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
 
+  /// Runs the statement `w` wrote, its text as its key.
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
+    check_schema_once();
     stats_->bump(detail::StatCounters::db_queries);
-    return db_.with_connection([&](Connection& c) { return c.query(w.sql(), w.params(), on_row); });
+    return db_.with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
+  }
+
+  /// Runs the statement `shape` names, binding its values; `write(SqlWriter&)` writes
+  /// its text only when a connection prepares the shape for the first time.
+  template <class Write, class OnRow>
+  std::size_t run(const detail::StatementShape& shape, Write& write, OnRow&& on_row) const {
+    check_schema_once();
+    stats_->bump(detail::StatCounters::db_queries);
+    auto write_sql = [&](std::string& sql) {
+      auto w = writer();
+      write(w);
+      const std::span<const Value* const> bound{w.params().begin(), w.params().size()};
+      if (!std::equal(bound.begin(), bound.end(), shape.params().begin(), shape.params().end()))
+        throw Error("gocp: internal error: the SQL of a '" + info().table + "' statement binds other values than its shape");
+      sql = std::move(w.sql());
+    };
+    return db_.with_connection(
+        [&](Connection& c) { return c.query_keyed(shape.key(), write_sql, shape.params(), on_row); });
+  }
+
+  /// ` RETURNING` every column.
+  static void returning(detail::SqlWriter& w) {
+    w.text(" RETURNING ");
+    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
   }
 
   /// Runs `w` with `RETURNING` every column, handing each row to `on_object`.
   template <class OnObject>
   void run_returning(detail::SqlWriter& w, OnObject&& on_object) const {
-    w.text(" RETURNING ");
-    for (std::size_t i = 0; i < info().columns.size(); ++i) (i ? w.text(", ") : w).column(i);
+    returning(w);
     run(w, [&](const Row& row) {
       on_object(detail::read_object<M>(row));
       return true;
+    });
+  }
+
+  /// DELETE ... WHERE (what `where` writes). When foreign keys point at this table, the
+  /// rows the database will cascade to or set NULL in are read first, in the same
+  /// transaction, and reported as changes of their own tables (detail/cascade.hpp).
+  template <class Where>
+  std::size_t delete_matching(Where&& where) const {
+    auto remove = [&] {
+      auto w = writer();
+      w.text("DELETE FROM ").table();
+      where(w);
+      return delete_returning(w);
+    };
+    if (detail::ReverseRelations::global().of(info().table).empty()) return remove();
+    return db_.atomic([&] {
+      auto w = writer();
+      w.text("SELECT ").column(info().pk).text(" FROM ").table();
+      where(w);
+      if (db_.dialect().supports_for_update) w.text(" FOR UPDATE");
+      std::vector<Value> pks;
+      run(w, [&](const Row& row) {
+        pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
+        return true;
+      });
+      detail::Dependents dependents;
+      detail::collect_dependents(db_, info(), pks, dependents);
+      return detail::delete_with_dependents(db_, dependents, remove);
     });
   }
 
@@ -319,6 +429,10 @@ class Executor {
 
   Database db_;
   std::shared_ptr<detail::StatCounters> stats_;
+  /// Set once the table was found to match the model, shared by copies (a policy's
+  /// commit hook holds one); two threads racing the first statement may both check,
+  /// which is harmless.
+  std::shared_ptr<std::atomic<bool>> schema_checked_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace gocp

@@ -17,6 +17,7 @@
 #include "policies/cached_get_or_create.hpp"
 #include "policies/non_atomic_get_or_create.hpp"
 #include "query.hpp"
+#include "relations.hpp"
 #include "repository.hpp"
 #include "stats.hpp"
 #include "value.hpp"

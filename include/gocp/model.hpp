@@ -18,6 +18,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -26,16 +27,25 @@
 #include <variant>
 #include <vector>
 
+#include "detail/reverse_relations.hpp"
 #include "value.hpp"
 
 namespace gocp {
 
-/// Specialise for each model type; see the file comment.
+/// Specialise for each model type; see the file comment. The primary template only marks
+/// a type that has none, for the concept below.
 template <class T>
 struct model {
-  static_assert(detail::always_false<T>,
-                "gocp: this type has no gocp::model<T> specialisation; declare "
-                "`template <> struct gocp::model<YourType> { name; schema; };` beside it");
+  using gocp_model_is_not_specialised_for_this_type = void;
+};
+
+/// A type with a `gocp::model<T>` specialisation giving its `name` and `schema`. gocp's
+/// entry points (Repository, c()) require it, so forgetting the specialisation is one
+/// error naming this concept, not a cascade from inside the library.
+template <class T>
+concept ModelType = !requires { typename model<T>::gocp_model_is_not_specialised_for_this_type; } && requires {
+  { model<T>::name } -> std::convertible_to<std::string_view>;
+  model<T>::schema;
 };
 
 // ---- field options -------------------------------------------------------------------
@@ -82,9 +92,8 @@ inline Value to_value(const Constant& c) {
 
 // ---- fields and constraints ----------------------------------------------------------
 
-/// What a schema item is; table() accepts only the kinds listed here (foreign keys and
-/// many-to-many relations will be kinds of their own).
-enum class SchemaItemKind { field, unique_together };
+/// What a schema item is; table() accepts only the kinds listed here.
+enum class SchemaItemKind { field, unique_together, foreign_key, many_to_many };
 
 template <class T, class M>
 struct Field {
@@ -165,10 +174,64 @@ constexpr UniqueTogether<T, Ms...> unique_together(Ms T::*... members) {
   return {{members...}};
 }
 
-template <class Fields, class Constraints>
+// ---- relations -----------------------------------------------------------------------
+
+/// What the database does to the rows of a foreign key's model when the row they
+/// reference is deleted (Django's on_delete), enforced by the database itself:
+/// - `cascade`: they are deleted too (each one a RowChange of their table);
+/// - `set_null`: their column is set to NULL (the field must be std::optional);
+/// - `protect`: the delete fails with IntegrityError while any of them exists — even if
+///   the same statement would delete them (SQL `ON DELETE RESTRICT`, checked at once);
+/// - `restrict`: the delete fails with IntegrityError unless the same delete also
+///   removes them through a cascade (SQL `NO ACTION`, checked at the end of the
+///   statement), as Django's RESTRICT allows.
+enum class on_delete { cascade, protect, set_null, restrict };
+
+template <class P>
+struct references_t {
+  explicit references_t() = default;
+};
+/// The model a foreign key points at: `gocp::references<Parent>`.
+template <class P>
+inline constexpr references_t<P> references{};
+
+/// A column holding the primary key of a row of P (see gocp::foreign_key).
+template <class T, class M, class P>
+struct ForeignKey {
+  static constexpr SchemaItemKind kind = SchemaItemKind::foreign_key;
+  using model_type = T;
+  using member_type = M;
+  using target_type = P;
+  Field<T, M> field;
+  gocp::on_delete action;
+};
+
+template <class T>
+struct through_t {
+  explicit through_t() = default;
+};
+/// An explicit through model for gocp::many_to_many: `gocp::through<Membership>`.
+template <class T>
+inline constexpr through_t<T> through{};
+
+/// A many-to-many relation to Target, stored in a through table named as Django names
+/// it: `<owner table>_<name>` (library_book_authors) with columns `<owner>_id` and
+/// `<target>_id` (book_id, author_id), a unique pair and an index on each — or in the
+/// table of an explicit Through model, which has a foreign key to each side.
+template <class Target, class Through = void>
+struct ManyToMany {
+  static constexpr SchemaItemKind kind = SchemaItemKind::many_to_many;
+  using target_type = Target;
+  using through_type = Through;
+  std::string_view name;
+};
+
+template <class Fields, class Constraints, class ForeignKeys = std::tuple<>, class Relations = std::tuple<>>
 struct Table {
   Fields fields;
   Constraints constraints;
+  ForeignKeys foreign_keys;
+  Relations many_to_many;
 };
 
 namespace detail {
@@ -191,16 +254,29 @@ constexpr auto keep_if_kind(const I& item) {
 }
 }  // namespace detail
 
-/// The schema: fields (gocp::field, gocp::primary_key) and constraints
-/// (gocp::unique_together), in any order.
+namespace detail {
+/// A field, or a foreign key's column, in a one-element tuple; else an empty tuple.
+template <class I>
+constexpr auto column_of(const I& item) {
+  if constexpr (is_kind<I, SchemaItemKind::foreign_key>()) return std::tuple{item.field};
+  else return keep_if_kind<SchemaItemKind::field>(item);
+}
+}  // namespace detail
+
+/// The schema: fields (gocp::field, gocp::primary_key, gocp::foreign_key), constraints
+/// (gocp::unique_together) and relations (gocp::many_to_many), in any order.
 template <class... Items>
 constexpr auto table(Items... items) {
   static_assert((detail::is_schema_item<Items> && ...),
-                "gocp::table: every argument must be a schema item -- gocp::field(...), gocp::primary_key(...) or "
-                "gocp::unique_together(...); field options such as gocp::max_length go inside gocp::field(...)");
-  auto fields = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::field>(items)...);
+                "gocp::table: every argument must be a schema item -- gocp::field(...), gocp::primary_key(...), "
+                "gocp::foreign_key(...), gocp::unique_together(...) or gocp::many_to_many<T>(...); field options "
+                "such as gocp::max_length go inside gocp::field(...)");
+  auto fields = std::tuple_cat(detail::column_of(items)...);
   auto constraints = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::unique_together>(items)...);
-  return Table<decltype(fields), decltype(constraints)>{fields, constraints};
+  auto foreign_keys = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::foreign_key>(items)...);
+  auto relations = std::tuple_cat(detail::keep_if_kind<SchemaItemKind::many_to_many>(items)...);
+  return Table<decltype(fields), decltype(constraints), decltype(foreign_keys), decltype(relations)>{
+      fields, constraints, foreign_keys, relations};
 }
 
 // ---- compile-time queries over a model's schema -------------------------------------
@@ -277,6 +353,54 @@ constexpr bool constraints_name_listed_fields() {
   return ok;
 }
 
+template <class T, class P>
+constexpr std::size_t foreign_key_count_to() {
+  std::size_t n = 0;
+  std::apply(
+      [&](const auto&... fk) {
+        ((n += std::is_same_v<typename std::remove_cvref_t<decltype(fk)>::target_type, P>), ...);
+      },
+      model<T>::schema.foreign_keys);
+  return n;
+}
+
+/// Each explicit through model has a foreign key to T and one to the relation's target
+/// (two to T when the target is T itself).
+template <class T>
+constexpr bool through_models_reference_both_sides() {
+  bool ok = true;
+  std::apply(
+      [&](const auto&... r) {
+        auto check = [&](const auto& relation) {
+          using R = std::remove_cvref_t<decltype(relation)>;
+          using Through = typename R::through_type;
+          if constexpr (!std::is_void_v<Through>) {
+            using Target = typename R::target_type;
+            ok = ok && (std::is_same_v<Target, T> ? foreign_key_count_to<Through, T>() >= 2
+                                                 : foreign_key_count_to<Through, T>() >= 1 &&
+                                                       foreign_key_count_to<Through, Target>() >= 1);
+          }
+        };
+        static_cast<void>(check);  // no relations: never called
+        (check(r), ...);
+      },
+      model<T>::schema.many_to_many);
+  return ok;
+}
+
+template <class T>
+constexpr bool set_null_columns_nullable() {
+  bool ok = true;
+  std::apply(
+      [&](const auto&... fk) {
+        ((ok = ok && (fk.action != on_delete::set_null ||
+                      column_traits<typename std::remove_cvref_t<decltype(fk)>::member_type>::nullable)),
+         ...);
+      },
+      model<T>::schema.foreign_keys);
+  return ok;
+}
+
 constexpr std::uint64_t fnv1a(std::uint64_t h, std::string_view s) {
   for (char ch : s) {
     h ^= static_cast<unsigned char>(ch);
@@ -290,6 +414,13 @@ constexpr std::uint64_t fnv1a(std::uint64_t h, std::uint64_t n) {
     h *= 1099511628211ull;
   }
   return h;
+}
+
+/// The explicit through model's name, or "" for a generated through table.
+template <class Through>
+constexpr std::string_view through_name() {
+  if constexpr (std::is_void_v<Through>) return {};
+  else return model<Through>::name;
 }
 
 template <class T>
@@ -310,6 +441,23 @@ constexpr std::uint64_t compute_schema_hash() {
          ...);
       },
       model<T>::schema.constraints);
+  // relations: a cached entry from before a foreign key or many-to-many changed is a miss
+  std::apply(
+      [&](const auto&... fk) {
+        ((h = fnv1a(h, "foreign_key"), h = fnv1a(h, column_index<T>(fk.field.member)),
+          h = fnv1a(h, model<typename std::remove_cvref_t<decltype(fk)>::target_type>::name),
+          h = fnv1a(h, static_cast<std::uint64_t>(fk.action))),
+         ...);
+      },
+      model<T>::schema.foreign_keys);
+  std::apply(
+      [&](const auto&... m2m) {
+        ((h = fnv1a(h, "many_to_many"), h = fnv1a(h, m2m.name),
+          h = fnv1a(h, model<typename std::remove_cvref_t<decltype(m2m)>::target_type>::name),
+          h = fnv1a(h, through_name<typename std::remove_cvref_t<decltype(m2m)>::through_type>())),
+         ...);
+      },
+      model<T>::schema.many_to_many);
   return h;
 }
 
@@ -331,6 +479,11 @@ constexpr bool check_schema() {
   static_assert(column_names_distinct<T>(), "gocp::model<T>::schema has two fields with the same column name");
   static_assert(constraints_name_listed_fields<T>(),
                 "gocp::unique_together names a member that is not a field of the schema");
+  static_assert(through_models_reference_both_sides<T>(),
+                "gocp::many_to_many: the through model needs a gocp::foreign_key to each side of the relation");
+  static_assert(set_null_columns_nullable<T>(),
+                "gocp::foreign_key with gocp::on_delete::set_null needs a nullable field: declare the member "
+                "std::optional<...>");
   return true;
 }
 
@@ -358,6 +511,30 @@ struct ColumnInfo {
   std::int64_t max_value = 0;
 };
 
+/// A foreign key column of a model: what it references and what a delete there does.
+struct ForeignKeyInfo {
+  std::size_t column;
+  std::string target_table;        ///< unquoted
+  std::string_view target_column;  ///< the target's primary key column
+  on_delete action;
+};
+
+struct ModelInfo;
+
+/// A many-to-many relation of a model, and its through table.
+struct ManyToManyInfo {
+  std::string_view name;          ///< "authors"
+  std::string_view target_model;  ///< "library.author"
+  /// The through table: `id`, `<owner>_id`, `<target>_id`, or an explicit through model's.
+  std::shared_ptr<const ModelInfo> through;
+  std::size_t owner_column = 1, target_column = 2;  ///< in the through table
+  /// A new link's row before its two keys are set: the through model's default object
+  /// (its other columns' member initializers and default_values, as Django's through
+  /// model instance takes its field defaults).
+  std::vector<Value> default_row;
+  bool explicit_through = false;  ///< created by its own repository, not the owner's
+};
+
 struct ModelInfo {
   std::string_view name;
   std::string table;  ///< the table name, unquoted
@@ -366,6 +543,8 @@ struct ModelInfo {
   /// Each set of columns that is unique: the primary key, unique fields, unique_together.
   std::vector<std::vector<std::size_t>> unique_sets;
   std::uint64_t schema_hash = 0;
+  std::vector<ForeignKeyInfo> foreign_keys;
+  std::vector<ManyToManyInfo> many_to_many;
   // SQL pieces written once rather than on every statement:
   std::string quoted_table;                 ///< "library_author"
   std::vector<std::string> quoted_columns;  ///< "id", "first_name", ...
@@ -383,6 +562,25 @@ inline std::string quote_identifier(std::string_view name) {
   return out + '"';
 }
 
+/// Fills in the quoted SQL pieces of `m` from its table and columns.
+inline void finish_model_info(ModelInfo& m) {
+  m.quoted_table = quote_identifier(m.table);
+  m.quoted_columns.clear();
+  m.select_all = "SELECT ";
+  for (const ColumnInfo& c : m.columns) {
+    m.quoted_columns.push_back(quote_identifier(c.name));
+    m.select_all += (m.quoted_columns.size() > 1 ? ", " : "") + m.quoted_columns.back();
+  }
+  m.select_all += " FROM " + m.quoted_table;
+}
+
+/// Every foreign key of `m` (and of its through tables) in the process-wide registry.
+inline void register_reverse_relations(const ModelInfo& m) {
+  for (const ForeignKeyInfo& fk : m.foreign_keys)
+    ReverseRelations::global().add(fk.target_table, {&m, fk.column, fk.action});
+  for (const ManyToManyInfo& r : m.many_to_many) register_reverse_relations(*r.through);
+}
+
 template <class T>
 std::string table_name() {
   if constexpr (requires { model<T>::table; }) {
@@ -394,6 +592,113 @@ std::string table_name() {
     return t;
   }
 }
+
+/// The name of T's primary key column.
+template <class T>
+constexpr std::string_view pk_name() {
+  std::string_view name;
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    if (f.primary_key) name = f.name;
+  });
+  return name;
+}
+
+/// A column holding T's primary key in another table (not a key, not auto-incremented).
+template <class T>
+ColumnInfo key_column_of(std::string_view name) {
+  ColumnInfo out{name, ColumnType::integer, false, false, false, false, 0, {}};
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    if (!f.primary_key) return;
+    out.type = column_traits<M>::type;
+    out.max_length = f.max_length;
+    if constexpr (column_traits<M>::type == ColumnType::integer) {
+      out.min_value = detail::min_of<typename column_traits<M>::base>;
+      out.max_value = detail::max_of<typename column_traits<M>::base>;
+    }
+  });
+  return out;
+}
+
+/// "library.book" -> "book": how Django names a through table's columns (book_id).
+constexpr std::string_view model_basename(std::string_view model_name) {
+  const auto dot = model_name.rfind('.');
+  return dot == std::string_view::npos ? model_name : model_name.substr(dot + 1);
+}
+
+/// A through table's description, owning the names its string_views point into.
+struct ThroughTable : ModelInfo {
+  std::string owned_name, owner_column, target_column;
+};
+
+/// The through table of Owner's many-to-many `name` to Target: `<owner table>_<name>`
+/// with `id`, `<owner>_id`, `<target>_id` (`from_<m>_id` / `to_<m>_id` when both sides
+/// are one model, as Django names them), the pair unique, each side cascading.
+template <class Owner, class Target>
+std::shared_ptr<const ModelInfo> through_info(std::string_view name, const std::string& owner_table) {
+  auto t = std::make_shared<ThroughTable>();
+  const std::string owner(model_basename(model<Owner>::name)), target(model_basename(model<Target>::name));
+  const bool self = owner == target;
+  t->owned_name = std::string(model<Owner>::name) + "_" + std::string(name);
+  t->owner_column = (self ? "from_" : "") + owner + "_id";
+  t->target_column = (self ? "to_" : "") + target + "_id";
+  t->name = t->owned_name;
+  t->table = owner_table + "_" + std::string(name);
+  t->columns.push_back({"id", ColumnType::integer, false, true, true, false, 0, {}, min_of<std::int64_t>,
+                        max_of<std::int64_t>});
+  t->columns.push_back(key_column_of<Owner>(t->owner_column));
+  t->columns.push_back(key_column_of<Target>(t->target_column));
+  t->pk = 0;
+  t->unique_sets = {{0}, {1, 2}};
+  t->foreign_keys.push_back({1, owner_table, pk_name<Owner>(), on_delete::cascade});
+  t->foreign_keys.push_back({2, table_name<Target>(), pk_name<Target>(), on_delete::cascade});
+  t->schema_hash = fnv1a(fnv1a(14695981039346656037ull, t->table), t->target_column);
+  finish_model_info(*t);
+  return t;
+}
+
+}  // namespace detail
+
+template <class T>
+const ModelInfo& model_info();
+
+namespace detail {
+
+template <class T>
+std::vector<Value> object_values(const T& obj);
+template <class T>
+void set_column(T& obj, std::size_t column, const Value& v);
+
+/// How Owner's many-to-many `relation` is stored: the generated through table, or the
+/// explicit through model's table with its two foreign keys (the first to Owner, the
+/// first other one to Target).
+template <class Owner, class Target, class Through>
+ManyToManyInfo many_to_many_info(const ManyToMany<Target, Through>& relation, const std::string& owner_table) {
+  ManyToManyInfo out;
+  out.name = relation.name;
+  out.target_model = model<Target>::name;
+  if constexpr (std::is_void_v<Through>) {
+    out.through = through_info<Owner, Target>(relation.name, owner_table);
+    out.default_row.assign(3, Value{std::int64_t{0}});
+  } else {
+    const ModelInfo& info = model_info<Through>();
+    out.through = std::shared_ptr<const ModelInfo>(&info, [](const ModelInfo*) {});  // a static: never freed
+    out.explicit_through = true;
+    std::size_t owner = npos, target = npos;
+    for (const ForeignKeyInfo& fk : info.foreign_keys) {
+      if (owner == npos && fk.target_table == owner_table) owner = fk.column;
+      else if (target == npos && fk.target_table == table_name<Target>()) target = fk.column;
+    }
+    out.owner_column = owner;
+    out.target_column = target;
+    Through blank{};
+    for (std::size_t i = 0; i < info.columns.size(); ++i)
+      if (info.columns[i].default_value.index() != 0) set_column(blank, i, to_value(info.columns[i].default_value));
+    out.default_row = object_values(blank);
+  }
+  return out;
+}
+
 }  // namespace detail
 
 /// The model's schema as data, built once.
@@ -422,15 +727,22 @@ const ModelInfo& model_info() {
            ...);
         },
         model<T>::schema.constraints);
-    m.quoted_table = detail::quote_identifier(m.table);
-    m.select_all = "SELECT ";
-    for (const ColumnInfo& c : m.columns) {
-      m.quoted_columns.push_back(detail::quote_identifier(c.name));
-      m.select_all += (m.quoted_columns.size() > 1 ? ", " : "") + m.quoted_columns.back();
-    }
-    m.select_all += " FROM " + m.quoted_table;
+    std::apply(
+        [&](const auto&... fk) {
+          (m.foreign_keys.push_back({detail::column_index<T>(fk.field.member),
+                                     detail::table_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
+                                     detail::pk_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
+                                     fk.action}),
+           ...);
+        },
+        model<T>::schema.foreign_keys);
+    std::apply([&](const auto&... r) { (m.many_to_many.push_back(detail::many_to_many_info<T>(r, m.table)), ...); },
+                model<T>::schema.many_to_many);
+    detail::finish_model_info(m);
     return m;
   }();
+  static const bool registered = (detail::register_reverse_relations(info), true);
+  static_cast<void>(registered);
   return info;
 }
 
@@ -441,15 +753,22 @@ inline std::string qualified_name(std::string_view model_name, std::string_view 
   return std::string(model_name) + "." + std::string(field);
 }
 
-/// Reads a whole object from a row whose columns are T's fields in schema order.
+/// Reads every field of `obj` from a row whose columns are T's fields in schema order
+/// (into an object that is already where it is wanted: no move of the whole object).
 template <class T>
-T read_object(const Row& row) {
-  T obj{};
+void read_into(T& obj, const Row& row) {
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     obj.*f.member =
         column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
   });
+}
+
+/// Reads a whole object from a row whose columns are T's fields in schema order.
+template <class T>
+T read_object(const Row& row) {
+  T obj{};
+  read_into(obj, row);
   return obj;
 }
 
@@ -463,15 +782,21 @@ Value get_column(const T& obj, std::size_t column) {
   return out;
 }
 
+/// Appends every column of obj, in schema order, to `out` (a vector or SmallVector).
+template <class T, class Out>
+void append_values(const T& obj, Out& out) {
+  for_each_field<T>([&](const auto& f, std::size_t) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    out.emplace_back(column_traits<M>::to_value(obj.*f.member));
+  });
+}
+
 /// Every column of obj, in schema order.
 template <class T>
 std::vector<Value> object_values(const T& obj) {
   std::vector<Value> out;
   out.reserve(field_count<T>);
-  for_each_field<T>([&](const auto& f, std::size_t) {
-    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    out.push_back(column_traits<M>::to_value(obj.*f.member));
-  });
+  append_values(obj, out);
   return out;
 }
 
@@ -481,6 +806,17 @@ void set_column(T& obj, std::size_t column, const Value& v) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     if (i == column) obj.*f.member = column_traits<M>::from_value(v, [&] { return qualified_name(model<T>::name, f.name); });
   });
+}
+
+/// The model's default object, as a create starts from it: `T{}` (its member
+/// initializers), then each field's `default_value`.
+template <class T>
+T default_object() {
+  T obj{};
+  const ModelInfo& info = model_info<T>();
+  for (std::size_t i = 0; i < info.columns.size(); ++i)
+    if (info.columns[i].default_value.index() != 0) set_column(obj, i, to_value(info.columns[i].default_value));
+  return obj;
 }
 
 template <class T>
@@ -506,4 +842,47 @@ pk_type<T>& pk_of(T& obj) {
 }
 
 }  // namespace detail
+
+// ---- declaring relations (after pk_type: a foreign key checks its target's key) ------
+
+/// A column referencing P's primary key, declared in T's schema in place of a field:
+///
+///     gocp::foreign_key(&Child::parent_id, "parent_id", gocp::references<Parent>, gocp::on_delete::cascade)
+///
+/// The member's type is P's primary key type, or std::optional of it for a nullable
+/// reference (required by on_delete::set_null); declare P's gocp::model first, since
+/// this checks it (a model referencing itself is not supported). The DDL adds a named
+/// REFERENCES ... ON DELETE constraint and an index on the column. Field options
+/// (gocp::unique for a one-to-one) follow.
+template <class T, class M, class P, class... Options>
+constexpr ForeignKey<T, M, P> foreign_key(M T::*member, std::string_view name, references_t<P>, on_delete action,
+                                          Options... options) {
+  static_assert(std::is_same_v<typename column_traits<M>::base, detail::pk_type<P>>,
+                "gocp::foreign_key: the field's type must be the referenced model's primary key type (or "
+                "std::optional of it)");
+  return {field(member, name, options...), action};
+}
+
+/// A many-to-many relation to Target, declared as a static member of the owner's
+/// gocp::model (so that relations can name it) and listed in its schema:
+///
+///     static constexpr auto authors = gocp::many_to_many<Author>("authors");
+///     static constexpr auto schema = gocp::table(..., authors);
+///
+/// Its through table (see ManyToMany) is created by the owner's create_table(); create
+/// Target's table first (PostgreSQL checks REFERENCES at once).
+template <class Target>
+constexpr ManyToMany<Target> many_to_many(std::string_view name) {
+  return ManyToMany<Target>{name};
+}
+
+/// The same, stored in the table of the explicit through model Through (Django's
+/// `through=`), which declares a gocp::foreign_key to each side and, usually,
+/// unique_together over them; its other columns take the model's defaults when add()
+/// or get_or_create links. Its table is created by its own repository's create_table().
+template <class Target, class Through>
+constexpr ManyToMany<Target, Through> many_to_many(std::string_view name, through_t<Through>) {
+  return ManyToMany<Target, Through>{name};
+}
+
 }  // namespace gocp

@@ -56,14 +56,10 @@ class PendingCreate {
   /// The model's default object (`M{}` and each `default_value`), then the bound values,
   /// then the lookup's top-level `==` terms, then the defaults (callables called now).
   M build() const {
-    M obj{};
-    const ModelInfo& info = model_info<M>();
-    for (std::size_t i = 0; i < info.columns.size(); ++i)
-      if (info.columns[i].default_value.index() != 0) detail::set_column(obj, i, detail::to_value(info.columns[i].default_value));
+    M obj = detail::default_object<M>();
     for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
-    std::vector<std::pair<std::size_t, Value>> terms;
-    detail::equality_terms(lookup_.nodes(), 0, terms);
-    for (const auto& [column, v] : terms) detail::set_column(obj, column, v);
+    detail::for_each_equality_term(lookup_.nodes(), 0,
+                                   [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); });
     for (const auto& a : defaults_) detail::set_column(obj, a.column, a.resolve());
     return obj;
   }

@@ -18,7 +18,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <optional>
-#include <ranges>
+#include <iterator>  // std::begin/end; not <ranges>, which costs every includer ~20k lines
 #include <span>
 #include <string>
 #include <string_view>
@@ -221,9 +221,9 @@ class Col {
 
   /// `column IN (values...)`; an empty list matches no row.
   template <class R>
-    requires std::ranges::input_range<R>
+    requires requires(const R& r) { std::begin(r) != std::end(r); }
   Expr<T> in(const R& values) const {
-    using V = std::ranges::range_value_t<R>;
+    using V = std::remove_cvref_t<decltype(*std::begin(values))>;
     if constexpr (!traits::template accepts<V>) {
       static_assert(detail::always_false<V>, "gocp: in(...) with values of a type this field cannot hold");
       return {};
@@ -292,7 +292,7 @@ class Col {
 };
 
 /// The column backed by `member`: `c(&Author::first_name) == "Leo"`.
-template <class T, class M>
+template <ModelType T, class M>
 Col<T, M> c(M T::*member) {
   return Col<T, M>(member);
 }
@@ -314,17 +314,18 @@ CreateDefaults<T> create_defaults(Assignment<T> first, Assignment<Ts>... rest) {
 
 namespace detail {
 
-/// The `column == value` terms joined by AND at the top of an expression: what
-/// get_or_create copies into a new row (terms under OR or NOT only filter).
-inline void equality_terms(std::span<const Node> nodes, std::size_t i,
-                           std::vector<std::pair<std::size_t, Value>>& out) {
+/// Calls `fn(column, value)` for each `column == value` term joined by AND at the top
+/// of an expression, in order: what get_or_create copies into a new row (terms under OR
+/// or NOT only filter). The values are the nodes' own: nothing is copied.
+template <class F>
+void for_each_equality_term(std::span<const Node> nodes, std::size_t i, F&& fn) {
   if (i >= nodes.size()) return;
   const Node& n = nodes[i];
   if (n.op == Op::and_) {
-    equality_terms(nodes, i + 1, out);
-    equality_terms(nodes, subtree_end(nodes, i + 1), out);
+    for_each_equality_term(nodes, i + 1, fn);
+    for_each_equality_term(nodes, subtree_end(nodes, i + 1), fn);
   } else if (n.op == Op::eq) {
-    out.emplace_back(n.column, n.value);
+    fn(static_cast<std::size_t>(n.column), n.value);
   }
 }
 

@@ -88,6 +88,7 @@ struct RepositoryShared {
 }  // namespace detail
 
 template <class Model, class... Policies>
+  requires ModelType<Model>
 class Repository {
   static_assert((RepositoryPolicy<Policies> && ...),
                 "gocp::Repository: each policy must be a class deriving from gocp::Policy, default constructible "
@@ -132,6 +133,16 @@ class Repository {
 
   /// Creates the table with its constraints if it does not exist (idempotent).
   void create_table() const { exec().create_table(); }
+
+  /// Adds what the model has and the table lacks: the table itself, missing columns
+  /// (NOT NULL ones with the default object's value as DEFAULT), missing unique indexes.
+  /// Never drops, renames or retypes; see schema.hpp. Returns what it changed.
+  SchemaChanges sync_schema() const { return exec().sync_schema(); }
+
+  /// Checks the table against the model now (it is checked anyway before the first
+  /// statement): a ConfigurationError names the missing or mistyped columns and the
+  /// unique sets without a unique index.
+  void check_schema() const { exec().check_schema(); }
 
   // ---- narrowing -------------------------------------------------------------------
 
@@ -261,15 +272,17 @@ class Repository {
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
     const bool covered = require_unique_lookup(lookup);
     CallStates states;
+    std::optional<Model> answer;
     if (covered) {
-      std::optional<Model> answer;
       for_each_policy_with_state(states, [&](const auto& p, auto& state) {
         if (!answer) answer = PolicyAccess::lookup(p, *this, lookup, state);
       });
-      if (answer) return {std::move(*answer), false};
     }
-    auto result = get_or_create_from_database(lookup, detail::as_defaults<Model>(defaults), /*for_update=*/false);
-    if (covered) after_read(lookup, result, states);
+    // One named result, returned once: the object is built where the caller wants it.
+    std::pair<Model, bool> result =
+        answer ? std::pair<Model, bool>{std::move(*answer), false}
+               : get_or_create_from_database(lookup, detail::as_defaults<Model>(defaults), /*for_update=*/false);
+    if (covered && !answer) after_read(lookup, result, states);
     return result;
   }
 
@@ -366,14 +379,16 @@ class Repository {
   std::pair<Model, bool> get_or_create_from_database(const Expr<Model>& lookup,
                                                      const std::vector<Assignment<Model>>& defaults,
                                                      bool for_update) const {
-    if (auto found = exec().get_one(qs_, lookup, for_update)) return {std::move(*found), false};
+    std::pair<Model, bool> result{};  // read in place and returned once: a hit moves no object
+    if (exec().find_into(result.first, qs_, lookup, for_update)) return result;
     const PendingCreate<Model> pending(qs_, lookup, defaults);
     try {
-      return {counted(create_step(pending)), true};
+      result.first = counted(create_step(pending));
+      result.second = true;
     } catch (const IntegrityError&) {
-      if (auto found = exec().get_one(qs_, lookup, for_update)) return {std::move(*found), false};
-      throw;
+      if (!exec().find_into(result.first, qs_, lookup, for_update)) throw;
     }
+    return result;
   }
 
   Model create_step(const PendingCreate<Model>& pending) const {
@@ -391,11 +406,8 @@ class Repository {
   /// unless allowed. Returns whether the lookup is covered.
   bool require_unique_lookup(const Expr<Model>& lookup) const {
     const std::uint64_t fixed = qs_.fixed_columns(lookup);
-    for (const auto& set : info().unique_sets) {
-      bool covered = true;
-      for (std::size_t column : set) covered = covered && column < 64 && (fixed >> column & 1u);
-      if (covered) return true;
-    }
+    for (const std::uint64_t set : unique_masks())
+      if ((fixed & set) == set) return true;
     if (qs_.allows_non_unique()) return false;
     std::string fields;
     for (std::size_t i = 0; i < info().columns.size() && i < 64; ++i)
@@ -409,6 +421,25 @@ class Repository {
         ". `field == value` terms joined by && fix fields (`== std::nullopt` fixes none: a UNIQUE constraint "
         "admits many NULLs). Declare gocp::unique or gocp::unique_together over them, or call "
         "allow_non_unique_lookups() to accept the race.");
+  }
+
+  /// Each unique set as a mask of its columns, computed once (a hot check on every
+  /// get_or_create); a set with a column past 63 is left out: it is never covered.
+  static const std::vector<std::uint64_t>& unique_masks() {
+    static const std::vector<std::uint64_t> masks = [] {
+      std::vector<std::uint64_t> out;
+      for (const auto& set : model_info<Model>().unique_sets) {
+        std::uint64_t mask = 0;
+        bool fits = true;
+        for (std::size_t column : set) {
+          fits = fits && column < 64;
+          if (fits) mask |= std::uint64_t{1} << column;
+        }
+        if (fits) out.push_back(mask);
+      }
+      return out;
+    }();
+    return masks;
   }
 
   Model with_bound(Model obj) const {

@@ -1,11 +1,18 @@
-# Keeps the README true: every ```cpp block in it must compile against the headers, and
-# the quick start block must be examples/quickstart.cpp itself (which CTest runs).
+# Keeps a document true (the README, docs/tutorial.md): every ```cpp block in it must
+# compile against the headers, and one block must be the file VERBATIM itself (the
+# README's quick start is examples/quickstart.cpp, which CTest runs; the tutorial shows
+# docs/library.hpp, which its blocks include from DOC_INCLUDE_DIR).
 #
-#   cmake -DREADME=... -DQUICKSTART=... -DINCLUDE_DIR=... -DCXX=... -DOUT_DIR=... -P check_readme.cmake
+#   cmake -DREADME=<doc.md> -DVERBATIM=<file> -DINCLUDE_DIR=... [-DDOC_INCLUDE_DIR=...] -DCXX=... -DOUT_DIR=...
+#         -P check_readme.cmake
 
 cmake_minimum_required(VERSION 3.21)
 file(READ "${README}" text)
-file(READ "${QUICKSTART}" quickstart)
+file(READ "${VERBATIM}" quickstart)
+set(doc_includes "")
+if(DOC_INCLUDE_DIR)
+  set(doc_includes -I "${DOC_INCLUDE_DIR}")
+endif()
 # Walk the blocks with string(FIND): C++ is full of ';' and '[', which CMake lists split on.
 file(MAKE_DIRECTORY "${OUT_DIR}")
 set(index 0)
@@ -20,7 +27,7 @@ while(TRUE)
   string(SUBSTRING "${rest}" ${body_start} -1 rest)
   string(FIND "${rest}" "```" close)
   if(close EQUAL -1)
-    message(FATAL_ERROR "README.md: a ```cpp block is not closed")
+    message(FATAL_ERROR "${README}: a ```cpp block is not closed")
   endif()
   string(SUBSTRING "${rest}" 0 ${close} code)
   math(EXPR after "${close} + 3")
@@ -31,16 +38,16 @@ while(TRUE)
   math(EXPR index "${index} + 1")
   set(source "${OUT_DIR}/readme_snippet_${index}.cpp")
   file(WRITE "${source}" "${code}")
-  execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only -Wall -Wextra -I "${INCLUDE_DIR}" "${source}"
+  execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only -Wall -Wextra -I "${INCLUDE_DIR}" ${doc_includes} "${source}"
                   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "README.md ```cpp block ${index} does not compile:\n${err}${out}")
+    message(FATAL_ERROR "${README} ```cpp block ${index} does not compile:\n${err}${out}")
   endif()
 endwhile()
 if(index EQUAL 0)
-  message(FATAL_ERROR "README.md has no ```cpp block")
+  message(FATAL_ERROR "${README} has no ```cpp block")
 endif()
 if(NOT found_quickstart)
-  message(FATAL_ERROR "README.md's quick start is not examples/quickstart.cpp verbatim: copy the file into it")
+  message(FATAL_ERROR "${README}: no block is ${VERBATIM} verbatim: copy the file into it")
 endif()
-message(STATUS "README.md: ${index} C++ block(s) compile; the quick start is examples/quickstart.cpp")
+message(STATUS "${README}: ${index} C++ block(s) compile; one is ${VERBATIM}")

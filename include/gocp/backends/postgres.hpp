@@ -43,6 +43,7 @@
 #include <variant>
 #include <vector>
 
+#include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
@@ -51,6 +52,17 @@
 
 namespace gocp {
 namespace detail {
+
+/// information_schema's data_type names that keep gocp's values exactly: no `real`
+/// for a double (it keeps 6 digits), no `character` for text (it pads with blanks).
+inline bool postgres_declared_type_holds(ColumnType type, std::string_view declared) {
+  switch (type) {
+    case ColumnType::integer: return declared == "bigint" || declared == "integer" || declared == "smallint";
+    case ColumnType::real: return declared == "double precision" || declared == "numeric";
+    case ColumnType::text: return declared == "text" || declared == "character varying";
+  }
+  return false;
+}
 
 inline constexpr Dialect postgres_dialect{
     .name = "postgresql",
@@ -64,6 +76,17 @@ inline constexpr Dialect postgres_dialect{
     .distinct_from = "IS DISTINCT FROM",
     .stores_nan = true,              // double precision holds NaN
     .bytewise_text_order = false,    // the database's collation, which gocp does not know
+    .table_columns_sql = "SELECT column_name, data_type FROM information_schema.columns "
+                         "WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position",
+    .unique_indexes_sql = "SELECT ci.relname, a.attname FROM pg_index i "
+                          "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_class ci ON ci.oid = i.indexrelid "
+                          "CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, n) "
+                          "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum <> 0 "
+                          "WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace "
+                          "AND i.indisunique AND i.indpred IS NULL AND k.n <= i.indnkeyatts "
+                          "ORDER BY ci.relname, k.n",
+    .ddl_lock_sql = "SELECT pg_advisory_xact_lock(7453285242693250048)",  // 0x676f637064646c00, "gocpddl\0"
+    .declared_type_holds = postgres_declared_type_holds,
 };
 
 /// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never
@@ -82,7 +105,17 @@ class PostgresConnection final : public Connection {
 
   std::size_t query(std::string_view sql, std::span<const Value> params,
                     FunctionRef<bool(const Row&)> on_row) override {
-    return with_reconnect([&] { return query_once(sql, params, on_row); });
+    SmallVector<const Value*, 8> bound;  // the values, by pointer: nothing copied
+    for (const Value& v : params) bound.emplace_back(&v);
+    auto text = [&](std::string& out) { out = sql; };
+    return with_reconnect([&] { return query_once(sql, text, {bound.begin(), bound.size()}, on_row); });
+  }
+
+  /// The statement is prepared once per session under `key`: a shape key's SQL is
+  /// written only then, not on every call.
+  std::size_t query_keyed(std::string_view key, FunctionRef<void(std::string&)> write_sql,
+                          std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) override {
+    return with_reconnect([&] { return query_once(key, write_sql, params, on_row); });
   }
 
   /// The `PGconn*` (a new one after an in-place reconnect).
@@ -112,8 +145,7 @@ class PostgresConnection final : public Connection {
     // advisory lock queues them: the second sees the table and skips. (A multi-statement
     // simple query is one implicit transaction, so outside a transaction block the lock
     // is held only for the CREATE.)
-    if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) text = "SELECT pg_advisory_xact_lock(" +
-                                                             std::to_string(kDdlLockKey) + "); ";
+    if (sql.starts_with("CREATE TABLE IF NOT EXISTS ")) (text = postgres_dialect.ddl_lock_sql) += "; ";
     text += sql;
     const ResultPtr res(PQexec(conn_.get(), text.c_str()));
     const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
@@ -121,9 +153,10 @@ class PostgresConnection final : public Connection {
       fail(res.get(), sql);
   }
 
-  std::size_t query_once(std::string_view sql, std::span<const Value> params, FunctionRef<bool(const Row&)> on_row) {
-    bind(params, sql);  // first: a value PostgreSQL cannot take fails before anything is sent
-    ResultPtr res = execute_prepared(sql, params.size());
+  std::size_t query_once(std::string_view key, FunctionRef<void(std::string&)> write_sql,
+                         std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) {
+    bind(params, key, write_sql);  // first: a value PostgreSQL cannot take fails before anything is sent
+    ResultPtr res = execute_prepared(key, write_sql, params.size());
     const auto status = res ? PQresultStatus(res.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_TUPLES_OK) {
       Rows row{res.get()};
@@ -135,7 +168,15 @@ class PostgresConnection final : public Connection {
       return changed(res.get());
     }
     if (status == PGRES_COMMAND_OK) return changed(res.get());
-    fail(res.get(), sql);
+    fail(res.get(), sql_of(key, write_sql));
+  }
+
+  /// The SQL text of a statement key (errors name it): a text key is its own text.
+  static std::string sql_of(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
+    if (!key.empty() && key.front() != '\0') return std::string(key);
+    std::string sql;
+    write_sql(sql);
+    return sql;
   }
 
   /// Opens (or reopens) the session; a fresh session has no prepared statements.
@@ -195,7 +236,6 @@ class PostgresConnection final : public Connection {
   using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
 
   static constexpr std::size_t kMaxCachedStatements = 256;
-  static constexpr std::int64_t kDdlLockKey = 0x676f6370'64646c00;  // "gocpddl\0"
 
   /// A row of a text-format result: integers and doubles are parsed from their text.
   struct Rows final : Row {
@@ -247,9 +287,9 @@ class PostgresConnection final : public Connection {
   /// has it as cached (26000: someone ran DEALLOCATE or DISCARD; 0A000: "cached plan must
   /// not change result type" after a table was recreated), it is forgotten, so the next
   /// call prepares it afresh, and run again at once unless a transaction was aborted.
-  ResultPtr execute_prepared(std::string_view sql, std::size_t param_count) {
+  ResultPtr execute_prepared(std::string_view key, FunctionRef<void(std::string&)> write_sql, std::size_t param_count) {
     for (int attempt = 0;; ++attempt) {
-      const std::string& name = prepare(sql);
+      const std::string& name = prepare(key, write_sql);
       ResultPtr res(PQexecPrepared(conn_.get(), name.c_str(), static_cast<int>(param_count), values_.data(), nullptr,
                                    nullptr, /*resultFormat=text*/ 0));
       const char* state = res && PQresultStatus(res.get()) == PGRES_FATAL_ERROR
@@ -257,15 +297,16 @@ class PostgresConnection final : public Connection {
                               : nullptr;
       if (!state || (std::strcmp(state, "26000") != 0 && std::strcmp(state, "0A000") != 0)) return res;
       const std::string stale = name;
-      statements_.erase(statements_.find(sql));
+      statements_.erase(statements_.find(key));
       if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE || attempt > 0) return res;
       const ResultPtr dropped(PQexec(conn_.get(), ("DEALLOCATE " + stale).c_str()));  // may already be gone
     }
   }
 
-  /// The name of `sql`'s prepared statement on this connection, preparing it once.
-  const std::string& prepare(std::string_view sql) {
-    if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+  /// The name of `key`'s prepared statement on this connection, preparing it (from
+  /// write_sql's text) once.
+  const std::string& prepare(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
+    if (auto it = statements_.find(key); it != statements_.end()) return it->second;
     // Prepared statements are per session and outside transactions: DEALLOCATE ALL is
     // safe unless the current transaction already failed (then it would fail too).
     if (statements_.size() >= kMaxCachedStatements && PQtransactionStatus(conn_.get()) != PQTRANS_INERROR) {
@@ -273,15 +314,16 @@ class PostgresConnection final : public Connection {
       if (res && PQresultStatus(res.get()) == PGRES_COMMAND_OK) statements_.clear();
     }
     std::string name = "gocp_s" + std::to_string(++statement_counter_);
-    std::string text(sql);
+    std::string text;
+    write_sql(text);
     // nParams 0: the server infers each parameter's type from where it is used.
     const ResultPtr res(PQprepare(conn_.get(), name.c_str(), text.c_str(), 0, nullptr));
-    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) fail(res.get(), sql);
-    return statements_.emplace(std::move(text), std::move(name)).first->second;
+    if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK) fail(res.get(), text);
+    return statements_.emplace(std::string(key), std::move(name)).first->second;
   }
 
   /// Renders `params` as text-format parameters into values_ (reusing buffers).
-  void bind(std::span<const Value> params, std::string_view sql) {
+  void bind(std::span<const Value* const> params, std::string_view key, FunctionRef<void(std::string&)> write_sql) {
     values_.resize(params.size());
     numbers_.resize(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) {
@@ -308,12 +350,12 @@ class PostgresConnection final : public Connection {
                 throw ValidationError(
                     "gocp: PostgreSQL text cannot contain NUL bytes, but parameter $" + std::to_string(i + 1) +
                     " has one at byte " + std::to_string(static_cast<const char*>(nul) - x.data()) + " (in: " +
-                    std::string(sql) + ") on '" + url_ + "'");
+                    sql_of(key, write_sql) + ") on '" + url_ + "'");
               }
               return x.c_str();
             }
           },
-          params[i]);
+          *params[i]);
     }
   }
 
@@ -355,7 +397,7 @@ class PostgresConnection final : public Connection {
   std::unique_ptr<PGconn, ConnCloser> conn_;
   bool broken_ = false;
   bool reused_ = false;  // handed out again by the pool, and no statement run since
-  std::unordered_map<std::string, std::string, StringHash, std::equal_to<>> statements_;  // SQL -> name
+  std::unordered_map<std::string, std::string, WordHash, std::equal_to<>> statements_;  // key (SQL or shape) -> name
   std::uint64_t statement_counter_ = 0;
   std::vector<const char*> values_;              // this query's parameters, as libpq takes them
   std::vector<std::array<char, 32>> numbers_;  // the text of its numeric parameters

@@ -11,15 +11,17 @@
 /// shared by its connections (one by default; `?pool=N` for more).
 
 #include <sqlite3.h>
+#include <sys/stat.h>  // not <filesystem>, which would cost every includer ~15k lines for one check
 
+#include <array>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <variant>
 
+#include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
@@ -28,6 +30,29 @@
 
 namespace gocp {
 namespace detail {
+
+/// SQLite's rules for a column's type affinity, from its declared type
+/// (https://www.sqlite.org/datatype3.html, 3.1), and which affinities keep gocp's values
+/// as written: INTEGER or NUMERIC turn the text "007" into 7, REAL rounds integers past
+/// 2^53; BLOB (or no declared type) keeps every value as bound.
+inline bool sqlite_declared_type_holds(ColumnType type, std::string_view declared) {
+  std::string upper(declared);
+  for (char& ch : upper) ch = static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  const auto has = [&](std::string_view part) { return upper.find(part) != std::string::npos; };
+  enum class Affinity { integer, text, blob, real, numeric };
+  const Affinity affinity = has("INT")                                  ? Affinity::integer
+                            : has("CHAR") || has("CLOB") || has("TEXT") ? Affinity::text
+                            : has("BLOB") || upper.empty()              ? Affinity::blob
+                            : has("REAL") || has("FLOA") || has("DOUB") ? Affinity::real
+                                                                        : Affinity::numeric;
+  if (affinity == Affinity::blob) return true;
+  switch (type) {
+    case ColumnType::integer: return affinity == Affinity::integer || affinity == Affinity::numeric;
+    case ColumnType::real: return affinity != Affinity::text;
+    case ColumnType::text: return affinity == Affinity::text;
+  }
+  return false;
+}
 
 inline constexpr Dialect sqlite_dialect{
     .name = "sqlite",
@@ -41,6 +66,11 @@ inline constexpr Dialect sqlite_dialect{
     .distinct_from = "IS NOT",
     .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
     .bytewise_text_order = true,
+    .table_columns_sql = "SELECT name, type FROM pragma_table_info(?) ORDER BY cid",
+    .unique_indexes_sql = "SELECT il.name, ii.name FROM pragma_index_list(?1) AS il, pragma_index_info(il.name) AS ii "
+                          "WHERE il.\"unique\" = 1 AND il.partial = 0 ORDER BY il.name, ii.seqno",
+    .ddl_lock_sql = "",  // BEGIN IMMEDIATE already holds the database's one write lock
+    .declared_type_holds = sqlite_declared_type_holds,
 };
 
 struct SqliteCloser {
@@ -94,27 +124,15 @@ class SqliteConnection final : public Connection {
 
   std::size_t query(std::string_view sql, std::span<const Value> params,
                     FunctionRef<bool(const Row&)> on_row) override {
-    sqlite3_stmt* st = prepare(sql);
-    struct Reset {  // a statement left mid-step would hold its read snapshot open
-      sqlite3_stmt* st;
-      ~Reset() {
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-      }
-    } reset{st};
-    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, params[i], sql);
-    const Rows row{st};
-    for (;;) {
-      const int rc = sqlite3_step(st);
-      if (rc == SQLITE_ROW) {
-        if (!on_row(row)) break;
-      } else if (rc == SQLITE_DONE) {
-        break;
-      } else {
-        fail(rc, sql);
-      }
-    }
-    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+    SmallVector<const Value*, 8> bound;  // the values, by pointer: nothing copied
+    for (const Value& v : params) bound.emplace_back(&v);
+    return run(prepare(sql, [&](std::string& text) { text = sql; }), {bound.begin(), bound.size()}, on_row);
+  }
+
+  /// The statement is cached by `key`, so a shape key costs a short hash, not the SQL text's.
+  std::size_t query_keyed(std::string_view key, FunctionRef<void(std::string&)> write_sql,
+                          std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) override {
+    return run(prepare(key, write_sql), params, on_row);
   }
 
  private:
@@ -130,18 +148,68 @@ class SqliteConnection final : public Connection {
     sqlite3_stmt* st;
   };
 
-  sqlite3_stmt* prepare(std::string_view sql) {
-    if (auto it = statements_.find(sql); it != statements_.end()) return it->second.get();
-    if (statements_.size() >= kMaxCachedStatements) statements_.clear();
+  struct Finalizer {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+  };
+  struct Statement {
+    std::unique_ptr<sqlite3_stmt, Finalizer> st;
+    int parameters;  ///< sqlite3_bind_parameter_count
+  };
+  static constexpr std::size_t kMaxCachedStatements = 256;
+
+  std::size_t run(const Statement& s, std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) {
+    sqlite3_stmt* st = s.st.get();
+    struct Reset {  // a statement left mid-step would hold its read snapshot open
+      sqlite3_stmt* st;
+      ~Reset() { sqlite3_reset(st); }
+    } reset{st};
+    // Every parameter is bound on every run (those not given as NULL), so a run never
+    // sees the previous one's values and sqlite3_clear_bindings is not needed.
+    for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, *params[i]);
+    for (int i = static_cast<int>(params.size()); i < s.parameters; ++i) sqlite3_bind_null(st, i + 1);
+    const Rows row{st};
+    for (;;) {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        if (!on_row(row)) break;
+      } else if (rc == SQLITE_DONE) {
+        break;
+      } else {
+        fail(rc, sqlite3_sql(st));
+      }
+    }
+    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+  }
+
+  /// The statement cached under `key`, prepared from `write_sql`'s text the first time.
+  const Statement& prepare(std::string_view key, FunctionRef<void(std::string&)> write_sql) {
+    // A get_or_create runs the same few statements (SELECT; BEGIN, INSERT, COMMIT) over
+    // and over: compare with those before hashing.
+    for (const Entry* e : recent_)
+      if (e && e->first == key) return e->second;
+    if (auto it = statements_.find(key); it != statements_.end()) return remember(*it);
+    if (statements_.size() >= kMaxCachedStatements) {
+      recent_ = {};
+      statements_.clear();
+    }
+    std::string sql;
+    write_sql(sql);
     sqlite3_stmt* st = nullptr;
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
-    return statements_.emplace(std::string(sql), StatementPtr(st)).first->second.get();
+    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st)};
+    return remember(*statements_.emplace(std::string(key), std::move(entry)).first);
   }
 
-  void bind(sqlite3_stmt* st, int index, const Value& v, std::string_view sql) {
-    // SQLITE_STATIC: the values outlive the statement's use within query()
+  const Statement& remember(const std::pair<const std::string, Statement>& e) {
+    recent_[next_recent_] = &e;
+    next_recent_ = (next_recent_ + 1) % recent_.size();
+    return e.second;
+  }
+
+  void bind(sqlite3_stmt* st, int index, const Value& v) {
+    // SQLITE_STATIC: the values outlive the statement's use within run()
     const int rc = std::visit(
         [&](const auto& x) {
           using V = std::decay_t<decltype(x)>;
@@ -151,7 +219,7 @@ class SqliteConnection final : public Connection {
           else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
         },
         v);
-    if (rc != SQLITE_OK) fail(rc, sql);
+    if (rc != SQLITE_OK) fail(rc, sqlite3_sql(st));
   }
 
   [[noreturn]] void fail(int rc, std::string_view sql) {
@@ -177,15 +245,12 @@ class SqliteConnection final : public Connection {
     }
   }
 
-  struct Finalizer {
-    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
-  };
-  using StatementPtr = std::unique_ptr<sqlite3_stmt, Finalizer>;
-  static constexpr std::size_t kMaxCachedStatements = 256;
-
   std::string url_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
-  std::unordered_map<std::string, StatementPtr, StringHash, std::equal_to<>> statements_;
+  std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
+  using Entry = std::pair<const std::string, Statement>;
+  std::array<const Entry*, 4> recent_{};  // the last few statements_ entries prepare() found
+  std::size_t next_recent_ = 0;
 };
 
 /// RETURNING, which every create uses, arrived in SQLite 3.35.0.
@@ -223,11 +288,11 @@ inline DatabaseBackend sqlite_backend(Url& url) {
                              "' must be sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite::memory:");
   } else {
     path = url.path();
-    const auto dir = std::filesystem::path(path).parent_path();
-    std::error_code ec;
-    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
+    const std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
+    struct stat info {};
+    if (!dir.empty() && !(::stat(dir.c_str(), &info) == 0 && S_ISDIR(info.st_mode)))
       throw ConfigurationError("gocp: cannot open SQLite database '" + path + "' (from URL '" + url.redacted() +
-                               "'): directory '" + dir.string() + "' does not exist");
+                               "'): directory '" + dir + "' does not exist");
   }
   const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
   const std::string shown = url.redacted();

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../detail/call_each.hpp"
+#include "../detail/small_vector.hpp"
 #include "database.hpp"
 
 namespace gocp {
@@ -30,8 +31,9 @@ struct TransactionState {
   ConnectionPool::Lease lease;
   std::size_t depth = 1;
   std::vector<std::function<void()>> on_commit;
-  /// The row changes made so far, delivered to the change stream at the outermost commit.
-  std::vector<RowChange> changes;
+  /// The row changes made so far, delivered to the change stream at the outermost commit
+  /// (the first held inline: a get_or_create's create allocates nothing for it).
+  SmallVector<RowChange, 1> changes;
   /// How much of on_commit and changes each open savepoint began after: what goes if it
   /// rolls back.
   struct Mark {
@@ -40,7 +42,7 @@ struct TransactionState {
   std::vector<Mark> savepoint_marks;
   /// Tables this transaction wrote, whichever repository wrote them: their cached rows
   /// may be older than what the transaction sees, so its reads of them bypass caches.
-  std::vector<const void*> written;
+  SmallVector<const void*, 4> written;
 };
 
 inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
@@ -55,8 +57,8 @@ struct DatabaseAccess {
   /// (which also notes `table` as written), published at once outside one.
   static void emit(const Database& db, const void* table, RowChange change) {
     if (auto* tx = db.transaction_state()) {
-      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.push_back(table);
-      tx->changes.push_back(std::move(change));
+      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
+      tx->changes.emplace_back(std::move(change));
       return;
     }
     db.state_->changes.publish(change);
@@ -188,7 +190,7 @@ class Transaction {
     }
     const auto mark = state_->savepoint_marks.back();
     state_->on_commit.resize(mark.hooks);
-    state_->changes.erase(state_->changes.begin() + static_cast<std::ptrdiff_t>(mark.changes), state_->changes.end());
+    state_->changes.truncate(mark.changes);
     state_->savepoint_marks.pop_back();
     state_->depth = depth_ - 1;
   }

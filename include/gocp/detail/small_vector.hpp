@@ -79,6 +79,12 @@ class SmallVector {
     size_ = 0;
   }
 
+  /// Keeps the first n elements (n <= size()).
+  void truncate(std::size_t n) noexcept {
+    std::destroy(begin() + n, end());
+    size_ = n;
+  }
+
  private:
   /// Moves the elements to a heap block of n (out of line: the inline case is the hot one).
   [[gnu::noinline]] void grow(std::size_t n) {

@@ -1,8 +1,10 @@
 #pragma once
 // Writes the SQL of every repository verb from a model's runtime description and a
-// backend's dialect. Values never enter the text: each one becomes a bound parameter.
+// backend's dialect. Values never enter the text: each one becomes a bound parameter,
+// held by pointer (the values outlive the statement's run).
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +13,8 @@
 #include "../dialect.hpp"
 #include "../model.hpp"
 #include "../query.hpp"
+#include "../spi/connection.hpp"
+#include "statement_shape.hpp"
 
 namespace gocp::detail {
 
@@ -19,7 +23,7 @@ class SqlWriter {
   SqlWriter(const Dialect& dialect, const ModelInfo& info) : dialect_(dialect), info_(info) { sql_.reserve(160); }
 
   std::string& sql() noexcept { return sql_; }
-  std::vector<Value>& params() noexcept { return params_; }
+  const BoundValues& params() const noexcept { return params_; }
 
   SqlWriter& text(std::string_view s) {
     sql_ += s;
@@ -27,8 +31,10 @@ class SqlWriter {
   }
   SqlWriter& table() { return text(info_.quoted_table); }
   SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
-  SqlWriter& param(Value v) {
-    params_.push_back(std::move(v));
+  /// Binds `v` by address: it must outlive the statement's run (a temporary does not compile).
+  SqlWriter& param(Value&&) = delete;
+  SqlWriter& param(const Value& v) {
+    params_.emplace_back(&v);
     if (dialect_.numbered_placeholders) {
       sql_ += '$';
       sql_ += std::to_string(params_.size());
@@ -38,13 +44,39 @@ class SqlWriter {
     return *this;
   }
 
+  /// A writer over another model's columns continuing this one's text and parameters
+  /// (for a subquery or a join over the other table).
+  SqlWriter continue_with(const ModelInfo& other) && {
+    SqlWriter next(dialect_, other);
+    next.sql_ = std::move(sql_);
+    next.params_ = std::move(params_);
+    return next;
+  }
+
   /// `SELECT "id", "first_name", ... FROM "table"`
   SqlWriter& select_all_columns() { return text(info_.select_all); }
 
   /// ` WHERE ...` for the conjunction of `conditions` (skipping empty ones), or nothing.
   template <class T>
   SqlWriter& where(std::initializer_list<const Expr<T>*> conditions) {
-    bool first = true;
+    return conjunction(conditions, true);
+  }
+
+  /// ` AND (...)` for each non-empty condition, after a WHERE the caller wrote.
+  template <class T>
+  SqlWriter& and_where(std::initializer_list<const Expr<T>*> conditions) {
+    return conjunction(conditions, false);
+  }
+
+  /// ` WHERE "pk" = ?`
+  SqlWriter& where_pk(const Value& pk) {
+    text(" WHERE ").column(info_.pk).text(" = ");
+    return param(pk);
+  }
+
+ private:
+  template <class T>
+  SqlWriter& conjunction(std::initializer_list<const Expr<T>*> conditions, bool first) {
     for (const Expr<T>* e : conditions) {
       if (e->empty()) continue;
       text(first ? " WHERE (" : " AND (");
@@ -56,13 +88,6 @@ class SqlWriter {
     return *this;
   }
 
-  /// ` WHERE "pk" = ?`
-  SqlWriter& where_pk(Value pk) {
-    text(" WHERE ").column(info_.pk).text(" = ");
-    return param(std::move(pk));
-  }
-
- private:
   void condition(std::span<const Node> nodes, std::size_t& i) {
     const Node& n = nodes[i++];
     switch (n.op) {
@@ -110,9 +135,8 @@ class SqlWriter {
   }
 
   void comparison(const Node& n) {
-    const bool null = std::holds_alternative<std::monostate>(n.value);
     column(n.column);
-    if (null && (n.op == Op::eq || n.op == Op::ne)) {  // `field == nullopt` means IS NULL, as in Django
+    if (is_null_test(n)) {  // `field == nullopt` means IS NULL, as in Django
       text(n.op == Op::eq ? " IS NULL" : " IS NOT NULL");
       return;
     }
@@ -130,11 +154,68 @@ class SqlWriter {
   const Dialect& dialect_;
   const ModelInfo& info_;
   std::string sql_;
-  std::vector<Value> params_;
+  BoundValues params_;
 };
 
-/// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE and
-/// UNIQUE(...) constraints of the schema.
+/// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed).
+template <class OnRow>
+std::size_t run_sql(Connection& c, SqlWriter& w, OnRow&& on_row) {
+  auto copy = [&](std::string& sql) { sql = w.sql(); };
+  return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row);
+}
+
+/// The SQL type of a column that is not an auto-increment key.
+inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {
+  switch (col.type) {
+    case ColumnType::integer: return std::string(d.integer_type);
+    case ColumnType::real: return std::string(d.real_type);
+    case ColumnType::text: break;
+  }
+  return col.max_length ? "VARCHAR(" + std::to_string(col.max_length) + ")" : std::string(d.text_type);
+}
+
+
+/// `name` as an identifier of at most 63 bytes, shortened with a hash past PostgreSQL's
+/// limit (which it would silently truncate, so two long names could collide).
+inline std::string short_identifier(std::string name) {
+  if (name.size() <= 63) return name;
+  std::uint64_t h = 14695981039346656037ull;
+  for (char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string suffix = "_";
+  for (int i = 0; i < 8; ++i) suffix += hex[(h >> (4 * i)) & 0xfu];
+  return name.substr(0, 63 - suffix.size()) + suffix;
+}
+
+/// `<table>_<column>_idx`: the index on a foreign key column.
+inline std::string index_name(const std::string& table, std::string_view column) {
+  return short_identifier(table + "_" + std::string(column) + "_idx");
+}
+
+/// `<table>_<column>_fk`: the foreign key constraint of `column`.
+inline std::string foreign_key_name(const ModelInfo& info, std::size_t column) {
+  return short_identifier(info.table + "_" + std::string(info.columns[column].name) + "_fk");
+}
+
+/// Whether a delete must defer on_delete::restrict checks to the end of its own cascade
+/// itself: PostgreSQL checks NO ACTION as soon as the parent row goes, before the
+/// cascade it set off has removed the children (SQLite waits for the statement's end).
+inline bool restrict_deferred(const Dialect& d) { return d.name == "postgresql"; }
+
+/// The SQL action of each on_delete: PROTECT refuses at once (RESTRICT), Django's
+/// RESTRICT only if the rows are still there at the end of the statement (NO ACTION),
+/// which lets a cascade of the same delete remove them first.
+inline std::string_view on_delete_sql(on_delete action) {
+  switch (action) {
+    case on_delete::cascade: return "CASCADE";
+    case on_delete::set_null: return "SET NULL";
+    case on_delete::protect: return "RESTRICT";
+    default: return "NO ACTION";
+  }
+}
+
+/// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE,
+/// UNIQUE(...) and REFERENCES constraints of the schema.
 inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
   SqlWriter w(d, info);
   w.text("CREATE TABLE IF NOT EXISTS ").table().text(" (");
@@ -146,17 +227,18 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
       w.text(d.auto_primary_key);
       continue;
     }
-    switch (col.type) {
-      case ColumnType::integer: w.text(d.integer_type); break;
-      case ColumnType::real: w.text(d.real_type); break;
-      case ColumnType::text:
-        if (col.max_length) w.text("VARCHAR(").text(std::to_string(col.max_length)).text(")");
-        else w.text(d.text_type);
-        break;
-    }
+    w.text(column_type_sql(d, col));
     if (col.primary_key) w.text(" PRIMARY KEY");
     else if (!col.nullable) w.text(" NOT NULL");
     if (col.unique) w.text(" UNIQUE");
+    for (const ForeignKeyInfo& fk : info.foreign_keys) {
+      if (fk.column != i) continue;
+      w.text(" CONSTRAINT ").text(quote_identifier(foreign_key_name(info, fk.column)));
+      w.text(" REFERENCES ").text(quote_identifier(fk.target_table)).text(" (");
+      w.text(quote_identifier(fk.target_column)).text(") ON DELETE ").text(on_delete_sql(fk.action));
+      // checked at once as usual; a delete may defer it to the end of its cascade (restrict_deferred)
+      if (fk.action == on_delete::restrict) w.text(" DEFERRABLE INITIALLY IMMEDIATE");
+    }
   }
   for (const auto& set : info.unique_sets) {
     if (set.size() < 2) continue;
@@ -169,6 +251,19 @@ inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
   }
   w.text(")");
   return std::move(w.sql());
+}
+
+/// Every statement that creates the model's schema, each idempotent: the table, an
+/// index on each foreign key column, then each many-to-many through table with its own.
+inline std::vector<std::string> schema_sql(const Dialect& d, const ModelInfo& info) {
+  std::vector<std::string> out{create_table_sql(d, info)};
+  for (const ForeignKeyInfo& fk : info.foreign_keys)
+    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(info.table, info.columns[fk.column].name)) +
+                  " ON " + info.quoted_table + " (" + info.quoted_columns[fk.column] + ")");
+  for (const ManyToManyInfo& r : info.many_to_many)
+    if (!r.explicit_through)
+      for (std::string& sql : schema_sql(d, *r.through)) out.push_back(std::move(sql));
+  return out;
 }
 
 }  // namespace gocp::detail

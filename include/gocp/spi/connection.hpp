@@ -20,8 +20,10 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "../detail/function_ref.hpp"
 #include "../dialect.hpp"
@@ -46,6 +48,24 @@ class Connection {
   /// false. Returns the rows a DML statement changed (0 for a SELECT).
   virtual std::size_t query(std::string_view sql, std::span<const Value> params,
                             detail::FunctionRef<bool(const Row&)> on_row) = 0;
+
+  /// Runs a statement a caller names by `key` instead of by its text: `key` stands for
+  /// one SQL text on every connection for as long as the process runs (same key, same
+  /// text), and is cheaper to build than the text, so a hot statement is neither written
+  /// nor hashed again. `write_sql` writes the text; it is called only when this
+  /// connection has not prepared `key` yet. `params` point at the values to bind, in
+  /// order. A key that starts with '\0' is a shape key (SQL text never starts so); any
+  /// other key is the SQL text itself. This default writes the text and runs query().
+  virtual std::size_t query_keyed(std::string_view /*key*/, detail::FunctionRef<void(std::string&)> write_sql,
+                                  std::span<const Value* const> params,
+                                  detail::FunctionRef<bool(const Row&)> on_row) {
+    std::string sql;
+    write_sql(sql);
+    std::vector<Value> values;
+    values.reserve(params.size());
+    for (const Value* v : params) values.push_back(*v);
+    return query(sql, values, on_row);
+  }
 
   /// The backend's own handle, for what gocp does not wrap: `sqlite3*` for SQLite,
   /// `PGconn*` for PostgreSQL (nullptr if a backend has none). Valid while this

@@ -1,0 +1,240 @@
+#pragma once
+/// \file
+/// The table a model says it has, against the table the database has.
+///
+/// `CREATE TABLE IF NOT EXISTS` does nothing to a table that exists, so a field added to
+/// a model meets last week's table without it. gocp checks the table when a repository
+/// first uses it (and after `create_table()`): a missing column, a column whose declared
+/// type cannot hold the field's values, or a unique set (unique field, unique_together)
+/// with no unique index behind it is a ConfigurationError naming the table and the
+/// columns. The last matters as much as the first: get_or_create is race-free only
+/// because the database rejects the second row.
+///
+/// `sync_schema()` is the explicit, additive repair (sqlite_orm's `sync_schema()` is the
+/// model): it creates a missing table, adds missing columns (a NOT NULL one with the
+/// model's default object's value as its DEFAULT, so existing rows get what `Model{}`
+/// has) and missing unique indexes. It never drops, renames or retypes anything; that is
+/// a migration, which gocp does not do.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "db/database.hpp"
+#include "detail/sql.hpp"
+#include "errors.hpp"
+#include "model.hpp"
+
+namespace gocp {
+
+/// What sync_schema() changed; all empty when the table already matched the model.
+struct SchemaChanges {
+  bool created_table = false;
+  std::vector<std::string> added_columns;  ///< column names
+  std::vector<std::string> added_indexes;  ///< index names
+  bool empty() const noexcept { return !created_table && added_columns.empty() && added_indexes.empty(); }
+};
+
+namespace detail {
+
+/// A table as the database describes it.
+struct TableShape {
+  struct Column {
+    std::string name;
+    std::string declared_type;
+  };
+  std::vector<Column> columns;                           ///< empty: no such table
+  std::vector<std::vector<std::string>> unique_indexes;  ///< the columns of each plain unique index
+
+  bool exists() const noexcept { return !columns.empty(); }
+  const Column* column(std::string_view name) const {
+    for (const Column& c : columns)
+      if (c.name == name) return &c;
+    return nullptr;
+  }
+};
+
+inline TableShape read_table_shape(Connection& conn, const Dialect& d, const ModelInfo& info) {
+  TableShape shape;
+  const Value table[] = {info.table};
+  conn.query(d.table_columns_sql, table, [&](const Row& row) {
+    shape.columns.push_back({std::string(row.text(0)), row.is_null(1) ? std::string() : std::string(row.text(1))});
+    return true;
+  });
+  struct Index {
+    std::string name;
+    std::vector<std::string> columns;
+    bool on_expression = false;  // an index on an expression backs no set of columns
+  };
+  std::vector<Index> indexes;  // the query orders its rows by index
+  conn.query(d.unique_indexes_sql, table, [&](const Row& row) {
+    if (indexes.empty() || indexes.back().name != row.text(0)) indexes.push_back({std::string(row.text(0)), {}, false});
+    if (row.is_null(1)) indexes.back().on_expression = true;
+    else indexes.back().columns.emplace_back(row.text(1));
+    return true;
+  });
+  for (Index& index : indexes)
+    if (!index.on_expression) shape.unique_indexes.push_back(std::move(index.columns));
+  return shape;
+}
+
+/// How the model's table differs from the database's.
+struct SchemaDrift {
+  std::vector<std::size_t> missing_columns;
+  std::vector<std::size_t> mistyped_columns;
+  std::vector<std::size_t> unbacked_unique_sets;  ///< indexes into ModelInfo::unique_sets
+
+  bool empty() const noexcept {
+    return missing_columns.empty() && mistyped_columns.empty() && unbacked_unique_sets.empty();
+  }
+};
+
+/// A unique set is backed when a unique index covers some of its columns and nothing
+/// else: the database then rejects a second row with the set's values. The primary key
+/// is the table's own (SQLite's INTEGER PRIMARY KEY is the rowid, with no index to list).
+inline bool unique_set_backed(const ModelInfo& info, const std::vector<std::size_t>& set, const TableShape& shape) {
+  if (std::find(set.begin(), set.end(), info.pk) != set.end()) return true;
+  return std::any_of(shape.unique_indexes.begin(), shape.unique_indexes.end(), [&](const auto& index) {
+    return !index.empty() && std::all_of(index.begin(), index.end(), [&](const std::string& name) {
+      return std::any_of(set.begin(), set.end(), [&](std::size_t c) { return info.columns[c].name == name; });
+    });
+  });
+}
+
+inline SchemaDrift compare_schema(const ModelInfo& info, const Dialect& d, const TableShape& shape) {
+  SchemaDrift drift;
+  for (std::size_t i = 0; i < info.columns.size(); ++i) {
+    const auto* existing = shape.column(info.columns[i].name);
+    if (!existing) drift.missing_columns.push_back(i);
+    else if (!d.declared_type_holds(info.columns[i].type, existing->declared_type)) drift.mistyped_columns.push_back(i);
+  }
+  for (std::size_t s = 0; s < info.unique_sets.size(); ++s)
+    if (!unique_set_backed(info, info.unique_sets[s], shape)) drift.unbacked_unique_sets.push_back(s);
+  return drift;
+}
+
+inline std::string_view column_type_name(ColumnType type) {
+  switch (type) {
+    case ColumnType::integer: return "integer";
+    case ColumnType::real: return "floating-point";
+    case ColumnType::text: break;
+  }
+  return "text";
+}
+
+inline std::string column_list(const ModelInfo& info, const std::vector<std::size_t>& columns) {
+  std::string out;
+  for (std::size_t c : columns) (out.empty() ? out : out += ", ") += info.columns[c].name;
+  return out;
+}
+
+inline std::string describe_drift(const ModelInfo& info, const TableShape& shape, const SchemaDrift& drift) {
+  std::string out;
+  const auto part = [&](std::string text) { (out.empty() ? out : out += "; ") += text; };
+  if (!drift.missing_columns.empty()) part("missing columns: " + column_list(info, drift.missing_columns));
+  for (std::size_t c : drift.mistyped_columns) {
+    const auto& col = info.columns[c];
+    part("column " + std::string(col.name) + " is declared '" + shape.column(col.name)->declared_type +
+         "', which cannot hold the model's " + std::string(column_type_name(col.type)) + " values");
+  }
+  for (std::size_t s : drift.unbacked_unique_sets)
+    part("no unique index on (" + column_list(info, info.unique_sets[s]) + "), which get_or_create needs");
+  return out;
+}
+
+/// A NOT NULL column added to a table with rows needs a DEFAULT: the model's own.
+inline std::string sql_literal(const Value& v, std::string_view table, std::string_view column) {
+  const auto refuse = [&](std::string_view why) -> std::string {
+    throw ConfigurationError("gocp: sync_schema cannot add column " + std::string(table) + "." + std::string(column) +
+                             ": its default " + std::string(why));
+  };
+  if (std::holds_alternative<std::monostate>(v)) return "NULL";
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (const auto* r = std::get_if<double>(&v)) {
+    if (!std::isfinite(*r)) return refuse("is not finite");
+    char buf[32];
+    const auto end = std::to_chars(buf, buf + sizeof buf, *r).ptr;  // shortest form that reads back exactly
+    std::string out(buf, end);
+    if (out.find_first_of(".eE") == std::string::npos) out += ".0";  // a REAL literal, not an integer
+    return out;
+  }
+  const auto& s = std::get<std::string>(v);
+  if (s.find('\0') != std::string::npos) return refuse("holds a NUL character");
+  std::string out = "'";
+  for (char ch : s) (ch == '\'' ? out += "''" : out += ch);
+  return out + "'";
+}
+
+/// Django's index name shape, `<table>_<columns>_uniq`, kept under PostgreSQL's 63 bytes.
+inline std::string unique_index_name(const ModelInfo& info, const std::vector<std::size_t>& set) {
+  std::string name(info.table);
+  for (std::size_t c : set) (name += '_') += info.columns[c].name;
+  return short_identifier(name + "_uniq");
+}
+
+}  // namespace detail
+
+/// The ConfigurationError that says how `info`'s table differs from the model, or
+/// nothing when it matches. A table that does not exist is an error too, saying to
+/// call create_table() or sync_schema().
+inline void check_schema(const Database& db, const ModelInfo& info) {
+  const auto shape = db.with_connection([&](Connection& c) { return detail::read_table_shape(c, db.dialect(), info); });
+  if (!shape.exists())
+    throw ConfigurationError("gocp: table " + info.table + " (model " + std::string(info.name) +
+                             ") does not exist in " + db.url() + "; call create_table() or sync_schema() first");
+  const auto drift = detail::compare_schema(info, db.dialect(), shape);
+  if (!drift.empty())
+    throw ConfigurationError("gocp: table " + info.table + " does not match model " + std::string(info.name) + " (" +
+                             detail::describe_drift(info, shape, drift) +
+                             "). sync_schema() adds missing columns and unique indexes; it never changes or drops "
+                             "a column, so a mistyped one needs a migration of your own");
+}
+
+/// Brings `info`'s table up to the model, additively, in one transaction (see the file
+/// comment); `column_defaults[i]` is column i's value in the model's default object.
+/// Then checks it: a column of the wrong type is still a ConfigurationError.
+inline SchemaChanges sync_schema(const Database& db, const ModelInfo& info, const std::vector<Value>& column_defaults) {
+  SchemaChanges changes;
+  db.atomic([&] {
+    db.with_connection([&](Connection& conn) {
+      const Dialect& d = db.dialect();
+      if (!d.ddl_lock_sql.empty()) conn.execute(d.ddl_lock_sql);  // another process syncing waits, then sees ours
+      auto shape = detail::read_table_shape(conn, d, info);
+      if (!shape.exists()) {
+        for (const std::string& sql : detail::schema_sql(d, info)) conn.execute(sql);
+        changes.created_table = true;
+        return;
+      }
+      const auto drift = detail::compare_schema(info, d, shape);
+      for (std::size_t c : drift.missing_columns) {
+        const ColumnInfo& col = info.columns[c];
+        if (col.primary_key)
+          throw ConfigurationError("gocp: sync_schema cannot add the primary key " + info.table + "." +
+                                   std::string(col.name) + " to an existing table; that needs a migration");
+        std::string sql = "ALTER TABLE " + info.quoted_table + " ADD COLUMN " + info.quoted_columns[c] + " " +
+                          detail::column_type_sql(d, col);
+        if (!col.nullable)
+          sql += " NOT NULL DEFAULT " + detail::sql_literal(column_defaults[c], info.table, col.name);
+        conn.execute(sql);
+        changes.added_columns.emplace_back(col.name);
+      }
+      for (std::size_t s : drift.unbacked_unique_sets) {
+        const auto& set = info.unique_sets[s];
+        std::string name = detail::unique_index_name(info, set);
+        std::string sql = "CREATE UNIQUE INDEX " + detail::quote_identifier(name) + " ON " + info.quoted_table + " (";
+        for (std::size_t k = 0; k < set.size(); ++k) (k ? sql += ", " : sql) += info.quoted_columns[set[k]];
+        conn.execute(sql + ")");
+        changes.added_indexes.push_back(std::move(name));
+      }
+    });
+  });
+  check_schema(db, info);
+  return changes;
+}
+
+}  // namespace gocp

@@ -1,0 +1,13 @@
+// Must not compile: a repository of a type with no gocp::model<T> specialisation. The
+// first error names the ModelType concept and the missing specialisation, instead of a
+// cascade from inside the library.
+#include <gocp/gocp.hpp>
+
+struct Unmapped {
+  std::int64_t id = 0;
+};
+
+void make(const gocp::Database& db) {
+  gocp::Repository<Unmapped> unmapped{db};
+  static_cast<void>(unmapped);
+}

@@ -1,0 +1,207 @@
+// The table against the model (schema.hpp): last week's table meeting this week's model
+// is an error naming what differs, never wrong data; sync_schema() adds what is missing
+// and nothing else. Built per backend: test_schema on SQLite, test_schema_pg on PostgreSQL.
+
+#include <catch2/catch.hpp>
+
+#include <gocp/gocp.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/database_url.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+// The same table, a week apart: v2 adds `plan`, with a default.
+struct UserV1 {
+  std::int64_t id = 0;
+  std::string email;
+};
+struct UserV2 {
+  std::int64_t id = 0;
+  std::string email;
+  std::string plan;
+  int logins = 3;                   // NOT NULL, its default from the member initializer
+  std::optional<std::string> note;  // nullable: added without a DEFAULT
+};
+
+struct Gadget {
+  std::int64_t id = 0;
+  std::string name;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Gadget> {
+  static constexpr std::string_view name = "app.gadget";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Gadget::id, "id"), gocp::field(&Gadget::name, "name", gocp::unique));
+};
+template <>
+struct gocp::model<UserV1> {
+  static constexpr std::string_view name = "app.user";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&UserV1::id, "id"), gocp::field(&UserV1::email, "email", gocp::unique));
+};
+template <>
+struct gocp::model<UserV2> {
+  static constexpr std::string_view name = "app.user";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&UserV2::id, "id"), gocp::field(&UserV2::email, "email", gocp::unique),
+      gocp::field(&UserV2::plan, "plan", gocp::default_value("free")), gocp::field(&UserV2::logins, "logins"),
+      gocp::field(&UserV2::note, "note"));
+};
+
+namespace {
+
+using gocp::c;
+
+struct Fixture {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  /// The backend's auto-increment key, for tables made by hand.
+  std::string auto_key() const { return std::string(db.dialect().auto_primary_key); }
+};
+
+std::string message_of(auto&& fn) {
+  try {
+    fn();
+  } catch (const gocp::ConfigurationError& e) {
+    return e.what();
+  }
+  return "(no ConfigurationError)";
+}
+
+}  // namespace
+
+TEST_CASE("a field added to the model is a ConfigurationError naming the table and column, until sync_schema adds it",
+          "[schema]") {
+  Fixture f;
+  gocp::Repository<UserV1> last_week{f.db};
+  last_week.create_table();
+  last_week.create(UserV1{0, "a@x"});
+  last_week.create(UserV1{0, "b@x"});
+
+  gocp::Repository<UserV2> users{f.db};
+  // every verb refuses, reads first: they are what returned plan == "plan" before
+  const std::string read = message_of([&] { (void)users.filter(c(&UserV2::plan) == "pro").count(); });
+  CHECK_THAT(read, Catch::Contains("table app_user does not match model app.user") &&
+                       Catch::Contains("missing columns: plan, logins, note") && Catch::Contains("sync_schema()"));
+  CHECK_THAT(message_of([&] { (void)users.all(); }), Catch::Contains("missing columns: plan, logins, note"));
+  CHECK_THAT(message_of([&] { users.create_table(); }), Catch::Contains("missing columns: plan, logins, note"));
+
+  const auto changes = users.sync_schema();
+  CHECK_FALSE(changes.created_table);
+  CHECK(changes.added_columns == std::vector<std::string>{"plan", "logins", "note"});
+  CHECK(changes.added_indexes.empty());
+
+  // the old rows hold the default object's values, as a create would have made them
+  CHECK(users.filter(c(&UserV2::plan) == "pro").count() == 0);
+  CHECK(users.filter(c(&UserV2::plan) == "free").count() == 2);
+  const auto a = users.get(c(&UserV2::email) == "a@x");
+  CHECK(a.plan == "free");
+  CHECK(a.logins == 3);
+  CHECK_FALSE(a.note.has_value());
+  // and the new column works for writes
+  users.filter(c(&UserV2::email) == "b@x").update(c(&UserV2::plan) = "pro");
+  CHECK(users.filter(c(&UserV2::plan) == "pro").count() == 1);
+
+  // a second sync changes nothing; a fresh repository checks and passes
+  CHECK(users.sync_schema().empty());
+  gocp::Repository<UserV2> again{f.db};
+  CHECK(again.count() == 2);
+}
+
+TEST_CASE("a missing table is a ConfigurationError saying what to call, and sync_schema creates it", "[schema]") {
+  Fixture f;
+  gocp::Repository<UserV2> users{f.db};
+  CHECK_THAT(message_of([&] { (void)users.count(); }),
+             Catch::Contains("table app_user (model app.user) does not exist") && Catch::Contains("create_table()"));
+  const auto changes = users.sync_schema();
+  CHECK(changes.created_table);
+  CHECK(users.get_or_create(c(&UserV2::email) == "n@x").second);
+}
+
+TEST_CASE("a column declared with a type that changes the model's values is a ConfigurationError sync_schema leaves",
+          "[schema]") {
+  Fixture f;
+  // `logins` as text: SQLite would keep "3" as text and compare it as text; PostgreSQL
+  // would refuse every write. `plan` as an integer: SQLite would turn "007" into 7.
+  f.db.execute("CREATE TABLE app_user (id " + f.auto_key() + ", email TEXT NOT NULL UNIQUE, plan INTEGER NOT NULL, "
+               "logins TEXT NOT NULL, note TEXT)");
+  gocp::Repository<UserV2> users{f.db};
+  const std::string error = message_of([&] { (void)users.count(); });
+  CHECK_THAT(error, Catch::Contains("column plan is declared '") && Catch::Contains("cannot hold the model's text values"));
+  CHECK_THAT(error, Catch::Contains("column logins is declared '") &&
+                        Catch::Contains("cannot hold the model's integer values"));
+  CHECK_THAT(error, Catch::Contains("needs a migration"));
+  CHECK_THAT(message_of([&] { users.sync_schema(); }), Catch::Contains("column plan is declared"));
+}
+
+TEST_CASE("a unique set without a unique index is refused, sync_schema adds one, and get_or_create is race-free again",
+          "[schema]") {
+  Fixture f;
+  // a table made by hand without the UNIQUE: get_or_create's IntegrityError would never come
+  f.db.execute("CREATE TABLE app_user (id " + f.auto_key() + ", email TEXT NOT NULL, plan TEXT NOT NULL, "
+               "logins INTEGER NOT NULL, note TEXT)");
+  // indexes that do not make email unique for every row: on an expression, and partial
+  f.db.execute("CREATE UNIQUE INDEX by_lower_email ON app_user (lower(email))");
+  f.db.execute("CREATE UNIQUE INDEX pro_emails ON app_user (email) WHERE plan = 'pro'");
+  gocp::Repository<UserV2> users{f.db};
+  CHECK_THAT(message_of([&] { (void)users.count(); }),
+             Catch::Contains("no unique index on (email), which get_or_create needs"));
+
+  const auto changes = users.sync_schema();
+  CHECK(changes.added_columns.empty());
+  CHECK(changes.added_indexes == std::vector<std::string>{"app_user_email_uniq"});
+
+  // the index is what makes the race end in one row per key
+  constexpr int threads = 6, keys = 20;
+  std::vector<std::thread> pool;
+  std::vector<std::set<std::int64_t>> seen(keys);
+  std::mutex seen_mutex;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&] {
+      gocp::Repository<UserV2> mine{f.db};
+      for (int k = 0; k < keys; ++k) {
+        const auto [user, created] = mine.get_or_create(c(&UserV2::email) == "k" + std::to_string(k));
+        std::lock_guard lock(seen_mutex);
+        seen[static_cast<std::size_t>(k)].insert(user.id);
+      }
+    });
+  for (auto& t : pool) t.join();
+  CHECK(users.count() == keys);
+  for (const auto& pks : seen) CHECK(pks.size() == 1);
+}
+
+TEST_CASE("sync_schema of a unique index the rows already break fails and changes nothing", "[schema]") {
+  Fixture f;
+  f.db.execute("CREATE TABLE app_user (id " + f.auto_key() + ", email TEXT NOT NULL)");
+  f.db.execute("INSERT INTO app_user (id, email) VALUES (1, 'same'), (2, 'same')");
+  gocp::Repository<UserV2> users{f.db};
+  CHECK_THROWS_AS(users.sync_schema(), gocp::IntegrityError);
+  // one transaction: the columns added before the index failed are gone again
+  CHECK_THAT(message_of([&] { users.check_schema(); }), Catch::Contains("missing columns: plan, logins, note"));
+}
+
+TEST_CASE("a table with more columns than the model still matches, and a missing primary key is not added", "[schema]") {
+  Fixture f;
+  // extra nullable columns are the table's business: the model still matches
+  f.db.execute("CREATE TABLE app_user (id " + f.auto_key() + ", email TEXT NOT NULL UNIQUE, legacy TEXT)");
+  gocp::Repository<UserV1> v1{f.db};
+  CHECK(v1.count() == 0);
+  CHECK(v1.get_or_create(c(&UserV1::email) == "e@x").second);
+
+  f.db.execute("CREATE TABLE app_gadget (name TEXT NOT NULL UNIQUE)");
+  gocp::Repository<Gadget> gadgets{f.db};
+  CHECK_THAT(message_of([&] { gadgets.sync_schema(); }),
+             Catch::Contains("cannot add the primary key app_gadget.id to an existing table"));
+}
