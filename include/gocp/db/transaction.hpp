@@ -68,8 +68,8 @@ struct DatabaseAccess {
   static void emit_many(const Database& db, const void* table, std::vector<RowChange> changes) {
     if (changes.empty()) return;
     if (auto* tx = db.transaction_state()) {
-      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.push_back(table);
-      for (RowChange& change : changes) tx->changes.push_back(std::move(change));
+      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
+      for (RowChange& change : changes) tx->changes.emplace_back(std::move(change));
       return;
     }
     db.state_->changes.publish_many(changes);
