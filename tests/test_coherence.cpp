@@ -1,6 +1,8 @@
 // Cache coherence: transaction-aware fills and invalidations, own-write visibility, no
-// stale set, entries the codec must refuse, and the per-thread hit memo. Real SQLite
-// file (or PostgreSQL, built as test_coherence_pg), real locmem cache.
+// stale set, entries the codec must refuse, per-pk invalidation in the typed tier and
+// batched invalidation in the byte tier. Real SQLite file (or PostgreSQL, built as
+// test_coherence_pg), real locmem caches: typed (`locmem://`) and, through the
+// `counting://` wrapper below, the byte tier every network cache uses.
 
 #include <catch2/catch.hpp>
 
@@ -8,7 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +27,54 @@ using gocp::test::Author;
 using gocp::test::leo;
 
 namespace {
+
+/// A real LocMemCache behind the plain Cache interface, under the scheme `counting://`:
+/// the byte tier (codec, string keys, batched verbs), as redis and memcached are, with
+/// its reads and batched invalidations counted.
+class CountingCache final : public gocp::Cache {
+ public:
+  explicit CountingCache(Ttl ttl) : inner_(10'000, ttl) {}
+  std::atomic<int> reads{0};
+  std::atomic<int> invalidation_batches{0};
+
+  bool get_into(std::string_view key, std::string& value) override {
+    ++reads;
+    return inner_.get_into(key, value);
+  }
+  void set(std::string_view key, std::string_view value, Ttl ttl) override { inner_.set(key, value, ttl); }
+  bool add(std::string_view key, std::string_view value, Ttl ttl) override { return inner_.add(key, value, ttl); }
+  bool remove(std::string_view key) override { return inner_.remove(key); }
+  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
+    return inner_.increment(key, delta);
+  }
+  void bump_and_drop_many(std::span<const BumpAndDrop> items) override {
+    ++invalidation_batches;
+    Cache::bump_and_drop_many(items);  // the looping default, over the verbs above
+  }
+
+ private:
+  gocp::LocMemCache inner_;
+};
+
+const bool counting_scheme = gocp::register_cache_scheme("counting", [](gocp::Url& url) {
+  return std::make_shared<CountingCache>(gocp::Cache::Ttl{url.take_int("ttl_s", 0)});
+});
+
+/// The cached-authors fixture on the byte tier.
+struct BytesFixture {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  gocp::CacheRegistry caches{{"default", "counting:///"}, {"library.author", "counting:///"}};
+  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+  BytesFixture() {
+    REQUIRE(counting_scheme);
+    authors.create_table();
+  }
+  static std::string object_key(std::int64_t pk) {
+    return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>()), 'o', gocp::Value{pk});
+  }
+  CountingCache& objects() const { return dynamic_cast<CountingCache&>(caches.cache("library.author")); }
+};
 
 struct Fixture : gocp::test::CachedAuthors {
   /// The key of an author's object entry, as detail/cache_keys.hpp writes it.
@@ -104,22 +156,40 @@ TEST_CASE_METHOD(Fixture, "invalidation applies again at commit: a refill from b
   CHECK(authors.get_or_create(leo()).first.books_in_store == 7);
 }
 
-TEST_CASE_METHOD(Fixture, "no stale set: a fill read before a write cannot be served after it", "[stale]") {
-  auto [a, created] = authors.get_or_create(leo());
-  authors.get_or_create(leo());  // mapping and object cached
-  // The protocol a reader follows, step by step, interleaved with a writer:
-  gocp::detail::ModelCaches<Author> reader(caches, std::make_shared<gocp::detail::StatCounters>(), true);
+namespace {
+
+/// The protocol a reader follows, step by step, interleaved with a writer: the reader's
+/// late fill of the old row must never be served. On the byte tier the fill lands
+/// (tagged with the old generation); the typed tier refuses it at once.
+template <class F>
+void late_fill_is_never_served(F& f, bool bytes) {
+  auto [a, created] = f.authors.get_or_create(leo());
+  f.authors.get_or_create(leo());  // mapping and object cached
+  gocp::detail::ModelCaches<Author> reader(f.caches, std::make_shared<gocp::detail::StatCounters>(), true);
   const gocp::Value pk{a.id};
   const auto generation = reader.generation(pk);      // 1. reader: generation, then the row
   REQUIRE(generation);
-  const Author stale = authors.get(c(&Author::id) == a.id);
+  const Author stale = f.authors.get(c(&Author::id) == a.id);
   a.books_in_store = 9;                                // 2. writer: save, which invalidates
-  authors.save(a);
+  f.authors.save(a);
+  const auto fills = f.caches.stats("library.author").fills;
   reader.store(stale, *generation);                    // 3. reader: the late fill of the old row
-  CHECK(caches.cache("library.author").get(object_key(a.id)));  // it is there ...
-  const auto before = authors.stats();
-  CHECK(authors.get_or_create(leo()).first.books_in_store == 9);  // ... but never served
-  CHECK(authors.stats().misses == before.misses + 1);
+  if (bytes) CHECK(f.caches.cache("library.author").get(F::object_key(a.id)));  // it is there ...
+  else CHECK(f.caches.stats("library.author").fills == fills);                 // refused
+  const auto before = f.authors.stats();
+  CHECK(f.authors.get_or_create(leo()).first.books_in_store == 9);  // ... but never served
+  CHECK(f.authors.stats().misses == before.misses + 1);
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "no stale set: a fill read before a write cannot be served after it", "[stale]") {
+  late_fill_is_never_served(*this, false);
+}
+
+TEST_CASE_METHOD(BytesFixture, "no stale set on the byte tier: a fill read before a write cannot be served after it",
+                 "[stale]") {
+  late_fill_is_never_served(*this, true);
 }
 
 TEST_CASE_METHOD(Fixture, "no stale set under real contention: the last write is what stays cached", "[stale]") {
@@ -143,7 +213,7 @@ TEST_CASE_METHOD(Fixture, "no stale set under real contention: the last write is
   CHECK(authors.get_or_create(leo()).first.books_in_store == 200);
 }
 
-TEST_CASE_METHOD(Fixture, "a corrupt entry is a miss and is replaced", "[codec]") {
+TEST_CASE_METHOD(BytesFixture, "a corrupt entry is a miss and is replaced", "[codec]") {
   auto [a, created] = authors.get_or_create(leo());
   authors.get_or_create(leo());
   auto& objects = caches.cache("library.author");
@@ -158,7 +228,7 @@ TEST_CASE_METHOD(Fixture, "a corrupt entry is a miss and is replaced", "[codec]"
   CHECK(authors.get_or_create(leo()).first.id == a.id);
 }
 
-TEST_CASE_METHOD(Fixture, "an entry written under another schema is a miss, never a misdecode", "[codec]") {
+TEST_CASE_METHOD(BytesFixture, "an entry written under another schema is a miss, never a misdecode", "[codec]") {
   auto [a, created] = authors.get_or_create(leo());
   authors.get_or_create(leo());
   auto& objects = caches.cache("library.author");
@@ -198,99 +268,154 @@ TEST_CASE_METHOD(Fixture, "keys differ across models and filters, long lookups a
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == std::string(200, 'y') && c(&Author::last_name) == "T").second);
 }
 
-// ---- the per-thread hit memo (detail/hit_memo.hpp) -------------------------------------
+// ---- per-pk invalidation (typed tier) and batched invalidation (byte tier) ---------------
 
 namespace {
 
-/// A real LocMemCache that counts its reads, under the scheme `counting://`: shows when
-/// a hit was answered without reading the caches at all.
-class CountingCache final : public gocp::Cache {
- public:
-  explicit CountingCache(Ttl ttl) : inner_(10'000, ttl) {}
-  std::atomic<int> reads{0};
-
-  bool get_into(std::string_view key, std::string& value) override {
-    ++reads;
-    return inner_.get_into(key, value);
-  }
-  void set(std::string_view key, std::string_view value, Ttl ttl) override { inner_.set(key, value, ttl); }
-  bool add(std::string_view key, std::string_view value, Ttl ttl) override { return inner_.add(key, value, ttl); }
-  bool remove(std::string_view key) override { return inner_.remove(key); }
-  std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta) override {
-    return inner_.increment(key, delta);
-  }
-  std::optional<std::uint64_t> contents_version() const noexcept override { return inner_.contents_version(); }
-
- private:
-  gocp::LocMemCache inner_;
-};
-
-const bool counting_scheme = gocp::register_cache_scheme("counting", [](gocp::Url& url) {
-  return std::make_shared<CountingCache>(gocp::Cache::Ttl{url.take_int("ttl_s", 0)});
-});
-
-struct MemoFixture {
-  gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-
-  static gocp::CacheRegistry counting_caches(const std::string& options = "") {
-    return gocp::CacheRegistry{{"default", "counting:///" + options}, {"library.author", "counting:///" + options}};
-  }
-  static int reads(const gocp::CacheRegistry& caches) {
-    return dynamic_cast<CountingCache&>(caches.cache("default")).reads +
-           dynamic_cast<CountingCache&>(caches.cache("library.author")).reads;
-  }
-};
+gocp::Expr<Author> author_named(int i) {
+  return c(&Author::first_name) == "First" + std::to_string(i) && c(&Author::last_name) == "Last";
+}
 
 }  // namespace
 
-TEST_CASE_METHOD(MemoFixture, "hit memo: a repeated hit reads no cache while neither cache changes", "[memo]") {
-  REQUIRE(counting_scheme);
-  const auto caches = counting_caches();
-  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
-  authors.create_table();
-  auto [a, created] = authors.get_or_create(leo());
-  REQUIRE(created);
-  CHECK_FALSE(authors.get_or_create(leo()).second);  // a hit through the caches: remembered
-  const int reads = MemoFixture::reads(caches);
+TEST_CASE_METHOD(Fixture, "typed tier under contention: no reader sees a row older than a save that returned",
+                 "[stale][typed]") {
+  constexpr int kRows = 16, kRounds = 60;
+  std::vector<Author> rows;
+  for (int i = 0; i < kRows; ++i) rows.push_back(authors.get_or_create(author_named(i)).first);
+  std::vector<std::atomic<int>> published(kRows);  // the last value whose save returned, per row
+  for (auto& p : published) p = 0;
+  std::atomic<bool> writing{true};
+  std::atomic<int> stale{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&, t] {
+      for (int n = t; writing.load(); ++n) {
+        const int i = n % kRows;
+        const int at_least = published[static_cast<std::size_t>(i)].load();
+        if (authors.get_or_create(author_named(i)).first.books_in_store < at_least) ++stale;
+        ++reads;
+      }
+    });
+  }
+  gocp::Repository<Author> writer{db, caches};
+  for (int round = 1; round <= kRounds; ++round) {
+    Author& a = rows[static_cast<std::size_t>(round % kRows)];
+    a.books_in_store = round;
+    writer.save(a);
+    published[static_cast<std::size_t>(round % kRows)] = round;
+  }
+  writing = false;
+  for (auto& r : readers) r.join();
+  CHECK(stale == 0);
   CHECK(reads > 0);
-  const auto before = authors.stats();
-  for (int i = 0; i < 3; ++i) CHECK(authors.get_or_create(leo()).first.id == a.id);
-  CHECK(MemoFixture::reads(caches) == reads);
-  CHECK(authors.stats().hits == before.hits + 3);
-  CHECK(authors.stats().db_queries == before.db_queries);
+  for (int i = 0; i < kRows; ++i)
+    CHECK(authors.get_or_create(author_named(i)).first.books_in_store == published[static_cast<std::size_t>(i)].load());
+  CHECK(authors.stats().hits > 0);
+}
 
-  // Any change to either cache retires the memo, even one that invalidates nothing.
-  caches.cache("default").set("unrelated", "x");
-  CHECK(authors.get_or_create(leo()).first.id == a.id);
-  CHECK(MemoFixture::reads(caches) > reads);
-
-  // A write through another repository, on another thread, is seen at once.
+TEST_CASE_METHOD(Fixture, "typed tier: a write to one row keeps every other row's hit a hit", "[typed]") {
+  auto [a, made_a] = authors.get_or_create(author_named(1));
+  auto [b, made_b] = authors.get_or_create(author_named(2));
+  REQUIRE((made_a && made_b));
+  authors.get_or_create(author_named(1));  // both cached
+  authors.get_or_create(author_named(2));
+  // a write to row A, through another repository on another thread
   std::thread([&] {
     gocp::Repository<Author> other{db, caches};
     Author changed = a;
     changed.books_in_store = 5;
     other.save(changed);
   }).join();
-  CHECK(authors.get_or_create(leo()).first.books_in_store == 5);
+  const auto before = authors.stats();
+  CHECK(authors.get_or_create(author_named(2)).first.id == b.id);  // B: still a hit
+  CHECK(authors.stats().hits == before.hits + 1);
+  CHECK(authors.stats().db_queries == before.db_queries);
+  CHECK(authors.get_or_create(author_named(1)).first.books_in_store == 5);  // A: a miss, the new row
+  CHECK(authors.stats().misses == before.misses + 1);
+  CHECK(authors.get_or_create(author_named(1)).first.books_in_store == 5);  // and cached again
+  CHECK(authors.stats().hits == before.hits + 2);
+  // a write to another model's table leaves this one alone too
+  gocp::Repository<gocp::test::Country> countries{db};
+  countries.create_table();
+  countries.create(gocp::test::Country{0, "fr", "France"});
+  const auto after_other_table = authors.stats();
+  authors.get_or_create(author_named(2));
+  CHECK(authors.stats().hits == after_other_table.hits + 1);
 }
 
-TEST_CASE_METHOD(MemoFixture, "hit memo: off while entries can expire (ttl_s), so a TTL is never outlived", "[memo]") {
-  REQUIRE(counting_scheme);
-  const auto caches = counting_caches("?ttl_s=3600");
+TEST_CASE("typed tier: many hot keys (more than any per-thread memo held) all stay hits", "[typed]") {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(gocp::test::database_url(dir));
+  gocp::CacheRegistry caches{{"default", "locmem:///?max_entries=20000"}, {"library.author", "locmem:///?max_entries=20000"}};
+  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
+  authors.create_table();
+  constexpr int kKeys = 6000;
+  db.atomic([&] {
+    for (int i = 0; i < kKeys; ++i) authors.get_or_create(author_named(i));
+  });
+  for (int i = 0; i < kKeys; ++i) authors.get_or_create(author_named(i));  // fills what is missing
+  Author written = authors.get_or_create(author_named(17)).first;
+  written.books_in_store = 3;
+  authors.save(written);  // one write in the middle of the hot set
+  const auto before = authors.stats();
+  for (int i = 0; i < kKeys; ++i) CHECK(authors.get_or_create(author_named(i)).first.books_in_store == (i == 17 ? 3 : 0));
+  CHECK(authors.stats().misses == before.misses + 1);  // only the written row
+  CHECK(authors.stats().hits == before.hits + kKeys - 1);
+}
+
+TEST_CASE("typed tier: entries do not outlive ttl_s", "[typed]") {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(gocp::test::database_url(dir));
+  gocp::CacheRegistry caches{{"default", "locmem:///?ttl_s=1"}, {"library.author", "locmem:///?ttl_s=1"}};
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
   authors.create_table();
   authors.get_or_create(leo());
   authors.get_or_create(leo());
-  int reads = MemoFixture::reads(caches);
-  for (int i = 0; i < 3; ++i) {
-    CHECK_FALSE(authors.get_or_create(leo()).second);
-    CHECK(MemoFixture::reads(caches) > reads);  // every hit reads the caches
-    reads = MemoFixture::reads(caches);
-  }
+  const auto before = authors.stats();
+  authors.get_or_create(leo());
+  CHECK(authors.stats().hits == before.hits + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  authors.get_or_create(leo());
+  CHECK(authors.stats().misses == before.misses + 1);
+  CHECK(authors.stats().db_queries > before.db_queries);
 }
 
-TEST_CASE("hit memo: two registries on one thread never answer with each other's objects", "[memo]") {
+TEST_CASE_METHOD(Fixture, "typed tier: a cached miss reads the row once when no write comes in between", "[typed]") {
+  gocp::Repository<Author> plain{db, caches};
+  plain.create(Author{0, "Anna", "Karenina", 1, std::nullopt});
+  const auto before = authors.stats();
+  CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
+  CHECK(authors.stats().db_queries == before.db_queries + 1);  // the get; no second read to fill
+  CHECK(authors.stats().fills == before.fills + 2);  // the object and the lookup
+  CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
+  CHECK(authors.stats().hits == before.hits + 1);
+}
+
+TEST_CASE_METHOD(BytesFixture, "byte tier: a bulk write of N rows, or a commit of N saves, invalidates in one call",
+                 "[batch]") {
+  constexpr int kRows = 50;
+  for (int i = 0; i < kRows; ++i) authors.get_or_create(author_named(i));
+  for (int i = 0; i < kRows; ++i) authors.get_or_create(author_named(i));  // all cached
+  const int batches = objects().invalidation_batches;
+  gocp::Repository<Author> writer{db, caches};
+  CHECK(writer.filter(c(&Author::last_name) == "Last").update(c(&Author::books_in_store) = 4) == kRows);
+  CHECK(objects().invalidation_batches == batches + 1);
+  CHECK(caches.stats("library.author").invalidations >= static_cast<std::uint64_t>(kRows));
+  for (int i = 0; i < kRows; ++i) CHECK(authors.get_or_create(author_named(i)).first.books_in_store == 4);
+
+  db.atomic([&] {
+    for (int i = 0; i < 10; ++i) {
+      Author a = authors.get_or_create(author_named(i)).first;
+      a.books_in_store = 5;
+      authors.save(a);
+    }
+  });
+  CHECK(objects().invalidation_batches == batches + 2);  // the commit's ten changes, at once
+  for (int i = 0; i < kRows; ++i) CHECK(authors.get_or_create(author_named(i)).first.books_in_store == (i < 10 ? 5 : 4));
+}
+
+TEST_CASE("two registries on one thread never answer with each other's objects", "[stale]") {
   gocp::test::TempDir dir_one, dir_two;
   auto db_one = gocp::Database::open(gocp::test::database_url(dir_one));
   auto db_two = gocp::Database::open(gocp::test::database_url(dir_two));

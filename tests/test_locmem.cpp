@@ -6,6 +6,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
@@ -19,6 +20,8 @@
 #include <vector>
 
 #include "support/temp_dir.hpp"
+
+#include <gocp/detail/typed_shelf.hpp>
 
 namespace {
 
@@ -183,61 +186,162 @@ TEST_CASE("TTL: per-call TTL, the cache's default TTL, and a registry's ttl_s ex
 
 // ---- DummyCache -----------------------------------------------------------------------
 
-TEST_CASE("LocMemCache contents_version changes with every change to the contents, and only then",
-          "[locmem][version]") {
+TEST_CASE("the batched verbs' defaults: add_many stores only absent keys, bump_and_drop_many invalidates in order",
+          "[locmem][batch]") {
   gocp::LocMemCache store;
-  auto version = store.contents_version();
-  REQUIRE(version);
-  auto changed = [&] {
-    const auto now = store.contents_version();
-    const bool moved = now != version;
-    version = now;
-    return moved;
-  };
-  std::string value;
-  CHECK_FALSE(store.get_into("a", value));
-  CHECK_FALSE(changed());  // a miss changes nothing
-  store.set("a", "1");
-  CHECK(changed());
-  CHECK(store.get_into("a", value));
-  CHECK_FALSE(changed());  // nor does a hit
-  CHECK_FALSE(store.add("a", "2"));
-  CHECK_FALSE(changed());  // nor a refused add
-  CHECK(store.add("b", "2"));
-  CHECK(changed());
-  CHECK(store.increment("a") == 2);
-  CHECK(changed());
-  CHECK(store.remove("a"));
-  CHECK(changed());
-  CHECK_FALSE(store.remove("a"));
-  CHECK_FALSE(changed());
-  store.set("b", "2");  // the same value again is still a write
-  CHECK(changed());
+  gocp::Cache& cache = store;
+  cache.set("taken", "1");
+  const std::pair<std::string_view, std::string_view> items[] = {{"taken", "2"}, {"free", "3"}};
+  bool stored[2] = {true, false};
+  cache.add_many(items, stored);
+  CHECK_FALSE(stored[0]);
+  CHECK(stored[1]);
+  CHECK(cache.get("taken") == std::optional<std::string>("1"));
+  CHECK(cache.get("free") == std::optional<std::string>("3"));
 
-  gocp::LocMemCache tiny(1);
-  tiny.set("x", "1");
-  const auto before_eviction = tiny.contents_version();
-  tiny.set("y", "1");  // evicts x
-  CHECK(tiny.contents_version() != before_eviction);
-  CHECK_FALSE(tiny.get("x"));
-
-  gocp::LocMemCache fresh;  // versions are unique across caches, even untouched ones
-  CHECK(fresh.contents_version() != store.contents_version());
-  CHECK(fresh.contents_version() != tiny.contents_version());
+  cache.set("g:1", "41");
+  cache.set("o:1", "object one");
+  cache.set("g:2", "not a number");
+  cache.set("o:2", "object two");
+  const gocp::Cache::BumpAndDrop bumps[] = {{"g:1", "o:1", 7}, {"g:2", "o:2", 8}, {"g:3", "o:3", 9}};
+  cache.bump_and_drop_many(bumps);
+  CHECK(cache.get("g:1") == std::optional<std::string>("42"));  // counted on
+  CHECK(cache.get("g:2") == std::optional<std::string>("8"));   // garbage: replaced by the fresh one
+  CHECK(cache.get("g:3") == std::optional<std::string>("9"));   // absent: the fresh one
+  CHECK_FALSE(cache.get("o:1"));
+  CHECK_FALSE(cache.get("o:2"));
+  cache.bump_and_drop_many({});  // nothing to do is no error
 }
 
-TEST_CASE("LocMemCache has no contents_version while an entry can expire", "[locmem][version]") {
-  CHECK_FALSE(gocp::LocMemCache(100, 60s).contents_version());  // a default TTL
-  gocp::LocMemCache store;
-  store.set("a", "1", 60s);
-  CHECK_FALSE(store.contents_version());
-  store.set("a", "1");  // overwritten without a TTL
-  CHECK(store.contents_version());
-  CHECK(store.add("b", "1", 60s));
-  CHECK_FALSE(store.contents_version());
-  CHECK(store.remove("b"));
-  CHECK(store.contents_version());
-  CHECK_FALSE(gocp::DummyCache().contents_version());  // nothing to remember
+// ---- the typed tier: LocMemCache::shelf (detail/typed_shelf.hpp) ------------------------
+
+namespace {
+struct Thing {
+  std::int64_t id = 0;
+  std::string name;
+};
+}  // namespace
+
+TEST_CASE("typed shelves: one per name and kind, shared by every caller of one store", "[locmem][typed]") {
+  gocp::LocMemCache store, other;
+  auto a = store.shelf<gocp::detail::ObjectShelf<Thing>>("m1");
+  CHECK(store.shelf<gocp::detail::ObjectShelf<Thing>>("m1") == a);
+  CHECK(store.shelf<gocp::detail::ObjectShelf<Thing>>("m2") != a);
+  CHECK(other.shelf<gocp::detail::ObjectShelf<Thing>>("m1") != a);
+  CHECK(static_cast<void*>(store.shelf<gocp::detail::LookupShelf<Thing>>("m1").get()) != static_cast<void*>(a.get()));
+}
+
+TEST_CASE("typed shelves follow the coherence protocol: a fill under a stale generation is refused",
+          "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> shelf(100, std::chrono::seconds{0});
+  const gocp::Value one{std::int64_t{1}}, two{std::int64_t{2}};
+  std::optional<std::int64_t> generation;
+  CHECK_FALSE(shelf.get(one, generation));
+  CHECK_FALSE(generation);                  // no entry yet
+  CHECK_FALSE(shelf.store(one, {1, "a"}, 5));  // no entry: nothing to tag the fill with
+  const std::int64_t g1 = shelf.generation(one);
+  CHECK(shelf.generation(one) == g1);       // stable until a write
+  CHECK(shelf.store(one, {1, "a"}, g1));
+  CHECK(shelf.get(one, generation)->name == "a");
+  CHECK(generation == g1);
+
+  const std::int64_t g2 = shelf.generation(two);
+  CHECK(shelf.store(two, {2, "b"}, g2));
+  const std::uint64_t epoch = shelf.epoch();
+  const gocp::Value* written[] = {&one};
+  shelf.invalidate(written);                // a write to row 1 ...
+  CHECK_FALSE(shelf.get(one, generation));
+  CHECK(generation != g1);
+  CHECK_FALSE(shelf.store(one, {1, "stale"}, g1));  // ... refuses the fill read before it
+  CHECK(shelf.get(two, generation)->name == "b");   // ... and leaves row 2 alone
+  CHECK(shelf.epoch() != epoch);
+  CHECK_FALSE(shelf.store_if_no_write_since(one, {1, "stale"}, epoch));  // read before the write
+  CHECK(shelf.store_if_no_write_since(one, {1, "fresh"}, shelf.epoch()));
+  CHECK(shelf.get(one, generation)->name == "fresh");
+}
+
+TEST_CASE("typed lookups keep a hit's object only while its row is unwritten", "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
+  gocp::detail::LookupShelf<Thing> lookups(100, std::chrono::seconds{0});
+  const gocp::Value one{std::int64_t{1}}, two{std::int64_t{2}};
+  const gocp::detail::Hash128 key_one{1, 1}, key_two{2, 2};
+  for (const auto& [pk, key] : {std::pair{one, key_one}, std::pair{two, key_two}}) {
+    REQUIRE(objects.store(pk, {std::get<std::int64_t>(pk), "v1"}, objects.generation(pk)));
+    std::optional<std::int64_t> generation;
+    gocp::detail::SeenGeneration seen;
+    const auto hit = objects.get(pk, generation, &seen);
+    REQUIRE(hit);
+    lookups.remember_hit(key, {}, pk, *hit, seen);
+  }
+  std::optional<Thing> kept;
+  CHECK(lookups.find(key_one, {}, kept) == one);
+  REQUIRE(kept);
+  CHECK(kept->name == "v1");
+  const gocp::Value* written[] = {&one};
+  objects.invalidate(written);
+  kept.reset();
+  CHECK(lookups.find(key_one, {}, kept) == one);  // the mapping stays ...
+  CHECK_FALSE(kept);                          // ... its copy is no longer served
+  CHECK(lookups.find(key_two, {}, kept) == two);  // the other row's copy is
+  CHECK(kept);
+  lookups.remember(key_two, one);  // remapped: no copy until the next hit
+  kept.reset();
+  CHECK(lookups.find(key_two, {}, kept) == one);
+  CHECK_FALSE(kept);
+}
+
+TEST_CASE("typed shelves retire kept generations when an entry is evicted or the shelf goes", "[locmem][typed]") {
+  gocp::detail::SeenGeneration seen;
+  {
+    gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
+    const gocp::Value one{std::int64_t{1}};
+    REQUIRE(objects.store(one, {1, "v1"}, objects.generation(one)));
+    std::optional<std::int64_t> generation;
+    REQUIRE(objects.get(one, generation, &seen));
+    CHECK(seen.current());
+  }
+  CHECK_FALSE(seen.current());  // a later shelf at the same address cannot revive it
+
+  gocp::detail::ObjectShelf<Thing> tiny(1, std::chrono::seconds{0});
+  std::vector<gocp::detail::SeenGeneration> kept;
+  for (std::int64_t i = 0; i < 200; ++i) {
+    const gocp::Value pk{i};
+    REQUIRE(tiny.store(pk, {i, "x"}, tiny.generation(pk)));
+    std::optional<std::int64_t> generation;
+    gocp::detail::SeenGeneration s;
+    REQUIRE(tiny.get(pk, generation, &s));
+    kept.push_back(std::move(s));
+  }
+  const auto live = std::count_if(kept.begin(), kept.end(), [](const auto& s) { return s.current(); });
+  CHECK(static_cast<std::size_t>(live) == tiny.size());  // every evicted entry's copy is retired
+  CHECK(live < 200);
+}
+
+TEST_CASE("typed shelves are bounded, and an evicted entry never matches an old generation", "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> shelf(160, std::chrono::seconds{0});
+  const gocp::Value first{std::int64_t{0}};
+  const std::int64_t old = shelf.generation(first);
+  for (std::int64_t i = 1; i < 5000; ++i) shelf.generation(gocp::Value{i});
+  CHECK(shelf.size() <= 160 + 16);  // each of the 16 shards holds its share, plus one
+  CHECK(shelf.size() >= 100);
+  // whether or not entry 0 survived, a fill under a generation it no longer has is refused
+  if (shelf.generation(first) != old) CHECK_FALSE(shelf.store(first, {0, "late"}, old));
+}
+
+TEST_CASE("typed shelves expire entries after the store's ttl_s", "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> shelf(100, std::chrono::seconds{1});
+  gocp::detail::LookupShelf<Thing> lookups(100, std::chrono::seconds{1});
+  const gocp::Value one{std::int64_t{1}};
+  REQUIRE(shelf.store(one, {1, "a"}, shelf.generation(one)));
+  const gocp::detail::Hash128 key{1, 2};
+  lookups.remember(key, one);
+  std::optional<std::int64_t> generation;
+  CHECK(shelf.get(one, generation));
+  std::optional<Thing> kept;
+  CHECK(lookups.find(key, {}, kept) == one);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK_FALSE(shelf.get(one, generation));
+  CHECK_FALSE(lookups.find(key, {}, kept));
 }
 
 TEST_CASE("DummyCache never stores anything", "[locmem][dummy]") {

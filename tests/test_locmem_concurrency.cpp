@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <gocp/cache/cache.hpp>
+#include <gocp/spi/cache.hpp>
 #include <gocp/cache/locmem.hpp>
 
 #include <atomic>

@@ -247,7 +247,9 @@ class Executor {
     };
     if (!moves_pk) {
       const auto rows = update();
-      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row, values);
+      std::vector<RowChange> batch;  // one publish for the statement: caches invalidate in one call
+      for (const M& row : rows) emit_update(detail::get_column(row, info().pk), row, values, &batch);
+      detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
       return rows.size();
     }
     return db_.atomic([&] {
@@ -261,12 +263,14 @@ class Executor {
       const auto rows = update();
       // a key that held a row before is an update; a new key an insert; a key left empty a delete
       std::vector<Value> new_pks;
+      std::vector<RowChange> batch;
       for (const M& row : rows) {
         new_pks.push_back(detail::get_column(row, info().pk));
-        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row);
+        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row, &batch);
       }
       for (const Value& pk : old_pks)
-        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr);
+        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr, &batch);
+      detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
       return rows.size();
     });
   }
@@ -322,7 +326,7 @@ class Executor {
   template <class OnRow>
   std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
     check_schema_once();
-    detail::StatCounters::bump(stats_->db_queries);
+    stats_->bump(detail::StatCounters::db_queries);
     return db_.with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
   }
 
@@ -331,7 +335,7 @@ class Executor {
   template <class Write, class OnRow>
   std::size_t run(const detail::StatementShape& shape, Write& write, OnRow&& on_row) const {
     check_schema_once();
-    detail::StatCounters::bump(stats_->db_queries);
+    stats_->bump(detail::StatCounters::db_queries);
     auto write_sql = [&](std::string& sql) {
       auto w = writer();
       write(w);
@@ -445,27 +449,33 @@ class Executor {
   std::size_t delete_returning(detail::SqlWriter& w) const {
     std::vector<M> gone;
     run_returning(w, [&](M row) { gone.push_back(std::move(row)); });
-    for (const M& row : gone) emit(detail::get_column(row, info().pk), /*had_row=*/true, &row, nullptr);
+    std::vector<RowChange> batch;
+    for (const M& row : gone) emit(detail::get_column(row, info().pk), /*had_row=*/true, &row, nullptr, &batch);
+    detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
     return gone.size();
   }
 
   /// An update of the row that had key `old_pk` by `values`; when the key changed, a
-  /// delete of the old key and an insert of the new one.
-  void emit_update(const Value& old_pk, const M& after, const detail::ColumnValues& values) const {
+  /// delete of the old key and an insert of the new one. Into `batch` when given.
+  void emit_update(const Value& old_pk, const M& after, const detail::ColumnValues& values,
+                   std::vector<RowChange>* batch = nullptr) const {
     const Value pk = detail::get_column(after, info().pk);
     const bool moved = pk != old_pk;
-    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr);
+    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr, batch);
     const std::optional<M> before = moved ? std::nullopt : before_increments(after, values);
-    emit(pk, /*had_row=*/!moved, before ? &*before : nullptr, &after);
+    emit(pk, /*had_row=*/!moved, before ? &*before : nullptr, &after, batch);
   }
 
   /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /
-  /// `after` the row's values, where known.
-  void emit(const Value& pk, bool had_row, const M* before, const M* after) const {
+  /// `after` the row's values, where known. Added to `batch` when given (the caller
+  /// emits the batch), else emitted at once.
+  void emit(const Value& pk, bool had_row, const M* before, const M* after,
+            std::vector<RowChange>* batch = nullptr) const {
     RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row};
     if (before) change.before = detail::object_values(*before);
     if (after) change.after = detail::object_values(*after);
-    detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+    if (batch) batch->push_back(std::move(change));
+    else detail::DatabaseAccess::emit(db_, &info(), std::move(change));
   }
 
   static bool contains(const std::vector<Value>& pks, const Value& pk) {

@@ -4,7 +4,7 @@
 /// SQLite backend and the in-process caches.
 
 #include "backends/sqlite.hpp"
-#include "cache/cache.hpp"
+#include "spi/cache.hpp"
 #include "cache/codec.hpp"
 #include "cache/dummy.hpp"
 #include "cache/locmem.hpp"

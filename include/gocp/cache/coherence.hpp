@@ -13,25 +13,40 @@
 //    one, which no existing entry carries.
 // Every cache call is guarded: a failing cache counts an error and degrades to a miss.
 //
+// Two tiers run this protocol. Over bytes (any Cache: redis, memcached, a user's), keys
+// and entries go through the codec, and every read, fill and invalidation of several
+// entries is one batched verb (spi/cache.hpp). Over objects (an alias that is locmem),
+// the same rules hold on the typed shelves of detail/typed_shelf.hpp: a generation and
+// the object share one entry, a fill under a stale generation is refused at once, and
+// nothing is encoded. The typed tier also fills a miss without reading the row twice:
+// it reads the model's invalidation count (its epoch) before the database, and the fill
+// is refused if any invalidation of the model came since. A lookup's entry keeps the
+// object its last hit found, served while that row is not written: one lookup per hit.
+//
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
 // and model: every committed write to the table, through any repository (with caches or
-// without, of any registry), bumps the written keys. No verb invalidates by hand.
+// without, of any registry), bumps the written keys -- only those: a write to one row
+// leaves every other row's entries current. The rows of one write or one commit arrive
+// together and are invalidated in one call. No verb invalidates by hand.
 
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <typeindex>
 #include <utility>
+#include <vector>
 
 #include "../db/change_stream.hpp"
 #include "../detail/cache_keys.hpp"
-#include "../detail/hit_memo.hpp"
+#include "../detail/typed_shelf.hpp"
 #include "../stats.hpp"
 #include "codec.hpp"
+#include "locmem.hpp"
 #include "registry.hpp"
 
 namespace gocp::detail {
@@ -50,23 +65,43 @@ class ModelCaches {
         repository_stats_(std::move(repository_stats)),
         prefix_(key_prefix(model_info<Model>())) {
     registry.claim_model_name(model_info<Model>().name, std::type_index(typeid(Model)));
+    // an in-process alias is the typed tier (the shelves are named by the key prefix:
+    // model and schema, as the byte keys are)
+    if (auto* local = dynamic_cast<LocMemCache*>(objects_->cache.get()))
+      typed_objects_ = local->template shelf<ObjectShelf<Model>>(prefix_);
+    if (lookups_)
+      if (auto* local = dynamic_cast<LocMemCache*>(lookups_->cache.get()))
+        typed_lookups_ = local->template shelf<LookupShelf<Model>>(prefix_);
   }
 
   bool has_lookups() const noexcept { return lookups_ != nullptr; }
 
   /// Invalidates this objects cache on every change of the model's table in `changes`
   /// (once per cache, however many repositories share it), for as long as the cache's
-  /// alias is alive.
+  /// alias is alive: the rows of one write or commit in one call.
   void subscribe(ChangeStream& changes) const {
     const CacheSlot* slot = objects_.get();
-    changes.subscribe_keyed(model_info<Model>().table, slot->cache.get(), objects_,
-                            [slot, prefix = prefix_](const RowChange& change) { invalidate(*slot, prefix, change.pk); });
+    if (ObjectShelf<Model>* shelf = typed_objects_.get()) {
+      changes.subscribe_keyed_batch(model_info<Model>().table, shelf, objects_, [slot, shelf](std::span<const RowChange> rows) {
+        std::vector<const Value*> pks;
+        pks.reserve(rows.size());
+        for (const RowChange& row : rows) pks.push_back(&row.pk);
+        shelf->invalidate(pks);
+        slot->stats->bump(StatCounters::invalidations, rows.size());
+      });
+      return;
+    }
+    changes.subscribe_keyed_batch(model_info<Model>().table, slot->cache.get(), objects_,
+                                  [slot, prefix = prefix_](std::span<const RowChange> rows) { invalidate(*slot, prefix, rows); });
   }
 
   /// The cached object under `pk` when its entry is current; `generation` receives the
-  /// current generation (nullopt if the cache could not tell), for a later fill.
-  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation) const {
+  /// current generation (nullopt if the cache could not tell), for a later fill; on the
+  /// typed tier `seen` (when given) what a lookup entry keeps of a hit (remember_hit).
+  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation,
+                           SeenGeneration* seen = nullptr) const {
     generation.reset();
+    if (typed_objects_) return typed_objects_->get(pk, generation, seen);
     return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
       Scratch& k = scratch();
       write_entry_key(k.keys[0], prefix_, 'o', pk);
@@ -90,6 +125,7 @@ class ModelCaches {
 
   /// The current generation of `pk`, made fresh if it has none.
   std::optional<std::int64_t> generation(const Value& pk) const {
+    if (typed_objects_) return typed_objects_->generation(pk);
     return guarded(*objects_, std::optional<std::int64_t>{}, [&]() -> std::optional<std::int64_t> {
       const std::string key = entry_key(prefix_, 'g', pk);
       if (auto v = objects_->cache->get(key)) {
@@ -105,60 +141,110 @@ class ModelCaches {
     });
   }
 
-  /// Stores `obj`, read from the database after `generation` was read.
+  /// Stores `obj`, read from the database after `generation` was read. The typed tier
+  /// refuses it at once when the generation is no longer current; the byte tier stores
+  /// it tagged, never to be served.
   void store(const Model& obj, std::int64_t generation) const {
+    if (typed_objects_) {
+      if (typed_objects_->store(get_column(obj, pk_index<Model>), obj, generation)) count(StatCounters::fills, *objects_);
+      return;
+    }
     guarded(*objects_, false, [&] {
       objects_->cache->set(entry_key(prefix_, 'o', get_column(obj, pk_index<Model>)),
                            codec::encode_object(obj, static_cast<std::uint64_t>(generation)));
-      count(&StatCounters::fills, *objects_);
+      count(StatCounters::fills, *objects_);
       return true;
     });
   }
 
-  /// Counts `n` rows this repository's writes invalidated.
-  void count_invalidations(std::uint64_t n) const { StatCounters::bump(repository_stats_->invalidations, n); }
+  /// The typed tier's count of invalidations of the model so far, read before a database
+  /// read so that its result can be stored with store_unless_written(); nullopt on the
+  /// byte tier.
+  std::optional<std::uint64_t> write_epoch() const noexcept {
+    if (typed_objects_) return typed_objects_->epoch();
+    return std::nullopt;
+  }
 
-  /// The pk a lookup mapped to, if cached (verified by the caller against the object).
-  std::optional<Value> lookup(std::string_view key) const {
+  /// Stores `obj`, read from the database after `epoch` was read, if no invalidation of
+  /// the model came since; false (nothing stored) otherwise.
+  bool store_unless_written(const Model& obj, std::uint64_t epoch) const {
+    if (!typed_objects_ || !typed_objects_->store_if_no_write_since(get_column(obj, pk_index<Model>), obj, epoch))
+      return false;
+    count(StatCounters::fills, *objects_);
+    return true;
+  }
+
+  /// Counts `n` rows this repository's writes invalidated.
+  void count_invalidations(std::uint64_t n) const { repository_stats_->bump(StatCounters::invalidations, n); }
+
+  /// The key of a lookup on top of a repository's filters: lookup_hash() on the byte
+  /// tier (order-free, and what the key string is made of); on the typed one the hash of
+  /// lookup_words(), which go to `words` (its entries are checked word by word).
+  Hash128 lookup_key(const Expr<Model>& filters, const Expr<Model>& lookup, LookupWords& words) const {
+    return typed_lookups_ ? lookup_words(filters, lookup, words) : lookup_hash(filters, lookup);
+  }
+
+  /// The pk the lookup under `key` mapped to, if cached (verified by the caller against
+  /// the object). On the typed tier, `current` receives the object kept with the mapping
+  /// when it answered a query of these `words` and its row has not been written since:
+  /// the answer, with no further check.
+  std::optional<Value> lookup(const Hash128& key, std::span<const std::uint64_t> words,
+                              std::optional<Model>& current) const {
+    if (typed_lookups_) return typed_lookups_->find(key, words, current);
+    return lookup(key);
+  }
+
+  /// The pk the lookup under `key` mapped to, if cached (verified by the caller).
+  std::optional<Value> lookup(const Hash128& lookup) const {
+    if (typed_lookups_) {
+      std::optional<Model> ignored;
+      return typed_lookups_->find(lookup, {}, ignored);
+    }
     return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
-      std::string& bytes = scratch().values[0];
-      if (!lookups_->cache->get_into(key, bytes)) return std::nullopt;
+      Scratch& k = scratch();
+      write_lookup_key(k.keys[0], prefix_, lookup);
+      std::string& bytes = k.values[0];
+      if (!lookups_->cache->get_into(k.keys[0], bytes)) return std::nullopt;
       const ColumnInfo& pk = model_info<Model>().columns[pk_index<Model>];
       auto d = codec::Decoded::parse(bytes, model_info<Model>().schema_hash, {&pk, 1});
       if (!d) {
-        lookups_->cache->remove(key);
+        lookups_->cache->remove(k.keys[0]);
         return std::nullopt;
       }
       return read_value(*d, 0, pk.type);
     });
   }
 
-  void remember_lookup(std::string_view key, const Value& pk) const {
+  /// Keeps `obj`, a verified hit for a query of these `words` (under `key`) on the
+  /// objects shelf that showed `seen`, with the mapping (typed tiers only).
+  void remember_hit(const Hash128& key, std::span<const std::uint64_t> words, const Model& obj,
+                    SeenGeneration seen) const {
+    if (typed_lookups_ && seen.cell)
+      typed_lookups_->remember_hit(key, words, get_column(obj, pk_index<Model>), obj, std::move(seen));
+  }
+
+  void remember_lookup(const Hash128& lookup, const Value& pk) const {
+    if (typed_lookups_) {
+      typed_lookups_->remember(lookup, pk);
+      count(StatCounters::fills, *lookups_);
+      return;
+    }
     guarded(*lookups_, false, [&] {
-      lookups_->cache->set(key, codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
-      count(&StatCounters::fills, *lookups_);
+      Scratch& k = scratch();
+      write_lookup_key(k.keys[0], prefix_, lookup);
+      lookups_->cache->set(k.keys[0], codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
+      count(StatCounters::fills, *lookups_);
       return true;
     });
   }
 
-  /// Writes the lookup key of a lookup hash (see lookup_hash()) into `out`.
-  void lookup_key(std::string& out, const Hash128& lookup) const { write_lookup_key(out, prefix_, lookup); }
-
-  /// The contents versions of both caches, when both can report one (see HitMemo).
-  std::optional<CacheVersions> versions() const noexcept {
-    const auto lookups = lookups_->cache->contents_version();
-    const auto objects = objects_->cache->contents_version();
-    if (!lookups || !objects) return std::nullopt;
-    return CacheVersions{*lookups, *objects};
-  }
-
   /// Counts a hit or miss of the objects alias, for the repository and the alias.
-  void count(std::atomic<std::uint64_t> StatCounters::*counter) const { count(counter, *objects_); }
+  void count(StatCounters::Counter counter) const { count(counter, *objects_); }
 
  private:
-  void count(std::atomic<std::uint64_t> StatCounters::*counter, const CacheSlot& slot) const {
-    StatCounters::bump((*repository_stats_).*counter);
-    StatCounters::bump((*slot.stats).*counter);
+  void count(StatCounters::Counter counter, const CacheSlot& slot) const {
+    repository_stats_->bump(counter);
+    slot.stats->bump(counter);
   }
 
   template <class R, class F>
@@ -166,20 +252,28 @@ class ModelCaches {
     try {
       return fn();
     } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
-      count(&StatCounters::cache_errors, slot);
+      count(StatCounters::cache_errors, slot);
       return fallback;
     }
   }
 
-  /// Makes every entry of `pk` stale: bumps its generation and deletes the object.
-  static void invalidate(const CacheSlot& slot, const std::string& prefix, const Value& pk) noexcept {
+  /// Makes every entry of each row's pk stale: bumps its generation and deletes the
+  /// object, all in one bump_and_drop_many call.
+  static void invalidate(const CacheSlot& slot, const std::string& prefix, std::span<const RowChange> rows) noexcept {
     try {
-      const std::string key = entry_key(prefix, 'g', pk);
-      if (!slot.cache->increment(key)) slot.cache->set(key, std::to_string(fresh_generation()));
-      slot.cache->remove(entry_key(prefix, 'o', pk));
-      StatCounters::bump(slot.stats->invalidations);
+      std::vector<std::string> keys;
+      keys.reserve(2 * rows.size());
+      for (const RowChange& row : rows) {
+        keys.push_back(entry_key(prefix, 'g', row.pk));
+        keys.push_back(entry_key(prefix, 'o', row.pk));
+      }
+      std::vector<Cache::BumpAndDrop> items;
+      items.reserve(rows.size());
+      for (std::size_t i = 0; i < rows.size(); ++i) items.push_back({keys[2 * i], keys[2 * i + 1], fresh_generation()});
+      slot.cache->bump_and_drop_many(items);
+      slot.stats->bump(StatCounters::invalidations, rows.size());
     } catch (const std::exception&) {  // degrade: the entry will be replaced or expire
-      StatCounters::bump(slot.stats->cache_errors);
+      slot.stats->bump(StatCounters::cache_errors);
     }
   }
 
@@ -204,6 +298,8 @@ class ModelCaches {
   std::shared_ptr<CacheSlot> lookups_;
   std::shared_ptr<StatCounters> repository_stats_;
   std::string prefix_;
+  std::shared_ptr<ObjectShelf<Model>> typed_objects_;  ///< when the objects alias is locmem
+  std::shared_ptr<LookupShelf<Model>> typed_lookups_;  ///< when the `default` alias is locmem
 };
 
 }  // namespace gocp::detail

@@ -3,7 +3,7 @@
 /// `dummy://`: a cache that stores nothing (Django's DummyCache), to switch caching off
 /// for an alias without changing code. Every read misses.
 
-#include "cache.hpp"
+#include "../spi/cache.hpp"
 
 namespace gocp {
 

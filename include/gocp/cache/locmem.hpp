@@ -5,25 +5,31 @@
 /// 10000); entries expire after `ttl_s` seconds (default 0: never). Values are the
 /// encoded bytes the codec writes, exactly as a network cache would hold them, so a
 /// model's layout change or a corrupt entry is handled the same way everywhere.
-/// While no entry can expire it reports a contents_version(), which lets the cached
-/// get_or_create keep a per-thread memo of its hits (detail/hit_memo.hpp).
+///
+/// It is also the typed tier: shelf() gives the coherence protocol a store of C++ objects
+/// (detail/typed_shelf.hpp) per model and kind, with the same bound (`max_entries` per
+/// shelf) and TTL. Repositories whose aliases are locmem use those, not the bytes: a hit
+/// decodes nothing and a write invalidates only the rows it wrote.
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <limits>
 #include <list>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <typeindex>
 #include <unordered_map>
+#include <utility>
 
 #include "../detail/string_hash.hpp"
-#include "cache.hpp"
+#include "../spi/cache.hpp"
 
 namespace gocp {
 
@@ -32,8 +38,7 @@ class LocMemCache final : public Cache {
   using Clock = std::chrono::steady_clock;
 
   explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
-      : shard_count_(std::clamp<std::size_t>(max_entries, 1, kShards)), default_ttl_(default_ttl) {
-    for (auto& s : shards_) s.owner = this;
+      : shard_count_(std::clamp<std::size_t>(max_entries, 1, kShards)), max_entries_(max_entries), default_ttl_(default_ttl) {
     // split max_entries exactly: the first max % n shards hold one more
     for (std::size_t i = 0; i < shard_count_; ++i)
       shards_[i].capacity = max_entries / shard_count_ + (i < max_entries % shard_count_ ? 1 : 0);
@@ -84,16 +89,17 @@ class LocMemCache final : public Cache {
       return std::nullopt;  // would overflow: refused, as Redis does, the value left as it was
     n += delta;
     e->value = std::to_string(n);
-    changed();
     return n;
   }
 
-  std::optional<std::uint64_t> contents_version() const noexcept override {
-    if (default_ttl_.count() > 0) return std::nullopt;
-    const std::uint64_t v = version_.load(std::memory_order_acquire);
-    // read after the version: an expiring entry's write is counted before its version
-    if (expiring_.load(std::memory_order_relaxed) > 0) return std::nullopt;
-    return v;
+  /// The typed store of kind `Shelf` named `name` (a model's name), made on first use;
+  /// every caller naming the same pair shares it for as long as this cache lives.
+  template <class Shelf>
+  std::shared_ptr<Shelf> shelf(std::string_view name) {
+    std::lock_guard lock(shelves_mutex_);
+    auto& held = shelves_[{std::string(name), std::type_index(typeid(Shelf))}];
+    if (!held) held = std::make_shared<Shelf>(max_entries_, default_ttl_);
+    return std::static_pointer_cast<Shelf>(held);
   }
 
   /// Live entries across shards (expired ones not yet swept may be counted).
@@ -115,20 +121,9 @@ class LocMemCache final : public Cache {
     Clock::time_point expires;  // time_point::max(): never
   };
 
-  /// Called after every change to the contents, before the shard's lock is released: a
-  /// reader that sees the change (it must take the lock) also sees the new version.
-  void changed() noexcept { version_.store(next_version(), std::memory_order_release); }
-
-  /// Versions come from one process-wide sequence, so no two caches share one.
-  static std::uint64_t next_version() noexcept {
-    static std::atomic<std::uint64_t> sequence{1};
-    return sequence.fetch_add(1, std::memory_order_relaxed);
-  }
-
   static bool can_expire(const Entry& e) noexcept { return e.expires != Clock::time_point::max(); }
 
   struct Shard {
-    LocMemCache* owner = nullptr;
     std::size_t capacity = 0;
     mutable std::mutex mutex;
     std::list<Entry> lru;  // front: most recently used
@@ -148,31 +143,20 @@ class LocMemCache final : public Cache {
 
     void put(std::string_view key, std::string_view value, Clock::time_point expires) {
       if (auto it = index.find(key); it != index.end()) {
-        count_expiring(*it->second, -1);
         it->second->value.assign(value);
         it->second->expires = expires;
-        count_expiring(*it->second, +1);
         lru.splice(lru.begin(), lru, it->second);
-        owner->changed();
         return;
       }
       lru.push_front(Entry{std::string(key), std::string(value), expires});
-      count_expiring(lru.front(), +1);
       index.emplace(lru.front().key, lru.begin());  // the view points into the list node, which never moves
       while (index.size() > capacity) erase(index.find(lru.back().key));
-      owner->changed();
     }
 
     void erase(decltype(index)::iterator it) {
       auto node = it->second;
-      count_expiring(*node, -1);
       index.erase(it);
       lru.erase(node);
-      owner->changed();
-    }
-
-    void count_expiring(const Entry& e, int delta) noexcept {
-      if (can_expire(e)) owner->expiring_.fetch_add(static_cast<std::size_t>(delta), std::memory_order_relaxed);
     }
   };
 
@@ -192,10 +176,11 @@ class LocMemCache final : public Cache {
   }
 
   std::size_t shard_count_;
+  std::size_t max_entries_;
   Ttl default_ttl_;
-  std::atomic<std::uint64_t> version_{next_version()};
-  std::atomic<std::size_t> expiring_{0};  ///< entries with an expiry, across shards
   std::array<Shard, kShards> shards_;
+  std::mutex shelves_mutex_;
+  std::map<std::pair<std::string, std::type_index>, std::shared_ptr<void>> shelves_;
 };
 
 }  // namespace gocp

@@ -30,7 +30,7 @@
 #include "../spi/registry.hpp"
 #include "../spi/url.hpp"
 #include "../stats.hpp"
-#include "cache.hpp"
+#include "../spi/cache.hpp"
 #include "dummy.hpp"
 #include "locmem.hpp"
 

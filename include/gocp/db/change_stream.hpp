@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,6 +51,9 @@ struct RowChange {
 class ChangeStream {
  public:
   using Handler = std::function<void(const RowChange&)>;
+  /// Receives the changes of one table that one write or one commit made, in order: a
+  /// bulk update of N rows is one call, so a cache can invalidate them in one round trip.
+  using BatchHandler = std::function<void(std::span<const RowChange>)>;
 
   /// Calls `handler` for every change of `table` until the returned handle is dropped.
   [[nodiscard]] std::shared_ptr<void> subscribe(std::string table, Handler handler) {
@@ -62,25 +66,45 @@ class ChangeStream {
   /// subscription with the same `key` and table replaces nothing and adds nothing: many
   /// repositories over one cache invalidate it once per change.
   void subscribe_keyed(std::string table, const void* key, std::weak_ptr<const void> owner, Handler handler) {
+    // one change at a time; one that throws does not keep the others from this handler
+    subscribe_keyed_batch(std::move(table), key, std::move(owner),
+                          [handler = std::move(handler)](std::span<const RowChange> changes) {
+                            std::exception_ptr first;
+                            detail::call_each(changes, [&](const RowChange& c) { handler(c); }, first);
+                            if (first) std::rethrow_exception(first);
+                          });
+  }
+
+  /// subscribe_keyed() for a handler that takes the changes of a write or a commit at once.
+  void subscribe_keyed_batch(std::string table, const void* key, std::weak_ptr<const void> owner, BatchHandler handler) {
     std::lock_guard lock(mutex_);
     prune();
     for (const auto& s : subscribers_)
       if (s.key == key && s.table == table && !s.owner.expired()) return;
-    subscribers_.push_back({std::move(table), key, std::move(owner), std::make_shared<Handler>(std::move(handler))});
+    subscribers_.push_back({std::move(table), key, std::move(owner), std::make_shared<BatchHandler>(std::move(handler))});
   }
 
   /// Delivers `change` to every live subscriber of its table. A subscriber that throws
   /// does not keep the others from seeing the change; the first exception is rethrown.
-  void publish(const RowChange& change) const {
-    std::vector<std::pair<std::shared_ptr<const void>, std::shared_ptr<Handler>>> targets;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& s : subscribers_)
-        if (s.table == change.table)
-          if (auto alive = s.owner.lock()) targets.emplace_back(std::move(alive), s.handler);
-    }
+  void publish(const RowChange& change) const { publish_many({&change, 1}); }
+
+  /// publish() of each change, in order, each run of one table's changes handed to its
+  /// subscribers in one call.
+  void publish_many(std::span<const RowChange> changes) const {
     std::exception_ptr first;
-    detail::call_each(targets, [&](const auto& target) { (*target.second)(change); }, first);
+    for (std::size_t begin = 0, end = 0; begin < changes.size(); begin = end) {
+      end = begin + 1;
+      while (end < changes.size() && changes[end].table == changes[begin].table) ++end;
+      std::vector<std::pair<std::shared_ptr<const void>, std::shared_ptr<BatchHandler>>> targets;
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& s : subscribers_)
+          if (s.table == changes[begin].table)
+            if (auto alive = s.owner.lock()) targets.emplace_back(std::move(alive), s.handler);
+      }
+      const auto run = changes.subspan(begin, end - begin);
+      detail::call_each(targets, [&](const auto& target) { (*target.second)(run); }, first);
+    }
     if (first) std::rethrow_exception(first);
   }
 
@@ -89,7 +113,7 @@ class ChangeStream {
     std::string table;
     const void* key;
     std::weak_ptr<const void> owner;
-    std::shared_ptr<Handler> handler;
+    std::shared_ptr<BatchHandler> handler;
   };
 
   void prune() {

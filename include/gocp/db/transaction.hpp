@@ -63,6 +63,17 @@ struct DatabaseAccess {
     }
     db.state_->changes.publish(change);
   }
+  /// emit() of every change of one write (a bulk update or delete): published as one
+  /// batch outside a transaction, so a cache invalidates the rows in one call.
+  static void emit_many(const Database& db, const void* table, std::vector<RowChange> changes) {
+    if (changes.empty()) return;
+    if (auto* tx = db.transaction_state()) {
+      if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
+      for (RowChange& change : changes) tx->changes.emplace_back(std::move(change));
+      return;
+    }
+    db.state_->changes.publish_many(changes);
+  }
   static bool wrote(const Database& db, const void* table) noexcept {
     auto* tx = db.transaction_state();
     return tx && std::find(tx->written.begin(), tx->written.end(), table) != tx->written.end();
@@ -137,7 +148,11 @@ class Transaction {
     close();
     // Changes first: caches are invalidated before any on_commit hook refills them.
     std::exception_ptr first;
-    detail::call_each(changes, [&](const RowChange& change) { db_.state_->changes.publish(change); }, first);
+    try {
+      db_.state_->changes.publish_many(changes);
+    } catch (...) {
+      first = std::current_exception();
+    }
     detail::call_each(hooks, [](const std::function<void()>& hook) { hook(); }, first);
     if (first) std::rethrow_exception(first);
   }

@@ -16,7 +16,6 @@
 /// Hooks: `lookup`, `after_read`.
 
 #include <optional>
-#include <string>
 #include <utility>
 
 #include "../cache/coherence.hpp"
@@ -31,9 +30,12 @@ struct CachedGetOrCreate : Policy {
 
   /// What a get_or_create's cache read found, for the fill after the database read.
   struct call_state {
-    std::string key;  ///< the lookup key, once the cache missed
+    detail::Hash128 lookup;  ///< the lookup's key, once computed
+    detail::LookupWords words;  ///< the typed tier's exact key
+    bool hashed = false;
     std::optional<std::int64_t> generation;
     std::optional<Value> cached_pk;
+    std::optional<std::uint64_t> epoch;  ///< the typed tier's invalidation count, read first
   };
 
  private:
@@ -43,53 +45,60 @@ struct CachedGetOrCreate : Policy {
   std::optional<M> lookup(const Repo& repo, const Expr<M>& lookup, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
     if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
-      caches.count(&detail::StatCounters::misses);
+      caches.count(detail::StatCounters::misses);
       return std::nullopt;
     }
     const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
-    const auto versions = caches.versions();  // read before the caches: see HitMemo
-    if (versions) {
-      if (const M* memo = detail::HitMemo<M>::find(scope, lookup, *versions)) {
-        caches.count(&detail::StatCounters::hits);
-        return *memo;
-      }
+    state.lookup = caches.lookup_key(scope, lookup, state.words);
+    state.hashed = true;
+    state.epoch = caches.write_epoch();  // before the caches and the database are read
+    std::optional<M> found;  // one object for every return: no moves on the hit path
+    // the typed tier's answer kept with the mapping, while its row is unwritten
+    state.cached_pk = caches.lookup(state.lookup, state.words, found);
+    if (found) {
+      caches.count(detail::StatCounters::hits);
+      return found;
     }
-    thread_local std::string key;  // per thread: the hit path allocates nothing once warm
-    caches.lookup_key(key, detail::lookup_hash(scope, lookup));
-    state.cached_pk = caches.lookup(key);
     if (state.cached_pk) {
-      auto obj = caches.get(*state.cached_pk, state.generation);
+      detail::SeenGeneration seen;
+      found = caches.get(*state.cached_pk, state.generation, &seen);
       const Dialect& dialect = repo.database().dialect();
-      if (obj && detail::matches(scope, *obj, dialect) && detail::matches(lookup, *obj, dialect)) {
-        caches.count(&detail::StatCounters::hits);
-        if (versions) detail::HitMemo<M>::remember(scope, lookup, *versions, *obj);
-        return obj;
+      if (found && detail::matches(scope, *found, dialect) && detail::matches(lookup, *found, dialect)) {
+        caches.count(detail::StatCounters::hits);
+        caches.remember_hit(state.lookup, state.words, *found, std::move(seen));
+        return found;
       }
+      found.reset();
     }
-    caches.count(&detail::StatCounters::misses);
-    state.key = key;  // `key` is per thread: a defaults callable may reuse it
-    return std::nullopt;
+    caches.count(detail::StatCounters::misses);
+    return found;
   }
 
   template <class Repo, class M>
   void after_read(const Repo& repo, const Expr<M>& lookup, const M& obj, bool, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
-    if (state.key.empty()) caches.lookup_key(state.key, detail::lookup_hash(PolicyAccess::queryset(repo).scope(), lookup));
+    if (!state.hashed) state.lookup = caches.lookup_key(PolicyAccess::queryset(repo).scope(), lookup, state.words);
     Value pk = detail::get_column(obj, detail::pk_index<M>);
-    if (state.generation && state.cached_pk == pk && !repo.database().in_transaction()) {
-      caches.store(obj, *state.generation);  // the generation was read before the row
-      return;
+    if (!repo.database().in_transaction()) {
+      if (state.generation && state.cached_pk == pk) {
+        caches.store(obj, *state.generation);  // the generation was read before the row
+        return;
+      }
+      if (state.epoch && caches.store_unless_written(obj, *state.epoch)) {  // no write since the row was read
+        caches.remember_lookup(state.lookup, pk);
+        return;
+      }
     }
-    refill_after_commit(repo, std::move(state.key), std::move(pk));
+    refill_after_commit(repo, state.lookup, std::move(pk));
   }
 
   /// Once the data is committed (at once outside a transaction): read the generation,
   /// then the row, and cache both mappings. Reading the row again after the generation
   /// is what keeps a concurrent writer's invalidation from being overwritten.
   template <class Repo>
-  static void refill_after_commit(const Repo& repo, std::string key, Value pk) {
-    repo.database().on_commit([exec = PolicyAccess::executor(repo), caches = PolicyAccess::shared_caches(repo),
-                               key = std::move(key), pk = std::move(pk)] {
+  static void refill_after_commit(const Repo& repo, const detail::Hash128& key, Value pk) {
+    repo.database().on_commit([exec = PolicyAccess::executor(repo), caches = PolicyAccess::shared_caches(repo), key,
+                               pk = std::move(pk)] {
       try {
         const auto generation = caches->generation(pk);
         if (!generation) return;
@@ -98,7 +107,7 @@ struct CachedGetOrCreate : Policy {
         caches->store(*row, *generation);
         caches->remember_lookup(key, pk);
       } catch (const std::exception&) {  // a fill is an optimisation; the answer was already given
-        caches->count(&detail::StatCounters::cache_errors);
+        caches->count(detail::StatCounters::cache_errors);
       }
     });
   }

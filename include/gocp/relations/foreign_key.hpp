@@ -160,7 +160,7 @@ std::vector<std::pair<Child, Parent>> select_related(const Repository<Child, CP.
   pw.text(") AS p ON c.").text(ci.quoted_columns[fk_column]).text(" = p.").text(pi.quoted_columns[pi.pk]);
   pw.text(" ORDER BY c.").text(ci.quoted_columns[ci.pk]);
   std::vector<std::pair<Child, Parent>> out;
-  detail::StatCounters::bump(PolicyAccess::executor(children).counters()->db_queries);
+  PolicyAccess::executor(children).counters()->bump(detail::StatCounters::db_queries);
   children.database().with_connection([&](Connection& c) {
     return detail::run_sql(c, pw, [&](const Row& row) {
       out.emplace_back(detail::read_object<Child>(row), detail::read_object_at<Parent>(row, ci.columns.size()));

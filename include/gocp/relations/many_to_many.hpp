@@ -257,7 +257,7 @@ class RelatedSet {
 
   template <class OnRow>
   void run(detail::SqlWriter& w, OnRow&& on_row) const {
-    detail::StatCounters::bump(PolicyAccess::executor(targets_).counters()->db_queries);
+    PolicyAccess::executor(targets_).counters()->bump(detail::StatCounters::db_queries);
     database().with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
   }
 
@@ -279,7 +279,7 @@ class RelatedSet {
     w.text(" RETURNING ");
     for (std::size_t i = 0; i < through_->columns.size(); ++i) (i ? w.text(", ") : w).column(i);
     std::vector<std::vector<Value>> rows;
-    detail::StatCounters::bump(PolicyAccess::executor(targets_).counters()->db_queries);
+    PolicyAccess::executor(targets_).counters()->bump(detail::StatCounters::db_queries);
     database().with_connection([&](Connection& c) {
       return detail::run_sql(c, w, [&](const Row& row) {
         rows.push_back(detail::read_values(row, *through_));

@@ -26,7 +26,7 @@
 
 namespace gocp {
 
-class Cache;  // cache/cache.hpp
+class Cache;  // spi/cache.hpp
 
 /// What a database factory hands Database::open: its dialect, how to open one
 /// connection, and the pool size to use when the URL says none.

@@ -1,0 +1,95 @@
+#pragma once
+/// \file
+/// The cache interface every backend implements (locmem, dummy, redis, memcached):
+/// byte values under string keys, with TTLs. gocp's policies use only these verbs, so a
+/// user's own backend is a class of a dozen methods registered under a URL scheme.
+///
+/// The batched verbs (get_many_into, set_many, add_many, bump_and_drop_many) are what
+/// the coherence protocol (cache/coherence.hpp) calls when it reads, fills or
+/// invalidates several entries at once; each defaults to a loop over the single verbs,
+/// and a network cache overrides them to make one round trip (a pipeline, a script, a
+/// multi-get). Only what holds for every cache, in every process, is here.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace gocp {
+
+class Cache {
+ public:
+  /// A TTL of zero means the cache's default (its `ttl_s` option; 0 there: never expire).
+  using Ttl = std::chrono::seconds;
+
+  virtual ~Cache() = default;
+
+  /// Reads the value under key into `value`, reusing its capacity; false if absent.
+  virtual bool get_into(std::string_view key, std::string& value) = 0;
+  virtual void set(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
+  /// Stores only if the key is absent; true if it stored.
+  virtual bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
+  /// Deletes the key; true if it was there.
+  virtual bool remove(std::string_view key) = 0;
+  /// Adds `delta` to the decimal integer under key and returns the result, or nullopt
+  /// when the key is absent (it is not created, as in memcached and Django) or the sum
+  /// would overflow.
+  virtual std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) = 0;
+
+  /// found[i] and values[i] for keys[i] (values reuse their capacity). Network caches
+  /// override it to make one round trip.
+  virtual void get_many_into(std::span<const std::string_view> keys, std::span<std::string> values,
+                             std::span<bool> found) {
+    for (std::size_t i = 0; i < keys.size(); ++i) found[i] = get_into(keys[i], values[i]);
+  }
+  virtual void set_many(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl = Ttl{0}) {
+    for (const auto& [key, value] : items) set(key, value, ttl);
+  }
+  /// add() of each item; stored[i] says whether items[i] was stored (its key was absent).
+  virtual void add_many(std::span<const std::pair<std::string_view, std::string_view>> items, std::span<bool> stored,
+                        Ttl ttl = Ttl{0}) {
+    for (std::size_t i = 0; i < items.size(); ++i) stored[i] = add(items[i].first, items[i].second, ttl);
+  }
+
+  /// One invalidation of the coherence protocol: add 1 to the counter under
+  /// `generation_key` (set it to `fresh` when it is absent or not a number), then remove
+  /// `entry_key`.
+  struct BumpAndDrop {
+    std::string_view generation_key, entry_key;
+    std::int64_t fresh;
+  };
+  /// Every invalidation in `items`, in order; a bulk write of N rows is one call.
+  virtual void bump_and_drop_many(std::span<const BumpAndDrop> items) {
+    for (const BumpAndDrop& item : items) {
+      if (!increment(item.generation_key)) set(item.generation_key, std::to_string(item.fresh));
+      remove(item.entry_key);
+    }
+  }
+
+  // ---- conveniences over the verbs above ----
+
+  std::optional<std::string> get(std::string_view key) {
+    std::string value;
+    if (get_into(key, value)) return value;
+    return std::nullopt;
+  }
+
+  /// One result per key, in order.
+  std::vector<std::optional<std::string>> get_many(std::span<const std::string_view> keys) {
+    std::vector<std::string> values(keys.size());
+    std::unique_ptr<bool[]> found(new bool[keys.size()]);
+    get_many_into(keys, values, {found.get(), keys.size()});
+    std::vector<std::optional<std::string>> out;
+    out.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      out.push_back(found[i] ? std::optional<std::string>(std::move(values[i])) : std::nullopt);
+    return out;
+  }
+};
+
+}  // namespace gocp
