@@ -161,8 +161,14 @@ namespace {
 /// The protocol a reader follows, step by step, interleaved with a writer: the reader's
 /// late fill of the old row must never be served. On the byte tier the fill lands
 /// (tagged with the old generation); the typed tier refuses it at once.
+enum class LateFill {
+  refused,   // the typed tier refuses it at once
+  lands,     // a byte tier stores it (checked through F::object_key), tagged with the old generation
+  unchecked  // a shared byte tier stores it too, under keys of its own
+};
+
 template <class F>
-void late_fill_is_never_served(F& f, bool bytes) {
+void late_fill_is_never_served(F& f, LateFill late) {
   auto [a, created] = f.authors.get_or_create(leo());
   f.authors.get_or_create(leo());  // mapping and object cached
   gocp::detail::ModelCaches<Author> reader(f.caches, std::make_shared<gocp::detail::StatCounters>(), true);
@@ -174,8 +180,10 @@ void late_fill_is_never_served(F& f, bool bytes) {
   f.authors.save(a);
   const auto fills = f.caches.stats("library.author").fills;
   reader.store(stale, *generation);                    // 3. reader: the late fill of the old row
-  if (bytes) CHECK(f.caches.cache("library.author").get(F::object_key(a.id)));  // it is there ...
-  else CHECK(f.caches.stats("library.author").fills == fills);                 // refused
+  if constexpr (requires { F::object_key(a.id); }) {
+    if (late == LateFill::lands) CHECK(f.caches.cache("library.author").get(F::object_key(a.id)));  // it is there ...
+  }
+  if (late == LateFill::refused) CHECK(f.caches.stats("library.author").fills == fills);  // refused
   const auto before = f.authors.stats();
   CHECK(f.authors.get_or_create(leo()).first.books_in_store == 9);  // ... but never served
   CHECK(f.authors.stats().misses == before.misses + 1);
@@ -184,12 +192,12 @@ void late_fill_is_never_served(F& f, bool bytes) {
 }  // namespace
 
 TEST_CASE_METHOD(Fixture, "no stale set: a fill read before a write cannot be served after it", "[stale]") {
-  late_fill_is_never_served(*this, false);
+  late_fill_is_never_served(*this, gocp::test::cache_is_shared ? LateFill::unchecked : LateFill::refused);
 }
 
 TEST_CASE_METHOD(BytesFixture, "no stale set on the byte tier: a fill read before a write cannot be served after it",
                  "[stale]") {
-  late_fill_is_never_served(*this, true);
+  late_fill_is_never_served(*this, LateFill::lands);
 }
 
 TEST_CASE_METHOD(Fixture, "no stale set under real contention: the last write is what stays cached", "[stale]") {
@@ -386,7 +394,9 @@ TEST_CASE_METHOD(Fixture, "typed tier: a cached miss reads the row once when no 
   plain.create(Author{0, "Anna", "Karenina", 1, std::nullopt});
   const auto before = authors.stats();
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
-  CHECK(authors.stats().db_queries == before.db_queries + 1);  // the get; no second read to fill
+  // the get, and no second read to fill; a shared byte tier reads the row again after
+  // taking the generation (the protocol's "generation before the row")
+  CHECK(authors.stats().db_queries == before.db_queries + (gocp::test::cache_is_shared ? 2 : 1));
   CHECK(authors.stats().fills == before.fills + 2);  // the object and the lookup
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
   CHECK(authors.stats().hits == before.hits + 1);

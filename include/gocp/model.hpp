@@ -237,6 +237,9 @@ enum class on_delete { cascade, protect, set_null, restrict };
 
 template <class P>
 struct references_t {
+  static_assert(ModelType<P>,
+                "gocp::references<T>: this type has no gocp::model<T> specialisation; declare it before the "
+                "model whose foreign key references it");
   explicit references_t() = default;
 };
 /// The model a foreign key points at: `gocp::references<Parent>`.

@@ -4,6 +4,14 @@
 ///
 ///     auto s = authors.stats();      // hits, misses, fills, invalidations, db_queries, cache_errors
 ///     auto d = caches.stats("default");
+///
+/// A repository counts each cached read once: a hit when the caches answered it, a miss
+/// when the database did. An alias counts what it served: `default` (lookup -> pk) a hit
+/// for each lookup it knew and a miss for each it did not; a model's alias (pk -> object)
+/// a hit for each current object it gave and a miss for each pk it was asked about and
+/// could not answer. A read it was not asked (a transaction that wrote the table reads
+/// past every cache; an object the typed tier kept with its lookup) is not charged to it.
+/// Fills, invalidations and cache errors are counted by the alias they happened in.
 
 #include <array>
 #include <atomic>

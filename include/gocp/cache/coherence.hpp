@@ -241,6 +241,24 @@ class ModelCaches {
   /// Counts a hit or miss of the objects alias, for the repository and the alias.
   void count(StatCounters::Counter counter) const { count(counter, *objects_); }
 
+  /// What one cached read cost, charged where it was served (see Stats): the repository
+  /// counts one hit or miss per call; the lookups alias (`default`) a hit when it knew
+  /// the lookup, a miss when not, nothing when it was not asked; the objects alias a hit
+  /// or miss only when it was asked for the object by its pk.
+  struct Served {
+    bool hit = false;                  ///< the call was answered from the caches
+    std::optional<bool> lookup_hit;    ///< the `default` alias was asked: did it know the lookup?
+    std::optional<bool> object_hit;    ///< the objects alias was asked: was the object current?
+  };
+  void count(const Served& served) const {
+    repository_stats_->bump(served.hit ? StatCounters::hits : StatCounters::misses);
+    const auto charge = [](const CacheSlot* slot, std::optional<bool> hit) {
+      if (slot && hit) slot->stats->bump(*hit ? StatCounters::hits : StatCounters::misses);
+    };
+    charge(lookups_.get(), served.lookup_hit);
+    charge(objects_.get(), served.object_hit);
+  }
+
  private:
   void count(StatCounters::Counter counter, const CacheSlot& slot) const {
     repository_stats_->bump(counter);

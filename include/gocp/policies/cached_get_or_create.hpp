@@ -44,8 +44,9 @@ struct CachedGetOrCreate : Policy {
   template <class Repo, class M>
   std::optional<M> lookup(const Repo& repo, const Expr<M>& lookup, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
+    using Served = detail::ModelCaches<M>::Served;
     if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
-      caches.count(detail::StatCounters::misses);
+      caches.count(Served{});  // the transaction reads past the caches: no alias was asked
       return std::nullopt;
     }
     const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
@@ -56,21 +57,24 @@ struct CachedGetOrCreate : Policy {
     // the typed tier's answer kept with the mapping, while its row is unwritten
     state.cached_pk = caches.lookup(state.lookup, state.words, found);
     if (found) {
-      caches.count(detail::StatCounters::hits);
+      caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
       return found;
     }
     if (state.cached_pk) {
       detail::SeenGeneration seen;
       found = caches.get(*state.cached_pk, state.generation, &seen);
       const Dialect& dialect = repo.database().dialect();
+      const bool current = found.has_value();
       if (found && detail::matches(scope, *found, dialect) && detail::matches(lookup, *found, dialect)) {
-        caches.count(detail::StatCounters::hits);
+        caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = true});
         caches.remember_hit(state.lookup, state.words, *found, std::move(seen));
         return found;
       }
       found.reset();
+      caches.count(Served{.hit = false, .lookup_hit = true, .object_hit = current});
+      return found;
     }
-    caches.count(detail::StatCounters::misses);
+    caches.count(Served{.hit = false, .lookup_hit = false, .object_hit = std::nullopt});
     return found;
   }
 
