@@ -28,7 +28,16 @@
 #include <thread>
 #include <vector>
 
-#include "support/cache_url.hpp"
+// compiled once per server (GOCP_TEST_REDIS or GOCP_TEST_MEMCACHED): the cases differ by server
+#if defined(GOCP_TEST_REDIS)
+#include <gocp/backends/redis.hpp>
+
+#include "support/redis_server.hpp"
+#else
+#include <gocp/backends/memcached.hpp>
+
+#include "support/memcached_server.hpp"
+#endif
 #include "support/library_models.hpp"
 #include "support/temp_dir.hpp"
 

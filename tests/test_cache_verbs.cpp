@@ -1,8 +1,9 @@
 // The cache conformance suite: every gocp::Cache verb, as the coherence protocol relies
-// on it, against one cache URL (support/cache_url.hpp): locmem in test_cache_verbs,
-// a real redis-server in test_cache_verbs_redis, a real memcached in
-// test_cache_verbs_memcached. Then what only the shared caches have: key prefixes and
-// versions, TTLs on the server, their URLs and errors.
+// on it, against one cache URL (support/cache_url.hpp): locmem as test_cache_verbs, a real
+// redis-server as test_cache_verbs_redis, a real memcached as test_cache_verbs_memcached
+// (one binary; tests/CMakeLists.txt runs it once per cache). Then what only the shared
+// caches have, tagged [shared] (and [redis] / [memcached] for one server's own): key
+// prefixes and versions, TTLs on the server, their URLs and errors.
 
 #include <catch2/catch.hpp>
 
@@ -180,11 +181,10 @@ TEST_CASE("a per-call TTL expires the entry, zero keeps it", "[verbs][ttl]") {
 
 // ---- the shared caches' own -------------------------------------------------------
 
-#if defined(GOCP_TEST_REDIS) || defined(GOCP_TEST_MEMCACHED)
 
 namespace {
 std::string url_with(const std::string& options) {
-  return gocp::test::cache_server().url("timeout_ms=2000&" + options);
+  return gocp::test::shared_cache_url("timeout_ms=2000&" + options);
 }
 template <class F>
 std::string configuration_error(F&& fn) {
@@ -224,7 +224,7 @@ TEST_CASE("the alias's ttl_s is the default TTL", "[shared][ttl]") {
 }
 
 TEST_CASE("shared cache URLs: bad options are ConfigurationErrors naming them", "[shared][registry]") {
-  const std::string base = gocp::test::cache_server().url();
+  const std::string base = gocp::test::shared_cache_url();
   const std::string sep = base.find('?') == std::string::npos ? "?" : "&";
   CHECK_THAT(configuration_error([&] { gocp::CacheRegistry{{"x", base + sep + "timeout_ms=0"}}; }),
              Catch::Contains("timeout_ms"));
@@ -236,8 +236,8 @@ TEST_CASE("shared cache URLs: bad options are ConfigurationErrors naming them", 
 }
 
 TEST_CASE("a server that is not there is a typed error from the verbs, never a hang", "[shared][errors]") {
-  const int port = gocp::test::cache_server().port();
-  std::string url = gocp::test::cache_server().url("timeout_ms=100&connect_timeout_ms=100");
+  const int port = gocp::test::shared_cache_port();
+  std::string url = gocp::test::shared_cache_url("timeout_ms=100&connect_timeout_ms=100");
   url.replace(url.find(std::to_string(port)), std::to_string(port).size(), "1");  // port 1: nobody listens
   gocp::CacheRegistry caches{{"x", url}};
   const auto start = std::chrono::steady_clock::now();
@@ -250,11 +250,9 @@ TEST_CASE("a server that is not there is a typed error from the verbs, never a h
   CHECK(health.open);
 }
 
-#endif
+#ifdef GOCP_TEST_HAVE_REDIS
 
-#if defined(GOCP_TEST_REDIS)
-
-TEST_CASE("redis URLs: database number, unix sockets, passwords never shown", "[shared][registry]") {
+TEST_CASE("redis URLs: database number, unix sockets, passwords never shown", "[shared][registry][redis]") {
   CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "redis://127.0.0.1:6379/zero"}}; }),
              Catch::Contains("database"));
   CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "redis:///0"}}; }), Catch::Contains("no host"));
@@ -269,15 +267,15 @@ TEST_CASE("redis URLs: database number, unix sockets, passwords never shown", "[
   }
 }
 
-TEST_CASE("redis: two databases of one server are two caches", "[shared]") {
-  gocp::CacheRegistry caches{{"db1", gocp::test::cache_server().url("key_prefix=dbs", 1)},
-                             {"db2", gocp::test::cache_server().url("key_prefix=dbs", 2)}};
+TEST_CASE("redis: two databases of one server are two caches", "[shared][redis]") {
+  gocp::CacheRegistry caches{{"db1", gocp::test::redis_server().url("key_prefix=dbs", 1)},
+                             {"db2", gocp::test::redis_server().url("key_prefix=dbs", 2)}};
   caches.cache("db1").set("k", "one");
   CHECK_FALSE(caches.cache("db2").get("k").has_value());
   CHECK(caches.cache("db1").get("k") == std::optional<std::string>("one"));
 }
 
-TEST_CASE("redis: get_many of 1000 keys is one round trip, set_many one pipeline", "[shared]") {
+TEST_CASE("redis: get_many of 1000 keys is one round trip, set_many one pipeline", "[shared][redis]") {
   FreshCache f;
   auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
   std::vector<std::string> keys, values;
@@ -301,9 +299,9 @@ TEST_CASE("redis: get_many of 1000 keys is one round trip, set_many one pipeline
 
 #endif
 
-#if defined(GOCP_TEST_MEMCACHED)
+#ifdef GOCP_TEST_HAVE_MEMCACHED
 
-TEST_CASE("memcached: a value over the item size limit is not cached, counted, not an error", "[shared]") {
+TEST_CASE("memcached: a value over the item size limit is not cached, counted, not an error", "[shared][memcached]") {
   FreshCache f;
   f.cache.set("big", "small first");
   const std::string big(2 * 1024 * 1024, 'x');  // the test server's limit is 1 MB
@@ -318,7 +316,7 @@ TEST_CASE("memcached: a value over the item size limit is not cached, counted, n
   CHECK(f.cache.get("after") == std::optional<std::string>("fine"));
 }
 
-TEST_CASE("memcached: keys it cannot hold are hashed, and never meet a key that looks hashed", "[shared][keys]") {
+TEST_CASE("memcached: keys it cannot hold are hashed, and never meet a key that looks hashed", "[shared][keys][memcached]") {
   FreshCache f;
   auto& shared = dynamic_cast<gocp::SharedCache&>(f.cache);
   const std::string long_key(300, 'a');
@@ -330,7 +328,7 @@ TEST_CASE("memcached: keys it cannot hold are hashed, and never meet a key that 
   CHECK(shared.server_key(hashed) != hashed);
 }
 
-TEST_CASE("memcached URLs: several servers, each with a port", "[shared][registry]") {
+TEST_CASE("memcached URLs: several servers, each with a port", "[shared][registry][memcached]") {
   CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "memcached://a:1,:2"}}; }),
              Catch::Contains("empty server"));
   CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "memcached://a:x,b:2"}}; }),

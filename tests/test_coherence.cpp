@@ -192,7 +192,7 @@ void late_fill_is_never_served(F& f, LateFill late) {
 }  // namespace
 
 TEST_CASE_METHOD(Fixture, "no stale set: a fill read before a write cannot be served after it", "[stale]") {
-  late_fill_is_never_served(*this, gocp::test::cache_is_shared ? LateFill::unchecked : LateFill::refused);
+  late_fill_is_never_served(*this, gocp::test::cache_is_shared() ? LateFill::unchecked : LateFill::refused);
 }
 
 TEST_CASE_METHOD(BytesFixture, "no stale set on the byte tier: a fill read before a write cannot be served after it",
@@ -396,7 +396,7 @@ TEST_CASE_METHOD(Fixture, "typed tier: a cached miss reads the row once when no 
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
   // the get, and no second read to fill; a shared byte tier reads the row again after
   // taking the generation (the protocol's "generation before the row")
-  CHECK(authors.stats().db_queries == before.db_queries + (gocp::test::cache_is_shared ? 2 : 1));
+  CHECK(authors.stats().db_queries == before.db_queries + (gocp::test::cache_is_shared() ? 2 : 1));
   CHECK(authors.stats().fills == before.fills + 2);  // the object and the lookup
   CHECK_FALSE(authors.get_or_create(c(&Author::first_name) == "Anna" && c(&Author::last_name) == "Karenina").second);
   CHECK(authors.stats().hits == before.hits + 1);

@@ -2,7 +2,7 @@
 // mapped by gocp::field_traits), atomic increments (`c(&M::n) += 1`, Django's F()) and
 // auto_now / auto_now_add. Each type round-trips exactly through the database and the
 // cache codec, and the in-memory matcher agrees with the database on every comparison.
-// Built per backend: test_fields on SQLite, test_fields_pg on PostgreSQL.
+// Run per backend (one binary): test_fields on SQLite, test_fields_pg on PostgreSQL.
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // select_related) and many-to-many (through table, add/remove/clear/set, get_or_create
 // within the relation), with Django's own related-manager cases
 // (tests/get_or_create/tests.py, tests/many_to_many/tests.py, tests/delete/tests.py).
-// Built per database: test_relations (SQLite file) and test_relations_pg (PostgreSQL).
+// Run per database (one binary): test_relations (SQLite file) and test_relations_pg (PostgreSQL).
 
 #include <catch2/catch.hpp>
 

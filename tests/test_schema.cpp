@@ -1,6 +1,6 @@
 // The table against the model (schema.hpp): last week's table meeting this week's model
 // is an error naming what differs, never wrong data; sync_schema() adds what is missing
-// and nothing else. Built per backend: test_schema on SQLite, test_schema_pg on PostgreSQL.
+// and nothing else. Run per backend (one binary): test_schema on SQLite, test_schema_pg on PostgreSQL.
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
 // Values at the edge of what a field holds: integers outside the member's range, text
 // measured in characters, NaN, and the in-memory matcher (detail/match.hpp) checked
-// against the real database on random UTF-8 text. Built per backend: test_values on
+// against the real database on random UTF-8 text. Run per backend (one binary): test_values on
 // SQLite, test_values_pg on PostgreSQL (support/database_url.hpp).
 
 #include <catch2/catch.hpp>

@@ -1,19 +1,25 @@
 #pragma once
-// The cache a backend-neutral cache test runs against: locmem, or, in a binary built
-// with GOCP_TEST_REDIS / GOCP_TEST_MEMCACHED, the process's throwaway redis-server /
-// memcached (started on first use, killed at exit). The same test source is built once
-// per cache (test_cache_verbs, test_cache_verbs_redis, ...), as test_repository is
-// built per database. Every URL gets a key_prefix of its own, so tests sharing the
-// server never see each other's entries.
+// The cache a backend-neutral cache test runs against: locmem, or, with GOCP_TEST_CACHE=redis
+// or =memcached in the environment, the process's throwaway redis-server / memcached (started
+// on first use, killed at exit). One binary serves every cache (test_policies runs as
+// test_policies.*, test_policies_redis.*, test_policies_memcached.*), as test_repository
+// serves every database. Every URL gets a key_prefix of its own, so tests sharing the server
+// never see each other's entries.
+
+#include <unistd.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <string>
 
-#if defined(GOCP_TEST_REDIS)
+#include "backend_under_test.hpp"
+
+#ifdef GOCP_TEST_HAVE_REDIS
 #include <gocp/backends/redis.hpp>
 
 #include "redis_server.hpp"
-#elif defined(GOCP_TEST_MEMCACHED)
+#endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
 #include <gocp/backends/memcached.hpp>
 
 #include "memcached_server.hpp"
@@ -21,34 +27,65 @@
 
 namespace gocp::test {
 
-#if defined(GOCP_TEST_REDIS)
-inline constexpr bool cache_is_shared = true;
-inline constexpr const char* cache_kind = "redis";
-inline RedisServer& cache_server() {
+/// "locmem", "redis" or "memcached": the cache of this run.
+inline const std::string& cache_kind() {
+  static const std::string kind = backend_from_environment("GOCP_TEST_CACHE", "locmem",
+                                                           {"locmem",
+#ifdef GOCP_TEST_HAVE_REDIS
+                                                            "redis",
+#endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+                                                            "memcached",
+#endif
+                                                           });
+  return kind;
+}
+
+/// True when the cache is a server shared by processes (its entries are bytes).
+inline bool cache_is_shared() { return cache_kind() != "locmem"; }
+
+#ifdef GOCP_TEST_HAVE_REDIS
+inline RedisServer& redis_server() {
   static RedisServer server;
   return server;
 }
-#elif defined(GOCP_TEST_MEMCACHED)
-inline constexpr bool cache_is_shared = true;
-inline constexpr const char* cache_kind = "memcached";
-inline MemcachedServer& cache_server() {
+#endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+inline MemcachedServer& memcached_server() {
   static MemcachedServer server;
   return server;
 }
-#else
-inline constexpr bool cache_is_shared = false;
-inline constexpr const char* cache_kind = "locmem";
 #endif
 
-/// A URL for a fresh, empty cache (`options` added to its query, for a shared cache).
-inline std::string cache_url([[maybe_unused]] const std::string& options = "") {
-#if defined(GOCP_TEST_REDIS) || defined(GOCP_TEST_MEMCACHED)
-  static std::atomic<int> n{0};
-  return cache_server().url("timeout_ms=2000&key_prefix=t" + std::to_string(getpid()) + "-" +
-                            std::to_string(++n) + (options.empty() ? "" : "&" + options));
-#else
-  return "locmem:///";
+/// The URL of this run's shared cache server with `options` as its query; for a
+/// shared cache only (cache_is_shared()).
+inline std::string shared_cache_url([[maybe_unused]] const std::string& options = "") {
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (cache_kind() == "redis") return redis_server().url(options);
 #endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+  if (cache_kind() == "memcached") return memcached_server().url(options);
+#endif
+  throw std::logic_error("shared_cache_url: this run's cache is " + cache_kind() + ", not a shared one");
+}
+
+/// The port this run's shared cache server listens on.
+inline int shared_cache_port() {
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (cache_kind() == "redis") return redis_server().port();
+#endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+  if (cache_kind() == "memcached") return memcached_server().port();
+#endif
+  throw std::logic_error("shared_cache_port: this run's cache is " + cache_kind() + ", not a shared one");
+}
+
+/// A URL for a fresh, empty cache (`options` added to its query, for a shared cache).
+inline std::string cache_url(const std::string& options = "") {
+  if (!cache_is_shared()) return "locmem:///";
+  static std::atomic<int> n{0};
+  return shared_cache_url("timeout_ms=2000&key_prefix=t" + std::to_string(getpid()) + "-" + std::to_string(++n) +
+                          (options.empty() ? "" : "&" + options));
 }
 
 }  // namespace gocp::test
