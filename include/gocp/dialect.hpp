@@ -17,6 +17,7 @@ struct Dialect {
   bool supports_for_update;              ///< SELECT ... FOR UPDATE locks rows
   std::string_view begin_transaction;    ///< the outermost BEGIN
   std::string_view auto_primary_key;     ///< column type + constraint of an auto-increment key
+
   ///@{
   /// The column types of integer (bool, enum), floating-point and text fields.
   std::string_view integer_type;

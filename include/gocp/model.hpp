@@ -128,6 +128,7 @@ struct Field {
   using member_type = M;  ///< the C++ type, mapped to SQL by gocp::column_traits
   M T::*member;           ///< the member the column reads and writes
   std::string_view name;  ///< the SQL column name
+
   ///@{
   /// What the options (and primary_key) set; see the option of the same name.
   bool primary_key = false;
@@ -570,6 +571,7 @@ struct ColumnInfo {
   std::string_view name;  ///< the SQL column name, unquoted
   ColumnType type;        ///< its storage class
   bool nullable;          ///< the member is std::optional; NULL is its nullopt
+
   ///@{
   /// As the field was declared (gocp::primary_key, gocp::manual, gocp::unique).
   bool primary_key;
@@ -580,6 +582,7 @@ struct ColumnInfo {
   detail::Constant default_value;  ///< the field's gocp::default_value; monostate: none
   bool auto_now = false;      ///< set to the current time on every create and save
   bool auto_now_add = false;  ///< set to the current time on create
+
   ///@{
   /// An integer column's range, the member type's (bool: 0 and 1); a write outside it
   /// is a ValidationError. 0 and 0 for other columns.
@@ -608,6 +611,7 @@ struct ManyToManyInfo {
   /// Indices in the through table's columns of the key to the owner and to the target.
   std::size_t owner_column = 1, target_column = 2;
   ///@}
+
   /// A new link's row before its two keys are set: the through model's default object
   /// (its other columns' member initializers and default_values, as Django's through
   /// model instance takes its field defaults).

@@ -159,6 +159,7 @@ Expr<A> operator&&(Expr<A>&& a, Expr<B>&& b) {
   }
 }
 ///@}
+
 ///@{
 /// Either condition (SQL OR); an empty side is TRUE, so the result matches every row.
 /// Conditions on two different models do not compile.
@@ -181,6 +182,7 @@ Expr<A> operator||(const Expr<A>& a, const Expr<B>& b) {
   }
 }
 ///@}
+
 /// Rows for which `e` is not true, including rows where it is NULL (as Django's exclude).
 template <class T>
 Expr<T> operator!(const Expr<T>& e) {

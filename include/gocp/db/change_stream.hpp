@@ -39,11 +39,13 @@ namespace gocp {
 struct RowChange {
   std::string table;  ///< the table written, unquoted ("library_author", or a through table)
   Value pk;           ///< the row's primary key
+
   ///@{
   /// The row's values before and after the write, as described above; nullopt when the
   /// row did not exist (before) or no longer does (after), or the values are not known.
   std::optional<std::vector<Value>> before, after;
   ///@}
+
   /// The row existed before the write (an update or a delete), whether or not `before`
   /// carries its values.
   bool had_row = false;

@@ -143,6 +143,7 @@ class Url {
   const std::string& user() const noexcept { return user_; }
   const std::string& password() const noexcept { return password_; }
   ///@}
+
   /// The host as written (an IPv6 literal without its brackets), not decoded.
   const std::string& host() const noexcept { return host_; }
   /// 1..65535, or 0 if the URL names none.
