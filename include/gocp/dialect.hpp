@@ -10,15 +10,20 @@
 
 namespace gocp {
 
+/// One backend's SQL spellings and capabilities; a backend defines one constant of it.
 struct Dialect {
   std::string_view name;                 ///< "sqlite", "postgresql"
   bool numbered_placeholders;            ///< `$1` rather than `?`
   bool supports_for_update;              ///< SELECT ... FOR UPDATE locks rows
   std::string_view begin_transaction;    ///< the outermost BEGIN
   std::string_view auto_primary_key;     ///< column type + constraint of an auto-increment key
+
+  ///@{
+  /// The column types of integer (bool, enum), floating-point and text fields.
   std::string_view integer_type;
   std::string_view real_type;
   std::string_view text_type;
+  ///@}
   std::string_view distinct_from;        ///< NULL-safe "!=": IS NOT / IS DISTINCT FROM
   bool stores_nan;                       ///< a NaN double is stored as NaN (SQLite makes it NULL)
   bool bytewise_text_order;              ///< text `<` is bytewise (SQLite's BINARY), not a locale's collation

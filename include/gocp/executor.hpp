@@ -47,16 +47,22 @@ inline constexpr std::size_t max_get_results = 21;
 }
 }  // namespace detail
 
+/// The SQL of one model's verbs; see the file comment. A Repository owns one and a
+/// policy reaches it through PolicyAccess::executor; every verb is const and may run on
+/// any thread (each borrows that thread's connection from the Database).
 template <class M>
 class Executor {
  public:
-  using pk_type = detail::pk_type<M>;
+  using pk_type = detail::pk_type<M>;  ///< the primary key member's type
 
+  /// Made by the Repository, which shares `stats` with it; not for users.
   Executor(Database db, std::shared_ptr<detail::StatCounters> stats) : db_(std::move(db)), stats_(std::move(stats)) {}
 
+  /// The database its statements run on.
   const Database& database() const noexcept { return db_; }
   /// The counters its statements are counted in (db_queries), shared with the host.
   const std::shared_ptr<detail::StatCounters>& counters() const noexcept { return stats_; }
+  /// M's runtime description (the same object for every Executor of M).
   static const ModelInfo& info() noexcept { return model_info<M>(); }
 
   // ---- reads -----------------------------------------------------------------------
@@ -93,6 +99,7 @@ class Executor {
     return get_one(QuerySet<M>{}, Expr<M>(detail::Node{detail::Op::eq, pk_column(), pk}));
   }
 
+  /// Every row of `qs`, ordered by primary key.
   std::vector<M> all(const QuerySet<M>& qs) const {
     auto w = writer();
     w.select_all_columns().where({&qs.scope()}).text(" ORDER BY ").column(info().pk);
@@ -104,6 +111,7 @@ class Executor {
     return out;
   }
 
+  /// How many rows `qs` matches (SELECT COUNT(*)).
   std::size_t count(const QuerySet<M>& qs) const {
     auto w = writer();
     w.text("SELECT COUNT(*) FROM ").table().where({&qs.scope()});
@@ -115,6 +123,7 @@ class Executor {
     return n;
   }
 
+  /// Whether `qs` matches any row (SELECT 1 ... LIMIT 1).
   bool exists(const QuerySet<M>& qs) const {
     auto w = writer();
     w.text("SELECT 1 FROM ").table().where({&qs.scope()}).text(" LIMIT 1");

@@ -54,8 +54,10 @@ inline constexpr bool has_enum_names = requires { enum_names<E>::values; };
 template <class E>
   requires std::is_enum_v<E>
 struct field_traits<E> {
+  /// std::string with enum_names<E>, else the underlying integer type.
   using storage = std::conditional_t<detail::has_enum_names<E>, std::string, std::underlying_type_t<E>>;
 
+  /// The stored form; a value missing from enum_names<E> is a ValidationError.
   static storage to_storage(E e) {
     if constexpr (detail::has_enum_names<E>) {
       for (const auto& [value, name] : enum_names<E>::values)
@@ -67,6 +69,8 @@ struct field_traits<E> {
     }
   }
 
+  /// The enum back; a stored name enum_names<E> does not list is a ValidationError (an
+  /// integer is cast as it is, unchecked, as a C++ enum allows).
   static E from_storage(const storage& s) {
     if constexpr (detail::has_enum_names<E>) {
       for (const auto& [value, name] : enum_names<E>::values)

@@ -36,6 +36,8 @@ namespace gocp {
 /// a type that has none, for the concept below.
 template <class T>
 struct model {
+  /// Present only here, never in a specialisation: ModelType checks for it, and its name
+  /// is the text a compiler shows when a type has no specialisation.
   using gocp_model_is_not_specialised_for_this_type = void;
 };
 
@@ -52,16 +54,19 @@ concept ModelType = !requires { typename model<T>::gocp_model_is_not_specialised
 
 /// The longest text a field accepts; a longer value is a ValidationError naming the field.
 struct max_length {
-  std::size_t value;
+  std::size_t value;  ///< in characters (UTF-8 code points), not bytes
+  /// `n` characters at most; applies only to text fields (a static_assert says so).
   constexpr explicit max_length(std::size_t n) noexcept : value(n) {}
 };
 
+/// The type of gocp::unique (a tag: pass the constant, never construct it).
 struct unique_t {
   explicit unique_t() = default;
 };
 /// The field's values are unique across the table.
 inline constexpr unique_t unique{};
 
+/// The type of gocp::manual (a tag: pass the constant).
 struct manual_t {
   explicit manual_t() = default;
 };
@@ -72,10 +77,12 @@ inline constexpr manual_t manual{};
 /// (bool, integer, floating-point, text and enum fields).
 template <class V>
 struct default_value {
-  V value;
+  V value;  ///< of a type the field accepts (checked by a static_assert in gocp::field)
+  /// `gocp::default_value(0)`, `gocp::default_value("draft")`, `gocp::default_value(Color::red)`.
   constexpr explicit default_value(V v) noexcept : value(v) {}
 };
 
+/// The type of gocp::auto_now (a tag: pass the constant).
 struct auto_now_t {
   explicit auto_now_t() = default;
 };
@@ -83,6 +90,7 @@ struct auto_now_t {
 /// update_or_create's update), as Django's `auto_now`; not by a bulk update(), as in Django.
 inline constexpr auto_now_t auto_now{};
 
+/// The type of gocp::auto_now_add (a tag: pass the constant).
 struct auto_now_add_t {
   explicit auto_now_add_t() = default;
 };
@@ -111,27 +119,34 @@ inline Value to_value(const Constant& c) {
 /// What a schema item is; table() accepts only the kinds listed here.
 enum class SchemaItemKind { field, unique_together, foreign_key, many_to_many };
 
+/// A column of model T backed by a member of type M, as gocp::field and gocp::primary_key
+/// build it; a compile-time value read by table() and the model's ModelInfo.
 template <class T, class M>
 struct Field {
-  static constexpr SchemaItemKind kind = SchemaItemKind::field;
-  using model_type = T;
-  using member_type = M;
-  M T::*member;
-  std::string_view name;
+  static constexpr SchemaItemKind kind = SchemaItemKind::field;  ///< for table()'s sorting
+  using model_type = T;   ///< the struct the member belongs to
+  using member_type = M;  ///< the C++ type, mapped to SQL by gocp::column_traits
+  M T::*member;           ///< the member the column reads and writes
+  std::string_view name;  ///< the SQL column name
+
+  ///@{
+  /// What the options (and primary_key) set; see the option of the same name.
   bool primary_key = false;
   bool auto_increment = false;
   bool unique = false;
-  std::size_t max_length = 0;
+  std::size_t max_length = 0;  ///< in characters; 0: unlimited
   detail::Constant default_value{};
   bool auto_now = false;
   bool auto_now_add = false;
+  ///@}
 };
 
+/// A UNIQUE constraint over several fields of T, as gocp::unique_together builds it.
 template <class T, class... Ms>
 struct UniqueTogether {
-  static constexpr SchemaItemKind kind = SchemaItemKind::unique_together;
-  using model_type = T;
-  std::tuple<Ms T::*...> members;
+  static constexpr SchemaItemKind kind = SchemaItemKind::unique_together;  ///< for table()'s sorting
+  using model_type = T;            ///< the model whose fields these are
+  std::tuple<Ms T::*...> members;  ///< the fields, each also listed in the schema (checked)
 };
 
 namespace detail {
@@ -235,6 +250,7 @@ constexpr UniqueTogether<T, Ms...> unique_together(Ms T::*... members) {
 ///   statement), as Django's RESTRICT allows.
 enum class on_delete { cascade, protect, set_null, restrict };
 
+/// The type of gocp::references<P>: a tag whose static_assert names a target without a model.
 template <class P>
 struct references_t {
   static_assert(ModelType<P>,
@@ -249,14 +265,15 @@ inline constexpr references_t<P> references{};
 /// A column holding the primary key of a row of P (see gocp::foreign_key).
 template <class T, class M, class P>
 struct ForeignKey {
-  static constexpr SchemaItemKind kind = SchemaItemKind::foreign_key;
-  using model_type = T;
-  using member_type = M;
-  using target_type = P;
-  Field<T, M> field;
-  gocp::on_delete action;
+  static constexpr SchemaItemKind kind = SchemaItemKind::foreign_key;  ///< for table()'s sorting
+  using model_type = T;    ///< the model holding the column (the child)
+  using member_type = M;   ///< the column's C++ type: P's primary key type, or std::optional of it
+  using target_type = P;   ///< the referenced model (the parent)
+  Field<T, M> field;       ///< the column itself, listed among the table's fields
+  gocp::on_delete action;  ///< what deleting the referenced row does to this one
 };
 
+/// The type of gocp::through<T> (a tag: pass the constant).
 template <class T>
 struct through_t {
   explicit through_t() = default;
@@ -271,18 +288,20 @@ inline constexpr through_t<T> through{};
 /// table of an explicit Through model, which has a foreign key to each side.
 template <class Target, class Through = void>
 struct ManyToMany {
-  static constexpr SchemaItemKind kind = SchemaItemKind::many_to_many;
-  using target_type = Target;
-  using through_type = Through;
-  std::string_view name;
+  static constexpr SchemaItemKind kind = SchemaItemKind::many_to_many;  ///< for table()'s sorting
+  using target_type = Target;    ///< the model on the other side
+  using through_type = Through;  ///< the explicit through model, or void for a generated table
+  std::string_view name;         ///< the relation's name, "authors"; part of the through table's name
 };
 
+/// What gocp::table returns, `model<T>::schema`: the schema items sorted by kind, each a
+/// tuple in declaration order.
 template <class Fields, class Constraints, class ForeignKeys = std::tuple<>, class Relations = std::tuple<>>
 struct Table {
-  Fields fields;
-  Constraints constraints;
-  ForeignKeys foreign_keys;
-  Relations many_to_many;
+  Fields fields;             ///< every column: fields, the primary key, foreign key columns
+  Constraints constraints;   ///< the unique_together constraints
+  ForeignKeys foreign_keys;  ///< the foreign keys (their columns are in `fields` too)
+  Relations many_to_many;    ///< the many-to-many relations (no column in this table)
 };
 
 namespace detail {
@@ -547,29 +566,37 @@ inline constexpr std::uint64_t schema_hash = (detail::check_schema<T>(), detail:
 
 // ---- runtime description, for SQL and keys -------------------------------------------
 
+/// One column of a model at run time, from its Field: what SQL, validation and the codec read.
 struct ColumnInfo {
-  std::string_view name;
-  ColumnType type;
-  bool nullable;
+  std::string_view name;  ///< the SQL column name, unquoted
+  ColumnType type;        ///< its storage class
+  bool nullable;          ///< the member is std::optional; NULL is its nullopt
+
+  ///@{
+  /// As the field was declared (gocp::primary_key, gocp::manual, gocp::unique).
   bool primary_key;
   bool auto_increment;
   bool unique;
+  ///@}
   std::size_t max_length;  ///< in characters (UTF-8 code points); 0: unlimited
-  detail::Constant default_value;
+  detail::Constant default_value;  ///< the field's gocp::default_value; monostate: none
   bool auto_now = false;      ///< set to the current time on every create and save
   bool auto_now_add = false;  ///< set to the current time on create
+
+  ///@{
   /// An integer column's range, the member type's (bool: 0 and 1); a write outside it
   /// is a ValidationError. 0 and 0 for other columns.
   std::int64_t min_value = 0;
   std::int64_t max_value = 0;
+  ///@}
 };
 
 /// A foreign key column of a model: what it references and what a delete there does.
 struct ForeignKeyInfo {
-  std::size_t column;
+  std::size_t column;              ///< index of the key column in ModelInfo::columns
   std::string target_table;        ///< unquoted
   std::string_view target_column;  ///< the target's primary key column
-  on_delete action;
+  on_delete action;                ///< what deleting the referenced row does (enforced by the database)
 };
 
 struct ModelInfo;
@@ -580,7 +607,11 @@ struct ManyToManyInfo {
   std::string_view target_model;  ///< "library.author"
   /// The through table: `id`, `<owner>_id`, `<target>_id`, or an explicit through model's.
   std::shared_ptr<const ModelInfo> through;
-  std::size_t owner_column = 1, target_column = 2;  ///< in the through table
+  ///@{
+  /// Indices in the through table's columns of the key to the owner and to the target.
+  std::size_t owner_column = 1, target_column = 2;
+  ///@}
+
   /// A new link's row before its two keys are set: the through model's default object
   /// (its other columns' member initializers and default_values, as Django's through
   /// model instance takes its field defaults).
@@ -588,16 +619,18 @@ struct ManyToManyInfo {
   bool explicit_through = false;  ///< created by its own repository, not the owner's
 };
 
+/// A model at run time (`Repository::info()`): built once per model from its gocp::model,
+/// shared and immutable afterwards, so any thread may read it.
 struct ModelInfo {
-  std::string_view name;
+  std::string_view name;  ///< the model's name, "library.author": its cache alias and key prefix
   std::string table;  ///< the table name, unquoted
-  std::vector<ColumnInfo> columns;
-  std::size_t pk = 0;
+  std::vector<ColumnInfo> columns;  ///< in the schema's field order, which is the SELECT's order
+  std::size_t pk = 0;               ///< index of the primary key in `columns`
   /// Each set of columns that is unique: the primary key, unique fields, unique_together.
   std::vector<std::vector<std::size_t>> unique_sets;
-  std::uint64_t schema_hash = 0;
-  std::vector<ForeignKeyInfo> foreign_keys;
-  std::vector<ManyToManyInfo> many_to_many;
+  std::uint64_t schema_hash = 0;  ///< gocp::schema_hash of the model
+  std::vector<ForeignKeyInfo> foreign_keys;  ///< this model's own foreign key columns
+  std::vector<ManyToManyInfo> many_to_many;  ///< relations declared on this model
   // SQL pieces written once rather than on every statement:
   std::string quoted_table;                 ///< "library_author"
   std::vector<std::string> quoted_columns;  ///< "id", "first_name", ...

@@ -50,6 +50,8 @@ concept RepositoryPolicy = std::derived_from<P, Policy> && std::default_initiali
 template <class M>
 class PendingCreate {
  public:
+  /// Refers to its arguments, does not copy them: a PendingCreate lives only for the one
+  /// get_or_create call that made it.
   PendingCreate(const QuerySet<M>& qs, const Expr<M>& lookup, const std::vector<Assignment<M>>& defaults)
       : qs_(qs), lookup_(lookup), defaults_(defaults) {}
 
@@ -102,8 +104,10 @@ struct call_state_of<P> {
 class PolicyAccess {
  public:
   // ---- what a policy may use of its host -------------------------------------------
+  /// The host's QuerySet: its filters and bound values, which a policy's own read must apply.
   template <class Repo>
   static const auto& queryset(const Repo& r) noexcept { return r.qs_; }
+  /// The host's Executor, for a policy that reads or writes the table itself.
   template <class Repo>
   static const auto& executor(const Repo& r) noexcept { return r.shared_->executor; }
   /// The model's caches, or nullptr for a repository built without a registry.
@@ -119,6 +123,10 @@ class PolicyAccess {
   }
 
   // ---- how the host calls a policy's hooks ---------------------------------------
+  ///@{
+  /// The host's side: calls hook `name` of policy `p` if it has one (with `state` when it
+  /// takes one), else does the no-op the table in the file comment describes; has_create
+  /// and has_on_change say whether `p` has that hook. Policies never call these.
   template <class P, class Repo, class M, class S>
   static std::optional<M> lookup(const P& p, const Repo& r, const Expr<M>& lookup, S& state) {
     if constexpr (requires { p.lookup(r, lookup, state); }) return p.lookup(r, lookup, state);
@@ -153,7 +161,10 @@ class PolicyAccess {
   static void on_change(const P& p, const RowChange& change) {
     p.on_change(change);
   }
+  ///@}
 
+  /// P's `needs_caches` (false when it declares none): a Repository with such a policy
+  /// and no CacheRegistry is a ConfigurationError.
   template <class P>
   static constexpr bool needs_caches = [] {
     if constexpr (requires { P::needs_caches; }) return static_cast<bool>(P::needs_caches);

@@ -75,9 +75,11 @@ inline std::string like_escape(std::string_view s) {
 template <class T>
 class Expr {
  public:
-  using model_type = T;
+  using model_type = T;  ///< the model whose rows it filters; && and || refuse two models
 
+  /// Matches every row (a filter that removes nothing).
   Expr() = default;
+  /// One term, as Col's comparisons build it; not for users (the node is internal).
   explicit Expr(detail::Node&& node) { nodes_.emplace_back(std::move(node)); }
   /// One node, the one make() returns, built in place: a comparison's value is written
   /// once, where it stays.
@@ -87,9 +89,13 @@ class Expr {
     nodes_.emplace_back_with(make);
   }
 
+  /// True for the match-everything expression.
   bool empty() const noexcept { return nodes_.empty(); }
+  /// The terms in prefix order, for the SQL writer and the cache's matcher; valid while
+  /// this Expr lives.
   std::span<const detail::Node> nodes() const noexcept { return nodes_; }
 
+  /// `a op b` (AND or OR), an empty operand treated as TRUE; what && and || call.
   static Expr combine(detail::Op op, const Expr& a, const Expr& b) {
     if (a.empty()) return op == detail::Op::and_ ? b : a;  // TRUE && b == b; TRUE || b == TRUE
     if (b.empty()) return op == detail::Op::and_ ? a : b;
@@ -130,6 +136,10 @@ class Expr {
   detail::SmallVector<detail::Node, 3> nodes_;
 };
 
+///@{
+/// Both conditions (SQL AND); an empty side is TRUE. Conditions on two different models
+/// do not compile, with a static_assert saying so. The && overloads move their operands'
+/// terms when given temporaries, so `c(a) == 1 && c(b) == 2` copies no value.
 template <class A, class B>
 Expr<A> operator&&(const Expr<A>& a, const Expr<B>& b) {
   if constexpr (std::is_same_v<A, B>) {
@@ -148,6 +158,11 @@ Expr<A> operator&&(Expr<A>&& a, Expr<B>&& b) {
     return std::move(a);
   }
 }
+///@}
+
+///@{
+/// Either condition (SQL OR); an empty side is TRUE, so the result matches every row.
+/// Conditions on two different models do not compile.
 template <class A, class B>
 Expr<A> operator||(Expr<A>&& a, Expr<B>&& b) {
   if constexpr (std::is_same_v<A, B>) {
@@ -166,6 +181,8 @@ Expr<A> operator||(const Expr<A>& a, const Expr<B>& b) {
     return a;
   }
 }
+///@}
+
 /// Rows for which `e` is not true, including rows where it is NULL (as Django's exclude).
 template <class T>
 Expr<T> operator!(const Expr<T>& e) {
@@ -177,23 +194,27 @@ Expr<T> operator!(const Expr<T>& e) {
 /// the column's current value (`column += value`) rather than stored.
 template <class T>
 struct Assignment {
-  std::size_t column;
-  Value value{};
-  std::function<Value()> lazy{};
-  bool increment = false;
+  std::size_t column;             ///< index in ModelInfo::columns
+  Value value{};                  ///< the value, already checked against the field (unused when `lazy`)
+  std::function<Value()> lazy{};  ///< the user's callable, checked when called; empty: use `value`
+  bool increment = false;         ///< add `value` to the column instead of storing it
 
+  /// The value to write: calls `lazy` if set (so a callable runs once per resolve, and
+  /// may throw ValidationError for a value outside the field's range or length).
   Value resolve() const { return lazy ? lazy() : value; }
 };
 
+/// What gocp::defaults returns: assignments get_or_create applies only when it creates,
+/// and update_or_create also applies as its update.
 template <class T>
 struct Defaults {
-  std::vector<Assignment<T>> items;
+  std::vector<Assignment<T>> items;  ///< in the order given; a later one for the same column wins
 };
 
 /// Like Defaults, but only for a create (update_or_create's create_defaults).
 template <class T>
 struct CreateDefaults {
-  std::vector<Assignment<T>> items;
+  std::vector<Assignment<T>> items;  ///< in the order given; a later one for the same column wins
 };
 
 /// A column of T backed by a member of type M.
@@ -202,18 +223,26 @@ class Col {
   using traits = column_traits<M>;
 
  public:
+  /// Throws ConfigurationError, naming the model, when the schema does not list `member`.
   explicit Col(M T::*member) : column_(static_cast<std::uint32_t>(detail::column_index<T>(member))) {
     if (detail::column_index<T>(member) == detail::npos)
       throw ConfigurationError("gocp: a member of '" + std::string(model<T>::name) +
                                "' used in a query is not listed in gocp::model<...>::schema");
   }
 
+  /// The column's index in ModelInfo::columns (its position in the schema).
   std::size_t index() const noexcept { return column_; }
 
+  /// `column == v`; with std::nullopt, IS NULL (as Django's `field=None`). A value of a type
+  /// the field cannot hold does not compile; one it cannot represent (an integer out of
+  /// range, a text over max_length) throws ValidationError naming the field.
   template <class V>
   Expr<T> operator==(V&& v) const { return compare<V>(detail::Op::eq, std::forward<V>(v)); }
+  /// `column != v`, true for NULL rows too (IS DISTINCT FROM), as Django's exclude(field=v).
   template <class V>
   Expr<T> operator!=(V&& v) const { return compare<V>(detail::Op::ne, std::forward<V>(v)); }
+  ///@{
+  /// An ordering comparison (SQL's; a NULL row never matches). Type rules as for ==.
   template <class V>
   Expr<T> operator<(V&& v) const { return compare<V>(detail::Op::lt, std::forward<V>(v)); }
   template <class V>
@@ -222,6 +251,7 @@ class Col {
   Expr<T> operator>(V&& v) const { return compare<V>(detail::Op::gt, std::forward<V>(v)); }
   template <class V>
   Expr<T> operator>=(V&& v) const { return compare<V>(detail::Op::ge, std::forward<V>(v)); }
+  ///@}
 
   /// `column IN (values...)`; an empty list matches no row.
   template <class R>
@@ -240,10 +270,12 @@ class Col {
       return Expr<T>(std::move(n));
     }
   }
+  /// `c(&Author::id).in({1, 2, 3})`: the braced list, of the field's own type.
   Expr<T> in(std::initializer_list<typename traits::base> values) const {
     return in(std::vector<typename traits::base>(values));
   }
 
+  /// `column IS NULL`, or with `false` IS NOT NULL (Django's `__isnull`).
   Expr<T> is_null(bool null = true) const {
     return Expr<T>(detail::Node{null ? detail::Op::is_null : detail::Op::not_null, column_});
   }
@@ -253,9 +285,12 @@ class Col {
     static_assert(traits::type == ColumnType::text, "gocp: like/startswith/contains apply only to text fields");
     return Expr<T>(detail::Node{detail::Op::like, column_, Value{std::string(pattern)}});
   }
+  ///@{
+  /// A case-sensitive LIKE on the literal text (its % and _ are escaped, not wildcards).
   Expr<T> startswith(std::string_view prefix) const { return like(detail::like_escape(prefix) + "%"); }
   Expr<T> endswith(std::string_view suffix) const { return like("%" + detail::like_escape(suffix)); }
   Expr<T> contains(std::string_view part) const { return like("%" + detail::like_escape(part) + "%"); }
+  ///@}
 
   /// `column += delta` for update(...) and defaults(...): computed by the database from
   /// the row's current value, so concurrent increments all count. A result outside the
@@ -265,6 +300,8 @@ class Col {
   Assignment<T> operator+=(V&& delta) const {
     return increment(std::forward<V>(delta), false);
   }
+  /// `column -= delta`, as += with the delta negated (the most negative integer throws
+  /// ValidationError: it has no negation).
   template <class V>
   Assignment<T> operator-=(V&& delta) const {
     return increment(std::forward<V>(delta), true);

@@ -52,6 +52,9 @@ inline std::uint64_t equality_mask(std::span<const Node> nodes, std::size_t i = 
 }
 }  // namespace detail
 
+/// What a repository sees, as a value: its filters, its bound values (a related
+/// manager's `parent_id == 7`) and flags. Immutable: each narrowing returns a new one.
+/// Holds no connection and runs nothing (the Executor does).
 template <class M>
 class QuerySet {
  public:
@@ -80,6 +83,8 @@ class QuerySet {
     return out;
   }
 
+  /// This queryset, with get_or_create accepting lookups no unique constraint covers
+  /// (Repository::allow_non_unique_lookups).
   QuerySet allowing_non_unique() const {
     QuerySet out = *this;
     out.allow_non_unique_ = true;

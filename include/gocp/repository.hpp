@@ -87,6 +87,10 @@ struct RepositoryShared {
 
 }  // namespace detail
 
+/// The verbs over one model's table, hooked by Policies; see the file comment. A cheap
+/// copyable value whose verbs are const: share it between threads once built (the
+/// caches and counters it holds are thread-safe). Copies, and the repositories filter()
+/// and bind() return, share its policies, caches and counters.
 template <class Model, class... Policies>
   requires ModelType<Model>
 class Repository {
@@ -97,8 +101,8 @@ class Repository {
   static constexpr bool needs_caches = (PolicyAccess::needs_caches<Policies> || ...);
 
  public:
-  using model_type = Model;
-  using pk_type = detail::pk_type<Model>;
+  using model_type = Model;                ///< the model whose table this is
+  using pk_type = detail::pk_type<Model>;  ///< the primary key member's type: in_bulk's keys
 
   /// A repository without caches. Its writes still invalidate every cache of the table
   /// that another repository on this Database uses (through the change stream).
@@ -118,8 +122,11 @@ class Repository {
     subscribe_policies();
   }
 
+  /// The database it reads and writes (and whose change stream it listens to).
   const Database& database() const noexcept { return shared_->executor.database(); }
+  /// The model's runtime description: table, columns, unique sets.
   const ModelInfo& info() const noexcept { return model_info<Model>(); }
+  /// What it sees: its filters, bound values and flags.
   const QuerySet<Model>& queryset() const noexcept { return qs_; }
 
   /// This repository's counters (shared with its filtered copies).
@@ -206,7 +213,9 @@ class Repository {
 
   /// Every matching row, by primary key.
   std::vector<Model> all() const { return exec().all(qs_); }
+  /// How many rows match (SELECT COUNT(*); no row is read).
   std::size_t count() const { return exec().count(qs_); }
+  /// Whether any row matches (reads at most one).
   bool exists() const { return exec().exists(qs_); }
 
   /// The matching rows whose primary key is in `pks`, keyed by primary key.
@@ -214,6 +223,7 @@ class Repository {
   std::unordered_map<pk_type, Model> in_bulk(const R& pks) const {
     return exec().in_bulk(qs_, pks);
   }
+  /// `in_bulk({1, 2, 3})`: the same, for a braced list.
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
     return exec().in_bulk(qs_, std::vector<pk_type>(pks));
   }

@@ -35,9 +35,10 @@ namespace gocp {
 
 /// What sync_schema() changed; all empty when the table already matched the model.
 struct SchemaChanges {
-  bool created_table = false;
+  bool created_table = false;  ///< the table did not exist and was created whole
   std::vector<std::string> added_columns;  ///< column names
   std::vector<std::string> added_indexes;  ///< index names
+  /// Nothing was changed.
   bool empty() const noexcept { return !created_table && added_columns.empty() && added_indexes.empty(); }
 };
 

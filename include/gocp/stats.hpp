@@ -20,6 +20,9 @@
 
 namespace gocp {
 
+/// A snapshot of the counters (Repository::stats(), CacheRegistry::stats(alias)), each
+/// counted since the repository or registry was built; see the file comment for who
+/// counts what. Plain values: take two snapshots and subtract to measure a stretch.
 struct Stats {
   std::uint64_t hits = 0;           ///< answered from the cache
   std::uint64_t misses = 0;         ///< had to ask the database

@@ -26,17 +26,20 @@ namespace gocp {
 
 /// Bytes of a BLOB (SQLite) / BYTEA (PostgreSQL) column, compared bytewise as both do.
 struct BlobValue {
-  std::string bytes;
+  std::string bytes;  ///< any bytes, NULs included
+  /// Bytewise, so ordering and equality agree with the databases' own.
   friend auto operator<=>(const BlobValue&, const BlobValue&) = default;
 };
 /// A timestamp: microseconds since 1970-01-01T00:00:00Z, in the years 1 to 9999.
 struct TimestampValue {
-  std::int64_t micros = 0;
+  std::int64_t micros = 0;  ///< UTC, so no time zone enters a comparison
+  /// Chronological order.
   friend auto operator<=>(const TimestampValue&, const TimestampValue&) = default;
 };
 /// A date: days since 1970-01-01, in the years 1 to 9999.
 struct DateValue {
-  std::int64_t days = 0;
+  std::int64_t days = 0;  ///< negative before 1970
+  /// Chronological order.
   friend auto operator<=>(const DateValue&, const DateValue&) = default;
 };
 
@@ -45,6 +48,8 @@ struct DateValue {
 /// read back exactly.
 using Value = std::variant<std::monostate, std::int64_t, double, std::string, BlobValue, TimestampValue, DateValue>;
 
+/// How a column is stored, one per Value alternative but NULL: what DDL, the codec and
+/// Row's accessors are chosen by (the README's "Field types" maps C++ types onto them).
 enum class ColumnType : std::uint8_t { integer, real, text, blob, timestamp, date };
 
 /// A timestamp member holding exactly what gocp stores (microseconds): assigning a
@@ -53,11 +58,17 @@ enum class ColumnType : std::uint8_t { integer, real, text, blob, timestamp, dat
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
 /// A row being read: backends implement it over their native result.
+/// Columns are numbered from 0 in the SELECT's order; gocp calls an accessor only for a
+/// column that is not NULL, and only the one its ColumnType names.
 class Row {
  public:
+  /// Whether the column is SQL NULL (the member's std::nullopt).
   virtual bool is_null(int column) const = 0;
+  /// An INTEGER / BIGINT column (bools and enums too).
   virtual std::int64_t integer(int column) const = 0;
+  /// A REAL / DOUBLE PRECISION column.
   virtual double real(int column) const = 0;
+  /// A TEXT column's bytes, valid until the row is advanced or destroyed.
   virtual std::string_view text(int column) const = 0;
   /// A BLOB / BYTEA column's bytes (by default the text accessor's bytes).
   virtual std::string_view blob(int column) const { return text(column); }
@@ -441,13 +452,14 @@ inline Value read_value(const Row& row, int column, ColumnType type) {
 /// gocp::field_traits (field_traits.hpp).
 template <class M>
 struct column_traits {
-  using base = detail::remove_optional_t<M>;
-  using conversions = detail::base_traits<base>;
+  using base = detail::remove_optional_t<M>;      ///< M without std::optional
+  using conversions = detail::base_traits<base>;  ///< the conversions of `base` (internal)
   /// The native type the column stores (an enum's underlying integer, a mapped type's storage).
   using stored = typename conversions::stored;
+  /// False for a type gocp cannot store; gocp::field then fails with a static_assert.
   static constexpr bool supported = detail::kind_of<base>() != detail::Kind::unsupported;
-  static constexpr bool nullable = detail::is_optional<M>::value;
-  static constexpr ColumnType type = conversions::type;
+  static constexpr bool nullable = detail::is_optional<M>::value;  ///< M is a std::optional: NULL-able
+  static constexpr ColumnType type = conversions::type;           ///< how the column is stored
 
   /// Whether a value of type V may be compared with, or assigned to, a field of type M.
   template <class V>

@@ -78,8 +78,13 @@ struct MemcachedServer {
 
 }  // namespace detail
 
+/// The `memcached://` cache (see the file comment): SharedCache's keys, circuit breaker
+/// and replay over a pool of libmemcached handles sharing one server list. Thread-safe.
 class MemcachedCache final : public SharedCache {
  public:
+  /// Made by the scheme's factory from a URL (CacheRegistry does it); `retry_s` is how
+  /// long a failed server stays out of the ring. Throws ConfigurationError if
+  /// libmemcached refuses a setting.
   MemcachedCache(std::vector<detail::MemcachedServer> servers, std::size_t pool_size, std::int64_t retry_s,
                  std::string redacted_url, const SharedCacheOptions& options)
       : SharedCache(redacted_url, options),
@@ -352,6 +357,8 @@ inline std::shared_ptr<Cache> memcached_cache(Url& url) {
 
 }  // namespace detail
 
+/// True once `memcached` is registered: its initializer is the registration, run when a
+/// program includes this header.
 inline const bool memcached_registered = register_cache_scheme("memcached", detail::memcached_cache);
 
 }  // namespace gocp

@@ -69,8 +69,12 @@ struct RedisEndpoint {
 
 }  // namespace detail
 
+/// The `redis://` / `redis+unix://` cache (see the file comment): SharedCache's keys,
+/// circuit breaker and replay over a pool of hiredis connections. Thread-safe.
 class RedisCache final : public SharedCache {
  public:
+  /// Made by the scheme's factory from a URL (CacheRegistry does it); connects lazily,
+  /// up to `pool_size` connections.
   RedisCache(detail::RedisEndpoint endpoint, std::size_t pool_size, std::string redacted_url,
              const SharedCacheOptions& options)
       : SharedCache(redacted_url, options),
@@ -346,6 +350,8 @@ inline std::shared_ptr<Cache> redis_cache(Url& url, bool unix_socket) {
 
 }  // namespace detail
 
+/// True once `redis` and `redis+unix` are registered: its initializer is the
+/// registration, run when a program includes this header.
 inline const bool redis_registered =
     register_cache_scheme("redis", [](Url& url) { return detail::redis_cache(url, false); }) &&
     register_cache_scheme("redis+unix", [](Url& url) { return detail::redis_cache(url, true); });

@@ -26,9 +26,12 @@
 
 namespace gocp::codec {
 
+/// The layout's version byte; a change to the layout bumps it, so old entries are misses.
 inline constexpr std::uint8_t kFormatVersion = 1;
+/// Bytes before the first field: magic, version, schema hash, generation, count.
 inline constexpr std::size_t kHeaderSize = 2 + 1 + 8 + 8 + 2;
 
+/// A field's first byte: which payload follows (timestamps and dates are `integer`).
 enum class Tag : std::uint8_t { null = 0, integer = 1, real = 2, text = 3, blob = 4 };
 
 namespace detail {
@@ -48,7 +51,7 @@ inline std::uint64_t get_u64(const char* p) {
 }  // namespace detail
 
 /// Encodes `values` (one per column, in schema order) under `schema_hash`, tagged with
-/// `generation` (see detail/object_cache.hpp).
+/// `generation` (see cache/coherence.hpp).
 inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, std::span<const Value> values) {
   std::string out;
   out.reserve(kHeaderSize + values.size() * 12);
@@ -86,7 +89,9 @@ inline std::string encode(std::uint64_t schema_hash, std::uint64_t generation, s
 /// A validated entry: its generation, and a Row over its fields for read_object().
 class Decoded final : public Row {
  public:
+  /// The generation the entry was written under: served only while it is the key's current one.
   std::uint64_t generation() const noexcept { return generation_; }
+  /// How many fields (columns) it holds: the layout's, once parse() succeeded.
   std::size_t size() const noexcept { return count_; }
 
   bool is_null(int c) const override { return field(c).tag == Tag::null; }

@@ -7,6 +7,8 @@
 
 namespace gocp {
 
+/// Stores nothing and misses every read (see the file comment); add() answers true, as
+/// if it had stored, so a caller takes the path it takes with a working cache.
 class DummyCache final : public Cache {
  public:
   bool get_into(std::string_view, std::string&) override { return false; }

@@ -33,10 +33,14 @@
 
 namespace gocp {
 
+/// The in-process byte cache and typed tier (see the file comment). Thread-safe; one per
+/// `locmem:///name` per process, so registries naming it share it.
 class LocMemCache final : public Cache {
  public:
-  using Clock = std::chrono::steady_clock;
+  using Clock = std::chrono::steady_clock;  ///< TTLs run on it: a wall-clock jump expires nothing
 
+  /// At most `max_entries` entries (the least recently used go first, per shard; 0 stores nothing), each living
+  /// `default_ttl` when a call passes a TTL of 0 (0 here too: never expire).
   explicit LocMemCache(std::size_t max_entries = 10'000, Ttl default_ttl = Ttl{0})
       : shard_count_(std::clamp<std::size_t>(max_entries, 1, kShards)), max_entries_(max_entries), default_ttl_(default_ttl) {
     // split max_entries exactly: the first max % n shards hold one more

@@ -102,11 +102,17 @@ inline bool register_cache_scheme(std::string scheme, detail::CacheFactory facto
   return SchemeRegistry::global().add_cache(std::move(scheme), std::move(factory));
 }
 
+/// Cache aliases to caches, made from URLs; see the file comment. A cheap copyable
+/// handle to thread-safe caches: copies share them.
 class CacheRegistry {
  public:
+  /// `{{"default", "locmem:///"}, {"library.author", "redis://..."}}`: creates every cache
+  /// now. A ConfigurationError names the alias and the (redacted) URL for an unknown
+  /// scheme, a bad or unknown option, or an alias given twice.
   CacheRegistry(std::initializer_list<std::pair<std::string_view, std::string_view>> aliases)
       : CacheRegistry(std::vector<std::pair<std::string_view, std::string_view>>(aliases)) {}
 
+  /// The same, for aliases built at run time (from a configuration file, say).
   explicit CacheRegistry(const std::vector<std::pair<std::string_view, std::string_view>>& aliases)
       : state_(std::make_shared<State>()) {
     for (const auto& [alias, url_text] : aliases) {
@@ -130,6 +136,7 @@ class CacheRegistry {
   /// The counters of every repository's use of `alias`.
   Stats stats(std::string_view alias) const { return slot(alias)->stats->snapshot(); }
 
+  /// Whether `alias` is configured (cache() and stats() throw when it is not).
   bool contains(std::string_view alias) const noexcept { return find(alias) != nullptr; }
 
   /// Internal: the slot under `alias`, for repositories to hold.

@@ -56,15 +56,18 @@ struct SharedCacheStats {
 
 /// The options every shared cache reads from its URL.
 struct SharedCacheOptions {
-  std::chrono::milliseconds timeout{250};
-  std::chrono::milliseconds connect_timeout{250};
-  std::string key_prefix;
-  std::int64_t version = 1;
-  Cache::Ttl default_ttl{0};
-  std::chrono::milliseconds retry{100};
-  std::chrono::milliseconds max_retry{2000};
-  std::size_t max_pending = 10'000;
+  std::chrono::milliseconds timeout{250};          ///< `timeout_ms`: each call's limit, then CacheTimeout
+  std::chrono::milliseconds connect_timeout{250};  ///< `connect_timeout_ms`: opening a connection
+  std::string key_prefix;                          ///< `key_prefix`: the first part of every server key
+  std::int64_t version = 1;                        ///< `version`: bump it to orphan every entry of the alias
+  Cache::Ttl default_ttl{0};                       ///< `ttl_s`: what a TTL of 0 means; 0 here: never expire
+  std::chrono::milliseconds retry{100};            ///< `retry_ms`: the first backoff of an open circuit
+  std::chrono::milliseconds max_retry{2000};       ///< `max_retry_ms`: the backoff doubles up to this
+  std::size_t max_pending = 10'000;                ///< `max_pending`: undelivered keys kept before deleting all
 
+  /// Takes these options out of the URL's query, leaving the backend's own (and any
+  /// unknown one, for Url::require_all_taken); a value that is not a number, or is out of
+  /// its range, is a ConfigurationError naming the option.
   static SharedCacheOptions from(Url& url) {
     constexpr std::int64_t ten_years_s = 10LL * 366 * 24 * 60 * 60;
     SharedCacheOptions o;
@@ -80,6 +83,9 @@ struct SharedCacheOptions {
   }
 };
 
+/// The base of a network cache: subclasses supply the transport (the protected verbs on
+/// server keys); this class adds key prefixing, the circuit breaker and the replay of
+/// undelivered invalidations described in the file comment. Thread-safe.
 class SharedCache : public Cache {
  public:
   bool get_into(std::string_view key, std::string& value) final {
@@ -148,6 +154,8 @@ class SharedCache : public Cache {
   }
 
  protected:
+  /// `redacted_url` is what errors and url() show (never a password); `options` as parsed
+  /// by SharedCacheOptions::from.
   SharedCache(std::string redacted_url, const SharedCacheOptions& options)
       : url_(std::move(redacted_url)),
         options_(options),
@@ -156,8 +164,11 @@ class SharedCache : public Cache {
 
   // ---- the transport, on server keys; each throws CacheTimeout / CacheUnavailable /
   // CacheError, and is called by one thread at a time per handle it borrows ----
+  /// found[i] and values[i] for keys[i], in as few round trips as the server allows.
   virtual void fetch(std::span<const std::string> keys, std::span<std::string> values, std::span<bool> found) = 0;
+  /// Stores every item with `ttl` (already resolved: 0 means no expiry).
   virtual void store(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl) = 0;
+  /// Stores only if the key is absent; true if it stored.
   virtual bool store_if_absent(std::string_view key, std::string_view value, Ttl ttl) = 0;
   /// Deletes the keys; how many were there.
   virtual std::size_t erase(std::span<const std::string> keys) = 0;
@@ -172,6 +183,7 @@ class SharedCache : public Cache {
   /// Called after any failure, before the circuit opens (drop pooled connections).
   virtual void on_failure() noexcept {}
 
+  /// The options it was made with (a backend reads its timeouts here).
   const SharedCacheOptions& options() const noexcept { return options_; }
   /// `<key_prefix>:<version>:`, what every key of this alias starts with.
   const std::string& key_head() const noexcept { return key_head_; }

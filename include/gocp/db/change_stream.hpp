@@ -37,19 +37,31 @@ namespace gocp {
 /// model's column order. A bulk update or delete knows the primary key of each row but
 /// not always its old values: then `before` is empty and `had_row` is true.
 struct RowChange {
-  std::string table;
-  Value pk;
+  std::string table;  ///< the table written, unquoted ("library_author", or a through table)
+  Value pk;           ///< the row's primary key
+
+  ///@{
+  /// The row's values before and after the write, as described above; nullopt when the
+  /// row did not exist (before) or no longer does (after), or the values are not known.
   std::optional<std::vector<Value>> before, after;
+  ///@}
+
   /// The row existed before the write (an update or a delete), whether or not `before`
   /// carries its values.
   bool had_row = false;
 
+  /// A new row (no row had this key before).
   bool is_insert() const noexcept { return !had_row && after.has_value(); }
+  /// The row is gone (a delete, a cascade, an unlink).
   bool is_delete() const noexcept { return had_row && !after.has_value(); }
 };
 
+/// The stream of a Database's committed writes; see the file comment. Thread-safe: any
+/// thread may subscribe, and handlers run on the thread whose write or commit made the
+/// change, so they must be thread-safe and should be quick.
 class ChangeStream {
  public:
+  /// Receives one change.
   using Handler = std::function<void(const RowChange&)>;
   /// Receives the changes of one table that one write or one commit made, in order: a
   /// bulk update of N rows is one call, so a cache can invalidate them in one round trip.

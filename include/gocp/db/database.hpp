@@ -64,6 +64,9 @@ struct OpenOptions {
   ConnectHook on_connect;
 };
 
+/// A database: its connection pool, dialect and change stream. A cheap copyable handle,
+/// safe to share between threads; each thread borrows its own connection, and keeps it
+/// while inside a transaction. Copies are the same database (same pool, same stream).
 class Database {
  public:
   /// Opens `url`: `sqlite:///relative.db`, `sqlite:////absolute.db`, `sqlite::memory:`
@@ -103,6 +106,7 @@ class Database {
     return db;
   }
 
+  /// What SQL this backend speaks (column types, RETURNING, FOR UPDATE...).
   const Dialect& dialect() const noexcept { return state_->dialect; }
   /// The URL it was opened with, password redacted.
   const std::string& url() const noexcept { return state_->url; }
@@ -125,10 +129,12 @@ class Database {
   template <class F>
   decltype(auto) atomic(F&& fn) const;
 
+  ///@{
   /// How many outermost transactions and savepoints have been opened on this database:
   /// what NonAtomicGetOrCreate saves is visible here.
   std::uint64_t transactions_begun() const noexcept { return state_->transactions.load(std::memory_order_relaxed); }
   std::uint64_t savepoints_begun() const noexcept { return state_->savepoints.load(std::memory_order_relaxed); }
+  ///@}
 
   /// The stream of every row change written through this handle's repositories (see
   /// change_stream.hpp); changes inside a transaction arrive when it commits.
@@ -141,6 +147,7 @@ class Database {
   /// fn was registered in, rolls back); at once outside a transaction.
   void on_commit(std::function<void()> fn) const;
 
+  /// Whether both handles are copies of one open(): two open() calls of the same URL differ.
   friend bool operator==(const Database& a, const Database& b) noexcept { return a.state_ == b.state_; }
 
  private:

@@ -89,8 +89,15 @@ inline detail::TransactionState* Database::transaction_state() const noexcept {
 }
 inline Connection& Database::connection_of(detail::TransactionState& tx) noexcept { return *tx.lease; }
 
+/// A transaction level as an RAII guard (Database::atomic is the usual spelling): the
+/// outermost one on this thread is BEGIN ... COMMIT on a connection it keeps, a nested
+/// one a SAVEPOINT. Not committed by the destructor: a Transaction that is neither
+/// committed nor rolled back rolls back, and the destructor never throws. Belongs to the
+/// thread that opened it.
 class Transaction {
  public:
+  /// Opens a level on `db` for this thread: BEGIN, or a SAVEPOINT inside an open one.
+  /// Throws OperationalError when no connection can be had or the database refuses.
   explicit Transaction(const Database& db) : db_(db) {
     if (auto* tx = db_.transaction_state()) {
       state_ = tx;

@@ -10,6 +10,8 @@
 
 namespace gocp {
 
+/// get(lookup) creates the row it does not find instead of throwing DoesNotExist (see
+/// the file comment); list it after CachedGetOrCreate and that create is cached too.
 struct AlwaysGetOrCreate : Policy {
  private:
   friend class PolicyAccess;

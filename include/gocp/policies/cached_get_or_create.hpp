@@ -25,16 +25,19 @@
 
 namespace gocp {
 
+/// get_or_create answered from the caches when a current entry matches, and the
+/// database's answers cached after commit; see the file comment. Needs a CacheRegistry
+/// (its `default` alias maps lookups to primary keys).
 struct CachedGetOrCreate : Policy {
-  static constexpr bool needs_caches = true;
+  static constexpr bool needs_caches = true;  ///< construct its Repository with (db, CacheRegistry)
 
   /// What a get_or_create's cache read found, for the fill after the database read.
   struct call_state {
     detail::Hash128 lookup;  ///< the lookup's key, once computed
     detail::LookupWords words;  ///< the typed tier's exact key
-    bool hashed = false;
-    std::optional<std::int64_t> generation;
-    std::optional<Value> cached_pk;
+    bool hashed = false;                     ///< `lookup` and `words` are computed
+    std::optional<std::int64_t> generation;  ///< the object entry's generation, read before the database
+    std::optional<Value> cached_pk;          ///< the pk the lookup key mapped to, if any
     std::optional<std::uint64_t> epoch;  ///< the typed tier's invalidation count, read first
   };
 

@@ -17,6 +17,8 @@
 
 namespace gocp {
 
+/// get_or_create creates without a savepoint of its own, relying on the caller's
+/// transaction (see the file comment). Claims the create step.
 struct NonAtomicGetOrCreate : Policy {
  private:
   friend class PolicyAccess;

@@ -42,8 +42,8 @@ namespace gocp {
 template <class M, class... Policies>
 class RelatedSet {
  public:
-  using model_type = M;
-  using repository_type = Repository<M, Policies...>;
+  using model_type = M;                                ///< the model of the objects in the set
+  using repository_type = Repository<M, Policies...>;  ///< the repository its reads and creates go through
 
   /// `forward`: M is the relation's target and `key` the owner's primary key; else M
   /// owns the relation and `key` is the target's.
@@ -68,6 +68,7 @@ class RelatedSet {
 
   // ---- reading through the join -------------------------------------------------------
 
+  /// Every linked object this set sees, by primary key: one SELECT joined to the through table.
   std::vector<M> all() const {
     std::vector<M> out;
     select({}, " ORDER BY ", [&](const Row& row) {
@@ -77,6 +78,7 @@ class RelatedSet {
     return out;
   }
 
+  /// How many linked objects this set sees (one COUNT(*); no object is read).
   std::size_t count() const {
     auto w = writer();
     w.text("SELECT COUNT(*) FROM ").table();
@@ -89,6 +91,7 @@ class RelatedSet {
     return n;
   }
 
+  /// Whether this set sees any linked object.
   bool exists() const { return count() > 0; }
 
   /// The one linked object matching `lookup`, or nullopt; several are MultipleObjectsReturned.
@@ -97,6 +100,8 @@ class RelatedSet {
     return find_linked(detail::as_condition<M>(lookup_), false);
   }
 
+  /// The one linked object matching `lookup`: DoesNotExist when none is (even if an
+  /// unlinked one matches), MultipleObjectsReturned when several are.
   template <class E>
   M get(const E& lookup) const {
     if (auto found = find(lookup)) return std::move(*found);
@@ -108,6 +113,7 @@ class RelatedSet {
   /// Links each object (saved ones: they need a primary key); one already linked is left
   /// as it is. An object with no row is an IntegrityError (the through table's foreign key).
   void add(const std::vector<M>& objs) const { link(pks_of(objs)); }
+  /// `add(a, b)`: the same, for objects listed as arguments.
   template <class... Rest>
   void add(const M& first, const Rest&... rest) const {
     add(std::vector<M>{first, rest...});
@@ -115,6 +121,7 @@ class RelatedSet {
 
   /// Unlinks each object (the objects themselves stay).
   void remove(const std::vector<M>& objs) const { unlink(pks_of(objs)); }
+  /// `remove(a, b)`: the same, for objects listed as arguments.
   template <class... Rest>
   void remove(const M& first, const Rest&... rest) const {
     remove(std::vector<M>{first, rest...});

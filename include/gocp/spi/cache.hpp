@@ -22,6 +22,10 @@
 
 namespace gocp {
 
+/// A byte cache: what CacheRegistry hands out for an alias and what the coherence layer
+/// talks to. Implementations must be safe to call from many threads at once (one cache
+/// serves every repository of its alias), and should fail with CacheError and its
+/// subclasses: the coherence layer turns those into counted misses, never into errors.
 class Cache {
  public:
   /// A TTL of zero means the cache's default (its `ttl_s` option; 0 there: never expire).
@@ -31,6 +35,7 @@ class Cache {
 
   /// Reads the value under key into `value`, reusing its capacity; false if absent.
   virtual bool get_into(std::string_view key, std::string& value) = 0;
+  /// Stores `value` under key, replacing what was there.
   virtual void set(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
   /// Stores only if the key is absent; true if it stored.
   virtual bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) = 0;
@@ -47,6 +52,7 @@ class Cache {
                              std::span<bool> found) {
     for (std::size_t i = 0; i < keys.size(); ++i) found[i] = get_into(keys[i], values[i]);
   }
+  /// set() of each (key, value), all with the same TTL.
   virtual void set_many(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl = Ttl{0}) {
     for (const auto& [key, value] : items) set(key, value, ttl);
   }
@@ -60,8 +66,9 @@ class Cache {
   /// `generation_key` (set it to `fresh` when it is absent or not a number), then remove
   /// `entry_key`.
   struct BumpAndDrop {
-    std::string_view generation_key, entry_key;
-    std::int64_t fresh;
+    std::string_view generation_key;  ///< the counter that versions the row's entries
+    std::string_view entry_key;       ///< the entry to delete
+    std::int64_t fresh;               ///< the counter's new value when it is missing (never an old one)
   };
   /// Every invalidation in `items`, in order; a bulk write of N rows is one call.
   virtual void bump_and_drop_many(std::span<const BumpAndDrop> items) {
@@ -73,6 +80,7 @@ class Cache {
 
   // ---- conveniences over the verbs above ----
 
+  /// The value under key, or nullopt if absent; a new string per call (get_into reuses one).
   std::optional<std::string> get(std::string_view key) {
     std::string value;
     if (get_into(key, value)) return value;

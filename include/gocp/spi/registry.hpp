@@ -31,14 +31,21 @@ class Cache;  // spi/cache.hpp
 /// What a database factory hands Database::open: its dialect, how to open one
 /// connection, and the pool size to use when the URL says none.
 struct DatabaseBackend {
-  Dialect dialect;
+  Dialect dialect;  ///< the backend's SQL spellings
+  /// Opens one new connection, throwing a gocp::Error naming the redacted URL if it
+  /// cannot; called by the pool from any thread, as connections are needed.
   std::function<std::unique_ptr<Connection>()> connect;
-  std::size_t default_pool_size;
+  std::size_t default_pool_size;  ///< the pool's size when the URL has no `pool=N`
 };
 
+/// URL schemes to factories; see the file comment. Thread-safe: registration and lookup
+/// take a lock, so a header's registration may run during static initialisation.
 class SchemeRegistry {
  public:
+  /// Reads the URL's options (taking the ones it knows) and describes the backend;
+  /// throws ConfigurationError for a bad URL, naming it redacted.
   using DatabaseFactory = std::function<DatabaseBackend(Url&)>;
+  /// Reads the URL's options (taking the ones it knows) and creates the cache.
   using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
 
   /// The process's registry.
@@ -57,13 +64,17 @@ class SchemeRegistry {
     return add(std::move(scheme), &Entry::cache, std::move(factory));
   }
 
+  ///@{
   /// The factory for `scheme`, or an empty function if none is registered.
   DatabaseFactory database(std::string_view scheme) const { return find(scheme, &Entry::database); }
   CacheFactory cache(std::string_view scheme) const { return find(scheme, &Entry::cache); }
+  ///@}
 
+  ///@{
   /// "a, b, c": the schemes with a factory of that kind, for error messages.
   std::string database_schemes() const { return list(&Entry::database); }
   std::string cache_schemes() const { return list(&Entry::cache); }
+  ///@}
 
  private:
   struct Entry {

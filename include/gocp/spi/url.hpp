@@ -73,6 +73,8 @@ inline std::string percent_decode(std::string_view s, std::string_view shown) {
 
 namespace gocp {
 
+/// A parsed URL and its unread query options; see the file comment. A value, read by one
+/// thread (a backend's factory), not shared.
 class Url {
  public:
   /// Parses `text`; a ConfigurationError (password redacted) if it is malformed.
@@ -130,10 +132,18 @@ class Url {
     host_ = std::string(authority);
   }
 
+  /// What comes before the first ':', as written: "sqlite", "redis+unix".
   const std::string& scheme() const noexcept { return scheme_; }
+  /// Everything after `scheme:` when no "//" follows (`sqlite::memory:` gives ":memory:"),
+  /// decoded; "" for the usual form.
   const std::string& opaque() const noexcept { return opaque_; }
+  ///@{
+  /// The user and password before the '@', percent-decoded; "" when absent. Never put
+  /// password() in a message: redacted() is the URL to show.
   const std::string& user() const noexcept { return user_; }
   const std::string& password() const noexcept { return password_; }
+  ///@}
+
   /// The host as written (an IPv6 literal without its brackets), not decoded.
   const std::string& host() const noexcept { return host_; }
   /// 1..65535, or 0 if the URL names none.
