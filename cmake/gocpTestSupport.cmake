@@ -17,11 +17,11 @@
 #       Registers <target>'s test cases (again) under another prefix, e.g. to run one
 #       binary once per backend with an ENVIRONMENT property choosing it.
 #
-#   gocp_add_compile_fail_test(<name> SOURCE <src> [EXPECT <regex>]
+#   gocp_add_compile_fail_test(<name> SOURCE <src> [EXPECT <regex> [ONLY_ERROR]]
 #                              [LABELS <label>...] [LIBRARIES <lib>...])
-#       A CTest test that builds <src> and passes only if compilation fails
+#       A CTest test that compiles <src> and passes only if compilation fails
 #       (and, with EXPECT, the compiler output matches <regex>, e.g. the text of
-#       a static_assert). Always labelled "compile".
+#       a static_assert; with ONLY_ERROR, that is the one error). Always labelled "compile".
 #
 #   gocp_add_header_check()
 #       Every header under include/gocp/ compiles on its own: one generated TU per
@@ -184,7 +184,7 @@ function(gocp_add_compile_fail_test name)
   if(NOT GOCP_COMPILE_CHECKS)
     return()  # checks of what the compiler accepts: the same under every sanitizer
   endif()
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "SOURCE;EXPECT" "LABELS;LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "ONLY_ERROR" "SOURCE;EXPECT" "LABELS;LIBRARIES")
   if(NOT arg_SOURCE)
     message(FATAL_ERROR "gocp_add_compile_fail_test(${name}): SOURCE is required")
   endif()
@@ -192,16 +192,35 @@ function(gocp_add_compile_fail_test name)
   set_target_properties(${name} PROPERTIES EXCLUDE_FROM_DEFAULT_BUILD TRUE)
   target_link_libraries(${name} PRIVATE gocp::gocp ${arg_LIBRARIES})
   gocp_target_defaults(${name})
-  add_test(NAME ${name}
-    COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target ${name} --config $<CONFIG>)
   _gocp_flatten_list(arg_LABELS)
   set(labels compile ${arg_LABELS})
   list(REMOVE_DUPLICATES labels)
-  # Two builds of the same tree at once would race on the build system itself.
-  set_tests_properties(${name} PROPERTIES LABELS "${labels}" RESOURCE_LOCK gocp_build_tree)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    # The compiler itself, with the object library's include directories, definitions and
+    # options (its links' usage requirements included): -fsyntax-only still instantiates
+    # templates, so every static_assert fires, and these tests run in parallel.
+    set(includes "$<TARGET_PROPERTY:${name},INCLUDE_DIRECTORIES>")
+    set(definitions "$<TARGET_PROPERTY:${name},COMPILE_DEFINITIONS>")
+    add_test(NAME ${name}
+      COMMAND "${CMAKE_CXX_COMPILER}" -std=c++20 -fsyntax-only
+              "$<$<BOOL:${includes}>:-I$<JOIN:${includes},;-I>>"
+              "$<$<BOOL:${definitions}>:-D$<JOIN:${definitions},;-D>>"
+              "$<TARGET_PROPERTY:${name},COMPILE_OPTIONS>"
+              "${CMAKE_CURRENT_SOURCE_DIR}/${arg_SOURCE}"
+      COMMAND_EXPAND_LISTS)
+    set_tests_properties(${name} PROPERTIES LABELS "${labels}")
+  else()
+    add_test(NAME ${name}
+      COMMAND "${CMAKE_COMMAND}" --build "${CMAKE_BINARY_DIR}" --target ${name} --config $<CONFIG>)
+    # Two builds of the same tree at once would race on the build system itself.
+    set_tests_properties(${name} PROPERTIES LABELS "${labels}" RESOURCE_LOCK gocp_build_tree)
+  endif()
   if(arg_EXPECT)
     # Exit code is ignored when a pass regex is set: the build must fail AND say this.
     set_tests_properties(${name} PROPERTIES PASS_REGULAR_EXPRESSION "${arg_EXPECT}")
+    if(arg_ONLY_ERROR)  # and it is the compiler's only error ('.' matches newlines too)
+      set_tests_properties(${name} PROPERTIES FAIL_REGULAR_EXPRESSION "error:.*error:")
+    endif()
   else()
     set_tests_properties(${name} PROPERTIES WILL_FAIL TRUE)
   endif()

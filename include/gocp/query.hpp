@@ -335,9 +335,10 @@ class Col {
                     "number, or a number field with a string)");
       return {};
     } else if constexpr (traits::type == ColumnType::timestamp) {
-      auto [value, exact] = traits::for_comparison(std::forward<V>(v), name());
-      if (!exact) return between_micros(op, std::move(value));
-      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, std::move(value)}; });
+      // a pair, not a structured binding: clang 14 cannot capture one in the lambda
+      auto compared = traits::for_comparison(std::forward<V>(v), name());
+      if (!compared.second) return between_micros(op, std::move(compared.first));
+      return Expr<T>(std::in_place, [&] { return detail::Node{op, column_, std::move(compared.first)}; });
     } else {
       return Expr<T>(std::in_place,
                      [&] { return detail::Node{op, column_, traits::from_user(std::forward<V>(v), name())}; });

@@ -91,9 +91,26 @@ struct RepositoryShared {
 /// copyable value whose verbs are const: share it between threads once built (the
 /// caches and counters it holds are thread-safe). Copies, and the repositories filter()
 /// and bind() return, share its policies, caches and counters.
+///
+/// This primary template is what a type that is not a model gets: one error that says
+/// so (a constrained class template would leave the compiler recovering from an invalid
+/// type, with errors of its own at every use). Models get the specialisation below.
+template <class Model, class... Policies>
+class Repository {
+  static_assert(ModelType<Model>,
+                "gocp::Repository<T>: T is not a model; specialise gocp::model<T> for it (see gocp/model.hpp) "
+                "[gocp_model_is_not_specialised_for_this_type]");
+
+ public:
+  /// Accepts any arguments, so that the static_assert above is the only error.
+  template <class... Args>
+  explicit Repository(Args&&...) {}
+};
+
+/// The repository of a model: see the primary template's comment and the file comment.
 template <class Model, class... Policies>
   requires ModelType<Model>
-class Repository {
+class Repository<Model, Policies...> {
   static_assert((RepositoryPolicy<Policies> && ...),
                 "gocp::Repository: each policy must be a class deriving from gocp::Policy, default constructible "
                 "and copyable (see gocp/policy.hpp)");

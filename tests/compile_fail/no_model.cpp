@@ -1,6 +1,6 @@
 // Must not compile: a repository of a type with no gocp::model<T> specialisation. The
-// first error names the ModelType concept and the missing specialisation, instead of a
-// cascade from inside the library.
+// only error names the missing specialisation, instead of a cascade from inside the
+// library (ONLY_ERROR in tests/CMakeLists.txt).
 #include <gocp/gocp.hpp>
 
 struct Unmapped {

@@ -47,7 +47,7 @@ struct CachedGetOrCreate : Policy {
   template <class Repo, class M>
   std::optional<M> lookup(const Repo& repo, const Expr<M>& lookup, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
-    using Served = detail::ModelCaches<M>::Served;
+    using Served = typename detail::ModelCaches<M>::Served;  // typename: clang 14
     if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
       caches.count(Served{});  // the transaction reads past the caches: no alias was asked
       return std::nullopt;
