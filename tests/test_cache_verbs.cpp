@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/cache_url.hpp"
+#include "support/thrown.hpp"
 
 namespace {
 
@@ -186,15 +187,10 @@ namespace {
 std::string url_with(const std::string& options) {
   return gocp::test::shared_cache_url("timeout_ms=2000&" + options);
 }
+// Whatever `fn` throws must be a ConfigurationError; returns its message.
 template <class F>
 std::string configuration_error(F&& fn) {
-  try {
-    fn();
-  } catch (const gocp::ConfigurationError& e) {
-    return e.what();
-  }
-  FAIL("no gocp::ConfigurationError was thrown");
-  return {};
+  return gocp::test::thrown<gocp::ConfigurationError>(fn);
 }
 }  // namespace
 

@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -111,33 +112,16 @@ TEST_CASE("8 threads racing get_or_create on the same 100 keys make 100 rows, ea
   std::array<std::atomic<int>, kKeys> created{};
   // seen[t][round][k]: the pk thread t got for key k in that round (each thread writes its own)
   std::vector<std::array<std::array<std::int64_t, kKeys>, kRounds>> seen(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::latch start(kThreads);
-
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      try {
-        for (int round = 0; round < kRounds; ++round) {
-          for (int k : shuffled_order(static_cast<std::uint32_t>(t * 31 + round))) {
-            auto [token, was_created] = tokens.get_or_create(c(&Token::key) == keys[k]);
-            if (token.key != keys[k]) throw std::logic_error("got '" + token.key + "' for '" + keys[k] + "'");
-            if (was_created) created[k].fetch_add(1);
-            seen[t][round][k] = token.id;
-          }
-        }
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
+  gocp::test::check_no_errors(gocp::test::run_threads(kThreads, [&](int t) {
+    for (int round = 0; round < kRounds; ++round) {
+      for (int k : shuffled_order(static_cast<std::uint32_t>(t * 31 + round))) {
+        auto [token, was_created] = tokens.get_or_create(c(&Token::key) == keys[k]);
+        if (token.key != keys[k]) throw std::logic_error("got '" + token.key + "' for '" + keys[k] + "'");
+        if (was_created) created[k].fetch_add(1);
+        seen[t][round][k] = token.id;
       }
-    });
-  }
-  for (auto& th : threads) th.join();
-
-  for (int t = 0; t < kThreads; ++t) {
-    CAPTURE(t);
-    CHECK(errors[t].empty());
-  }
+    }
+  }));
   REQUIRE(tokens.count() == kKeys);
   const auto stored = table_contents(dir.sqlite_url());
   REQUIRE(stored.size() == kKeys);
@@ -209,38 +193,22 @@ TEST_CASE("8 threads all missing on the read then all inserting: one wins, seven
 
 namespace {
 
-/// One child process: its own Database on the file, the keys in its own order once the
-/// start pipe closes, one `k pk created` line per key. Returns the exit status.
-int run_child(int index, const std::string& url, int start_fd, const std::string& out_path) noexcept {
-  try {
-    alarm(25);  // a child that hangs dies, and the parent sees it did
-    auto db = gocp::Database::open(url);
-    gocp::Repository<Token> tokens{db};
-    const auto keys = make_keys();
-    const auto order = shuffled_order(1000 + static_cast<std::uint32_t>(index));
-
-    char ignored;
-    ssize_t n;
-    do n = read(start_fd, &ignored, 1);  // EOF when the parent closes its end: go
-    while (n < 0 && errno == EINTR);
-    close(start_fd);
-
-    std::ostringstream lines;
-    for (int k : order) {
-      auto [token, was_created] = tokens.get_or_create(c(&Token::key) == keys[k]);
-      if (token.key != keys[k]) throw std::logic_error("got '" + token.key + "' for '" + keys[k] + "'");
-      lines << k << ' ' << token.id << ' ' << (was_created ? 1 : 0) << '\n';
-    }
-    std::ofstream out(out_path);
-    out << lines.str();
-    out.close();
-    return out ? 0 : 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "child %d: %s\n", index, e.what());
-  } catch (...) {
-    std::fprintf(stderr, "child %d: unknown exception\n", index);
+/// One child process's race: its own Database on the file, the keys in its own order, one
+/// `k pk created` line per key into `out_path`. Returns the exit status.
+int race_in_child(int index, const std::string& url, const std::string& out_path) {
+  auto db = gocp::Database::open(url);
+  gocp::Repository<Token> tokens{db};
+  const auto keys = make_keys();
+  std::ostringstream lines;
+  for (int k : shuffled_order(1000 + static_cast<std::uint32_t>(index))) {
+    auto [token, was_created] = tokens.get_or_create(c(&Token::key) == keys[k]);
+    if (token.key != keys[k]) throw std::logic_error("got '" + token.key + "' for '" + keys[k] + "'");
+    lines << k << ' ' << token.id << ' ' << (was_created ? 1 : 0) << '\n';
   }
-  return 1;
+  std::ofstream out(out_path);
+  out << lines.str();
+  out.close();
+  return out ? 0 : 1;
 }
 
 }  // namespace
@@ -254,33 +222,10 @@ TEST_CASE("4 processes racing get_or_create on the same 100 keys make 100 rows, 
     auto db = gocp::Database::open(url);
     gocp::Repository<Token>{db}.create_table();
   }  // every connection closed: nothing of SQLite's crosses the fork
-
-  int start_pipe[2];
-  REQUIRE(pipe(start_pipe) == 0);
-  std::vector<pid_t> children;
   std::vector<std::string> outputs;
-  for (int i = 0; i < kChildren; ++i) {
-    outputs.push_back(dir.file("child-" + std::to_string(i) + ".txt").string());
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(start_pipe[1]);
-      _exit(run_child(i, url, start_pipe[0], outputs.back()));
-    }
-    REQUIRE(pid > 0);
-    children.push_back(pid);
-  }
-  close(start_pipe[0]);
-  close(start_pipe[1]);  // the start signal: every child's read() returns 0 now
-
-  for (int i = 0; i < kChildren; ++i) {
-    CAPTURE(i);
-    int status = 0;
-    REQUIRE(waitpid(children[i], &status, 0) == children[i]);
-    CHECK(WIFEXITED(status));
-    if (WIFEXITED(status)) CHECK(WEXITSTATUS(status) == 0);
-    if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == 0);
-  }
+  for (int i = 0; i < kChildren; ++i) outputs.push_back(dir.file("child-" + std::to_string(i) + ".txt").string());
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(
+      kChildren, [&](int i) { return race_in_child(i, url, outputs[i]); }, 25));
 
   const auto keys = make_keys();
   const auto stored = table_contents(url);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "support/temp_dir.hpp"
+#include "support/thrown.hpp"
 
 #include <gocp/detail/typed_shelf.hpp>
 
@@ -39,13 +40,7 @@ struct Impostor {
 // Whatever `fn` throws must be a ConfigurationError; returns its message.
 template <class F>
 std::string configuration_error(F&& fn) {
-  try {
-    fn();
-  } catch (const gocp::ConfigurationError& e) {
-    return e.what();
-  }
-  FAIL("no gocp::ConfigurationError was thrown");
-  return {};
+  return gocp::test::thrown<gocp::ConfigurationError>(fn);
 }
 
 std::string key(int i) { return "key-" + std::to_string(i); }

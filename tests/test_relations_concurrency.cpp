@@ -2,31 +2,23 @@
 // then 4 processes each with its own, all getting-or-creating the same parents and the
 // same children of each (unique_together(parent_id, name) is what makes it race-free).
 // Whatever the interleaving: one row per (parent, name), created once, and every caller
-// got that row. Built per database (test_relations_concurrency, ..._pg).
+// got that row. Run per database (one binary: test_relations_concurrency, ..._pg).
 
 #include <catch2/catch.hpp>
 
 #include <gocp/gocp.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
-#include <exception>
 #include <fstream>
-#include <latch>
 #include <map>
 #include <random>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/database_url.hpp"
+#include "support/processes.hpp"
 #include "support/relation_models.hpp"
 #include "support/temp_dir.hpp"
 
@@ -121,24 +113,8 @@ TEST_CASE("8 threads creating the same children of the same parents through the 
   create_tables(url);
   auto db = gocp::Database::open(url);
   std::vector<std::vector<Report>> reports(kThreads);
-  std::vector<std::string> errors(kThreads);
-  std::latch start(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      start.arrive_and_wait();
-      try {
-        reports[t] = run_all(db, static_cast<std::uint32_t>(t * 7919));
-      } catch (const std::exception& e) {
-        errors[t] = e.what();
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < kThreads; ++t) {
-    CAPTURE(t);
-    CHECK(errors[t].empty());
-  }
+  gocp::test::check_no_errors(
+      gocp::test::run_threads(kThreads, [&](int t) { reports[t] = run_all(db, static_cast<std::uint32_t>(t * 7919)); }));
   check_agreement(url, reports);
 }
 
@@ -148,50 +124,19 @@ TEST_CASE("4 processes creating the same children of the same parents through th
   gocp::test::TempDir dir;
   const std::string url = gocp::test::database_url(dir);
   create_tables(url);  // every connection closed again: nothing crosses the fork
-
-  int start_pipe[2];
-  REQUIRE(pipe(start_pipe) == 0);
-  std::vector<pid_t> pids;
   std::vector<std::string> outputs;
-  for (int i = 0; i < kChildren; ++i) {
-    outputs.push_back(dir.file("child-" + std::to_string(i) + ".txt").string());
-    std::fflush(nullptr);
-    const pid_t pid = fork();
-    if (pid == 0) {
-      close(start_pipe[1]);
-      int status = 1;
-      try {
-        alarm(60);  // a child that hangs dies, and the parent sees it did
-        auto db = gocp::Database::open(url);
-        char ignored;
-        ssize_t n;
-        do n = read(start_pipe[0], &ignored, 1);  // EOF when the parent closes its end: go
-        while (n < 0 && errno == EINTR);
-        std::ostringstream lines;
-        for (const Report& r : run_all(db, 1000 + static_cast<std::uint32_t>(i)))
-          lines << r.parent_id << ' ' << r.child_id << ' ' << r.child_parent_id << ' ' << r.created << '\n';
-        std::ofstream out(outputs.back());
-        out << lines.str();
-        out.close();
-        status = out ? 0 : 1;
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "child %d: %s\n", i, e.what());
-      }
-      _exit(status);
-    }
-    REQUIRE(pid > 0);
-    pids.push_back(pid);
-  }
-  close(start_pipe[0]);
-  close(start_pipe[1]);  // the start signal
+  for (int i = 0; i < kChildren; ++i) outputs.push_back(dir.file("child-" + std::to_string(i) + ".txt").string());
 
-  for (int i = 0; i < kChildren; ++i) {
-    CAPTURE(i);
-    int status = 0;
-    REQUIRE(waitpid(pids[i], &status, 0) == pids[i]);
-    REQUIRE(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(kChildren, [&](int i) {
+    auto db = gocp::Database::open(url);
+    std::ostringstream lines;
+    for (const Report& r : run_all(db, 1000 + static_cast<std::uint32_t>(i)))
+      lines << r.parent_id << ' ' << r.child_id << ' ' << r.child_parent_id << ' ' << r.created << '\n';
+    std::ofstream out(outputs[i]);
+    out << lines.str();
+    out.close();
+    return out ? 0 : 1;
+  }));
   std::vector<std::vector<Report>> reports(kChildren);
   for (int i = 0; i < kChildren; ++i) {
     std::ifstream in(outputs[i]);
