@@ -96,7 +96,35 @@ class QuerySet {
     return bound_mask_ | detail::equality_mask(lookup.nodes());
   }
 
+  /// True when `lookup` and the bound values fix every column of one of the model's
+  /// unique sets: at most one row can match, so get_or_create cannot race into two.
+  bool fixes_a_unique_set(const Expr<M>& lookup) const {
+    const std::uint64_t fixed = fixed_columns(lookup);
+    for (const std::uint64_t set : unique_masks())
+      if ((fixed & set) == set) return true;
+    return false;
+  }
+
  private:
+  /// Each unique set as a mask of its columns, computed once (a hot check on every
+  /// get_or_create); a set with a column past 63 is left out: it is never covered.
+  static const std::vector<std::uint64_t>& unique_masks() {
+    static const std::vector<std::uint64_t> masks = [] {
+      std::vector<std::uint64_t> out;
+      for (const auto& set : model_info<M>().unique_sets) {
+        std::uint64_t mask = 0;
+        bool fits = true;
+        for (std::size_t column : set) {
+          fits = fits && column < 64;
+          if (fits) mask |= std::uint64_t{1} << column;
+        }
+        if (fits) out.push_back(mask);
+      }
+      return out;
+    }();
+    return masks;
+  }
+
   Expr<M> scope_;
   detail::ColumnValues bound_;
   std::uint64_t bound_mask_ = 0;

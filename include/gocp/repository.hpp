@@ -439,10 +439,9 @@ class Repository<Model, Policies...> {
   /// fail: refuse lookups whose `==` terms (with the bound values) cover no unique set,
   /// unless allowed. Returns whether the lookup is covered.
   bool require_unique_lookup(const Expr<Model>& lookup) const {
-    const std::uint64_t fixed = qs_.fixed_columns(lookup);
-    for (const std::uint64_t set : unique_masks())
-      if ((fixed & set) == set) return true;
+    if (qs_.fixes_a_unique_set(lookup)) return true;
     if (qs_.allows_non_unique()) return false;
+    const std::uint64_t fixed = qs_.fixed_columns(lookup);
     std::string fields;
     for (std::size_t i = 0; i < info().columns.size() && i < 64; ++i)
       if (fixed >> i & 1u) fields += (fields.empty() ? "" : ", ") + std::string(info().columns[i].name);
@@ -455,25 +454,6 @@ class Repository<Model, Policies...> {
         ". `field == value` terms joined by && fix fields (`== std::nullopt` fixes none: a UNIQUE constraint "
         "admits many NULLs). Declare gocp::unique or gocp::unique_together over them, or call "
         "allow_non_unique_lookups() to accept the race.");
-  }
-
-  /// Each unique set as a mask of its columns, computed once (a hot check on every
-  /// get_or_create); a set with a column past 63 is left out: it is never covered.
-  static const std::vector<std::uint64_t>& unique_masks() {
-    static const std::vector<std::uint64_t> masks = [] {
-      std::vector<std::uint64_t> out;
-      for (const auto& set : model_info<Model>().unique_sets) {
-        std::uint64_t mask = 0;
-        bool fits = true;
-        for (std::size_t column : set) {
-          fits = fits && column < 64;
-          if (fits) mask |= std::uint64_t{1} << column;
-        }
-        if (fits) out.push_back(mask);
-      }
-      return out;
-    }();
-    return masks;
   }
 
   Model with_bound(Model obj) const {

@@ -202,7 +202,7 @@ class RelatedSet {
                                           bool for_update) const {
     if (auto found = find_linked(lookup, for_update)) return {std::move(*found), false};
     const QuerySet<M>& qs = targets_.queryset();
-    if (!covered(qs, lookup) && qs.allows_non_unique()) {
+    if (!qs.fixes_a_unique_set(lookup) && qs.allows_non_unique()) {
       // no unique constraint to meet: Django creates another object, whatever exists unlinked
       M made = targets_.create(PendingCreate<M>(qs, lookup, defaults).build());
       link({detail::get_column(made, model_info<M>().pk)});
@@ -220,16 +220,6 @@ class RelatedSet {
                          std::string(model<M>::name) +
                          "' matching the lookup exists but is not related, and creating another would violate its "
                          "unique constraint (Django raises IntegrityError here too); add() it instead");
-  }
-
-  static bool covered(const QuerySet<M>& qs, const Expr<M>& lookup) {
-    const std::uint64_t fixed = qs.fixed_columns(lookup);
-    for (const auto& set : model_info<M>().unique_sets) {
-      bool all = true;
-      for (std::size_t column : set) all = all && column < 64 && (fixed >> column & 1u);
-      if (all) return true;
-    }
-    return false;
   }
 
   /// ` WHERE pk IN (SELECT far FROM through WHERE near = ?) AND (filters) AND (extra)`
