@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "support/cache_url.hpp"
-#include "support/thrown.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -190,7 +190,7 @@ std::string url_with(const std::string& options) {
 // Whatever `fn` throws must be a ConfigurationError; returns its message.
 template <class F>
 std::string configuration_error(F&& fn) {
-  return gocp::test::thrown<gocp::ConfigurationError>(fn);
+  return gocp::test::error_of<gocp::ConfigurationError>(fn);
 }
 }  // namespace
 

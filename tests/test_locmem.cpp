@@ -19,8 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
-#include "support/thrown.hpp"
 
 #include <gocp/detail/typed_shelf.hpp>
 
@@ -40,7 +40,7 @@ struct Impostor {
 // Whatever `fn` throws must be a ConfigurationError; returns its message.
 template <class F>
 std::string configuration_error(F&& fn) {
-  return gocp::test::thrown<gocp::ConfigurationError>(fn);
+  return gocp::test::error_of<gocp::ConfigurationError>(fn);
 }
 
 std::string key(int i) { return "key-" + std::to_string(i); }
