@@ -47,6 +47,7 @@
 #include "../detail/cache_keys.hpp"
 #include "../detail/typed_shelf.hpp"
 #include "../detail/match.hpp"
+#include "../detail/reference_hints.hpp"
 #include "../stats.hpp"
 #include "codec.hpp"
 #include "locmem.hpp"
@@ -77,6 +78,7 @@ class ModelCaches {
       if (auto* local = dynamic_cast<LocMemCache*>(lookups_->cache.get()))
         typed_lookups_ = local->template shelf<LookupShelf<Model>>(prefix_);
     follows_ = lookups_ && !typed_lookups_ && !typed_objects_ && lookups_->cache->shares_entries_with(*objects_->cache);
+    if (follows_) hints_ = std::make_unique<ReferenceHints>(kHints);
   }
 
   /// Both aliases are one byte store: a lookup and the object it maps to are read in one
@@ -133,22 +135,18 @@ class ModelCaches {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, key);
       const std::string_view prefixes[] = {object_prefixes_[0], object_prefixes_[1]};
-      // the reference this thread last saw for the lookup: a cache that follows on the
-      // client reads everything in one multi-get when it is still right
-      Hint& hint = hints()[key.a % kHints];
-      const std::string_view guess = hint.lookup == key.a ? std::string_view(hint.reference) : std::string_view{};
+      // the reference last seen for the lookup: the cache reads everything in one
+      // multi-get while it is still right
+      hints_->find(key.a, k.hint);
       bool found[2];
-      if (!lookups_->cache->get_following({k.keys[0], prefixes, guess}, k.reference, k.values, found)) return std::nullopt;
+      if (!lookups_->cache->get_following({k.keys[0], prefixes, k.hint}, k.reference, k.values, found)) return std::nullopt;
       pk = parse_reference(k.reference);
       if (!pk) {  // not a reference gocp writes: a miss, and the entry goes
         lookups_->cache->remove(k.keys[0]);
         return std::nullopt;
       }
       const std::string_view reference = Cache::reference_of(k.reference);
-      if (hint.lookup != key.a || hint.reference != reference) {
-        hint.lookup = key.a;
-        hint.reference.assign(reference);
-      }
+      if (reference != k.hint) hints_->remember(key.a, reference);
       return current(*pk, k.values[0], found[0], k.values[1], found[1], generation, [&] {
         std::string object_key = object_prefixes_[0];
         object_key += reference;
@@ -516,19 +514,8 @@ class ModelCaches {
     std::string keys[2];
     std::string values[2];
     std::string reference;
+    std::string hint;
   };
-
-  /// The last reference each lookup (by the first half of its hash) was seen to hold, per
-  /// thread and model: only a guess, checked against the entry read.
-  struct Hint {
-    std::uint64_t lookup = 0;
-    std::string reference;
-  };
-  static constexpr std::size_t kHints = 256;
-  static std::array<Hint, kHints>& hints() {
-    thread_local std::array<Hint, kHints> h;
-    return h;
-  }
   static Scratch& scratch() {
     thread_local Scratch s;
     return s;
@@ -547,6 +534,10 @@ class ModelCaches {
   std::string prefix_;
   std::string object_prefixes_[2];  ///< `<prefix>o:`, `<prefix>g:`: what a reference follows
   bool follows_ = false;
+  /// What each lookup was last seen to refer to (when follows_): one slot per hot lookup
+  /// of a service's working set, 40 bytes each.
+  static constexpr std::size_t kHints = 16384;
+  std::unique_ptr<ReferenceHints> hints_;
   std::shared_ptr<ObjectShelf<Model>> typed_objects_;  ///< when the objects alias is locmem
   std::shared_ptr<LookupShelf<Model>> typed_lookups_;  ///< when the `default` alias is locmem
 };

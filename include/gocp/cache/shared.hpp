@@ -148,7 +148,9 @@ class SharedCache : public Cache {
 
   bool get_following(const Follow& follow, std::string& value, std::span<std::string> values,
                      std::span<bool> found) final {
-    if (!follows_on_server()) return Cache::get_following(follow, value, values, found);  // through get_many_into
+    // with a hint, one multi-get (far cheaper on the server than a script) is right
+    // while the hint is; reads through get_many_into, so prefixed and guarded
+    if (!follows_on_server() || !follow.hint.empty()) return Cache::get_following(follow, value, values, found);
     Scratch& s = scratch();
     const auto full = make_keys({&follow.key, 1});
     s.prefixes.resize(follow.prefixes.size());

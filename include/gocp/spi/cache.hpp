@@ -10,7 +10,8 @@
 /// and a network cache overrides them to make one round trip (a pipeline, a script, a
 /// multi-get). get_following reads an entry that refers to others and the entries it
 /// refers to (a lookup, then the object it maps to): by default two reads, one when the
-/// caller's hint of the reference is right; Redis follows it server side, in one script.
+/// caller's hint of the reference is right; Redis, given no hint, follows it server
+/// side in one script.
 /// Only what holds for every cache, in every process, is here.
 
 #include <chrono>
@@ -90,10 +91,10 @@ class Cache {
     std::string_view hint;                       ///< a guess of the reference ("": none), for one multi-get
   };
   /// Reads `follow.key` into `value`; false if absent. Else found[i] and values[i] (reusing
-  /// their capacity) for `follow.prefixes[i] + reference_of(value)`, as read after the
-  /// referring entry (never from before it). The default makes two reads, or one
-  /// get_many_into of every key when the hint turns out right; a cache that can follow
-  /// the reference itself overrides it to make one round trip.
+  /// their capacity) for `follow.prefixes[i] + reference_of(value)`, read with it or
+  /// after it. The default makes one get_many_into of every key when the hint is right,
+  /// else two reads; a cache that can follow the reference itself overrides it to make
+  /// one round trip whatever the hint.
   virtual bool get_following(const Follow& follow, std::string& value, std::span<std::string> values,
                              std::span<bool> found) {
     thread_local std::vector<std::string> keys;
