@@ -29,6 +29,7 @@
 // leaves every other row's entries current. The rows of one write or one commit arrive
 // together and are invalidated in one call. No verb invalidates by hand.
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -244,9 +245,14 @@ class ModelCaches {
       });
       return;
     }
-    // keys[2i], keys[2i + 1]: pks[i]'s object entry and generation
+    // keys[2i], keys[2i + 1]: pks[i]'s object entry and generation; the buffers are the
+    // thread's, kept warm (a call allocates for none of its 2N keys and values)
     const std::size_t n = pks.size();
-    std::vector<std::string> keys(2 * n), values(2 * n);
+    BulkScratch& scratch = bulk_scratch();
+    scratch.reserve(2 * n);
+    auto& keys = scratch.keys;
+    auto& values = scratch.values;
+    bool* found = scratch.found.get();
     std::vector<std::string_view> views(2 * n);
     for (std::size_t i = 0; i < n; ++i) {
       write_entry_key(keys[2 * i], prefix_, 'o', pks[i]);
@@ -254,10 +260,10 @@ class ModelCaches {
       views[2 * i] = keys[2 * i];
       views[2 * i + 1] = keys[2 * i + 1];
     }
-    std::unique_ptr<bool[]> found(new bool[2 * n]());
+    std::fill(found, found + 2 * n, false);
     std::vector<std::optional<std::int64_t>> generations(n);
     const bool read = guarded(*objects_, false, [&] {
-      objects_->cache->get_many_into(views, values, {found.get(), 2 * n});
+      objects_->cache->get_many_into(views, {values.data(), 2 * n}, {found, 2 * n});
       return true;
     });
     for (std::size_t i = 0; i < n; ++i) {
@@ -507,6 +513,24 @@ class ModelCaches {
       default:
         return std::nullopt;
     }
+  }
+
+  /// in_bulk's per-thread buffers: keys, values and found flags for 2N entries.
+  struct BulkScratch {
+    std::vector<std::string> keys, values;
+    std::unique_ptr<bool[]> found;
+    std::size_t capacity = 0;
+    void reserve(std::size_t n) {
+      if (n <= capacity) return;
+      keys.resize(n);
+      values.resize(n);
+      found.reset(new bool[n]);
+      capacity = n;
+    }
+  };
+  static BulkScratch& bulk_scratch() {
+    thread_local BulkScratch s;
+    return s;
   }
 
   /// Per-thread buffers for keys and values: the hit path allocates nothing once warm.
