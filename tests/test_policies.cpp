@@ -27,11 +27,9 @@ gocp::Expr<Author> named(const std::string& first, const std::string& last) {
 struct Fixture {
   gocp::test::TempDir dir;
   gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  gocp::CacheRegistry caches{{"default", gocp::test::cache_url()},
-                             {"library.author", gocp::test::cache_url()},
-                             {"geo.country", gocp::test::cache_url()},
-                             {"family.parent", gocp::test::cache_url()},
-                             {"family.child", gocp::test::cache_url()}};
+  std::string url = gocp::test::cache_url();  // one store for every alias, as a service has
+  gocp::CacheRegistry caches{
+      {"default", url}, {"library.author", url}, {"geo.country", url}, {"family.parent", url}, {"family.child", url}};
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
 
   Fixture() {
