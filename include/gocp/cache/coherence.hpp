@@ -132,7 +132,10 @@ class ModelCaches {
   std::optional<Model> follow(const Hash128& key, std::optional<Value>& pk, std::optional<std::int64_t>& generation) const {
     pk.reset();
     generation.reset();
-    return guarded(*lookups_, std::optional<Model>{}, [&]() -> std::optional<Model> {
+    // asked of the objects alias (the same store): its circuit breaker replays the
+    // invalidations it could not deliver before it serves again, so an entry a lost
+    // invalidation should have dropped is never read
+    return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, key);
       const std::string_view prefixes[] = {object_prefixes_[0], object_prefixes_[1]};
@@ -140,7 +143,7 @@ class ModelCaches {
       // multi-get while it is still right
       hints_->find(key.a, k.hint);
       bool found[2];
-      if (!lookups_->cache->get_following({k.keys[0], prefixes, k.hint}, k.reference, k.values, found)) return std::nullopt;
+      if (!objects_->cache->get_following({k.keys[0], prefixes, k.hint}, k.reference, k.values, found)) return std::nullopt;
       pk = parse_reference(k.reference);
       if (!pk) {  // not a reference gocp writes: a miss, and the entry goes
         lookups_->cache->remove(k.keys[0]);
