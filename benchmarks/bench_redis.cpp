@@ -202,25 +202,6 @@ bool decode_author(std::string_view v, Author& a) {
   return true;
 }
 
-struct GocpRedisSide final : Side {
-  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
-  std::string url = server().url("key_prefix=bench_service");
-  gocp::CacheRegistry caches{{"default", url}, {"library.author", url}};
-  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
-  std::atomic<bool> created{false};
-
-  void op(int, std::uint64_t i, std::uint32_t k) override {
-    const Workload& w = Workload::get();
-    auto [a, made] = authors.get_or_create(c(&Author::first_name) == w.first[k] && c(&Author::last_name) == w.last[k]);
-    if (made) created = true;
-    if (saves(i)) {
-      ++a.books_in_store;
-      authors.save(a);
-    }
-    benchmark::DoNotOptimize(a);
-  }
-};
-
 /// Cache-aside by hand: per thread a hiredis connection and a sqlite3 one.
 struct RawRedisFloorSide final : Side {
   struct PerThread {
@@ -267,13 +248,14 @@ struct RawRedisFloorSide final : Side {
 };
 
 void service_on_redis(benchmark::State& state) {
-  GocpRedisSide gocp_side;
+  const std::string url = server().url("key_prefix=bench_service");
+  GocpSide gocp_side{url, url};
   RawRedisFloorSide floor_side;
   auto& objects = dynamic_cast<gocp::RedisCache&>(gocp_side.caches.cache("library.author"));
   auto& lookups = dynamic_cast<gocp::RedisCache&>(gocp_side.caches.cache("default"));
   const auto trips_before = objects.round_trips() + lookups.round_trips();
   const auto calls_before = gocp_side.authors.stats();
-  run_service(state, gocp_side, floor_side, gocp_side.authors, gocp_side.created);
+  run_service(state, gocp_side, floor_side);
   const auto calls = gocp_side.authors.stats();
   state.counters["round_trips"] = static_cast<double>(objects.round_trips() + lookups.round_trips() - trips_before) /
                                   static_cast<double>(calls.hits + calls.misses - calls_before.hits - calls_before.misses);

@@ -145,6 +145,14 @@ struct Followed {
   std::string value;
   std::optional<std::string> object, generation;
 };
+/// Stores the lookup `key` -> `reference`, and the object and generation it refers to.
+void put_followed(gocp::Cache& cache, const std::string& key, const std::string& reference, const std::string& object,
+                  const std::string& generation) {
+  cache.set(key, reference);
+  cache.set("o:" + reference, object);
+  cache.set("g:" + reference, generation);
+}
+
 Followed follow(gocp::Cache& cache, std::string_view key, std::string_view hint = {}) {
   const std::string_view prefixes[] = {"o:", "g:"};
   std::string values[2] = {"stale", "stale"};  // reused buffers: what is absent must not leak through
@@ -161,11 +169,9 @@ Followed follow(gocp::Cache& cache, std::string_view key, std::string_view hint 
 TEST_CASE("get_following reads an entry and the entries its reference names, whatever the hint", "[verbs][follow]") {
   FreshCache f;
   gocp::Cache& cache = f.cache;
+  put_followed(cache, "other", "i43", "another object", "8");
+  put_followed(cache, "lookup", "i42", "the object", "7");
   cache.set("lookup", "i42 and the rest after the first space");
-  cache.set("o:i42", "the object");
-  cache.set("g:i42", "7");
-  cache.set("o:i43", "another object");
-  cache.set("g:i43", "8");
   for (std::string_view hint : {"", "i42", "i43", "nothing-there"}) {
     INFO("hint: " << hint);
     const Followed got = follow(cache, "lookup", hint);
@@ -398,9 +404,7 @@ struct RawRedis {
 TEST_CASE("redis: get_following is one round trip, and one MGET when the hint is right", "[shared][redis][follow]") {
   FreshCache f;
   auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
-  redis.set("lookup", "i42");
-  redis.set("o:i42", "obj");
-  redis.set("g:i42", "1");
+  put_followed(redis, "lookup", "i42", "obj", "1");
   for (std::string_view hint : {"", "i42"}) {
     const auto before = redis.round_trips();
     CHECK(follow(redis, "lookup", hint).object == std::optional<std::string>("obj"));
@@ -440,9 +444,7 @@ TEST_CASE("redis: add_many and bump_and_drop_many of 1000 rows are one round tri
 TEST_CASE("redis: scripts flushed from the server (NOSCRIPT) are loaded again, never an error", "[shared][redis][follow]") {
   FreshCache f;
   auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
-  redis.set("lookup", "i1");
-  redis.set("o:i1", "obj");
-  redis.set("g:i1", "1");
+  put_followed(redis, "lookup", "i1", "obj", "1");
   redis.set("g:i2", "1");
   redis.set("n", "1");
   RawRedis raw;
