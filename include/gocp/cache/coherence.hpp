@@ -392,6 +392,7 @@ class ModelCaches {
       write_lookup_key(k.keys[0], prefix_, lookup);
       write_reference(k.reference, pk);
       lookups_->cache->set(k.keys[0], k.reference);
+      if (hints_) hints_->remember(lookup.a, Cache::reference_of(k.reference));  // the next hit's guess, right
       count(StatCounters::fills, *lookups_);
       return true;
     });
@@ -561,9 +562,9 @@ class ModelCaches {
   std::string prefix_;
   std::string object_prefixes_[2];  ///< `<prefix>o:`, `<prefix>g:`: what a reference follows
   bool follows_ = false;
-  /// What each lookup was last seen to refer to (when follows_): one slot per hot lookup
-  /// of a service's working set, 40 bytes each.
-  static constexpr std::size_t kHints = 16384;
+  /// What each lookup was last seen to refer to (when follows_), for up to this many
+  /// lookups (about 50 bytes each).
+  static constexpr std::size_t kHints = 1 << 18;
   std::unique_ptr<ReferenceHints> hints_;
   std::shared_ptr<ObjectShelf<Model>> typed_objects_;  ///< when the objects alias is locmem
   std::shared_ptr<LookupShelf<Model>> typed_lookups_;  ///< when the `default` alias is locmem
