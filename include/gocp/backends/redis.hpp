@@ -29,6 +29,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -114,6 +115,78 @@ class RespCommands {
   std::size_t count_ = 0;
 };
 
+/// Reads one MGET reply into caller's buffers through hiredis's reply-object hooks, in
+/// place of a redisReply tree (an allocation and a copy per value).
+struct MgetSink {
+  std::span<std::string> values;  ///< values[i] for the reply's element i
+  std::span<bool> found;          ///< found[i]: element i was a string (not nil)
+  long long elements = -1;        ///< the array's length (-1: no array came)
+  bool malformed = false;         ///< anything but an array of strings and nils, of the right length
+  std::string error;              ///< an error reply's text
+
+  /// Reads the next reply on `c`; false if the connection failed.
+  bool read(redisContext* c) {
+    static redisReplyObjectFunctions functions{string, array, integer, nil, [](void*) {}};
+    redisReplyObjectFunctions* saved = c->reader->fn;
+    current() = this;
+    c->reader->fn = &functions;
+    void* reply = nullptr;
+    const int rc = redisGetReply(c, &reply);
+    c->reader->fn = saved;
+    current() = nullptr;
+    return rc == REDIS_OK && reply;
+  }
+
+ private:
+  static MgetSink*& current() {
+    thread_local MgetSink* sink = nullptr;
+    return sink;
+  }
+  /// The slot of an element, or nullptr (and malformed) for anything but a top-level array's.
+  static MgetSink* element(const redisReadTask* t) {
+    MgetSink* s = current();
+    if (!t->parent || t->parent->parent || t->idx < 0 || static_cast<std::size_t>(t->idx) >= s->values.size())
+      s->malformed = true;
+    return s;
+  }
+  static void* string(const redisReadTask* t, char* str, size_t len) {
+    MgetSink* s = current();
+    if (!t->parent) {
+      if (t->type == REDIS_REPLY_ERROR) s->error.assign(str, len);
+      else s->malformed = true;
+      return s;
+    }
+    element(t);
+    if (s->malformed || t->type != REDIS_REPLY_STRING) {
+      s->malformed = true;
+      return s;
+    }
+    try {
+      s->values[static_cast<std::size_t>(t->idx)].assign(str, len);
+      s->found[static_cast<std::size_t>(t->idx)] = true;
+    } catch (...) {  // out of memory: never through hiredis's C
+      s->malformed = true;
+    }
+    return s;
+  }
+  static void* array(const redisReadTask* t, int n) {
+    MgetSink* s = current();
+    if (t->parent) s->malformed = true;
+    else s->elements = n;
+    return s;
+  }
+  static void* integer(const redisReadTask*, long long) {
+    current()->malformed = true;
+    return current();
+  }
+  static void* nil(const redisReadTask* t) {
+    MgetSink* s = current();
+    if (!t->parent) s->malformed = true;
+    else element(t);
+    return s;
+  }
+};
+
 /// A script the cache runs by EVALSHA, with its body for SCRIPT LOAD.
 struct RedisScript {
   std::string_view body;  ///< the Lua source
@@ -151,10 +224,19 @@ class RedisCache final : public SharedCache {
     detail::RespCommands& cmd = commands();
     cmd.start(1 + keys.size()).arg("MGET");
     for (const auto& k : keys) cmd.arg(k);
-    auto reply = run(cmd);
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != keys.size())
+    auto lease = pool_.acquire();
+    redisContext* c = lease.get();
+    send(lease, c, cmd.bytes());
+    // the reply's values are parsed straight into the caller's strings (which keep
+    // their capacity): no reply object per value, no copy
+    detail::MgetSink sink;
+    sink.values = values;
+    sink.found = found;
+    std::fill(found.begin(), found.end(), false);
+    if (!sink.read(c)) fail_io(lease, c);
+    if (!sink.error.empty()) throw CacheError("gocp: redis error: " + sink.error + " (" + url() + ")");
+    if (sink.malformed || sink.elements != static_cast<long long>(keys.size()))
       throw CacheError("gocp: redis answered MGET with a malformed reply (" + url() + ")");
-    read_strings(*reply, 0, values, found, "MGET");
   }
 
   void store(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl) override {
