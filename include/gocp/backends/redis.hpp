@@ -35,6 +35,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -440,11 +441,17 @@ class RedisCache final : public SharedCache {
     redisContext* c = lease.get();
     send(lease, c, cmd.bytes());
     std::string error;
+    std::exception_ptr odd;  // a reply on_reply refused: thrown once every reply is read
     std::vector<std::size_t> refused;
     for (std::size_t i = 0; i < cmd.count(); ++i) {
       auto reply = read_reply(lease, c);
       if (reply->type != REDIS_REPLY_ERROR) {
-        if (error.empty()) on_reply(i, reply);
+        if (!error.empty() || odd) continue;
+        try {
+          on_reply(i, reply);
+        } catch (const CacheError&) {
+          odd = std::current_exception();
+        }
       } else if (scripted && no_script(*reply)) {
         refused.push_back(i);
       } else if (error.empty()) {
@@ -452,6 +459,7 @@ class RedisCache final : public SharedCache {
       }
     }
     if (!error.empty()) throw CacheError("gocp: redis error: " + error + " (" + url() + ")");
+    if (odd) std::rethrow_exception(odd);
     if (refused.empty()) return;
     load_scripts(lease, c);
     const std::string_view all = cmd.bytes();
