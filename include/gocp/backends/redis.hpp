@@ -14,7 +14,7 @@
 /// (cache/shared.hpp): timeout_ms, connect_timeout_ms, key_prefix, version, ttl_s,
 /// retry_ms, max_retry_ms, max_pending.
 ///
-/// One round trip per verb: get_many is MGET; set_many and add_many one pipeline of
+/// One round trip per verb: get_many is MGET (of 256 keys each, pipelined); set_many and add_many one pipeline of
 /// `SET k v [NX] [EX t]`; add is `SET NX`; increment a script that never creates a
 /// missing key (INCRBY would) and answers nullopt for a non-integer or an overflow, as
 /// memcached and Django do; bump_and_drop_many one script per 500 rows, pipelined;
@@ -222,22 +222,34 @@ class RedisCache final : public SharedCache {
 
  protected:
   void fetch(std::span<const std::string> keys, std::span<std::string> values, std::span<bool> found) override {
+    // many keys: MGETs of kMgetChunk keys, pipelined (one round trip), so that the
+    // server looks up the next chunk while this thread parses the last one
+    constexpr std::size_t kMgetChunk = 256;
     detail::RespCommands& cmd = commands();
-    cmd.start(1 + keys.size()).arg("MGET");
-    for (const auto& k : keys) cmd.arg(k);
+    for (std::size_t at = 0; at < keys.size(); at += kMgetChunk) {
+      const auto part = keys.subspan(at, std::min(kMgetChunk, keys.size() - at));
+      cmd.start(1 + part.size()).arg("MGET");
+      for (const auto& k : part) cmd.arg(k);
+    }
     auto lease = pool_.acquire();
     redisContext* c = lease.get();
     send(lease, c, cmd.bytes());
-    // the reply's values are parsed straight into the caller's strings (which keep
+    // the replies' values are parsed straight into the caller's strings (which keep
     // their capacity): no reply object per value, no copy
-    detail::MgetSink sink;
-    sink.values = values;
-    sink.found = found;
     std::fill(found.begin(), found.end(), false);
-    if (!sink.read(c)) fail_io(lease, c);
-    if (!sink.error.empty()) throw CacheError("gocp: redis error: " + sink.error + " (" + url() + ")");
-    if (sink.malformed || sink.elements != static_cast<long long>(keys.size()))
-      throw CacheError("gocp: redis answered MGET with a malformed reply (" + url() + ")");
+    bool malformed = false;
+    std::string error;
+    for (std::size_t at = 0; at < keys.size(); at += kMgetChunk) {  // every reply read: in step
+      const std::size_t n = std::min(kMgetChunk, keys.size() - at);
+      detail::MgetSink sink;
+      sink.values = values.subspan(at, n);
+      sink.found = found.subspan(at, n);
+      if (!sink.read(c)) fail_io(lease, c);
+      if (error.empty()) error = std::move(sink.error);
+      malformed = malformed || sink.malformed || sink.elements != static_cast<long long>(n);
+    }
+    if (!error.empty()) throw CacheError("gocp: redis error: " + error + " (" + url() + ")");
+    if (malformed) throw CacheError("gocp: redis answered MGET with a malformed reply (" + url() + ")");
   }
 
   void store(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl) override {
