@@ -23,6 +23,12 @@
 // is refused if any invalidation of the model came since. A lookup's entry keeps the
 // object its last hit found, served while that row is not written: one lookup per hit.
 //
+// When both aliases are one byte store, a lookup, the object it refers to and the
+// object's generation are read in one Cache::get_following call (asked of the objects
+// alias, whose circuit breaker replays lost invalidations first), with a guess of the
+// reference from detail/reference_hints.hpp. Repository::in_bulk reads N objects and
+// generations in one call and fills what the database answered in one more or two.
+//
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
 // and model: every committed write to the table, through any repository (with caches or
 // without, of any registry), bumps the written keys -- only those: a write to one row
@@ -30,7 +36,6 @@
 // together and are invalidated in one call. No verb invalidates by hand.
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cstdint>
 #include <memory>
