@@ -4,6 +4,9 @@
 ///   lookup key -> pk       in the `default` alias (key: model, schema hash, the
 ///                          repository's filters and bound values, the canonical lookup)
 ///   pk -> object           in the alias named after the model, generation-tagged
+/// When both aliases are one byte store (the same Redis or memcached URL), a hit is one
+/// Cache::get_following call: one round trip on Redis (a script follows the lookup's
+/// reference to the object and its generation server side).
 /// A mapped object is served only if its entry is current and it still matches the
 /// filters and the lookup; anything else falls back to the real get_or_create, whose
 /// result is then cached (after the transaction commits; never if it rolls back).
@@ -57,15 +60,19 @@ struct CachedGetOrCreate : Policy {
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read
     std::optional<M> found;  // one object for every return: no moves on the hit path
-    // the typed tier's answer kept with the mapping, while its row is unwritten
-    state.cached_pk = caches.lookup(state.lookup, state.words, found);
-    if (found) {
-      caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
-      return found;
+    detail::SeenGeneration seen;
+    if (caches.follows()) {  // one store: the lookup, its object and generation in one call
+      found = caches.follow(state.lookup, state.cached_pk, state.generation);
+    } else {
+      // the typed tier's answer kept with the mapping, while its row is unwritten
+      state.cached_pk = caches.lookup(state.lookup, state.words, found);
+      if (found) {
+        caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
+        return found;
+      }
+      if (state.cached_pk) found = caches.get(*state.cached_pk, state.generation, &seen);
     }
     if (state.cached_pk) {
-      detail::SeenGeneration seen;
-      found = caches.get(*state.cached_pk, state.generation, &seen);
       const Dialect& dialect = repo.database().dialect();
       const bool current = found.has_value();
       if (found && detail::matches(scope, *found, dialect) && detail::matches(lookup, *found, dialect)) {
