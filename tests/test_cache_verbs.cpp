@@ -358,6 +358,18 @@ TEST_CASE("redis URLs: database number, unix sockets, passwords never shown", "[
   }
 }
 
+TEST_CASE("redis over its unix socket: redis+unix:// and unix:// (as redis-py spells it) reach one server", "[shared][redis]") {
+  const std::string path = gocp::test::redis_server().socket_path();
+  gocp::CacheRegistry caches{{"tcp", gocp::test::redis_server().url("key_prefix=sock", 3)},
+                             {"plus", "redis+unix://" + path + "?db=3&key_prefix=sock"},
+                             {"bare", "unix://" + path + "?db=3&key_prefix=sock&timeout_ms=500"}};
+  caches.cache("plus").set("k", "over the socket");
+  CHECK(caches.cache("bare").get("k") == std::optional<std::string>("over the socket"));
+  CHECK(caches.cache("tcp").get("k") == std::optional<std::string>("over the socket"));
+  CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "unix://host/tmp/x.sock"}}; }),
+             Catch::Contains("unix URL names a socket path") && Catch::Contains("unix:///path/to/redis.sock"));
+}
+
 TEST_CASE("redis: two databases of one server are two caches", "[shared][redis]") {
   gocp::CacheRegistry caches{{"db1", gocp::test::redis_server().url("key_prefix=dbs", 1)},
                              {"db2", gocp::test::redis_server().url("key_prefix=dbs", 2)}};

@@ -1,15 +1,15 @@
 #pragma once
 /// \file
 /// The Redis cache, over hiredis (0.14, RESP2). Including this header registers the
-/// `redis://` and `redis+unix://` cache schemes; link `gocp::redis`.
+/// `redis://`, `redis+unix://` and `unix://` cache schemes; link `gocp::redis`.
 ///
 ///     #include <gocp/backends/redis.hpp>
 ///     gocp::CacheRegistry caches{{"default", "redis://127.0.0.1:6379/0?timeout_ms=100"},
 ///                                {"library.author", "redis://:secret@cache1:6379/1?key_prefix=shop"}};
 ///
 /// URLs: `redis://[[user]:password@]host[:port][/db]` (port 6379, db 0) and
-/// `redis+unix:///path/to/redis.sock?db=N` (not `unix://`: a socket path says nothing
-/// about which server speaks on it, and memcached listens on sockets too). Options:
+/// `redis+unix:///path/to/redis.sock?db=N`, also spelt `unix:///path/to/redis.sock?db=N`
+/// as redis-py and django-redis spell it (gocp's memcached has no socket URL). Options:
 /// `pool` (connections, 8; a caller waits up to timeout_ms for one), and SharedCache's
 /// (cache/shared.hpp): timeout_ms, connect_timeout_ms, key_prefix, version, ttl_s,
 /// retry_ms, max_retry_ms, max_pending.
@@ -623,8 +623,8 @@ inline std::shared_ptr<Cache> redis_cache(Url& url, bool unix_socket) {
   RedisEndpoint e;
   if (unix_socket) {
     if (!url.host().empty() || url.port() != 0)
-      throw ConfigurationError("gocp: a redis+unix URL names a socket path, not a host: '" + url.redacted() +
-                               "' (expected redis+unix:///path/to/redis.sock?db=N)");
+      throw ConfigurationError("gocp: a " + url.scheme() + " URL names a socket path, not a host: '" +
+                               url.redacted() + "' (expected " + url.scheme() + ":///path/to/redis.sock?db=N)");
     e.socket_path = "/" + url.path();
     if (url.path().empty())
       throw ConfigurationError("gocp: no socket path in URL '" + url.redacted() + "'");
@@ -646,10 +646,11 @@ inline std::shared_ptr<Cache> redis_cache(Url& url, bool unix_socket) {
 
 }  // namespace detail
 
-/// True once `redis` and `redis+unix` are registered: its initializer is the
+/// True once `redis`, `redis+unix` and `unix` are registered: its initializer is the
 /// registration, run when a program includes this header.
 inline const bool redis_registered =
     register_cache_scheme("redis", [](Url& url) { return detail::redis_cache(url, false); }) &&
-    register_cache_scheme("redis+unix", [](Url& url) { return detail::redis_cache(url, true); });
+    register_cache_scheme("redis+unix", [](Url& url) { return detail::redis_cache(url, true); }) &&
+    register_cache_scheme("unix", [](Url& url) { return detail::redis_cache(url, true); });
 
 }  // namespace gocp
