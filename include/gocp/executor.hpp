@@ -225,17 +225,41 @@ class Executor {
     }
     const detail::ColumnValues& values = auto_now_columns(false).empty() ? values_ : stamped;
     validate(values);
-    auto w = writer();
-    w.text("UPDATE ").table().text(" SET ");
-    if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
-    w.where_pk(pk);
-    std::size_t changed = 0;
-    run_returning(w, values, [&](M row) {
-      ++changed;
-      emit_update(pk, row, values);
-      if (stored) *stored = std::move(row);
-    });
-    return changed;
+    auto write = [&](detail::SqlWriter& w) {
+      w.text("UPDATE ").table().text(" SET ");
+      if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
+      w.where_pk(pk);
+    };
+    // emitted once the statement has run: outside a transaction SQLite commits an
+    // UPDATE ... RETURNING only when its last step is done, and a cache invalidated
+    // before that could be refilled with the row as it was
+    std::optional<M> row;
+    if (values.increments.empty()) {
+      // a save's UPDATE: named by its shape (the columns it sets), its text written once
+      // per connection, its values bound where they are
+      detail::StatementShape shape(info(), 'U');
+      for (const auto& [column, v] : values) {
+        shape.column(column);
+        shape.bind(v);
+      }
+      shape.bind(pk);
+      auto write_returning = [&](detail::SqlWriter& w) {
+        write(w);
+        returning(w);
+      };
+      run(shape, write_returning, [&](const Row& r) {
+        detail::read_into(row.emplace(), r);
+        return true;
+      });
+    } else {
+      auto w = writer();
+      write(w);
+      run_returning(w, values, [&](M r) { row.emplace(std::move(r)); });
+    }
+    if (!row) return 0;
+    emit_update(pk, *row, values);
+    if (stored) *stored = std::move(*row);
+    return 1;
   }
 
   /// UPDATE of `values` on every row of `qs`; returns how many rows changed. An

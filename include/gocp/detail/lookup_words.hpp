@@ -1,15 +1,25 @@
 #pragma once
 // The typed tier's exact key for a lookup on top of a repository's filters: the words
-// that spell both expressions (every node's operator and column, every value's kind,
-// length and bytes, every list's size, the filters' node count first), which no other
-// pair spells, and a cheap hash of them. A lookup entry keeps the words it answered and
-// serves a query only when its words are equal, so the hash need not be strong, nor
-// blind to operand order (`a && b` and `b && a` are two entries): a collision costs a
-// miss, never a wrong answer, without matching the object again.
+// that spell both expressions, which no other pair spells, and a cheap hash of them. A
+// lookup entry keeps the words it answered and serves a query only when its words are
+// equal, so the hash need not be strong, nor blind to operand order (`a && b` and
+// `b && a` are two entries): a collision costs a miss, never a wrong answer, without
+// matching the object again.
+//
+// The words are compact, since a hit builds them and compares them: the filters' node
+// count, then per node one head word (operator, value kind, column, and a text's length
+// or a list's size) and the value's payload (none for NULL, one word for a number or a
+// time, a text's bytes eight at a time). A column or length too wide for its field
+// saturates it and follows in words of its own, so the spelling stays exact.
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <span>
+#include <string_view>
+#include <type_traits>
+#include <variant>
 
 #include "../query.hpp"
 #include "cache_keys.hpp"
@@ -17,27 +27,103 @@
 
 namespace gocp::detail {
 
-// inline room for a few terms on top of a few filters: the hit path allocates nothing
-using LookupWords = SmallVector<std::uint64_t, 48>;
+// inline room for a few terms on top of a few filters: building them allocates nothing
+using LookupWords = SmallVector<std::uint64_t, 32>;
+// what an entry keeps: a two-term lookup of short texts, inline
+using KeptWords = SmallVector<std::uint64_t, 8>;
+
+/// The Bytes (4 or 8) bytes at p as one integer.
+template <std::size_t Bytes>
+std::uint64_t load_word(const char* p) noexcept {
+  std::conditional_t<Bytes == 8, std::uint64_t, std::uint32_t> word;
+  std::memcpy(&word, p, Bytes);
+  return word;
+}
+
+// value_head_and_payload() switches on the alternative's index: the order it assumes
+static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, std::int64_t> &&
+              std::is_same_v<std::variant_alternative_t<2, Value>, double> &&
+              std::is_same_v<std::variant_alternative_t<3, Value>, std::string> &&
+              std::is_same_v<std::variant_alternative_t<4, Value>, BlobValue> &&
+              std::is_same_v<std::variant_alternative_t<5, Value>, TimestampValue> &&
+              std::is_same_v<std::variant_alternative_t<6, Value>, DateValue> && std::variant_size_v<Value> == 7,
+              "gocp: lookup_words spells the Value alternatives by index; update it with value.hpp");
+
+/// Writes at `out` the head word and payload of one value, as the file comment
+/// describes (`op` and `column` are the node's, `list` the size of its `in` list), and
+/// returns the end of what it wrote: at most value_words_bound(v) words.
+inline std::uint64_t* value_head_and_payload(std::uint64_t* out, std::uint64_t op, std::uint64_t column,
+                                             std::uint64_t list, const Value& v) noexcept {
+  std::string_view bytes;
+  bool text = false;
+  switch (v.index()) {  // the alternatives' order, as value.hpp lists them (asserted above)
+    case 3: bytes = *std::get_if<std::string>(&v), text = true; break;
+    case 4: bytes = std::get_if<BlobValue>(&v)->bytes, text = true; break;
+    default: break;
+  }
+  const std::uint64_t length = text ? bytes.size() : list;
+  constexpr std::uint64_t kColumnMax = 0xffff, kLengthMax = 0xffffffff;
+  // a text value and an `in` list would need two lengths: spelled out like a wide one
+  const bool wide = column >= kColumnMax || length >= kLengthMax || (length != list && list != 0);
+  *out++ = op << 56 | static_cast<std::uint64_t>(v.index()) << 48 | std::min(column, kColumnMax) << 32 |
+           std::min(length, kLengthMax);
+  if (wide) {
+    *out++ = column;
+    *out++ = length;
+    *out++ = list;
+  }
+  switch (v.index()) {
+    case 1: *out++ = static_cast<std::uint64_t>(*std::get_if<std::int64_t>(&v)); break;
+    case 2: *out++ = std::bit_cast<std::uint64_t>(*std::get_if<double>(&v)); break;
+    case 5: *out++ = static_cast<std::uint64_t>(std::get_if<TimestampValue>(&v)->micros); break;
+    case 6: *out++ = static_cast<std::uint64_t>(std::get_if<DateValue>(&v)->days); break;
+    default: break;
+  }
+  if (text) {
+    const char* p = bytes.data();
+    const std::size_t n = bytes.size();
+    // whole words, then the last bytes read with loads that may overlap (the length
+    // in the head tells such tails apart)
+    if (n >= 8) {
+      for (std::size_t i = 0; i + 8 < n; i += 8) *out++ = load_word<8>(p + i);
+      *out++ = load_word<8>(p + n - 8);
+    } else if (n >= 4) {
+      *out++ = load_word<4>(p) << 32 | load_word<4>(p + n - 4);
+    } else if (n > 0) {
+      *out++ = std::uint64_t{static_cast<unsigned char>(p[0])} << 16 |
+               std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 | static_cast<unsigned char>(p[n - 1]);
+    }
+  }
+  return out;
+}
+
+/// The most words value_head_and_payload() writes for `v`.
+inline std::size_t value_words_bound(const Value& v) noexcept {
+  const auto* s = std::get_if<std::string>(&v);
+  const auto* b = s ? nullptr : std::get_if<BlobValue>(&v);
+  return 5 + (s ? s->size() / 8 : b ? b->bytes.size() / 8 : 0);
+}
 
 /// Writes the words of (filters, lookup) into `words` and returns their hash.
 template <class T>
 Hash128 lookup_words(const Expr<T>& filters, const Expr<T>& lookup, LookupWords& words) {
   words.clear();
-  std::uint64_t h = 0;
-  auto add = [&](std::uint64_t word) {
-    words.emplace_back(word);
-    h = std::rotl((h ^ word) * 0x9e3779b97f4a7c15ull, 31);
+  *words.append_for_overwrite(1) = filters.nodes().size();
+  // room for each value once (a capacity check per value, not per word), then only
+  // what was written is kept
+  auto append = [&](std::uint64_t op, std::uint64_t column, std::uint64_t list, const Value& v) {
+    const std::size_t at = words.size();
+    std::uint64_t* first = words.append_for_overwrite(value_words_bound(v));
+    words.truncate(at + static_cast<std::size_t>(value_head_and_payload(first, op, column, list, v) - first));
   };
-  add(filters.nodes().size());
   for (std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
     for (const Node& n : nodes) {
-      add(static_cast<std::uint64_t>(n.op) << 32 | n.column);
-      Hash128::value_words(n.value, add);
-      add(n.list.size());
-      for (const Value& v : n.list) Hash128::value_words(v, add);
+      append(static_cast<std::uint64_t>(n.op), n.column, n.list.size(), n.value);
+      for (const Value& v : n.list) append(0, 0, 0, v);
     }
   }
+  std::uint64_t h = 0;
+  for (const std::uint64_t word : words) h = std::rotl((h ^ word) * 0x9e3779b97f4a7c15ull, 31);
   return {mix64(h), words.size()};
 }
 
