@@ -261,21 +261,17 @@ class Repository<Model, Policies...> {
       obj = counted(exec().insert(obj));
       return;
     }
-    const std::vector<Value> values = detail::object_values(obj);
-    detail::ColumnValues set;
-    for (std::size_t i = 0; i < values.size(); ++i)
-      if (i != info().pk) set.emplace_back(i, values[i]);
     // An existing row (the usual case): one UPDATE, which needs no transaction of its
     // own (its change is emitted once it has run). obj becomes the row as stored (an
     // auto_now field's new time included).
-    if (exec().update_row(values[info().pk], set, &obj) == 1) {
+    if (exec().update_object(obj)) {
       count_invalidations(1);
       return;
     }
     // No row had the key: the update and the insert in one transaction, so that a
     // concurrent save of the same new key updates the row the other inserted.
     database().atomic([&] {
-      if (exec().update_row(values[info().pk], set, &obj) == 0) obj = exec().insert(obj);
+      if (!exec().update_object(obj)) obj = exec().insert(obj);
       count_invalidations(1);
     });
   }
