@@ -8,7 +8,8 @@
 //   LookupShelf<M>  lookup hash -> pk, and a copy of the object a hit found, kept while
 //                   its row is not written: most hits are one lookup under one lock
 //
-// Readers take a shard's shared lock, so hits on two threads never wait on each other.
+// Readers take a shard's shared lock (a spin lock: it is held for a lookup and a copy),
+// so hits on two threads never wait on each other.
 // Past its bound a shard drops an entry picked at random (an LRU list would make every
 // read a writer). Generations come from one process-wide counter, so no value is ever
 // given twice: an entry evicted and made again can never match a reader's old one.
@@ -26,7 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -34,6 +35,7 @@
 #include "../value.hpp"
 #include "cache_keys.hpp"
 #include "lookup_words.hpp"
+#include "shared_spin_lock.hpp"
 
 namespace gocp::detail {
 
@@ -184,7 +186,7 @@ class Shelf {
   };
 
   struct Shard {
-    mutable std::shared_mutex mutex;
+    mutable SharedSpinLock mutex;  // held for one lookup and one copy: see shared_spin_lock.hpp
     std::unordered_map<Key, Slot, Hash, Equal> map;
     std::uint64_t drops = 0;
 
