@@ -19,6 +19,7 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "../query.hpp"
@@ -29,8 +30,54 @@ namespace gocp::detail {
 
 // inline room for a few terms on top of a few filters: building them allocates nothing
 using LookupWords = SmallVector<std::uint64_t, 32>;
-// what an entry keeps: a two-term lookup of short texts, inline
-using KeptWords = SmallVector<std::uint64_t, 8>;
+
+/// The words a lookup entry keeps: up to kInline inline (a two-term lookup of short
+/// texts), more on the heap, in one word less than a SmallVector, so that the object
+/// kept after them starts a cache line sooner (a hit reads the words, then the object).
+class KeptWords {
+ public:
+  static constexpr std::size_t kInline = 8;
+
+  KeptWords() noexcept = default;
+  KeptWords(const KeptWords&) = delete;
+  KeptWords& operator=(const KeptWords&) = delete;
+  // the inline words or the heap pointer, taken as bytes either way
+  KeptWords(KeptWords&& other) noexcept : size_(std::exchange(other.size_, 0)) { std::memcpy(&words_, &other.words_, sizeof words_); }
+  KeptWords& operator=(KeptWords&& other) noexcept {
+    if (this != &other) {
+      release();
+      size_ = std::exchange(other.size_, 0);
+      std::memcpy(&words_, &other.words_, sizeof words_);
+    }
+    return *this;
+  }
+  ~KeptWords() { release(); }
+
+  /// Keeps a copy of `words` instead of what it kept.
+  void assign(std::span<const std::uint64_t> words) {
+    release();
+    std::uint64_t* to = words_.inline_words;
+    if (words.size() > kInline) to = words_.heap = new std::uint64_t[words.size()];
+    std::copy(words.begin(), words.end(), to);
+    size_ = words.size();
+  }
+
+  operator std::span<const std::uint64_t>() const noexcept {
+    return {size_ > kInline ? words_.heap : words_.inline_words, size_};
+  }
+
+ private:
+  void release() noexcept {
+    if (size_ > kInline) delete[] words_.heap;
+    size_ = 0;
+  }
+
+  std::size_t size_ = 0;
+  union {
+    std::uint64_t inline_words[kInline];
+    std::uint64_t* heap;
+  } words_{};
+};
 
 /// The Bytes (4 or 8) bytes at p as one integer.
 template <std::size_t Bytes>
@@ -107,21 +154,32 @@ inline std::size_t value_words_bound(const Value& v) noexcept {
 /// Writes the words of (filters, lookup) into `words` and returns their hash.
 template <class T>
 Hash128 lookup_words(const Expr<T>& filters, const Expr<T>& lookup, LookupWords& words) {
+  // written through a pointer, the room checked once per value (grown only past the
+  // inline words), the size set once at the end
   words.clear();
-  *words.append_for_overwrite(1) = filters.nodes().size();
-  // room for each value once (a capacity check per value, not per word), then only
-  // what was written is kept
-  auto append = [&](std::uint64_t op, std::uint64_t column, std::uint64_t list, const Value& v) {
-    const std::size_t at = words.size();
-    std::uint64_t* first = words.append_for_overwrite(value_words_bound(v));
-    words.truncate(at + static_cast<std::size_t>(value_head_and_payload(first, op, column, list, v) - first));
+  std::uint64_t* out = words.append_for_overwrite(words.capacity());
+  std::uint64_t* room_end = out + words.capacity();
+  auto room = [&](const Value& v) {
+    const std::size_t need = value_words_bound(v);
+    if (static_cast<std::size_t>(room_end - out) >= need) [[likely]]
+      return;
+    const std::size_t written = static_cast<std::size_t>(out - words.begin());
+    words.truncate(written);
+    out = words.append_for_overwrite(std::max(need, written));
+    room_end = words.end();
   };
-  for (std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
+  *out++ = filters.nodes().size();
+  for (const std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
     for (const Node& n : nodes) {
-      append(static_cast<std::uint64_t>(n.op), n.column, n.list.size(), n.value);
-      for (const Value& v : n.list) append(0, 0, 0, v);
+      room(n.value);
+      out = value_head_and_payload(out, static_cast<std::uint64_t>(n.op), n.column, n.list.size(), n.value);
+      for (const Value& v : n.list) {
+        room(v);
+        out = value_head_and_payload(out, 0, 0, 0, v);
+      }
     }
   }
+  words.truncate(static_cast<std::size_t>(out - words.begin()));
   std::uint64_t h = 0;
   for (const std::uint64_t word : words) h = std::rotl((h ^ word) * 0x9e3779b97f4a7c15ull, 31);
   return {mix64(h), words.size()};

@@ -45,6 +45,8 @@ class SmallVector {
   const T* begin() const noexcept { return data_; }
   const T* end() const noexcept { return data_ + size_; }
   std::size_t size() const noexcept { return size_; }
+  /// Elements it can hold before it must grow.
+  std::size_t capacity() const noexcept { return capacity_; }
   bool empty() const noexcept { return size_ == 0; }
   T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }

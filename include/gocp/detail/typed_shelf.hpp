@@ -358,8 +358,7 @@ class LookupShelf {
       e.pk = pk;
       e.seen = std::move(seen);
       e.object = object;
-      e.words.clear();
-      e.words.append(words.begin(), words.end());
+      e.words.assign(words);
     });
   }
 
