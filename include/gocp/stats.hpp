@@ -74,28 +74,35 @@ struct StatCounters {
 
   /// This thread's stripe: claimed on first use, given back when the thread ends (the
   /// claim's acquire and the release's release order a new owner after the old one).
+  /// The index is a constant-initialised thread_local, so the hot path reads it with no
+  /// initialisation guard; the object whose destructor gives it back is made at the claim.
   static std::size_t stripe_of_this_thread() noexcept {
-    struct Claim {
-      std::size_t stripe = kOwned;
-      Claim() noexcept {
-        std::uint64_t taken = claims().load(std::memory_order_relaxed);
-        while (~taken & kAllOwned) {
-          const std::size_t free = static_cast<std::size_t>(std::countr_zero(~taken & kAllOwned));
-          taken = claims().fetch_or(std::uint64_t{1} << free, std::memory_order_acquire);
-          if (!(taken >> free & 1u)) {
-            stripe = free;
-            return;
-          }
-        }
-      }
-      ~Claim() {
-        if (stripe < kOwned) claims().fetch_and(~(std::uint64_t{1} << stripe), std::memory_order_release);
-        stripe = kOwned;  // a count made later in this thread's exit goes to the shared stripe
+    if (stripe_ == kUnclaimed) [[unlikely]]
+      claim();
+    return stripe_;
+  }
+  [[gnu::noinline]] static void claim() noexcept {
+    struct Release {
+      ~Release() {
+        if (stripe_ < kOwned) claims().fetch_and(~(std::uint64_t{1} << stripe_), std::memory_order_release);
+        stripe_ = kOwned;  // a count made later in this thread's exit goes to the shared stripe
       }
     };
-    thread_local Claim mine;
-    return mine.stripe;
+    stripe_ = kOwned;
+    std::uint64_t taken = claims().load(std::memory_order_relaxed);
+    while (~taken & kAllOwned) {
+      const std::size_t free = static_cast<std::size_t>(std::countr_zero(~taken & kAllOwned));
+      taken = claims().fetch_or(std::uint64_t{1} << free, std::memory_order_acquire);
+      if (!(taken >> free & 1u)) {
+        stripe_ = free;
+        break;
+      }
+    }
+    thread_local Release release;  // constructed now: its destructor runs when the thread ends
+    static_cast<void>(release);
   }
+  static constexpr std::size_t kUnclaimed = kOwned + 1;
+  static inline thread_local std::size_t stripe_ = kUnclaimed;
   static constexpr std::uint64_t kAllOwned = (std::uint64_t{1} << kOwned) - 1;
   static std::atomic<std::uint64_t>& claims() noexcept {
     static std::atomic<std::uint64_t> taken{0};
