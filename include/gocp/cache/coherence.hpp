@@ -20,8 +20,10 @@
 // the object share one entry, a fill under a stale generation is refused at once, and
 // nothing is encoded. The typed tier also fills a miss without reading the row twice:
 // it reads the model's invalidation count (its epoch) before the database, and the fill
-// is refused if any invalidation of the model came since. A lookup's entry keeps the
-// object its last hit found, served while that row is not written: one lookup per hit.
+// is refused if any invalidation of the model came since (an insert under a new key is
+// none: no earlier read can have found that row, so a create's own row is stored as the
+// INSERT returned it). A lookup's entry keeps the object its fill stored or its last hit
+// found, served while that row is not written: one lookup per hit, the first included.
 //
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
 // and model: every committed write to the table, through any repository (with caches or

@@ -5,8 +5,9 @@
 // typed generations (cache/coherence.hpp):
 //
 //   ObjectShelf<M>  pk -> {generation, the object if it was read under that generation}
-//   LookupShelf<M>  lookup hash -> pk, and a copy of the object a hit found, kept while
-//                   its row is not written: most hits are one lookup under one lock
+//   LookupShelf<M>  lookup hash -> pk, and a copy of the object its fill stored or a hit
+//                   found, kept while its row is not written: a hit is one lookup under
+//                   one lock
 //
 // Readers take a shard's shared lock (a spin lock: it is held for a lookup and a copy),
 // so hits on two threads never wait on each other.
