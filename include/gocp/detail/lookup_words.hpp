@@ -87,7 +87,7 @@ std::uint64_t load_word(const char* p) noexcept {
   return word;
 }
 
-// value_head_and_payload() switches on the alternative's index: the order it assumes
+// SpelledValue switches on the alternative's index: the order it assumes
 static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, std::int64_t> &&
               std::is_same_v<std::variant_alternative_t<2, Value>, double> &&
               std::is_same_v<std::variant_alternative_t<3, Value>, std::string> &&
@@ -96,41 +96,48 @@ static_assert(std::is_same_v<std::variant_alternative_t<1, Value>, std::int64_t>
               std::is_same_v<std::variant_alternative_t<6, Value>, DateValue> && std::variant_size_v<Value> == 7,
               "gocp: lookup_words spells the Value alternatives by index; update it with value.hpp");
 
-/// Writes at `out` the head word and payload of one value, as the file comment
-/// describes (`op` and `column` are the node's, `list` the size of its `in` list), and
-/// returns the end of what it wrote: at most value_words_bound(v) words.
-inline std::uint64_t* value_head_and_payload(std::uint64_t* out, std::uint64_t op, std::uint64_t column,
-                                             std::uint64_t list, const Value& v) noexcept {
-  std::string_view bytes;
-  bool text = false;
-  switch (v.index()) {  // the alternatives' order, as value.hpp lists them (asserted above)
-    case 3: bytes = *std::get_if<std::string>(&v), text = true; break;
-    case 4: bytes = std::get_if<BlobValue>(&v)->bytes, text = true; break;
-    default: break;
+/// One value as lookup_words() spells it, read from the variant once: its kind, and its
+/// bytes (a text or blob) or its number (an integer, a double's bits, a time).
+struct SpelledValue {
+  std::uint64_t kind = 0;
+  std::string_view bytes{};
+  std::uint64_t number = 0;
+  bool text = false, has_number = false;
+
+  explicit SpelledValue(const Value& v) noexcept : kind(v.index()) {
+    switch (v.index()) {  // the alternatives' order, as value.hpp lists them (asserted above)
+      case 1: number = static_cast<std::uint64_t>(*std::get_if<1>(&v)), has_number = true; break;
+      case 2: number = std::bit_cast<std::uint64_t>(*std::get_if<2>(&v)), has_number = true; break;
+      case 3: bytes = *std::get_if<3>(&v), text = true; break;
+      case 4: bytes = std::get_if<4>(&v)->bytes, text = true; break;
+      case 5: number = static_cast<std::uint64_t>(std::get_if<5>(&v)->micros), has_number = true; break;
+      case 6: number = static_cast<std::uint64_t>(std::get_if<6>(&v)->days), has_number = true; break;
+      default: break;  // NULL: no payload
+    }
   }
-  const std::uint64_t length = text ? bytes.size() : list;
-  constexpr std::uint64_t kColumnMax = 0xffff, kLengthMax = 0xffffffff;
-  // a text value and an `in` list would need two lengths: spelled out like a wide one
-  const bool wide = column >= kColumnMax || length >= kLengthMax || (length != list && list != 0);
-  *out++ = op << 56 | static_cast<std::uint64_t>(v.index()) << 48 | std::min(column, kColumnMax) << 32 |
-           std::min(length, kLengthMax);
-  if (wide) {
-    *out++ = column;
-    *out++ = length;
-    *out++ = list;
-  }
-  switch (v.index()) {
-    case 1: *out++ = static_cast<std::uint64_t>(*std::get_if<std::int64_t>(&v)); break;
-    case 2: *out++ = std::bit_cast<std::uint64_t>(*std::get_if<double>(&v)); break;
-    case 5: *out++ = static_cast<std::uint64_t>(std::get_if<TimestampValue>(&v)->micros); break;
-    case 6: *out++ = static_cast<std::uint64_t>(std::get_if<DateValue>(&v)->days); break;
-    default: break;
-  }
-  if (text) {
+
+  /// The most words write() puts down.
+  std::size_t bound() const noexcept { return 5 + bytes.size() / 8; }
+
+  /// Writes at `out` the head word and payload, as the file comment describes (`op` and
+  /// `column` are the node's, `list` the size of its `in` list); returns the end.
+  std::uint64_t* write(std::uint64_t* out, std::uint64_t op, std::uint64_t column, std::uint64_t list) const noexcept {
+    const std::uint64_t length = text ? bytes.size() : list;
+    constexpr std::uint64_t kColumnMax = 0xffff, kLengthMax = 0xffffffff;
+    // a text value and an `in` list would need two lengths: spelled out like a wide one
+    const bool wide = column >= kColumnMax || length >= kLengthMax || (text && list != 0);
+    *out++ = op << 56 | kind << 48 | std::min(column, kColumnMax) << 32 | std::min(length, kLengthMax);
+    if (wide) [[unlikely]] {
+      *out++ = column;
+      *out++ = length;
+      *out++ = list;
+    }
+    if (has_number) *out++ = number;
+    if (!text) return out;
     const char* p = bytes.data();
     const std::size_t n = bytes.size();
-    // whole words, then the last bytes read with loads that may overlap (the length
-    // in the head tells such tails apart)
+    // whole words, then the last bytes read with loads that may overlap (the length in
+    // the head tells such tails apart)
     if (n >= 8) {
       for (std::size_t i = 0; i + 8 < n; i += 8) *out++ = load_word<8>(p + i);
       *out++ = load_word<8>(p + n - 8);
@@ -140,16 +147,9 @@ inline std::uint64_t* value_head_and_payload(std::uint64_t* out, std::uint64_t o
       *out++ = std::uint64_t{static_cast<unsigned char>(p[0])} << 16 |
                std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 | static_cast<unsigned char>(p[n - 1]);
     }
+    return out;
   }
-  return out;
-}
-
-/// The most words value_head_and_payload() writes for `v`.
-inline std::size_t value_words_bound(const Value& v) noexcept {
-  const auto* s = std::get_if<std::string>(&v);
-  const auto* b = s ? nullptr : std::get_if<BlobValue>(&v);
-  return 5 + (s ? s->size() / 8 : b ? b->bytes.size() / 8 : 0);
-}
+};
 
 /// Writes the words of (filters, lookup) into `words` and returns their hash.
 template <class T>
@@ -159,24 +159,21 @@ Hash128 lookup_words(const Expr<T>& filters, const Expr<T>& lookup, LookupWords&
   words.clear();
   std::uint64_t* out = words.append_for_overwrite(words.capacity());
   std::uint64_t* room_end = out + words.capacity();
-  auto room = [&](const Value& v) {
-    const std::size_t need = value_words_bound(v);
-    if (static_cast<std::size_t>(room_end - out) >= need) [[likely]]
-      return;
-    const std::size_t written = static_cast<std::size_t>(out - words.begin());
-    words.truncate(written);
-    out = words.append_for_overwrite(std::max(need, written));
-    room_end = words.end();
+  auto append = [&](const Value& v, std::uint64_t op, std::uint64_t column, std::uint64_t list) {
+    const SpelledValue spelled(v);
+    if (static_cast<std::size_t>(room_end - out) < spelled.bound()) [[unlikely]] {
+      const std::size_t written = static_cast<std::size_t>(out - words.begin());
+      words.truncate(written);
+      out = words.append_for_overwrite(std::max(spelled.bound(), written));
+      room_end = words.end();
+    }
+    out = spelled.write(out, op, column, list);
   };
   *out++ = filters.nodes().size();
   for (const std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
     for (const Node& n : nodes) {
-      room(n.value);
-      out = value_head_and_payload(out, static_cast<std::uint64_t>(n.op), n.column, n.list.size(), n.value);
-      for (const Value& v : n.list) {
-        room(v);
-        out = value_head_and_payload(out, 0, 0, 0, v);
-      }
+      append(n.value, static_cast<std::uint64_t>(n.op), n.column, n.list.size());
+      for (const Value& v : n.list) append(v, 0, 0, 0);
     }
   }
   words.truncate(static_cast<std::size_t>(out - words.begin()));
