@@ -205,3 +205,24 @@ TEST_CASE("a table with more columns than the model still matches, and a missing
   CHECK_THAT(message_of([&] { gadgets.sync_schema(); }),
              Catch::Contains("cannot add the primary key app_gadget.id to an existing table"));
 }
+
+TEST_CASE("a table is checked once per database and model: a repository made per request asks the catalogue nothing",
+          "[schema]") {
+  gocp::test::TempDir dir;
+  const std::string url = gocp::test::database_url(dir);
+  auto db = gocp::Database::open(url);
+  gocp::Repository<Gadget> first{db};
+  first.create_table();
+  first.create(Gadget{0, "a"});
+  db.execute("DROP TABLE app_gadget");  // behind gocp's back, after the check
+
+  // a new repository of the model on this database trusts the check: its statement
+  // reaches the database, which says the table is gone
+  gocp::Repository<Gadget> per_request{db};
+  CHECK_THROWS_AS((void)per_request.count(), gocp::DatabaseError);  // not the ConfigurationError of a check
+  // asked, it checks again
+  CHECK_THAT(message_of([&] { per_request.check_schema(); }), Catch::Contains("does not exist"));
+  // and another database handle checks before its first statement
+  gocp::Repository<Gadget> elsewhere{gocp::Database::open(url)};
+  CHECK_THAT(message_of([&] { (void)elsewhere.count(); }), Catch::Contains("does not exist"));
+}

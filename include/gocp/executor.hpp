@@ -367,17 +367,18 @@ class Executor {
     check_schema();
   }
 
-  /// ConfigurationError when the table is missing or differs from the model. Every
-  /// executor runs it once, before its first statement.
+  /// ConfigurationError when the table is missing or differs from the model. Run once
+  /// per database and model, before the first statement of the first executor that
+  /// needs it (and again whenever called).
   void check_schema() const {
     gocp::check_schema(db_, info());
-    schema_checked_->store(true, std::memory_order_release);
+    mark_schema_checked();
   }
 
   /// Adds what the table lacks (never drops or changes anything), then checks it.
   SchemaChanges sync_schema() const {
     auto changes = gocp::sync_schema(db_, info(), detail::object_values(detail::default_object<M>()));
-    schema_checked_->store(true, std::memory_order_release);
+    mark_schema_checked();
     return changes;
   }
 
@@ -387,9 +388,16 @@ class Executor {
   static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }
   static auto pk_member() { return std::get<detail::pk_index<M>>(model<M>::schema.fields).member; }
 
-  /// Before an executor's first statement: its table against the model (schema.hpp).
+  /// Before an executor's first statement: its table against the model (schema.hpp),
+  /// unless another executor of the model already checked it on this database.
   void check_schema_once() const {
-    if (!schema_checked_->load(std::memory_order_acquire)) check_schema();
+    if (schema_checked_->load(std::memory_order_acquire)) return;
+    if (detail::DatabaseAccess::schemas_checked(db_).contains(&info())) schema_checked_->store(true, std::memory_order_release);
+    else check_schema();
+  }
+  void mark_schema_checked() const {
+    detail::DatabaseAccess::schemas_checked(db_).add(&info());
+    schema_checked_->store(true, std::memory_order_release);
   }
 
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }

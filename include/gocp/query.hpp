@@ -115,7 +115,7 @@ class Expr {
     if (empty()) return {};
     Expr out;
     out.nodes_.reserve(1 + nodes_.size());
-    out.nodes_.emplace_back(detail::Node{detail::Op::not_});
+    out.nodes_.emplace_back_with([] { return detail::Node{detail::Op::not_}; });
     out.nodes_.append(nodes_.begin(), nodes_.end());
     return out;
   }
@@ -126,7 +126,7 @@ class Expr {
   static Expr joined(detail::Op op, It a_first, It a_last, It b_first, It b_last) {
     Expr out;
     out.nodes_.reserve(1 + static_cast<std::size_t>((a_last - a_first) + (b_last - b_first)));
-    out.nodes_.emplace_back(detail::Node{op});
+    out.nodes_.emplace_back_with([op] { return detail::Node{op}; });  // in place: no move of a temporary
     out.nodes_.append(a_first, a_last);
     out.nodes_.append(b_first, b_last);
     return out;

@@ -163,9 +163,9 @@ class Repository<Model, Policies...> {
   /// Never drops, renames or retypes; see schema.hpp. Returns what it changed.
   SchemaChanges sync_schema() const { return exec().sync_schema(); }
 
-  /// Checks the table against the model now (it is checked anyway before the first
-  /// statement): a ConfigurationError names the missing or mistyped columns and the
-  /// unique sets without a unique index.
+  /// Checks the table against the model now (it is checked anyway before the model's
+  /// first statement on this Database): a ConfigurationError names the missing or
+  /// mistyped columns and the unique sets without a unique index.
   void check_schema() const { exec().check_schema(); }
 
   // ---- narrowing -------------------------------------------------------------------

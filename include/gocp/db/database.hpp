@@ -9,12 +9,14 @@
 ///     auto db = gocp::Database::open("sqlite::memory:");
 ///     db.atomic([&] { ... });                                     // a transaction
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +35,25 @@ namespace detail {
 struct TransactionState;
 struct DatabaseAccess;
 
+/// The models whose table this database has checked (schema.hpp): once per database
+/// and model, not per repository, so a repository made per request costs no catalogue
+/// query. Keyed by the model's ModelInfo, so two models of one table are each checked.
+class SchemasChecked {
+ public:
+  bool contains(const void* model) const {
+    std::lock_guard lock(mutex_);
+    return std::find(models_.begin(), models_.end(), model) != models_.end();
+  }
+  void add(const void* model) {
+    std::lock_guard lock(mutex_);
+    if (std::find(models_.begin(), models_.end(), model) == models_.end()) models_.push_back(model);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<const void*> models_;  // a few dozen at most: one per model in use
+};
+
 struct DatabaseState {
   DatabaseState(std::string u, const Dialect& d, ConnectionPool::Factory connect, std::size_t pool_size,
                 std::chrono::milliseconds wait)
@@ -42,6 +63,7 @@ struct DatabaseState {
   ConnectionPool pool;
   ChangeStream changes;
   std::atomic<std::uint64_t> transactions{0}, savepoints{0};
+  SchemasChecked schemas_checked;
 };
 
 /// The transactions open on this thread, one per database at most.

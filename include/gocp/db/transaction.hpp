@@ -74,6 +74,8 @@ struct DatabaseAccess {
     }
     db.state_->changes.publish_many(changes);
   }
+  /// The database's record of the models whose table it has checked.
+  static detail::SchemasChecked& schemas_checked(const Database& db) noexcept { return db.state_->schemas_checked; }
   static bool wrote(const Database& db, const void* table) noexcept {
     auto* tx = db.transaction_state();
     return tx && std::find(tx->written.begin(), tx->written.end(), table) != tx->written.end();
