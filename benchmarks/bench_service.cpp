@@ -1,9 +1,5 @@
-// The service-shaped workload, the headline figure: gocp vs what a user would otherwise
-// write, in the same run, each on its own copy of one seeded SQLite file (WAL):
-//
-//   50,000 authors; 2 threads; keys drawn Zipf(0.99) (a fixed shuffle of ranks to keys);
-//   1 operation in 100 is a save (read the object, bump books_in_store, write it back),
-//   the others get_or_create of the unique (first_name, last_name) pair -- hits, once warm.
+// The service-shaped workload (support/service_workload.hpp), the headline figure: gocp
+// vs what a user would otherwise write, in the same run:
 //
 //   gocp   Repository<Author, CachedGetOrCreate> over locmem (both aliases), saves
 //          through the repository (the change stream invalidates).
@@ -19,182 +15,27 @@
 //   bench_service [--benchmark_repetitions=3] [google benchmark flags]
 
 #include <benchmark/benchmark.h>
-#include <sqlite3.h>
 
-#include <algorithm>
 #include <atomic>
-#include <barrier>
-#include <chrono>
-#include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <filesystem>
-#include <functional>
+#include <memory>
 #include <mutex>
-#include <numeric>
-#include <optional>
-#include <random>
 #include <shared_mutex>
-#include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include <gocp/gocp.hpp>
 
 #include "support/ratio_reporter.hpp"
-#include "../tests/support/library_models.hpp"
-#include "../tests/support/temp_dir.hpp"
-
-using gocp::test::Author;
+#include "support/service_workload.hpp"
 
 namespace {
 
 using gocp::c;
+using namespace gocp::bench::service;
 
-constexpr int kRows = 50'000;
-constexpr double kZipf = 0.99;
-constexpr int kThreads = 2;
-constexpr int kSaveEvery = 100;          // 1% of operations are saves (the headline)
-constexpr std::size_t kDraws = 1 << 18;  // per thread, cycled
-constexpr int kBlock = 4000;             // operations per thread per side per round
 constexpr double kTarget = 1.2;
-
-std::string first_name_of(std::uint32_t i) { return "first-" + std::to_string(i); }
-std::string last_name_of(std::uint32_t i) { return "last-" + std::to_string(i); }
-
-/// The key names and each thread's Zipf draws (different seeds, the same distribution).
-struct Workload {
-  std::vector<std::string> first, last;
-  std::vector<std::vector<std::uint32_t>> draws;
-
-  static const Workload& get() {
-    static const Workload w = [] {
-      Workload w;
-      for (std::uint32_t i = 0; i < kRows; ++i) {
-        w.first.push_back(first_name_of(i));
-        w.last.push_back(last_name_of(i));
-      }
-      std::vector<double> cdf(kRows);
-      double sum = 0;
-      for (int r = 0; r < kRows; ++r) cdf[static_cast<std::size_t>(r)] = sum += 1 / std::pow(r + 1.0, kZipf);
-      std::vector<std::uint32_t> key_of_rank(kRows);
-      std::iota(key_of_rank.begin(), key_of_rank.end(), 0u);
-      std::mt19937_64 shuffle(42);
-      std::shuffle(key_of_rank.begin(), key_of_rank.end(), shuffle);
-      for (int t = 0; t < kThreads; ++t) {
-        std::mt19937_64 rng(1000 + static_cast<unsigned>(t));
-        std::uniform_real_distribution<double> u(0, sum);
-        auto& d = w.draws.emplace_back();
-        for (std::size_t i = 0; i < kDraws; ++i) {
-          const auto r = static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
-          d.push_back(key_of_rank[std::min<std::size_t>(r, kRows - 1)]);
-        }
-      }
-      return w;
-    }();
-    return w;
-  }
-};
-
-/// A fresh copy of one database seeded once with kRows authors (gocp's own DDL).
-std::string make_database() {
-  static gocp::test::TempDir dir;
-  static int files = 0;
-  static const std::string seeded = [] {
-    std::string path = dir.file("seed.db").string();
-    auto db = gocp::Database::open("sqlite:///" + path);
-    gocp::Repository<Author> authors{db};
-    authors.create_table();
-    db.atomic([&] {
-      const Workload& w = Workload::get();
-      for (std::uint32_t i = 0; i < kRows; ++i) authors.create(Author{0, w.first[i], w.last[i], 0, std::nullopt});
-    });
-    return path;
-  }();
-  std::string path = dir.file("copy-" + std::to_string(++files) + ".db").string();
-  std::filesystem::copy_file(seeded, path);
-  return path;
-}
-
-// ---- the floor: cache-aside by hand ------------------------------------------------------
-
-[[noreturn]] void sqlite_fail(sqlite3* db, const char* what) {
-  throw std::runtime_error(std::string("floor: ") + what + ": " + sqlite3_errmsg(db));
-}
-
-/// One thread's sqlite3 connection, opened as gocp opens its own, with prepared statements.
-class Connection {
- public:
-  explicit Connection(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
-      sqlite_fail(db_, "open");
-    sqlite3_busy_timeout(db_, 5000);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
-      if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) sqlite_fail(db_, pragma);
-    select_ = prepare(
-        "SELECT id, first_name, last_name, books_in_store, store FROM library_author "
-        "WHERE first_name = ? AND last_name = ? LIMIT 21");
-    update_ = prepare(
-        "UPDATE library_author SET first_name = ?, last_name = ?, books_in_store = ?, store = ? WHERE id = ?");
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  ~Connection() {
-    sqlite3_finalize(select_);
-    sqlite3_finalize(update_);
-    sqlite3_close_v2(db_);
-  }
-
-  Author find(const std::string& first, const std::string& last) {
-    bind(select_, 1, first);
-    bind(select_, 2, last);
-    if (sqlite3_step(select_) != SQLITE_ROW) {
-      sqlite3_reset(select_);
-      sqlite_fail(db_, "select found no row");
-    }
-    Author a;
-    a.id = sqlite3_column_int64(select_, 0);
-    a.first_name = text(select_, 1);
-    a.last_name = text(select_, 2);
-    a.books_in_store = sqlite3_column_int(select_, 3);
-    if (sqlite3_column_type(select_, 4) != SQLITE_NULL) a.store = text(select_, 4);
-    const int rc = sqlite3_step(select_);
-    sqlite3_reset(select_);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "select: several rows");
-    return a;
-  }
-
-  void update(const Author& a) {
-    bind(update_, 1, a.first_name);
-    bind(update_, 2, a.last_name);
-    sqlite3_bind_int(update_, 3, a.books_in_store);
-    if (a.store) bind(update_, 4, *a.store);
-    else sqlite3_bind_null(update_, 4);
-    sqlite3_bind_int64(update_, 5, a.id);
-    const int rc = sqlite3_step(update_);
-    sqlite3_reset(update_);
-    if (rc != SQLITE_DONE) sqlite_fail(db_, "update");
-  }
-
- private:
-  sqlite3_stmt* prepare(const char* sql) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) sqlite_fail(db_, sql);
-    return st;
-  }
-  static void bind(sqlite3_stmt* st, int i, const std::string& s) {
-    sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-  }
-  static std::string text(sqlite3_stmt* st, int i) {
-    return {reinterpret_cast<const char*>(sqlite3_column_text(st, i)), static_cast<std::size_t>(sqlite3_column_bytes(st, i))};
-  }
-
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* select_ = nullptr;
-  sqlite3_stmt* update_ = nullptr;
-};
 
 class CacheAside {
  public:
@@ -231,35 +72,6 @@ class CacheAside {
   std::unordered_map<std::string, Author> map_;
 };
 
-// ---- the two sides ---------------------------------------------------------------------
-
-struct Side {
-  virtual ~Side() = default;
-  /// Operation `i` of `thread` on key `k`: a save when i % save_every == 0, else a read.
-  virtual void op(int thread, std::uint64_t i, std::uint32_t k) = 0;
-  std::uint64_t save_every = kSaveEvery;  ///< 0: never (the reads-only diagnostic)
-  bool saves(std::uint64_t i) const { return save_every != 0 && i % save_every == 0; }
-};
-
-struct GocpSide final : Side {
-  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
-  gocp::CacheRegistry caches{{"default", "locmem:///?max_entries=200000"},
-                             {"library.author", "locmem:///?max_entries=200000"}};
-  gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
-  std::atomic<bool> created{false};
-
-  void op(int, std::uint64_t i, std::uint32_t k) override {
-    const Workload& w = Workload::get();
-    auto [a, made] = authors.get_or_create(c(&Author::first_name) == w.first[k] && c(&Author::last_name) == w.last[k]);
-    if (made) created = true;
-    if (saves(i)) {
-      ++a.books_in_store;
-      authors.save(a);
-    }
-    benchmark::DoNotOptimize(a);
-  }
-};
-
 struct FloorSide final : Side {
   CacheAside cache{make_database()};
 
@@ -274,96 +86,10 @@ struct FloorSide final : Side {
   }
 };
 
-/// kThreads workers that run `kBlock` operations each of whichever side they are given,
-/// all at once; run() returns the wall time of one such block.
-class Workers {
- public:
-  Workers() : start_(kThreads + 1), done_(kThreads + 1) {
-    for (int t = 0; t < kThreads; ++t) {
-      threads_.emplace_back([this, t] {
-        std::size_t cursor = 0;
-        std::uint64_t n = static_cast<std::uint64_t>(t) * 37;  // the threads' saves do not fall together
-        const auto& draws = Workload::get().draws[static_cast<std::size_t>(t)];
-        for (;;) {
-          start_.arrive_and_wait();
-          if (!side_) return;
-          try {
-            for (int i = 0; i < kBlock; ++i, ++n) {
-              side_->op(t, n, draws[cursor]);
-              cursor = (cursor + 1) % draws.size();
-            }
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "bench_service: %s\n", e.what());
-            failed_ = true;
-          }
-          done_.arrive_and_wait();
-        }
-      });
-    }
-  }
-  ~Workers() {
-    side_ = nullptr;
-    start_.arrive_and_wait();
-    for (auto& t : threads_) t.join();
-  }
-
-  double run(Side& side) {
-    side_ = &side;
-    const auto t0 = std::chrono::steady_clock::now();
-    start_.arrive_and_wait();
-    done_.arrive_and_wait();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  bool failed() const { return failed_; }
-
- private:
-  std::barrier<> start_, done_;
-  Side* side_ = nullptr;
-  std::atomic<bool> failed_{false};
-  std::vector<std::thread> threads_;
-};
-
 void service(benchmark::State& state) {
-  GocpSide gocp_side;
+  GocpSide gocp_side{"locmem:///?max_entries=200000", "locmem:///?max_entries=200000"};
   FloorSide floor_side;
-  gocp_side.save_every = floor_side.save_every = static_cast<std::uint64_t>(state.range(0));
-  Workers workers;
-  // warm both caches over every key (the floor's misses fill it, gocp's create nothing)
-  const Workload& w = Workload::get();
-  for (std::uint32_t k = 0; k < kRows; ++k) {
-    gocp_side.op(0, 1, k);  // i = 1: never a save
-    floor_side.op(0, 1, k);
-  }
-  const auto warm = gocp_side.authors.stats();
-  std::vector<double> ratios;
-  double gocp_total = 0, floor_total = 0;
-  bool gocp_first = true;
-  constexpr int kOps = kBlock * kThreads;
-  while (state.KeepRunningBatch(kOps)) {
-    double g = 0, f = 0;
-    if (gocp_first) {
-      g = workers.run(gocp_side);
-      f = workers.run(floor_side);
-    } else {
-      f = workers.run(floor_side);
-      g = workers.run(gocp_side);
-    }
-    gocp_first = !gocp_first;
-    ratios.push_back(g / f);
-    gocp_total += g;
-    floor_total += f;
-    state.SetIterationTime(g + f);
-  }
-  (void)w;
-  if (workers.failed()) state.SkipWithError("an operation failed");
-  if (gocp_side.created) state.SkipWithError("gocp created a row: the workload should only hit");
-  const auto s = gocp_side.authors.stats();
-  const double ops = static_cast<double>(state.iterations());
-  state.counters["gocp_ns"] = gocp_total / ops * 1e9;
-  state.counters["floor_ns"] = floor_total / ops * 1e9;
-  state.counters["ratio"] = gocp::bench::median_of(ratios);
-  state.counters["hit_rate"] = static_cast<double>(s.hits - warm.hits) /
-                               static_cast<double>(s.hits - warm.hits + s.misses - warm.misses);
+  run_service(state, gocp_side, floor_side);
 }
 
 BENCHMARK(service)->Name("service")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);

@@ -313,6 +313,48 @@ TEST_CASE("redis made to evict (maxmemory, allkeys-lru): evicted generations are
   load.check_recovered();
 }
 
+namespace {
+/// Two passes of every key through a repository of its own (no reference hints yet, so
+/// its first hits are the follow script's): each answer the last published value; the
+/// second pass all hits.
+void check_fresh_repository(Load& load) {
+  gocp::Repository<Author, gocp::CachedGetOrCreate> fresh{load.db, load.caches};
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto before = fresh.stats();
+    int right = 0;
+    for (int k = 0; k < kKeys; ++k) right += fresh.get_or_create(named(k)).first.books_in_store == load.published[k].load();
+    CHECK(right == kKeys);
+    if (pass == 1) CHECK(fresh.stats().hits - before.hits == static_cast<std::uint64_t>(kKeys));
+  }
+}
+}  // namespace
+
+TEST_CASE("redis: scripts flushed (NOSCRIPT) or lost with a restart are loaded again, never an error or a stale answer",
+          "[faults][concurrency]") {
+  Server server;
+  Load load(fault_url(server, "scripts"));
+  load.under([&] {
+    for (int i = 0; i < 10; ++i) {
+      std::this_thread::sleep_for(60ms);
+      server.command("SCRIPT FLUSH");  // every write's invalidation, and every miss's follow, meets NOSCRIPT
+    }
+  });
+  load.check_clean();
+  CHECK(load.caches.stats("library.author").cache_errors == 0);  // reloaded and sent again, not failed
+  CHECK(load.caches.stats("default").cache_errors == 0);
+  server.command("SCRIPT FLUSH");
+  check_fresh_repository(load);
+  CHECK(load.caches.stats("default").cache_errors == 0);
+
+  server.restart();  // empty, without the scripts: the connections reopen and load them
+  load.under([&] { std::this_thread::sleep_for(600ms); });
+  load.check_clean();
+  load.check_recovered();
+  const auto errors = load.caches.stats("default").cache_errors + load.caches.stats("library.author").cache_errors;
+  check_fresh_repository(load);
+  CHECK(load.caches.stats("default").cache_errors + load.caches.stats("library.author").cache_errors == errors);
+}
+
 #endif
 
 #if defined(GOCP_TEST_MEMCACHED)

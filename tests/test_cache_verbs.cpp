@@ -9,9 +9,11 @@
 
 #include <gocp/gocp.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -135,6 +137,99 @@ TEST_CASE("get_many / set_many keep the callers' order", "[verbs]") {
   CHECK(got[3] == std::optional<std::string>("3"));
   CHECK(got[4] == std::optional<std::string>("1"));
   CHECK(cache.get_many({}).empty());
+}
+
+/// get_following of `key` with the prefixes "o:" and "g:": (found, value, the two referred).
+struct Followed {
+  bool found = false;
+  std::string value;
+  std::optional<std::string> object, generation;
+};
+/// Stores the lookup `key` -> `reference`, and the object and generation it refers to.
+void put_followed(gocp::Cache& cache, const std::string& key, const std::string& reference, const std::string& object,
+                  const std::string& generation) {
+  cache.set(key, reference);
+  cache.set("o:" + reference, object);
+  cache.set("g:" + reference, generation);
+}
+
+Followed follow(gocp::Cache& cache, std::string_view key, std::string_view hint = {}) {
+  const std::string_view prefixes[] = {"o:", "g:"};
+  std::string values[2] = {"stale", "stale"};  // reused buffers: what is absent must not leak through
+  bool found[2] = {true, true};
+  Followed out;
+  out.found = cache.get_following({key, prefixes, hint}, out.value, values, found);
+  if (out.found) {
+    if (found[0]) out.object = values[0];
+    if (found[1]) out.generation = values[1];
+  }
+  return out;
+}
+
+TEST_CASE("get_following reads an entry and the entries its reference names, whatever the hint", "[verbs][follow]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  put_followed(cache, "other", "i43", "another object", "8");
+  put_followed(cache, "lookup", "i42", "the object", "7");
+  cache.set("lookup", "i42 and the rest after the first space");
+  for (std::string_view hint : {"", "i42", "i43", "nothing-there"}) {
+    INFO("hint: " << hint);
+    const Followed got = follow(cache, "lookup", hint);
+    CHECK(got.found);
+    CHECK(got.value == "i42 and the rest after the first space");
+    CHECK(got.object == std::optional<std::string>("the object"));  // a wrong hint still follows the entry
+    CHECK(got.generation == std::optional<std::string>("7"));
+  }
+  CHECK(gocp::Cache::reference_of("i42 and more") == "i42");
+  CHECK(gocp::Cache::reference_of("i42") == "i42");
+
+  SECTION("an absent entry is false, whatever the hint") {
+    CHECK_FALSE(follow(cache, "no-such-lookup").found);
+    CHECK_FALSE(follow(cache, "no-such-lookup", "i42").found);
+  }
+  SECTION("an absent referred entry is not found; the others are") {
+    cache.remove("o:i42");
+    for (std::string_view hint : {"", "i42"}) {
+      const Followed got = follow(cache, "lookup", hint);
+      CHECK(got.found);
+      CHECK_FALSE(got.object.has_value());
+      CHECK(got.generation == std::optional<std::string>("7"));
+    }
+  }
+  SECTION("the entry is read when it changes: a new reference is followed") {
+    cache.set("lookup", "i43");
+    const Followed got = follow(cache, "lookup", "i42");
+    CHECK(got.object == std::optional<std::string>("another object"));
+    CHECK(got.generation == std::optional<std::string>("8"));
+  }
+}
+
+TEST_CASE("add_many stores only absent keys, bump_and_drop_many bumps (or starts fresh) then drops", "[verbs][batch]") {
+  FreshCache f;
+  gocp::Cache& cache = f.cache;
+  cache.set("b", "old");
+  const std::pair<std::string_view, std::string_view> items[] = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
+  bool stored[3] = {false, true, false};
+  cache.add_many(items, stored);
+  CHECK(stored[0]);
+  CHECK_FALSE(stored[1]);
+  CHECK(stored[2]);
+  CHECK(cache.get("a") == std::optional<std::string>("1"));
+  CHECK(cache.get("b") == std::optional<std::string>("old"));
+
+  cache.set("g1", "41");      // a counter: bumped
+  cache.set("g2", "garbage");  // not a number: replaced by its fresh value
+  cache.set("g4", "9223372036854775807");  // would overflow: replaced too
+  for (const char* e : {"e1", "e2", "e3", "e4"}) cache.set(e, "entry");
+  const gocp::Cache::BumpAndDrop bumps[] = {
+      {"g1", "e1", 1001}, {"g2", "e2", 1002}, {"g3", "e3", 1003}, {"g4", "e4", 1004}};
+  cache.bump_and_drop_many(bumps);
+  CHECK(cache.get("g1") == std::optional<std::string>("42"));
+  CHECK(cache.get("g2") == std::optional<std::string>("1002"));
+  CHECK(cache.get("g3") == std::optional<std::string>("1003"));  // a missing one: never an old value
+  CHECK(cache.get("g4") == std::optional<std::string>("1004"));
+  for (const char* e : {"e1", "e2", "e3", "e4"}) CHECK_FALSE(cache.get(e).has_value());
+  cache.bump_and_drop_many({});  // nothing to do is no error
 }
 
 TEST_CASE("values and keys are bytes: NULs, spaces, high bytes and long keys round-trip", "[verbs]") {
@@ -291,6 +386,79 @@ TEST_CASE("redis: get_many of 1000 keys is one round trip, set_many one pipeline
   int right = 0;
   for (int i = 0; i < 1000; ++i) right += got[i] == std::optional<std::string>(values[i]);
   CHECK(right == 1000);
+}
+
+/// A raw connection to this run's redis-server, to act behind gocp's back.
+struct RawRedis {
+  std::unique_ptr<redisContext, gocp::detail::RedisContextDeleter> c{
+      redisConnect("127.0.0.1", gocp::test::redis_server().port())};
+  void command(const char* text) {
+    REQUIRE(c);
+    REQUIRE(c->err == 0);
+    gocp::detail::RedisReplyPtr r(static_cast<redisReply*>(redisCommand(c.get(), text)));
+    REQUIRE(r);
+    REQUIRE(r->type != REDIS_REPLY_ERROR);
+  }
+};
+
+TEST_CASE("redis: get_following is one round trip, and one MGET when the hint is right", "[shared][redis][follow]") {
+  FreshCache f;
+  auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
+  put_followed(redis, "lookup", "i42", "obj", "1");
+  for (std::string_view hint : {"", "i42"}) {
+    const auto before = redis.round_trips();
+    CHECK(follow(redis, "lookup", hint).object == std::optional<std::string>("obj"));
+    CHECK(redis.round_trips() - before == 1);
+  }
+  const auto before = redis.round_trips();
+  CHECK(follow(redis, "lookup", "i7").object == std::optional<std::string>("obj"));
+  CHECK(redis.round_trips() - before == 2);  // a wrong hint costs one more read, never a wrong answer
+}
+
+TEST_CASE("redis: add_many and bump_and_drop_many of 1000 rows are one round trip each", "[shared][redis][batch]") {
+  FreshCache f;
+  auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
+  redis.set("warm", "1");  // the connection is open: its setup is not counted below
+  std::vector<std::string> keys, entries;
+  for (int i = 0; i < 1000; ++i) {
+    keys.push_back("g" + std::to_string(i));
+    entries.push_back("e" + std::to_string(i));
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> items;
+  for (int i = 0; i < 1000; ++i) items.emplace_back(entries[i], "entry");
+  std::unique_ptr<bool[]> stored(new bool[1000]);
+  auto before = redis.round_trips();
+  redis.add_many(items, {stored.get(), 1000});
+  CHECK(redis.round_trips() - before == 1);
+  CHECK(std::all_of(stored.get(), stored.get() + 1000, [](bool b) { return b; }));
+  std::vector<gocp::Cache::BumpAndDrop> bumps;
+  for (int i = 0; i < 1000; ++i) bumps.push_back({keys[i], entries[i], 5});
+  before = redis.round_trips();
+  redis.bump_and_drop_many(bumps);
+  CHECK(redis.round_trips() - before == 1);
+  int right = 0;
+  for (int i = 0; i < 1000; ++i) right += redis.get(keys[i]) == std::optional<std::string>("5") && !redis.get(entries[i]);
+  CHECK(right == 1000);
+}
+
+TEST_CASE("redis: scripts flushed from the server (NOSCRIPT) are loaded again, never an error", "[shared][redis][follow]") {
+  FreshCache f;
+  auto& redis = dynamic_cast<gocp::RedisCache&>(f.cache);
+  put_followed(redis, "lookup", "i1", "obj", "1");
+  redis.set("g:i2", "1");
+  redis.set("n", "1");
+  RawRedis raw;
+  raw.command("SCRIPT FLUSH");
+  CHECK(follow(redis, "lookup").object == std::optional<std::string>("obj"));
+  raw.command("SCRIPT FLUSH");
+  CHECK(redis.increment("n") == std::optional<std::int64_t>(2));
+  raw.command("SCRIPT FLUSH");
+  const gocp::Cache::BumpAndDrop bumps[] = {{"g:i1", "o:i1", 9}, {"g:i2", "o:i2", 9}};
+  redis.bump_and_drop_many(bumps);
+  CHECK(redis.get("g:i1") == std::optional<std::string>("2"));  // each bumped once: only what was refused is sent again
+  CHECK(redis.get("g:i2") == std::optional<std::string>("2"));
+  CHECK_FALSE(redis.get("o:i1").has_value());
+  CHECK(redis.health().errors == 0);
 }
 
 #endif

@@ -13,8 +13,10 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "support/cached_authors.hpp"
@@ -462,4 +464,201 @@ TEST_CASE("lookup keys see every byte of a value, whatever its length", "[keys]"
   }
   std::sort(keys.begin(), keys.end());
   CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+}
+
+// ---- the follow path and the cached in_bulk ----------------------------------------------
+
+namespace {
+
+/// A model keyed by text: its references are `s<code>`, or hashed (`#...`) for a code a
+/// key may not hold.
+struct Coded {
+  std::string code;
+  std::string label;
+  int uses = 0;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Coded> {
+  static constexpr std::string_view name = "test.coded";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&Coded::code, "code"),
+                                             gocp::field(&Coded::label, "label", gocp::unique),
+                                             gocp::field(&Coded::uses, "uses", gocp::default_value(0)));
+};
+
+namespace {
+
+bool same_author(const Author& a, const Author& b) {
+  return a.id == b.id && a.first_name == b.first_name && a.last_name == b.last_name &&
+         a.books_in_store == b.books_in_store && a.store == b.store;
+}
+
+/// The two in_bulk answers hold the same rows.
+template <class Map>
+bool same_rows(const Map& got, const Map& expected) {
+  if (got.size() != expected.size()) return false;
+  for (const auto& [pk, row] : expected) {
+    auto it = got.find(pk);
+    if (it == got.end() || !same_author(it->second, row)) return false;
+  }
+  return true;
+}
+
+#ifdef GOCP_TEST_HAVE_REDIS
+/// Round trips made so far by the objects alias, on a Redis run (0 on the others).
+std::uint64_t redis_round_trips(const gocp::CacheRegistry& caches) {
+  if (gocp::test::cache_kind() != "redis") return 0;
+  return dynamic_cast<gocp::RedisCache&>(caches.cache("library.author")).round_trips();
+}
+#endif
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a hit through one store for both aliases is served as the two-step read serves it",
+                 "[follow]") {
+  auto [a, created] = authors.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = 3));
+  REQUIRE(created);
+  for (int i = 0; i < 3; ++i) {
+    const auto before = authors.stats();
+#ifdef GOCP_TEST_HAVE_REDIS
+    const auto trips = redis_round_trips(caches) +
+                       (gocp::test::cache_kind() == "redis"
+                            ? dynamic_cast<gocp::RedisCache&>(caches.cache("default")).round_trips()
+                            : 0);
+#endif
+    auto [again, made] = authors.get_or_create(leo());
+    CHECK_FALSE(made);
+    CHECK(same_author(again, a));
+    CHECK(authors.stats().hits == before.hits + 1);
+#ifdef GOCP_TEST_HAVE_REDIS
+    if (gocp::test::cache_kind() == "redis")  // the lookup, its object and generation: one round trip
+      CHECK(redis_round_trips(caches) + dynamic_cast<gocp::RedisCache&>(caches.cache("default")).round_trips() ==
+            trips + 1);
+#endif
+  }
+  // a write from a repository without caches: the next answer is the new row, then hits again
+  gocp::Repository<Author> plain{db};
+  CHECK(plain.filter(c(&Author::id) == a.id).update(c(&Author::books_in_store) = 4) == 1);
+  CHECK(authors.get_or_create(leo()).first.books_in_store == 4);
+  const auto before = authors.stats();
+  CHECK(authors.get_or_create(leo()).first.books_in_store == 4);
+  CHECK(authors.stats().hits == before.hits + 1);
+  // a mapped object that no longer matches the lookup is not served
+  CHECK(plain.filter(c(&Author::id) == a.id).update(c(&Author::first_name) = "Lev") == 1);
+  auto [other, made_other] = authors.get_or_create(leo());
+  CHECK(made_other);
+  CHECK(other.id != a.id);
+}
+
+TEST_CASE("text primary keys: short, unsafe and long ones round-trip through lookup references", "[follow][keys]") {
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(gocp::test::database_url(dir));
+  const std::string url = gocp::test::cache_url();
+  gocp::CacheRegistry caches{{"default", url}, {"test.coded", url}};
+  gocp::Repository<Coded, gocp::CachedGetOrCreate> coded{db, caches};
+  gocp::Repository<Coded> plain{db};
+  coded.create_table();
+  const std::vector<std::string> codes = {"short", "has space", "tab\there", std::string(300, 'x'), "\xc3\xa9t\xc3\xa9"};
+  for (std::size_t i = 0; i < codes.size(); ++i) plain.create(Coded{codes[i], "label-" + std::to_string(i), 0});
+  for (std::size_t i = 0; i < codes.size(); ++i) {
+    INFO("code " << i);
+    const auto label = c(&Coded::label) == "label-" + std::to_string(i);
+    CHECK(coded.get_or_create(label).first.code == codes[i]);  // read, then cached
+    const auto before = coded.stats();
+    auto [again, made] = coded.get_or_create(label);
+    CHECK_FALSE(made);
+    CHECK(again.code == codes[i]);
+    CHECK(coded.stats().hits == before.hits + 1);
+  }
+  const auto bulk = coded.in_bulk(codes);
+  CHECK(bulk.size() == codes.size());
+  for (const auto& code : codes) CHECK((bulk.count(code) == 1 && bulk.at(code).code == code));
+}
+
+TEST_CASE_METHOD(Fixture, "cached in_bulk: the database's answer, before and after writes from elsewhere",
+                 "[in_bulk]") {
+  gocp::Repository<Author> plain{db};           // no caches: the database's own answer
+  gocp::Repository<Author> cached{db, caches};  // any repository with caches reads through them
+  std::vector<std::int64_t> pks;
+  for (int i = 0; i < 30; ++i) pks.push_back(authors.get_or_create(author_named(i)).first.id);
+  std::vector<std::int64_t> asked = pks;
+  asked.push_back(pks.back() + 1000);  // no such row
+  asked.push_back(pks[0]);             // asked twice
+  CHECK(same_rows(cached.in_bulk(asked), plain.in_bulk(asked)));  // some from get_or_create's fills, the rest filled now
+
+  const auto before = cached.stats();
+#ifdef GOCP_TEST_HAVE_REDIS
+  const auto trips = redis_round_trips(caches);
+#endif
+  CHECK(same_rows(cached.in_bulk(asked), plain.in_bulk(asked)));
+  CHECK(cached.stats().hits - before.hits == 30);  // every row from the cache; the missing pk asks the database
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (gocp::test::cache_kind() == "redis") CHECK(redis_round_trips(caches) - trips == 1);  // one MGET
+#endif
+
+  // writes through a repository without caches reach the cache through the change stream
+  CHECK(plain.filter(c(&Author::id) == pks[3]).update(c(&Author::books_in_store) = 7) == 1);
+  Author renamed = *plain.find(c(&Author::id) == pks[4]);
+  renamed.first_name = "Renamed";
+  plain.save(renamed);
+  CHECK(plain.remove(*plain.find(c(&Author::id) == pks[5])));
+  const auto after_writes = plain.in_bulk(asked);
+  CHECK(after_writes.size() == 29);
+  CHECK(same_rows(cached.in_bulk(asked), after_writes));
+  CHECK(same_rows(cached.in_bulk(asked), after_writes));  // refilled: still the same
+
+  // the repository's filters apply to cached objects and to those read alike
+  const auto seven = cached.filter(c(&Author::books_in_store) == 7).in_bulk(asked);
+  CHECK(seven.size() == 1);
+  CHECK(same_rows(seven, plain.filter(c(&Author::books_in_store) == 7).in_bulk(asked)));
+  CHECK(cached.exclude(c(&Author::first_name) == "Renamed").in_bulk(asked).count(pks[4]) == 0);
+
+  // a transaction that wrote the table sees its own writes; nothing of it is cached
+  db.atomic([&] {
+    CHECK(plain.filter(c(&Author::id) == pks[6]).update(c(&Author::books_in_store) = 9) == 1);
+    CHECK(cached.in_bulk(asked).at(pks[6]).books_in_store == 9);
+  });
+  CHECK(same_rows(cached.in_bulk(asked), plain.in_bulk(asked)));
+  CHECK_THROWS_AS(db.atomic([&] {
+                    CHECK(plain.filter(c(&Author::id) == pks[7]).update(c(&Author::books_in_store) = 11) == 1);
+                    CHECK(cached.in_bulk(asked).at(pks[7]).books_in_store == 11);
+                    throw std::runtime_error("roll back");
+                  }),
+                  std::runtime_error);
+  CHECK(cached.in_bulk(asked).at(pks[7]).books_in_store == 0);
+  CHECK(cached.in_bulk(std::vector<std::int64_t>{}).empty());
+}
+
+TEST_CASE_METHOD(Fixture, "cached in_bulk of 1000 rows: one read when cached, at most three when cold", "[in_bulk]") {
+  gocp::Repository<Author> plain{db};
+  gocp::Repository<Author> cached{db, caches};
+  std::vector<std::int64_t> pks;
+  db.atomic([&] {
+    for (int i = 0; i < 1000; ++i) pks.push_back(plain.create(Author{0, "F" + std::to_string(i), "L", i, {}}).id);
+  });
+#ifdef GOCP_TEST_HAVE_REDIS
+  auto trips = redis_round_trips(caches);
+#endif
+  CHECK(same_rows(cached.in_bulk(pks), plain.in_bulk(pks)));  // cold: read, then filled
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (gocp::test::cache_kind() == "redis") CHECK(redis_round_trips(caches) - trips <= 3 + 1);  // + a first connection
+  trips = redis_round_trips(caches);
+#endif
+  const auto before = cached.stats();
+  CHECK(same_rows(cached.in_bulk(pks), plain.in_bulk(pks)));
+  CHECK(cached.stats().hits - before.hits == 1000);
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (gocp::test::cache_kind() == "redis") CHECK(redis_round_trips(caches) - trips == 1);
+  trips = redis_round_trips(caches);
+#endif
+  // one bulk write of every row: one invalidation call, and every row read again
+  CHECK(plain.update(c(&Author::books_in_store) = -1) == 1000);
+#ifdef GOCP_TEST_HAVE_REDIS
+  if (gocp::test::cache_kind() == "redis") CHECK(redis_round_trips(caches) - trips == 1);
+#endif
+  const auto fresh = cached.in_bulk(pks);
+  CHECK(fresh.size() == 1000);
+  CHECK(std::all_of(fresh.begin(), fresh.end(), [](const auto& kv) { return kv.second.books_in_store == -1; }));
 }

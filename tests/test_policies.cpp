@@ -6,6 +6,7 @@
 #include <gocp/gocp.hpp>
 
 #include <string>
+#include <vector>
 
 #include "support/cache_url.hpp"
 #include "support/library_models.hpp"
@@ -27,11 +28,9 @@ gocp::Expr<Author> named(const std::string& first, const std::string& last) {
 struct Fixture {
   gocp::test::TempDir dir;
   gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  gocp::CacheRegistry caches{{"default", gocp::test::cache_url()},
-                             {"library.author", gocp::test::cache_url()},
-                             {"geo.country", gocp::test::cache_url()},
-                             {"family.parent", gocp::test::cache_url()},
-                             {"family.child", gocp::test::cache_url()}};
+  std::string url = gocp::test::cache_url();  // one store for every alias, as a service has
+  gocp::CacheRegistry caches{
+      {"default", url}, {"library.author", url}, {"geo.country", url}, {"family.parent", url}, {"family.child", url}};
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
 
   Fixture() {
@@ -87,6 +86,32 @@ TEST_CASE_METHOD(Fixture, "cached: save invalidates, the next call reads the dat
   CHECK(hit.books_in_store == 3);
   CHECK(s2.hits == s1.hits + 1);
   CHECK(s2.db_queries == s1.db_queries);
+}
+
+TEST_CASE_METHOD(Fixture, "cached: in_bulk answers from what get_or_create cached, asking the database nothing",
+                 "[cached][in_bulk]") {
+  std::vector<std::int64_t> pks;
+  for (const char* first : {"Leo", "Anton", "Ivan"}) pks.push_back(authors.get_or_create(named(first, "X")).first.id);
+  auto [upd, made] = authors.update_or_create(named("Leo", "X"), gocp::defaults(c(&Author::books_in_store) = 5));
+  CHECK_FALSE(made);
+  for (const char* first : {"Leo", "Anton", "Ivan"}) authors.get_or_create(named(first, "X"));  // all cached
+  const auto before = authors.stats();
+  const auto got = authors.in_bulk(pks);
+  const auto after = authors.stats();
+  CHECK(got.size() == 3);
+  CHECK(got.at(pks[0]).books_in_store == 5);  // the updated object, not the one read before the update
+  CHECK(got.at(pks[1]).first_name == "Anton");
+  CHECK(after.hits - before.hits == 3);
+  CHECK(after.db_queries == before.db_queries);
+  // a bound repository (a related manager's shape) sees only its rows, cached or not
+  const auto bound = authors.bind(c(&Author::last_name) = "Y");
+  CHECK(bound.in_bulk(pks).empty());
+  auto [y, made_y] = bound.get_or_create(c(&Author::first_name) == "Leo");
+  CHECK(made_y);
+  pks.push_back(y.id);
+  CHECK(bound.in_bulk(pks).size() == 1);
+  CHECK(authors.in_bulk(pks).size() == 4);
+  CHECK(authors.filter(c(&Author::first_name) == "Leo").in_bulk(pks).size() == 2);
 }
 
 TEST_CASE_METHOD(Fixture, "cached: a deleted row is never served, the mapping is refreshed", "[cached]") {

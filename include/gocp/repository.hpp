@@ -18,11 +18,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -235,10 +237,40 @@ class Repository<Model, Policies...> {
   /// Whether any row matches (reads at most one).
   bool exists() const { return exec().exists(qs_); }
 
-  /// The matching rows whose primary key is in `pks`, keyed by primary key.
+  /// The matching rows whose primary key is in `pks`, keyed by primary key. On a
+  /// repository with caches, the objects alias answers what it holds current (every
+  /// entry and generation in one read; the repository's filters checked on each) and
+  /// the database the rest, in one query, whose rows are then cached (outside a
+  /// transaction); inside a transaction that wrote the table, only the database.
   template <class R>
   std::unordered_map<pk_type, Model> in_bulk(const R& pks) const {
-    return exec().in_bulk(qs_, pks);
+    if (!shared_->caches || detail::DatabaseAccess::wrote(database(), &info())) return exec().in_bulk(qs_, pks);
+    std::vector<pk_type> distinct;
+    std::vector<Value> values;
+    {
+      std::unordered_set<pk_type> seen;
+      for (const auto& pk : pks)
+        if (seen.insert(pk).second) {
+          distinct.push_back(pk);
+          values.push_back(column_traits<pk_type>::to_value(distinct.back()));
+        }
+    }
+    std::unordered_map<pk_type, Model> out;
+    out.reserve(distinct.size());
+    shared_->caches->in_bulk(
+        values, qs_.scope(), database().dialect(), !database().in_transaction(),
+        [&](std::span<const std::size_t> missing, auto&& each) {
+          if (missing.empty()) return;
+          std::vector<pk_type> ask;
+          ask.reserve(missing.size());
+          for (std::size_t i : missing) ask.push_back(distinct[i]);
+          for (auto& [pk, obj] : exec().in_bulk(qs_, ask)) each(std::move(obj));
+        },
+        [&](Model&& obj) {
+          auto pk = detail::pk_of(obj);
+          out.emplace(std::move(pk), std::move(obj));
+        });
+    return out;
   }
   /// `in_bulk({1, 2, 3})`: the same, for a braced list.
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {

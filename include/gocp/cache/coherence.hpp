@@ -25,12 +25,19 @@
 // INSERT returned it). A lookup's entry keeps the object its fill stored or its last hit
 // found, served while that row is not written: one lookup per hit, the first included.
 //
+// When both aliases are one byte store, a lookup, the object it refers to and the
+// object's generation are read in one Cache::get_following call (asked of the objects
+// alias, whose circuit breaker replays lost invalidations first), with a guess of the
+// reference from detail/reference_hints.hpp. Repository::in_bulk reads N objects and
+// generations in one call and fills what the database answered in one more or two.
+//
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
 // and model: every committed write to the table, through any repository (with caches or
 // without, of any registry), bumps the written keys -- only those: a write to one row
 // leaves every other row's entries current. The rows of one write or one commit arrive
 // together and are invalidated in one call. No verb invalidates by hand.
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -40,6 +47,7 @@
 #include <string>
 #include <string_view>
 #include <typeindex>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,6 +55,8 @@
 #include "../detail/cache_keys.hpp"
 #include "../detail/small_vector.hpp"
 #include "../detail/typed_shelf.hpp"
+#include "../detail/match.hpp"
+#include "../detail/reference_hints.hpp"
 #include "../stats.hpp"
 #include "codec.hpp"
 #include "locmem.hpp"
@@ -66,7 +76,8 @@ class ModelCaches {
       : objects_(registry.slot(model_info<Model>().name)),
         lookups_(with_lookups ? registry.slot("default") : nullptr),
         repository_stats_(std::move(repository_stats)),
-        prefix_(key_prefix(model_info<Model>())) {
+        prefix_(key_prefix(model_info<Model>())),
+        object_prefixes_{prefix_ + "o:", prefix_ + "g:"} {
     registry.claim_model_name(model_info<Model>().name, std::type_index(typeid(Model)));
     // an in-process alias is the typed tier (the shelves are named by the key prefix:
     // model and schema, as the byte keys are)
@@ -75,7 +86,13 @@ class ModelCaches {
     if (lookups_)
       if (auto* local = dynamic_cast<LocMemCache*>(lookups_->cache.get()))
         typed_lookups_ = local->template shelf<LookupShelf<Model>>(prefix_);
+    follows_ = lookups_ && !typed_lookups_ && !typed_objects_ && lookups_->cache->shares_entries_with(*objects_->cache);
+    if (follows_) hints_ = std::make_unique<ReferenceHints>(kHints);
   }
+
+  /// Both aliases are one byte store: a lookup and the object it maps to are read in one
+  /// get_following call (follow()).
+  bool follows() const noexcept { return follows_; }
 
   bool has_lookups() const noexcept { return lookups_ != nullptr; }
 
@@ -133,21 +150,44 @@ class ModelCaches {
       const std::string_view keys[] = {k.keys[0], k.keys[1]};
       bool found[2];
       objects_->cache->get_many_into(keys, k.values, found);
-      if (!found[1]) return std::nullopt;
-      generation = parse_generation(k.values[1]);
-      if (!found[0] || !generation) return std::nullopt;
-      auto decoded = codec::decode_object<Model>(k.values[0]);
-      if (!decoded) {  // another layout, or corrupt: a miss, and the entry goes
-        objects_->cache->remove(keys[0]);
-        return std::nullopt;
-      }
-      if (static_cast<std::int64_t>(decoded->second) != *generation || get_column(decoded->first, pk_index<Model>) != pk)
-        return std::nullopt;
-      return std::move(decoded->first);
+      return current(pk, k.values[0], found[0], k.values[1], found[1], generation, [&] { return k.keys[0]; });
     });
   }
 
  public:
+  /// On a store that follows(): the lookup under `key`, with what it maps to, in one
+  /// call. `pk` receives the mapped pk (nullopt: the lookup is not cached), `generation`
+  /// that pk's current generation (nullopt if the cache could not tell); the object is
+  /// returned only when its entry is current (the caller still checks it matches).
+  std::optional<Model> follow(const Hash128& key, std::optional<Value>& pk, std::optional<std::int64_t>& generation) const {
+    pk.reset();
+    generation.reset();
+    // asked of the objects alias (the same store): its circuit breaker replays the
+    // invalidations it could not deliver before it serves again, so an entry a lost
+    // invalidation should have dropped is never read
+    return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
+      Scratch& k = scratch();
+      write_lookup_key(k.keys[0], prefix_, key);
+      const std::string_view prefixes[] = {object_prefixes_[0], object_prefixes_[1]};
+      // the reference last seen for the lookup: the cache reads everything in one
+      // multi-get while it is still right
+      hints_->find(key.a, k.hint);
+      bool found[2];
+      if (!objects_->cache->get_following({k.keys[0], prefixes, k.hint}, k.reference, k.values, found)) return std::nullopt;
+      pk = parse_reference(k.reference);
+      if (!pk) {  // not a reference gocp writes: a miss, and the entry goes
+        lookups_->cache->remove(k.keys[0]);
+        return std::nullopt;
+      }
+      const std::string_view reference = Cache::reference_of(k.reference);
+      if (reference != k.hint) hints_->remember(key.a, reference);
+      return current(*pk, k.values[0], found[0], k.values[1], found[1], generation, [&] {
+        std::string object_key = object_prefixes_[0];
+        object_key += reference;
+        return object_key;
+      });
+    });
+  }
 
   /// The current generation of `pk`, made fresh if it has none.
   std::optional<std::int64_t> generation(const Value& pk) const {
@@ -203,6 +243,133 @@ class ModelCaches {
     return true;
   }
 
+  /// Repository::in_bulk through the objects cache, for distinct `pks`: every pk's
+  /// object and generation in one read (one get_many_into of 2N keys on a byte store);
+  /// keep(Model&&) for each current object that matches `scope`; the others are asked
+  /// of the database in one read_missing(indices into pks, each) call, which passes each
+  /// row it reads (through the repository's filters) to each(Model&&). With `fill`, those
+  /// rows are stored under generations read before the database (a missing generation
+  /// made fresh first, in one add_many), entries in one add_many (one set_many for
+  /// those whose stale entry is still there). A cache that fails is a miss: the
+  /// database answers, and nothing is stored.
+  template <class ReadMissing, class Keep>
+  void in_bulk(std::span<const Value> pks, const Expr<Model>& scope, const Dialect& dialect, bool fill,
+               ReadMissing&& read_missing, Keep&& keep) const {
+    std::vector<std::size_t> missing;
+    const auto serve = [&](std::size_t i, std::optional<Model>& obj) {
+      if (!obj) {
+        missing.push_back(i);
+        return;
+      }
+      if (matches(scope, *obj, dialect)) keep(std::move(*obj));
+    };
+    const auto counted = [&] {
+      bump_both(StatCounters::hits, pks.size() - missing.size());
+      bump_both(StatCounters::misses, missing.size());
+    };
+    if (typed_objects_) {
+      const std::uint64_t epoch = typed_objects_->epoch();  // before the shelf and the database
+      for (std::size_t i = 0; i < pks.size(); ++i) {
+        std::optional<std::int64_t> generation;
+        auto obj = typed_objects_->get(pks[i], generation);
+        serve(i, obj);
+      }
+      counted();
+      read_missing(std::span<const std::size_t>(missing), [&](Model&& row) {
+        if (fill) store_unless_written(row, epoch);
+        keep(std::move(row));
+      });
+      return;
+    }
+    // keys[2i], keys[2i + 1]: pks[i]'s object entry and generation; the buffers are the
+    // thread's, kept warm (a call allocates for none of its 2N keys and values)
+    const std::size_t n = pks.size();
+    BulkScratch& scratch = bulk_scratch();
+    scratch.reserve(2 * n);
+    auto& keys = scratch.keys;
+    auto& values = scratch.values;
+    bool* found = scratch.found.get();
+    std::vector<std::string_view> views(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+      write_entry_key(keys[2 * i], prefix_, 'o', pks[i]);
+      write_entry_key(keys[2 * i + 1], prefix_, 'g', pks[i]);
+      views[2 * i] = keys[2 * i];
+      views[2 * i + 1] = keys[2 * i + 1];
+    }
+    std::fill(found, found + 2 * n, false);
+    std::vector<std::optional<std::int64_t>> generations(n);
+    const bool read = guarded(*objects_, false, [&] {
+      objects_->cache->get_many_into(views, {values.data(), 2 * n}, {found, 2 * n});
+      return true;
+    });
+    for (std::size_t i = 0; i < n; ++i) {
+      std::optional<Model> obj;
+      if (read)
+        obj = guarded(*objects_, std::optional<Model>{}, [&] {
+          return current(pks[i], values[2 * i], found[2 * i], values[2 * i + 1], found[2 * i + 1], generations[i],
+                         [&] { return keys[2 * i]; });
+        });
+      serve(i, obj);
+    }
+    counted();
+    fill = fill && read;
+    if (fill) {  // a generation that is missing becomes a fresh one, before the database is read
+      std::vector<std::size_t> absent;
+      std::vector<std::int64_t> fresh;
+      std::vector<std::string> fresh_text;
+      for (std::size_t i : missing)
+        if (!found[2 * i + 1]) {
+          absent.push_back(i);
+          fresh.push_back(fresh_generation());
+          fresh_text.push_back(std::to_string(fresh.back()));
+        }
+      std::vector<std::pair<std::string_view, std::string_view>> items;
+      for (std::size_t j = 0; j < absent.size(); ++j) items.emplace_back(keys[2 * absent[j] + 1], fresh_text[j]);
+      std::unique_ptr<bool[]> stored(new bool[items.size()]());
+      if (!items.empty())
+        fill = guarded(*objects_, false, [&] {
+          objects_->cache->add_many(items, {stored.get(), items.size()});
+          return true;
+        });
+      for (std::size_t j = 0; fill && j < absent.size(); ++j)
+        if (stored[j]) generations[absent[j]] = fresh[j];  // else another reader made one: not filled
+    }
+    std::unordered_map<std::string_view, std::size_t> index_of;  // object key -> i, for the rows read
+    if (fill) {
+      index_of.reserve(missing.size());
+      for (std::size_t i : missing)
+        if (generations[i]) index_of.emplace(keys[2 * i], i);
+    }
+    std::vector<std::string> encoded;
+    std::vector<std::size_t> encoded_of;
+    std::string key;
+    read_missing(std::span<const std::size_t>(missing), [&](Model&& row) {
+      if (!index_of.empty()) {
+        write_entry_key(key, prefix_, 'o', get_column(row, pk_index<Model>));
+        if (auto it = index_of.find(key); it != index_of.end()) {
+          encoded.push_back(codec::encode_object(row, static_cast<std::uint64_t>(*generations[it->second])));
+          encoded_of.push_back(it->second);
+        }
+      }
+      keep(std::move(row));
+    });
+    if (encoded.empty()) return;
+    std::vector<std::pair<std::string_view, std::string_view>> adds, sets;
+    for (std::size_t j = 0; j < encoded.size(); ++j) {
+      const std::size_t i = encoded_of[j];
+      (found[2 * i] ? sets : adds).emplace_back(keys[2 * i], encoded[j]);  // a stale entry is replaced
+    }
+    guarded(*objects_, false, [&] {
+      if (!adds.empty()) {
+        std::unique_ptr<bool[]> stored(new bool[adds.size()]);
+        objects_->cache->add_many(adds, {stored.get(), adds.size()});
+      }
+      if (!sets.empty()) objects_->cache->set_many(sets);
+      bump_both(StatCounters::fills, encoded.size());
+      return true;
+    });
+  }
+
   /// Counts `n` rows this repository's writes invalidated.
   void count_invalidations(std::uint64_t n) const { repository_stats_->bump(StatCounters::invalidations, n); }
 
@@ -235,15 +402,10 @@ class ModelCaches {
     return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, lookup);
-      std::string& bytes = k.values[0];
-      if (!lookups_->cache->get_into(k.keys[0], bytes)) return std::nullopt;
-      const ColumnInfo& pk = model_info<Model>().columns[pk_index<Model>];
-      auto d = codec::Decoded::parse(bytes, model_info<Model>().schema_hash, {&pk, 1});
-      if (!d) {
-        lookups_->cache->remove(k.keys[0]);
-        return std::nullopt;
-      }
-      return read_value(*d, 0, pk.type);
+      if (!lookups_->cache->get_into(k.keys[0], k.reference)) return std::nullopt;
+      auto pk = parse_reference(k.reference);
+      if (!pk) lookups_->cache->remove(k.keys[0]);
+      return pk;
     });
   }
 
@@ -274,7 +436,9 @@ class ModelCaches {
     guarded(*lookups_, false, [&] {
       Scratch& k = scratch();
       write_lookup_key(k.keys[0], prefix_, lookup);
-      lookups_->cache->set(k.keys[0], codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1}));
+      write_reference(k.reference, pk);
+      lookups_->cache->set(k.keys[0], k.reference);
+      if (hints_) hints_->remember(lookup.a, Cache::reference_of(k.reference));  // the next hit's guess, right
       count(StatCounters::fills, *lookups_);
       return true;
     });
@@ -302,6 +466,12 @@ class ModelCaches {
   }
 
  private:
+  void bump_both(StatCounters::Counter counter, std::uint64_t n) const {
+    if (n == 0) return;
+    repository_stats_->bump(counter, n);
+    objects_->stats->bump(counter, n);
+  }
+
   void count(StatCounters::Counter counter, const CacheSlot& slot) const {
     repository_stats_->bump(counter);
     slot.stats->bump(counter);
@@ -337,10 +507,88 @@ class ModelCaches {
     }
   }
 
+  /// An object entry's value and its generation's, as read: the object when its entry is
+  /// current (its tag is the generation, it is pk's), `generation` the generation read.
+  /// An entry that does not decode is removed (key_of() names it): a miss.
+  template <class KeyOf>
+  std::optional<Model> current(const Value& pk, std::string_view object, bool object_found, std::string_view tag,
+                               bool tag_found, std::optional<std::int64_t>& generation, KeyOf&& key_of) const {
+    if (!tag_found) return std::nullopt;
+    generation = parse_generation(tag);
+    if (!object_found || !generation) return std::nullopt;
+    auto decoded = codec::decode_object<Model>(object);
+    if (!decoded) {  // another layout, or corrupt: a miss, and the entry goes
+      objects_->cache->remove(key_of());
+      return std::nullopt;
+    }
+    if (static_cast<std::int64_t>(decoded->second) != *generation || get_column(decoded->first, pk_index<Model>) != pk)
+      return std::nullopt;
+    return std::move(decoded->first);
+  }
+
+  /// A lookup entry's value: the reference of its pk (what follows the object prefixes
+  /// in the pk's entry keys: `i42`, `s<text>`, `#<hash>`), then, for a hashed one, a
+  /// space and the pk encoded, to read it back from.
+  void write_reference(std::string& out, const Value& pk) const {
+    write_entry_key(out, prefix_, 'o', pk);
+    out.erase(0, object_prefixes_[0].size());
+    if (out[0] == '#') {
+      out += ' ';
+      out += codec::encode(model_info<Model>().schema_hash, 0, {&pk, 1});
+    }
+  }
+
+  /// The pk a lookup entry holds (write_reference), or nullopt for anything else.
+  static std::optional<Value> parse_reference(std::string_view v) {
+    if (v.size() < 2) return std::nullopt;
+    const std::string_view rest = v.substr(1);
+    switch (v[0]) {
+      case 'i': {
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+        if (ec != std::errc{} || end != rest.data() + rest.size()) return std::nullopt;
+        return Value(n);
+      }
+      case 's':
+        if (!key_safe(rest)) return std::nullopt;
+        return Value(std::string(rest));
+      case '#': {
+        const std::size_t space = v.find(' ');
+        if (space == std::string_view::npos) return std::nullopt;
+        const ColumnInfo& pk = model_info<Model>().columns[pk_index<Model>];
+        auto d = codec::Decoded::parse(v.substr(space + 1), model_info<Model>().schema_hash, {&pk, 1});
+        if (!d) return std::nullopt;
+        return read_value(*d, 0, pk.type);
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+  /// in_bulk's per-thread buffers: keys, values and found flags for 2N entries.
+  struct BulkScratch {
+    std::vector<std::string> keys, values;
+    std::unique_ptr<bool[]> found;
+    std::size_t capacity = 0;
+    void reserve(std::size_t n) {
+      if (n <= capacity) return;
+      keys.resize(n);
+      values.resize(n);
+      found.reset(new bool[n]);
+      capacity = n;
+    }
+  };
+  static BulkScratch& bulk_scratch() {
+    thread_local BulkScratch s;
+    return s;
+  }
+
   /// Per-thread buffers for keys and values: the hit path allocates nothing once warm.
   struct Scratch {
     std::string keys[2];
     std::string values[2];
+    std::string reference;
+    std::string hint;
   };
   static Scratch& scratch() {
     thread_local Scratch s;
@@ -358,6 +606,12 @@ class ModelCaches {
   std::shared_ptr<CacheSlot> lookups_;
   std::shared_ptr<StatCounters> repository_stats_;
   std::string prefix_;
+  std::string object_prefixes_[2];  ///< `<prefix>o:`, `<prefix>g:`: what a reference follows
+  bool follows_ = false;
+  /// What each lookup was last seen to refer to (when follows_), for up to this many
+  /// lookups (about 50 bytes each).
+  static constexpr std::size_t kHints = 1 << 18;
+  std::unique_ptr<ReferenceHints> hints_;
   std::shared_ptr<ObjectShelf<Model>> typed_objects_;  ///< when the objects alias is locmem
   std::shared_ptr<LookupShelf<Model>> typed_lookups_;  ///< when the `default` alias is locmem
 };

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -108,14 +109,8 @@ class SharedCache : public Cache {
 
   void set_many(std::span<const std::pair<std::string_view, std::string_view>> items, Ttl ttl = Ttl{0}) final {
     if (items.empty()) return;
-    Scratch& s = scratch();
-    std::vector<std::string_view> keys;
-    keys.reserve(items.size());
-    for (const auto& item : items) keys.push_back(item.first);
-    const auto full = make_keys(keys);
-    s.items.clear();
-    for (std::size_t i = 0; i < items.size(); ++i) s.items.emplace_back(full[i], items[i].second);
-    guard(true, full, [&] { store(s.items, resolve(ttl)); });
+    const auto full = server_items(items);
+    guard(true, full, [&] { store(scratch().items, resolve(ttl)); });
   }
 
   bool add(std::string_view key, std::string_view value, Ttl ttl = Ttl{0}) final {
@@ -131,6 +126,46 @@ class SharedCache : public Cache {
   std::optional<std::int64_t> increment(std::string_view key, std::int64_t delta = 1) final {
     const auto full = make_keys({&key, 1});
     return guard(true, full, [&] { return add_to(full[0], delta); });
+  }
+
+  void add_many(std::span<const std::pair<std::string_view, std::string_view>> items, std::span<bool> stored,
+                Ttl ttl = Ttl{0}) final {
+    if (items.empty()) return;
+    const auto full = server_items(items);
+    guard(true, full, [&] { store_if_absent_many(scratch().items, stored, resolve(ttl)); });
+  }
+
+  void bump_and_drop_many(std::span<const BumpAndDrop> items) final {
+    if (items.empty()) return;
+    // server keys: generation, entry, generation, entry, ...
+    const auto full = make_keys(2 * items.size(),
+                                [items](std::size_t i) { return i % 2 ? items[i / 2].entry_key : items[i / 2].generation_key; });
+    Scratch& s = scratch();
+    s.bumps.clear();
+    for (std::size_t i = 0; i < items.size(); ++i) s.bumps.push_back({full[2 * i], full[2 * i + 1], items[i].fresh});
+    guard(true, full, [&] { bump_and_erase(s.bumps, resolve(Ttl{0})); });
+  }
+
+  bool get_following(const Follow& follow, std::string& value, std::span<std::string> values,
+                     std::span<bool> found) final {
+    // with a hint, one multi-get (far cheaper on the server than a script) is right
+    // while the hint is; reads through get_many_into, so prefixed and guarded
+    if (!follows_on_server() || !follow.hint.empty()) return Cache::get_following(follow, value, values, found);
+    Scratch& s = scratch();
+    const auto full = make_keys({&follow.key, 1});
+    s.prefixes.resize(follow.prefixes.size());
+    for (std::size_t i = 0; i < follow.prefixes.size(); ++i) {
+      s.prefixes[i].assign(key_head_);
+      s.prefixes[i] += follow.prefixes[i];
+    }
+    return guard(false, full, [&] { return fetch_following(full[0], s.prefixes, value, values, found); });
+  }
+
+  /// Another SharedCache of the same backend made from the same URL (so the same server,
+  /// database and options) with the same key_prefix and version.
+  bool shares_entries_with(const Cache& other) const noexcept override {
+    const auto* o = dynamic_cast<const SharedCache*>(&other);
+    return o == this || (o && typeid(*o) == typeid(*this) && o->url_ == url_ && o->key_head_ == key_head_);
   }
 
   /// What this cache met so far.
@@ -174,6 +209,39 @@ class SharedCache : public Cache {
   virtual std::size_t erase(std::span<const std::string> keys) = 0;
   /// Adds delta to a decimal int64 value: nullopt if absent, not an integer, or overflow.
   virtual std::optional<std::int64_t> add_to(std::string_view key, std::int64_t delta) = 0;
+  /// store_if_absent() of each item: stored[i] for items[i]. One round trip where the
+  /// server allows (the default loops).
+  virtual void store_if_absent_many(std::span<const std::pair<std::string_view, std::string_view>> items,
+                                    std::span<bool> stored, Ttl ttl) {
+    for (std::size_t i = 0; i < items.size(); ++i) stored[i] = store_if_absent(items[i].first, items[i].second, ttl);
+  }
+  /// One bump_and_drop_many() item on server keys.
+  struct ServerBump {
+    std::string_view generation_key;  ///< add 1, or set `fresh` (with the default TTL) when absent or garbage
+    std::string_view entry_key;       ///< then delete this
+    std::int64_t fresh;               ///< the generation's value when it is missing
+  };
+  /// Every bump, in order, in as few round trips as the server allows (the default loops
+  /// over add_to / store / erase); `ttl` is the alias's default, for fresh generations.
+  virtual void bump_and_erase(std::span<const ServerBump> items, Ttl ttl) {
+    for (const ServerBump& b : items) {
+      if (!add_to(b.generation_key, 1)) {
+        const std::string fresh = std::to_string(b.fresh);
+        const std::pair<std::string_view, std::string_view> item{b.generation_key, fresh};
+        store({&item, 1}, ttl);
+      }
+      const std::string key(b.entry_key);
+      erase({&key, 1});
+    }
+  }
+  /// True if the server follows a reference itself (fetch_following); else
+  /// get_following reads twice through fetch (Cache's default).
+  virtual bool follows_on_server() const noexcept { return false; }
+  /// get_following on server keys, in one round trip: `prefixes` already carry the key head.
+  virtual bool fetch_following(std::string_view, std::span<const std::string>, std::string&, std::span<std::string>,
+                               std::span<bool>) {
+    throw CacheError("gocp: this cache cannot follow references on its server (" + url_ + ")");
+  }
   /// One cheap round trip that succeeds only if the server serves.
   virtual void ping() = 0;
   /// Deletes every key under key_head() (or, if the server cannot, everything).
@@ -197,6 +265,8 @@ class SharedCache : public Cache {
   struct Scratch {
     std::vector<std::string> keys;
     std::vector<std::pair<std::string_view, std::string_view>> items;
+    std::vector<ServerBump> bumps;
+    std::vector<std::string> prefixes;
   };
   static Scratch& scratch() {
     thread_local Scratch s;
@@ -207,14 +277,27 @@ class SharedCache : public Cache {
 
   /// The server keys of `keys`, in a per-thread buffer (valid until the next call).
   std::span<const std::string> make_keys(std::span<const std::string_view> keys) const {
+    return make_keys(keys.size(), [keys](std::size_t i) { return keys[i]; });
+  }
+  /// The server keys of key_of(0 .. n-1), in the same buffer.
+  template <class KeyOf>
+  std::span<const std::string> make_keys(std::size_t n, KeyOf&& key_of) const {
     auto& out = scratch().keys;
-    if (out.size() < keys.size()) out.resize(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (out.size() < n) out.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
       out[i].assign(key_head_);
-      out[i] += keys[i];
+      out[i] += key_of(i);
       adapt_key(out[i]);
     }
-    return {out.data(), keys.size()};
+    return {out.data(), n};
+  }
+  /// The items on server keys, in scratch().items; returns those keys.
+  std::span<const std::string> server_items(std::span<const std::pair<std::string_view, std::string_view>> items) const {
+    const auto full = make_keys(items.size(), [items](std::size_t i) { return items[i].first; });
+    auto& out = scratch().items;
+    out.clear();
+    for (std::size_t i = 0; i < items.size(); ++i) out.emplace_back(full[i], items[i].second);
+    return full;
   }
 
   /// Runs one transport call under the breaker. `writes`: it changes `keys`, which are

@@ -6,6 +6,10 @@
 //   gocp:<model>:<schema hash>:g:<pk>       its generation        (same alias)
 //   gocp:<model>:<schema hash>:l:<lookup>   lookup -> pk          (alias: default)
 //
+// A lookup entry holds the pk's *reference*, what follows `o:` / `g:` in its keys (`i42`,
+// `s<text>`, `#<hash>` then a space and the pk encoded), so a cache can follow it to the
+// object and its generation itself (Cache::get_following; a Redis script).
+//
 // <lookup> is a 128-bit hash of the repository's filters and the lookup, computed from
 // the expression nodes without building text; AND / OR operands are combined without
 // regard to order, so `a && b` and `b && a` share a key. A pk that is long, or holds bytes

@@ -4,6 +4,9 @@
 ///   lookup key -> pk       in the `default` alias (key: model, schema hash, the
 ///                          repository's filters and bound values, the canonical lookup)
 ///   pk -> object           in the alias named after the model, generation-tagged
+/// When both aliases are one byte store (the same Redis or memcached URL), a hit is one
+/// Cache::get_following call: one round trip on Redis (a script follows the lookup's
+/// reference to the object and its generation server side).
 /// A mapped object is served only if its entry is current and it still matches the
 /// filters and the lookup; anything else falls back to the real get_or_create, whose
 /// result is then cached (after the transaction commits; never if it rolls back).
@@ -58,17 +61,26 @@ struct CachedGetOrCreate : Policy {
     state.lookup = caches.lookup_key(scope, lookup, state.words);
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read
-    // the typed tier's answer kept with the mapping, while its row is unwritten
-    if (caches.lookup(state.lookup, state.words, out, state.cached_pk)) {
-      caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
-      return true;
+    detail::SeenGeneration seen;
+    bool current = false;
+    if (caches.follows()) {  // one store: the lookup, its object and generation in one call
+      if (auto followed = caches.follow(state.lookup, state.cached_pk, state.generation)) {
+        out = std::move(*followed);
+        current = true;
+      }
+    } else {
+      // the typed tier's answer kept with the mapping, while its row is unwritten
+      if (caches.lookup(state.lookup, state.words, out, state.cached_pk)) {
+        caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
+        return true;
+      }
+      if (state.cached_pk) current = caches.get_into(*state.cached_pk, out, state.generation, &seen);
     }
     if (!state.cached_pk) {
+      if (current) out = M{};  // as the host gave it
       caches.count(Served{.hit = false, .lookup_hit = false, .object_hit = std::nullopt});
       return false;
     }
-    detail::SeenGeneration seen;
-    const bool current = caches.get_into(*state.cached_pk, out, state.generation, &seen);
     const Dialect& dialect = repo.database().dialect();
     if (current && detail::matches(scope, out, dialect) && detail::matches(lookup, out, dialect)) {
       caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = true});

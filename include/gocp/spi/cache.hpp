@@ -8,7 +8,11 @@
 /// the coherence protocol (cache/coherence.hpp) calls when it reads, fills or
 /// invalidates several entries at once; each defaults to a loop over the single verbs,
 /// and a network cache overrides them to make one round trip (a pipeline, a script, a
-/// multi-get). Only what holds for every cache, in every process, is here.
+/// multi-get). get_following reads an entry that refers to others and the entries it
+/// refers to (a lookup, then the object it maps to): by default two reads, one when the
+/// caller's hint of the reference is right; Redis, given no hint, follows it server
+/// side in one script.
+/// Only what holds for every cache, in every process, is here.
 
 #include <chrono>
 #include <cstdint>
@@ -77,6 +81,64 @@ class Cache {
       remove(item.entry_key);
     }
   }
+
+  /// What get_following reads: the entry under `key`, whose value starts with a
+  /// *reference* (its bytes up to the first space, or all of them), then the entries
+  /// under `prefixes[i] + reference`.
+  struct Follow {
+    std::string_view key;                        ///< the entry that refers to the others
+    std::span<const std::string_view> prefixes;  ///< the referred keys: each prefix + the reference
+    std::string_view hint;                       ///< a guess of the reference ("": none), for one multi-get
+  };
+  /// Reads `follow.key` into `value`; false if absent. Else found[i] and values[i] (reusing
+  /// their capacity) for `follow.prefixes[i] + reference_of(value)`, read with it or
+  /// after it. The default makes one get_many_into of every key when the hint is right,
+  /// else two reads; a cache that can follow the reference itself overrides it to make
+  /// one round trip whatever the hint.
+  virtual bool get_following(const Follow& follow, std::string& value, std::span<std::string> values,
+                             std::span<bool> found) {
+    thread_local std::vector<std::string> keys;
+    thread_local std::vector<std::string_view> views;
+    const auto referred = [&](std::string_view reference, std::size_t first) {
+      keys.resize(first + follow.prefixes.size());
+      views.resize(keys.size());
+      for (std::size_t i = 0; i < follow.prefixes.size(); ++i) {
+        keys[first + i].assign(follow.prefixes[i]);
+        keys[first + i] += reference;
+        views[first + i] = keys[first + i];
+      }
+    };
+    if (!follow.hint.empty()) {  // one read of everything the hint names; right if the entry agrees
+      thread_local std::vector<std::string> got;
+      thread_local std::unique_ptr<bool[]> got_found;
+      thread_local std::size_t capacity = 0;
+      referred(follow.hint, 1);
+      views[0] = follow.key;
+      if (got.size() < views.size()) got.resize(views.size());
+      if (capacity < views.size()) got_found.reset(new bool[capacity = views.size()]);
+      get_many_into(views, {got.data(), views.size()}, {got_found.get(), views.size()});
+      if (!got_found[0]) return false;
+      value.swap(got[0]);
+      if (reference_of(value) == follow.hint) {
+        for (std::size_t i = 0; i < follow.prefixes.size(); ++i) {
+          found[i] = got_found[1 + i];
+          values[i].swap(got[1 + i]);
+        }
+        return true;
+      }
+    } else if (!get_into(follow.key, value)) {
+      return false;
+    }
+    referred(reference_of(value), 0);
+    get_many_into(views, values, found);
+    return true;
+  }
+  /// The reference an entry read by get_following holds: its bytes up to the first space.
+  static std::string_view reference_of(std::string_view value) noexcept { return value.substr(0, value.find(' ')); }
+
+  /// Whether this cache's get_following may be asked for entries that `other` stores:
+  /// both are one store, with one key space. By default only a cache and itself.
+  virtual bool shares_entries_with(const Cache& other) const noexcept { return this == &other; }
 
   // ---- conveniences over the verbs above ----
 
