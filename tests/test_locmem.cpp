@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -255,6 +256,21 @@ TEST_CASE("typed shelves follow the coherence protocol: a fill under a stale gen
   CHECK(shelf.get(one, generation)->name == "fresh");
 }
 
+namespace {
+/// What a LookupShelf's find() gave: the kept object, else the mapped pk (if any).
+struct Found {
+  std::optional<Thing> kept;
+  std::optional<gocp::Value> pk;
+};
+Found find(const gocp::detail::LookupShelf<Thing>& lookups, const gocp::detail::Hash128& key,
+           std::span<const std::uint64_t> words = {}) {
+  Found f;
+  Thing out;
+  if (lookups.find(key, words, out, f.pk)) f.kept = out;
+  return f;
+}
+}  // namespace
+
 TEST_CASE("typed lookups keep a hit's object only while its row is unwritten", "[locmem][typed]") {
   gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
   gocp::detail::LookupShelf<Thing> lookups(100, std::chrono::seconds{0});
@@ -268,21 +284,48 @@ TEST_CASE("typed lookups keep a hit's object only while its row is unwritten", "
     REQUIRE(hit);
     lookups.remember_hit(key, {}, pk, *hit, seen);
   }
-  std::optional<Thing> kept;
-  CHECK(lookups.find(key_one, {}, kept) == one);
-  REQUIRE(kept);
-  CHECK(kept->name == "v1");
+  Found f = find(lookups, key_one);
+  REQUIRE(f.kept);
+  CHECK(f.kept->id == 1);
+  CHECK(f.kept->name == "v1");
+  const std::uint64_t other_words[] = {7};
+  f = find(lookups, key_one, other_words);  // a query of other words is not served the copy
+  CHECK_FALSE(f.kept);
+  CHECK(f.pk == one);
   const gocp::Value* written[] = {&one};
   objects.invalidate(written);
-  kept.reset();
-  CHECK(lookups.find(key_one, {}, kept) == one);  // the mapping stays ...
-  CHECK_FALSE(kept);                          // ... its copy is no longer served
-  CHECK(lookups.find(key_two, {}, kept) == two);  // the other row's copy is
-  CHECK(kept);
+  f = find(lookups, key_one);
+  CHECK(f.pk == one);     // the mapping stays ...
+  CHECK_FALSE(f.kept);    // ... its copy is no longer served
+  f = find(lookups, key_two);
+  REQUIRE(f.kept);        // the other row's copy is
+  CHECK(f.kept->id == 2);
   lookups.remember(key_two, one);  // remapped: no copy until the next hit
-  kept.reset();
-  CHECK(lookups.find(key_two, {}, kept) == one);
-  CHECK_FALSE(kept);
+  f = find(lookups, key_two);
+  CHECK(f.pk == one);
+  CHECK_FALSE(f.kept);
+}
+
+TEST_CASE("typed shelves: an insert under a new key leaves the epoch, any other write moves it", "[locmem][typed]") {
+  gocp::detail::ObjectShelf<Thing> objects(100, std::chrono::seconds{0});
+  const gocp::Value one{std::int64_t{1}}, two{std::int64_t{2}};
+  REQUIRE(objects.store(one, {1, "v1"}, objects.generation(one)));
+  std::optional<std::int64_t> generation;
+  gocp::detail::SeenGeneration seen;
+  REQUIRE(objects.get(one, generation, &seen));
+  const std::uint64_t epoch = objects.epoch();
+  const gocp::Value* inserted[] = {&two};
+  objects.invalidate(inserted, /*new_keys_only=*/true);
+  CHECK(objects.epoch() == epoch);  // a read before it could not have found row 2
+  CHECK(seen.current());            // nor does it touch row 1
+  gocp::detail::SeenGeneration filled;
+  CHECK(objects.store_if_no_write_since(two, {2, "new"}, epoch, &filled));
+  CHECK(filled.current());
+  const gocp::Value* written[] = {&two};
+  objects.invalidate(written);
+  CHECK(objects.epoch() != epoch);
+  CHECK_FALSE(filled.current());  // the fill's kept generation is retired by the write
+  CHECK_FALSE(objects.store_if_no_write_since(two, {2, "stale"}, epoch));
 }
 
 TEST_CASE("typed shelves retire kept generations when an entry is evicted or the shelf goes", "[locmem][typed]") {
@@ -332,11 +375,12 @@ TEST_CASE("typed shelves expire entries after the store's ttl_s", "[locmem][type
   lookups.remember(key, one);
   std::optional<std::int64_t> generation;
   CHECK(shelf.get(one, generation));
-  std::optional<Thing> kept;
-  CHECK(lookups.find(key, {}, kept) == one);
+  CHECK(find(lookups, key).pk == one);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   CHECK_FALSE(shelf.get(one, generation));
-  CHECK_FALSE(lookups.find(key, {}, kept));
+  const Found gone = find(lookups, key);
+  CHECK_FALSE(gone.pk);
+  CHECK_FALSE(gone.kept);
 }
 
 TEST_CASE("DummyCache never stores anything", "[locmem][dummy]") {

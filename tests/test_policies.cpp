@@ -50,6 +50,8 @@ TEST_CASE_METHOD(Fixture, "cached: the second get_or_create is a hit and asks th
   const auto before = countries.stats();
   CHECK(before.misses == 1);
   CHECK(before.hits == 0);
+  // the typed tier stores the row the INSERT returned: no read of it again after the create
+  if (!gocp::test::cache_is_shared()) CHECK(before.db_queries == 2);  // the SELECT, the INSERT
 
   auto [again, created_again] = countries.get_or_create(c(&Country::code) == "FR");
   const auto after = countries.stats();
@@ -58,7 +60,9 @@ TEST_CASE_METHOD(Fixture, "cached: the second get_or_create is a hit and asks th
   CHECK(again.name == "France");
   CHECK(after.hits == 1);
   CHECK(after.db_queries == before.db_queries);
-  CHECK(caches.stats("geo.country").hits == 1);
+  // the typed tier kept the created object with its lookup: the objects alias is not asked
+  CHECK(caches.stats("geo.country").hits == (gocp::test::cache_is_shared() ? 1u : 0u));
+  CHECK(caches.stats("default").hits == 1);
   CHECK(caches.stats("default").fills >= 1);
 }
 

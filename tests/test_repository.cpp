@@ -389,6 +389,30 @@ TEST_CASE_METHOD(Fixture, "create, save, remove", "[verbs]") {
   CHECK_THROWS_AS(people.create({0, "John", "Lennon", 1, {}}), gocp::IntegrityError);  // unique_together holds
 }
 
+TEST_CASE_METHOD(Fixture, "save of an existing row: one UPDATE in no transaction of its own, its change seen on return",
+                 "[verbs]") {
+  std::vector<gocp::RowChange> seen;
+  auto subscription = db.changes().subscribe(people.info().table, [&](const gocp::RowChange& change) { seen.push_back(change); });
+  Person p = lennon;
+  p.nickname = "J";
+  const auto queries = people.stats().db_queries;
+  const auto transactions = db.transactions_begun();
+  people.save(p);
+  CHECK(people.stats().db_queries == queries + 1);  // the UPDATE alone
+  CHECK(db.transactions_begun() == transactions);
+  REQUIRE(seen.size() == 1);  // delivered before save returned
+  CHECK(seen[0].pk == gocp::Value{lennon.id});
+  CHECK(seen[0].had_row);
+  REQUIRE(seen[0].after);
+  CHECK((*seen[0].after)[4] == gocp::Value{std::string("J")});
+  CHECK(people.get(c(&Person::id) == lennon.id).nickname == std::optional<std::string>("J"));
+
+  ManualPk m{8, "eight"};  // no row has the key: the update and the insert in one transaction
+  manual.save(m);
+  CHECK(db.transactions_begun() == transactions + 1);
+  CHECK(manual.get(c(&ManualPk::id) == 8).data == "eight");
+}
+
 TEST_CASE_METHOD(Fixture, "filter, exclude, all, count, exists, update, remove_all, in_bulk", "[verbs]") {
   const Book a = books.create({0, "Anna Karenina", "Amazon", 10});
   const Book b = books.create({0, "War and Peace", std::nullopt, 20});

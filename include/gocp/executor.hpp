@@ -225,17 +225,80 @@ class Executor {
     }
     const detail::ColumnValues& values = auto_now_columns(false).empty() ? values_ : stamped;
     validate(values);
-    auto w = writer();
-    w.text("UPDATE ").table().text(" SET ");
-    if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
-    w.where_pk(pk);
-    std::size_t changed = 0;
-    run_returning(w, values, [&](M row) {
-      ++changed;
-      emit_update(pk, row, values);
-      if (stored) *stored = std::move(row);
-    });
-    return changed;
+    auto write = [&](detail::SqlWriter& w) {
+      w.text("UPDATE ").table().text(" SET ");
+      if (!set_list(w, values)) w.column(info().pk).text(" = ").column(info().pk);  // a key-only model
+      w.where_pk(pk);
+    };
+    // emitted once the statement has run: outside a transaction SQLite commits an
+    // UPDATE ... RETURNING only when its last step is done, and a cache invalidated
+    // before that could be refilled with the row as it was
+    std::optional<M> row;
+    if (values.increments.empty()) {
+      // a save's UPDATE: named by its shape (the columns it sets), its text written once
+      // per connection, its values bound where they are
+      detail::StatementShape shape(info(), 'U');
+      for (const auto& [column, v] : values) {
+        shape.column(column);
+        shape.bind(v);
+      }
+      shape.bind(pk);
+      auto write_returning = [&](detail::SqlWriter& w) {
+        write(w);
+        returning(w);
+      };
+      run(shape, write_returning, [&](const Row& r) {
+        detail::read_into(row.emplace(), r);
+        return true;
+      });
+    } else {
+      auto w = writer();
+      write(w);
+      run_returning(w, values, [&](M r) { row.emplace(std::move(r)); });
+    }
+    if (!row) return 0;
+    emit_update(pk, *row, values);
+    if (stored) *stored = std::move(*row);
+    return 1;
+  }
+
+  /// UPDATE of every column but the key on the row whose key is obj's, to obj's values
+  /// (a save); false when no row has that key. Without auto_now columns the database
+  /// sets nothing of its own, so obj is the row as stored and no RETURNING is read back
+  /// (SQLite builds a temporary table for one); with them, obj becomes the row as stored.
+  bool update_object(M& obj) const {
+    constexpr std::size_t pk = detail::pk_index<M>;
+    if (!auto_now_columns(false).empty()) {
+      const std::vector<Value> all = detail::object_values(obj);
+      detail::ColumnValues set;
+      for (std::size_t i = 0; i < all.size(); ++i)
+        if (i != pk) set.emplace_back(i, all[i]);
+      return update_row(all[pk], set, &obj) == 1;
+    }
+    detail::SmallVector<Value, 8> values;  // bound by pointer: on the stack, not the heap
+    detail::append_values(obj, values);
+    detail::StatementShape shape(info(), 'S');  // one text per model: every column is set
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (i == pk) continue;
+      validate(i, values[i]);
+      shape.bind(values[i]);
+    }
+    shape.bind(values[pk]);
+    auto write = [&](detail::SqlWriter& w) {
+      w.text("UPDATE ").table().text(" SET ");
+      bool any = false;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i == pk) continue;
+        (any ? w.text(", ") : w).column(i).text(" = ").param(values[i]);
+        any = true;
+      }
+      if (!any) w.column(pk).text(" = ").column(pk);  // a key-only model
+      w.where_pk(values[pk]);
+    };
+    // emitted once the statement has run (and, outside a transaction, committed)
+    if (run(shape, write, [](const Row&) { return true; }) == 0) return false;
+    emit(values[pk], /*had_row=*/true, nullptr, &obj);
+    return true;
   }
 
   /// UPDATE of `values` on every row of `qs`; returns how many rows changed. An

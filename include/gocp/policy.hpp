@@ -6,7 +6,7 @@
 ///
 /// | hook | called | a policy may |
 /// |---|---|---|
-/// | `lookup(repo, lookup[, state])` -> `std::optional<Model>` | before get_or_create reads the database, for a lookup a unique constraint covers | answer it (the first policy that does wins) |
+/// | `lookup(repo, lookup, out[, state])` -> `bool`, or `lookup(repo, lookup[, state])` -> `std::optional<Model>` | before get_or_create reads the database, for a lookup a unique constraint covers | answer it (the first policy that does wins): the first form writes the answer into `out`, the host's result (nothing moved), and returns true; on false it leaves `out` as it was given (a value-initialised `Model{}`) |
 /// | `create(repo, pending)` -> `Model` | for get_or_create's create, inside the caller's transaction | make the row its own way; **exclusive**: two policies claiming it do not compile |
 /// | `after_read(repo, lookup, object, created[, state])` | after get_or_create / update_or_create produced `object` from the database, for a covered lookup | remember it (a cache fill) |
 /// | `missing(repo, lookup)` -> `std::optional<Model>` | when get() matched no row | return an object instead of DoesNotExist |
@@ -128,10 +128,22 @@ class PolicyAccess {
   /// takes one), else does the no-op the table in the file comment describes; has_create
   /// and has_on_change say whether `p` has that hook. Policies never call these.
   template <class P, class Repo, class M, class S>
-  static std::optional<M> lookup(const P& p, const Repo& r, const Expr<M>& lookup, S& state) {
-    if constexpr (requires { p.lookup(r, lookup, state); }) return p.lookup(r, lookup, state);
-    else if constexpr (requires { p.lookup(r, lookup); }) return p.lookup(r, lookup);
-    else return std::nullopt;
+  static bool lookup(const P& p, const Repo& r, const Expr<M>& lookup, M& out, S& state) {
+    if constexpr (requires { { p.lookup(r, lookup, out, state) } -> std::same_as<bool>; }) {
+      return p.lookup(r, lookup, out, state);
+    } else if constexpr (requires { { p.lookup(r, lookup, out) } -> std::same_as<bool>; }) {
+      return p.lookup(r, lookup, out);
+    } else if constexpr (requires { p.lookup(r, lookup, state); } || requires { p.lookup(r, lookup); }) {
+      std::optional<M> found = [&] {
+        if constexpr (requires { p.lookup(r, lookup, state); }) return p.lookup(r, lookup, state);
+        else return p.lookup(r, lookup);
+      }();
+      if (!found) return false;
+      out = std::move(*found);
+      return true;
+    } else {
+      return false;
+    }
   }
 
   template <class P, class Repo, class M, class S>

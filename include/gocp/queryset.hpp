@@ -43,12 +43,21 @@ inline void assign(ColumnValues& values, std::size_t column, Value v, bool incre
 /// A bit per column that a top-level `column == value` term fixes to one non-NULL
 /// value. `column == nullopt` fixes nothing: a UNIQUE constraint never rejects a second
 /// NULL, so it cannot make get_or_create race-free.
-inline std::uint64_t equality_mask(std::span<const Node> nodes, std::size_t i = 0) {
-  if (i >= nodes.size()) return 0;
-  const Node& n = nodes[i];
-  if (n.op == Op::and_) return equality_mask(nodes, i + 1) | equality_mask(nodes, subtree_end(nodes, i + 1));
-  const bool fixes = n.op == Op::eq && n.column < 64 && !std::holds_alternative<std::monostate>(n.value);
-  return fixes ? std::uint64_t{1} << n.column : 0;
+inline std::uint64_t equality_mask(std::span<const Node> nodes) {
+  // In prefix order, stepping into every AND and over every other subtree visits the
+  // top-level terms one after the other: one pass, no recursion (a hot check).
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < nodes.size();) {
+    const Node& n = nodes[i];
+    if (n.op == Op::and_) {
+      ++i;
+      continue;
+    }
+    if (n.op == Op::eq && n.column < 64 && !std::holds_alternative<std::monostate>(n.value))
+      mask |= std::uint64_t{1} << n.column;
+    i = n.op == Op::or_ || n.op == Op::not_ ? subtree_end(nodes, i) : i + 1;
+  }
+  return mask;
 }
 }  // namespace detail
 

@@ -293,13 +293,17 @@ class Repository<Model, Policies...> {
       obj = counted(exec().insert(obj));
       return;
     }
+    // An existing row (the usual case): one UPDATE, which needs no transaction of its
+    // own (its change is emitted once it has run). obj becomes the row as stored (an
+    // auto_now field's new time included).
+    if (exec().update_object(obj)) {
+      count_invalidations(1);
+      return;
+    }
+    // No row had the key: the update and the insert in one transaction, so that a
+    // concurrent save of the same new key updates the row the other inserted.
     database().atomic([&] {
-      const std::vector<Value> values = detail::object_values(obj);
-      detail::ColumnValues set;
-      for (std::size_t i = 0; i < values.size(); ++i)
-        if (i != info().pk) set.emplace_back(i, values[i]);
-      // obj becomes the row as stored (an auto_now field's new time included)
-      if (exec().update_row(values[info().pk], set, &obj) == 0) obj = exec().insert(obj);
+      if (!exec().update_object(obj)) obj = exec().insert(obj);
       count_invalidations(1);
     });
   }
@@ -338,17 +342,18 @@ class Repository<Model, Policies...> {
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
     const bool covered = require_unique_lookup(lookup);
     CallStates states;
-    std::optional<Model> answer;
+    // One named result, returned once: a policy's answer and the database's row are both
+    // written where the caller wants them, and nothing is moved.
+    std::pair<Model, bool> result{};
+    bool answered = false;
     if (covered) {
       for_each_policy_with_state(states, [&](const auto& p, auto& state) {
-        if (!answer) answer = PolicyAccess::lookup(p, *this, lookup, state);
+        if (!answered) answered = PolicyAccess::lookup(p, *this, lookup, result.first, state);
       });
     }
-    // One named result, returned once: the object is built where the caller wants it.
-    std::pair<Model, bool> result =
-        answer ? std::pair<Model, bool>{std::move(*answer), false}
-               : get_or_create_from_database(lookup, detail::as_defaults<Model>(defaults), /*for_update=*/false);
-    if (covered && !answer) after_read(lookup, result, states);
+    if (answered) return result;
+    get_or_create_from_database(result, lookup, detail::as_defaults<Model>(defaults), /*for_update=*/false);
+    if (covered) after_read(lookup, result, states);
     return result;
   }
 
@@ -364,10 +369,9 @@ class Repository<Model, Policies...> {
     const auto& defaults = detail::as_defaults<Model>(defaults_);
     const bool covered = require_unique_lookup(lookup);
     auto result = database().atomic([&]() -> std::pair<Model, bool> {
-      auto got = [&] {
-        if constexpr (std::is_same_v<C, detail::SameAsDefaults>) return get_or_create_from_database(lookup, defaults, true);
-        else return get_or_create_from_database(lookup, create_defaults.items, true);
-      }();
+      std::pair<Model, bool> got{};
+      if constexpr (std::is_same_v<C, detail::SameAsDefaults>) get_or_create_from_database(got, lookup, defaults, true);
+      else get_or_create_from_database(got, lookup, create_defaults.items, true);
       if (got.second || defaults.empty()) return got;
       detail::ColumnValues values;
       for (const auto& a : defaults) detail::assign(values, a.column, a.resolve(), a.increment);
@@ -442,11 +446,12 @@ class Repository<Model, Policies...> {
     });
   }
 
-  std::pair<Model, bool> get_or_create_from_database(const Expr<Model>& lookup,
-                                                     const std::vector<Assignment<Model>>& defaults,
-                                                     bool for_update) const {
-    std::pair<Model, bool> result{};  // read in place and returned once: a hit moves no object
-    if (exec().find_into(result.first, qs_, lookup, for_update)) return result;
+  /// The database's get_or_create, into `result` (read in place: a found row moves no
+  /// object; whatever `result` held is overwritten).
+  void get_or_create_from_database(std::pair<Model, bool>& result, const Expr<Model>& lookup,
+                                   const std::vector<Assignment<Model>>& defaults, bool for_update) const {
+    result.second = false;
+    if (exec().find_into(result.first, qs_, lookup, for_update)) return;
     const PendingCreate<Model> pending(qs_, lookup, defaults);
     try {
       result.first = counted(create_step(pending));
@@ -454,7 +459,6 @@ class Repository<Model, Policies...> {
     } catch (const IntegrityError&) {
       if (!exec().find_into(result.first, qs_, lookup, for_update)) throw;
     }
-    return result;
   }
 
   Model create_step(const PendingCreate<Model>& pending) const {

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -35,7 +36,10 @@ struct Stats {
 namespace detail {
 
 /// The live counters: striped, so threads counting hits on different cores do not pass
-/// one cache line back and forth on every call (that costs more than a typed hit).
+/// one cache line back and forth on every call (that costs more than a typed hit). A
+/// thread owns a stripe while it lives (the first kOwned threads alive at once; any
+/// more share the last stripe): on its own stripe a count is a plain load and store, no
+/// locked read-modify-write, and snapshot() still reads every stripe atomically.
 struct StatCounters {
   struct alignas(64) Stripe {
     std::atomic<std::uint64_t> hits{0}, misses{0}, fills{0}, invalidations{0}, db_queries{0}, cache_errors{0};
@@ -59,17 +63,52 @@ struct StatCounters {
     return out;
   }
   void bump(Counter counter, std::uint64_t n = 1) noexcept {
-    (stripes_[stripe_of_this_thread()].*counter).fetch_add(n, std::memory_order_relaxed);
+    const std::size_t stripe = stripe_of_this_thread();
+    std::atomic<std::uint64_t>& c = stripes_[stripe].*counter;
+    if (stripe < kOwned) c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // ours alone
+    else c.fetch_add(n, std::memory_order_relaxed);
   }
 
  private:
-  static constexpr std::size_t kStripes = 8;
+  static constexpr std::size_t kOwned = 63;  // bits of one claim word; stripe kOwned is shared
+
+  /// This thread's stripe: claimed on first use, given back when the thread ends (the
+  /// claim's acquire and the release's release order a new owner after the old one).
+  /// The index is a constant-initialised thread_local, so the hot path reads it with no
+  /// initialisation guard; the object whose destructor gives it back is made at the claim.
   static std::size_t stripe_of_this_thread() noexcept {
-    static std::atomic<std::size_t> next{0};
-    thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
-    return mine;
+    if (stripe_ == kUnclaimed) [[unlikely]]
+      claim();
+    return stripe_;
   }
-  std::array<Stripe, kStripes> stripes_;
+  [[gnu::noinline]] static void claim() noexcept {
+    struct Release {
+      ~Release() {
+        if (stripe_ < kOwned) claims().fetch_and(~(std::uint64_t{1} << stripe_), std::memory_order_release);
+        stripe_ = kOwned;  // a count made later in this thread's exit goes to the shared stripe
+      }
+    };
+    stripe_ = kOwned;
+    std::uint64_t taken = claims().load(std::memory_order_relaxed);
+    while (~taken & kAllOwned) {
+      const std::size_t free = static_cast<std::size_t>(std::countr_zero(~taken & kAllOwned));
+      taken = claims().fetch_or(std::uint64_t{1} << free, std::memory_order_acquire);
+      if (!(taken >> free & 1u)) {
+        stripe_ = free;
+        break;
+      }
+    }
+    thread_local Release release;  // constructed now: its destructor runs when the thread ends
+    static_cast<void>(release);
+  }
+  static constexpr std::size_t kUnclaimed = kOwned + 1;
+  static inline thread_local std::size_t stripe_ = kUnclaimed;
+  static constexpr std::uint64_t kAllOwned = (std::uint64_t{1} << kOwned) - 1;
+  static std::atomic<std::uint64_t>& claims() noexcept {
+    static std::atomic<std::uint64_t> taken{0};
+    return taken;
+  }
+  std::array<Stripe, kOwned + 1> stripes_;
 };
 
 }  // namespace detail

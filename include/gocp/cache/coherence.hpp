@@ -20,8 +20,10 @@
 // the object share one entry, a fill under a stale generation is refused at once, and
 // nothing is encoded. The typed tier also fills a miss without reading the row twice:
 // it reads the model's invalidation count (its epoch) before the database, and the fill
-// is refused if any invalidation of the model came since. A lookup's entry keeps the
-// object its last hit found, served while that row is not written: one lookup per hit.
+// is refused if any invalidation of the model came since (an insert under a new key is
+// none: no earlier read can have found that row, so a create's own row is stored as the
+// INSERT returned it). A lookup's entry keeps the object its fill stored or its last hit
+// found, served while that row is not written: one lookup per hit, the first included.
 //
 // When both aliases are one byte store, a lookup, the object it refers to and the
 // object's generation are read in one Cache::get_following call (asked of the objects
@@ -51,6 +53,7 @@
 
 #include "../db/change_stream.hpp"
 #include "../detail/cache_keys.hpp"
+#include "../detail/small_vector.hpp"
 #include "../detail/typed_shelf.hpp"
 #include "../detail/match.hpp"
 #include "../detail/reference_hints.hpp"
@@ -100,10 +103,14 @@ class ModelCaches {
     const CacheSlot* slot = objects_.get();
     if (ObjectShelf<Model>* shelf = typed_objects_.get()) {
       changes.subscribe_keyed_batch(model_info<Model>().table, shelf, objects_, [slot, shelf](std::span<const RowChange> rows) {
-        std::vector<const Value*> pks;
+        SmallVector<const Value*, 4> pks;
         pks.reserve(rows.size());
-        for (const RowChange& row : rows) pks.push_back(&row.pk);
-        shelf->invalidate(pks);
+        bool new_keys_only = true;
+        for (const RowChange& row : rows) {
+          pks.emplace_back(&row.pk);
+          new_keys_only = new_keys_only && row.is_insert();
+        }
+        shelf->invalidate(pks, new_keys_only);
         slot->stats->bump(StatCounters::invalidations, rows.size());
       });
       return;
@@ -112,13 +119,30 @@ class ModelCaches {
                                   [slot, prefix = prefix_](std::span<const RowChange> rows) { invalidate(*slot, prefix, rows); });
   }
 
-  /// The cached object under `pk` when its entry is current; `generation` receives the
-  /// current generation (nullopt if the cache could not tell), for a later fill; on the
-  /// typed tier `seen` (when given) what a lookup entry keeps of a hit (remember_hit).
-  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation,
-                           SeenGeneration* seen = nullptr) const {
+  /// Copies into `out` the cached object under `pk` when its entry is current (false,
+  /// `out` untouched, when not); `generation` receives the current generation (nullopt
+  /// if the cache could not tell), for a later fill; on the typed tier `seen` (when
+  /// given) what a lookup entry keeps of a hit (remember_hit).
+  bool get_into(const Value& pk, Model& out, std::optional<std::int64_t>& generation,
+                SeenGeneration* seen = nullptr) const {
     generation.reset();
-    if (typed_objects_) return typed_objects_->get(pk, generation, seen);
+    if (typed_objects_) return typed_objects_->get_into(pk, out, generation, seen);
+    auto found = get_encoded(pk, generation);
+    if (!found) return false;
+    out = std::move(*found);
+    return true;
+  }
+
+  /// The cached object under `pk` when its entry is current; see get_into().
+  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation) const {
+    std::optional<Model> out{std::in_place};
+    if (!get_into(pk, *out, generation)) out.reset();
+    return out;
+  }
+
+ private:
+  /// get() on the byte tier.
+  std::optional<Model> get_encoded(const Value& pk, std::optional<std::int64_t>& generation) const {
     return guarded(*objects_, std::optional<Model>{}, [&]() -> std::optional<Model> {
       Scratch& k = scratch();
       write_entry_key(k.keys[0], prefix_, 'o', pk);
@@ -130,6 +154,7 @@ class ModelCaches {
     });
   }
 
+ public:
   /// On a store that follows(): the lookup under `key`, with what it maps to, in one
   /// call. `pk` receives the mapped pk (nullopt: the lookup is not cached), `generation`
   /// that pk's current generation (nullopt if the cache could not tell); the object is
@@ -185,9 +210,11 @@ class ModelCaches {
   /// Stores `obj`, read from the database after `generation` was read. The typed tier
   /// refuses it at once when the generation is no longer current; the byte tier stores
   /// it tagged, never to be served.
-  void store(const Model& obj, std::int64_t generation) const {
+  /// On the typed tier `seen` (when given) receives what a lookup entry keeps of it
+  /// (remember_hit), when it was stored.
+  void store(const Model& obj, std::int64_t generation, SeenGeneration* seen = nullptr) const {
     if (typed_objects_) {
-      if (typed_objects_->store(get_column(obj, pk_index<Model>), obj, generation)) count(StatCounters::fills, *objects_);
+      if (typed_objects_->store(get_column(obj, pk_index<Model>), obj, generation, seen)) count(StatCounters::fills, *objects_);
       return;
     }
     guarded(*objects_, false, [&] {
@@ -198,7 +225,8 @@ class ModelCaches {
     });
   }
 
-  /// The typed tier's count of invalidations of the model so far, read before a database
+  /// The typed tier's count of invalidations of the model so far (an insert under a new
+  /// key is none: no read before it can have found the row), read before a database
   /// read so that its result can be stored with store_unless_written(); nullopt on the
   /// byte tier.
   std::optional<std::uint64_t> write_epoch() const noexcept {
@@ -207,9 +235,9 @@ class ModelCaches {
   }
 
   /// Stores `obj`, read from the database after `epoch` was read, if no invalidation of
-  /// the model came since; false (nothing stored) otherwise.
-  bool store_unless_written(const Model& obj, std::uint64_t epoch) const {
-    if (!typed_objects_ || !typed_objects_->store_if_no_write_since(get_column(obj, pk_index<Model>), obj, epoch))
+  /// the model came since; false (nothing stored) otherwise. `seen` as for store().
+  bool store_unless_written(const Model& obj, std::uint64_t epoch, SeenGeneration* seen = nullptr) const {
+    if (!typed_objects_ || !typed_objects_->store_if_no_write_since(get_column(obj, pk_index<Model>), obj, epoch, seen))
       return false;
     count(StatCounters::fills, *objects_);
     return true;
@@ -352,21 +380,24 @@ class ModelCaches {
     return typed_lookups_ ? lookup_words(filters, lookup, words) : lookup_hash(filters, lookup);
   }
 
-  /// The pk the lookup under `key` mapped to, if cached (verified by the caller against
-  /// the object). On the typed tier, `current` receives the object kept with the mapping
-  /// when it answered a query of these `words` and its row has not been written since:
-  /// the answer, with no further check.
-  std::optional<Value> lookup(const Hash128& key, std::span<const std::uint64_t> words,
-                              std::optional<Model>& current) const {
-    if (typed_lookups_) return typed_lookups_->find(key, words, current);
-    return lookup(key);
+  /// On the typed tier, copies into `out` the object kept with the mapping under `key`
+  /// when it answered a query of these `words` and its row has not been written since,
+  /// and returns true: the answer, with no further check. Else false, with `pk`
+  /// receiving the pk the lookup mapped to, if cached (for the caller to verify against
+  /// the object), and `out` untouched.
+  bool lookup(const Hash128& key, std::span<const std::uint64_t> words, Model& out, std::optional<Value>& pk) const {
+    if (typed_lookups_) return typed_lookups_->find(key, words, out, pk);
+    pk = lookup(key);
+    return false;
   }
 
   /// The pk the lookup under `key` mapped to, if cached (verified by the caller).
   std::optional<Value> lookup(const Hash128& lookup) const {
     if (typed_lookups_) {
-      std::optional<Model> ignored;
-      return typed_lookups_->find(lookup, {}, ignored);
+      std::optional<Value> pk;
+      Model ignored{};
+      typed_lookups_->find(lookup, {}, ignored, pk);
+      return pk;
     }
     return guarded(*lookups_, std::optional<Value>{}, [&]() -> std::optional<Value> {
       Scratch& k = scratch();
@@ -378,12 +409,22 @@ class ModelCaches {
     });
   }
 
-  /// Keeps `obj`, a verified hit for a query of these `words` (under `key`) on the
-  /// objects shelf that showed `seen`, with the mapping (typed tiers only).
-  void remember_hit(const Hash128& key, std::span<const std::uint64_t> words, const Model& obj,
+  /// Keeps `obj`, the answer to a query of these `words` (under `key`) read from the
+  /// objects shelf entry that showed `seen` (a verified hit, or the fill that stored it),
+  /// with the mapping; false (nothing kept) unless both tiers are typed.
+  bool remember_hit(const Hash128& key, std::span<const std::uint64_t> words, const Model& obj,
                     SeenGeneration seen) const {
-    if (typed_lookups_ && seen.cell)
-      typed_lookups_->remember_hit(key, words, get_column(obj, pk_index<Model>), obj, std::move(seen));
+    if (!typed_lookups_ || !seen.cell) return false;
+    typed_lookups_->remember_hit(key, words, get_column(obj, pk_index<Model>), obj, std::move(seen));
+    return true;
+  }
+
+  /// Maps `key` to `obj`'s pk after a fill that stored `obj` (showing `seen`): the
+  /// typed tier keeps the object with the mapping too, so the next hit is one lookup.
+  void remember_fill(const Hash128& key, std::span<const std::uint64_t> words, const Model& obj,
+                     SeenGeneration seen) const {
+    if (!remember_hit(key, words, obj, std::move(seen))) return remember_lookup(key, get_column(obj, pk_index<Model>));
+    count(StatCounters::fills, *lookups_);
   }
 
   void remember_lookup(const Hash128& lookup, const Value& pk) const {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <new>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 namespace gocp::detail {
@@ -44,6 +45,8 @@ class SmallVector {
   const T* begin() const noexcept { return data_; }
   const T* end() const noexcept { return data_ + size_; }
   std::size_t size() const noexcept { return size_; }
+  /// Elements it can hold before it must grow.
+  std::size_t capacity() const noexcept { return capacity_; }
   bool empty() const noexcept { return size_ == 0; }
   T& operator[](std::size_t i) noexcept { return data_[i]; }
   const T& operator[](std::size_t i) const noexcept { return data_[i]; }
@@ -73,6 +76,18 @@ class SmallVector {
   void append(It first, It last) {
     reserve(grown(size_ + static_cast<std::size_t>(std::distance(first, last))));
     for (; first != last; ++first, ++size_) std::construct_at(data_ + size_, *first);
+  }
+
+  /// Makes room for `n` more elements and returns where they start, counting them as
+  /// present but leaving them unwritten (trivial T only): write them, then truncate()
+  /// to those written. One capacity check for a run of appends.
+  T* append_for_overwrite(std::size_t n)
+    requires std::is_trivially_copyable_v<T>
+  {
+    reserve(grown(size_ + n));
+    T* first = data_ + size_;
+    size_ += n;
+    return first;
   }
 
   void clear() noexcept {

@@ -49,6 +49,8 @@ class StatementShape {
 
   /// A part of the text that is there or not (FOR UPDATE, an omitted auto key).
   void flag(bool on) { put(on ? 'y' : 'n'); }
+  /// A column the verb's text names (an UPDATE's SET list, in order).
+  void column(std::size_t c) { number(c); }
   /// A value bound by the verb's fixed text (an INSERT's columns, in order).
   void bind(const Value& v) { params_.emplace_back(&v); }
 

@@ -5,10 +5,12 @@
 // typed generations (cache/coherence.hpp):
 //
 //   ObjectShelf<M>  pk -> {generation, the object if it was read under that generation}
-//   LookupShelf<M>  lookup hash -> pk, and a copy of the object a hit found, kept while
-//                   its row is not written: most hits are one lookup under one lock
+//   LookupShelf<M>  lookup hash -> pk, and a copy of the object its fill stored or a hit
+//                   found, kept while its row is not written: a hit is one lookup under
+//                   one lock
 //
-// Readers take a shard's shared lock, so hits on two threads never wait on each other.
+// Readers take a shard's shared lock (a spin lock: it is held for a lookup and a copy),
+// so hits on two threads never wait on each other.
 // Past its bound a shard drops an entry picked at random (an LRU list would make every
 // read a writer). Generations come from one process-wide counter, so no value is ever
 // given twice: an entry evicted and made again can never match a reader's old one.
@@ -26,7 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
+#include <shared_mutex>  // std::shared_lock
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -34,6 +36,7 @@
 #include "../value.hpp"
 #include "cache_keys.hpp"
 #include "lookup_words.hpp"
+#include "shared_spin_lock.hpp"
 
 namespace gocp::detail {
 
@@ -118,15 +121,28 @@ class Shelf {
 
   template <class F>
   decltype(auto) write(const Key& key, F&& f) {
+    return write_with_expiry(key, [&](V* v, ShelfClock::time_point) -> decltype(auto) { return f(v); });
+  }
+
+  /// write() that also hands f the entry's expiry, as read_with_expiry().
+  template <class F>
+  decltype(auto) write_with_expiry(const Key& key, F&& f) {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
     auto it = s.map.find(key);
-    return f(it == s.map.end() || expired(it->second) ? nullptr : &it->second.value);
+    if (it == s.map.end() || expired(it->second)) return f(nullptr, ShelfClock::time_point::max());
+    return f(&it->second.value, it->second.expires);
   }
 
   /// f(value, made) on the entry under key, made from make() if it was absent or expired.
   template <class Make, class F>
   decltype(auto) emplace(const Key& key, Make&& make, F&& f) {
+    return emplace_with_expiry(key, make, [&](V& v, bool made, ShelfClock::time_point) -> decltype(auto) { return f(v, made); });
+  }
+
+  /// emplace() that also hands f the entry's expiry, as read_with_expiry().
+  template <class Make, class F>
+  decltype(auto) emplace_with_expiry(const Key& key, Make&& make, F&& f) {
     Shard& s = shard(key);
     std::lock_guard lock(s.mutex);
     auto it = s.map.find(key);
@@ -140,7 +156,7 @@ class Shelf {
       it->second = Slot{make(), expiry()};
       made = true;
     }
-    return f(it->second.value, made);
+    return f(it->second.value, made, it->second.expires);
   }
 
   void erase(const Key& key) {
@@ -171,7 +187,7 @@ class Shelf {
   };
 
   struct Shard {
-    mutable std::shared_mutex mutex;
+    mutable SharedSpinLock mutex;  // held for one lookup and one copy: see shared_spin_lock.hpp
     std::unordered_map<Key, Slot, Hash, Equal> map;
     std::uint64_t drops = 0;
 
@@ -211,19 +227,29 @@ class ObjectShelf {
  public:
   ObjectShelf(std::size_t max_entries, std::chrono::seconds ttl) : shelf_(max_entries, ttl) {}
 
-  /// The object under pk if one was stored under its current generation; `generation`
-  /// receives that generation (nullopt when pk has none yet), `seen` (when given) what
-  /// a lookup entry needs to keep the hit.
-  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation, SeenGeneration* seen = nullptr) const {
-    return shelf_.read_with_expiry(pk, [&](const Entry* e, ShelfClock::time_point expires) -> std::optional<Model> {
+  /// Copies into `out` the object under pk if one was stored under its current
+  /// generation (false, `out` untouched, if none was); `generation` receives that
+  /// generation (nullopt when pk has none yet), `seen` (when given) what a lookup entry
+  /// needs to keep the hit.
+  bool get_into(const Value& pk, Model& out, std::optional<std::int64_t>& generation, SeenGeneration* seen = nullptr) const {
+    return shelf_.read_with_expiry(pk, [&](const Entry* e, ShelfClock::time_point expires) {
       if (!e) {
         generation.reset();
-        return std::nullopt;
+        return false;
       }
       generation = e->cell->load(std::memory_order_relaxed);  // under the shard's lock
-      if (seen && e->object) *seen = SeenGeneration{e->cell, *generation, expires};
-      return e->object;
+      if (!e->object) return false;
+      if (seen) *seen = SeenGeneration{e->cell, *generation, expires};
+      out = *e->object;
+      return true;
     });
+  }
+
+  /// get_into() as an optional: the object, or nullopt.
+  std::optional<Model> get(const Value& pk, std::optional<std::int64_t>& generation, SeenGeneration* seen = nullptr) const {
+    std::optional<Model> out{std::in_place};
+    if (!get_into(pk, *out, generation, seen)) out.reset();
+    return out;
   }
 
   /// pk's current generation, made if it has none.
@@ -233,32 +259,39 @@ class ObjectShelf {
 
   /// Stores obj, read after `generation` was read, if that is still pk's generation;
   /// false when a write came in between (the fill would be stale) or pk's entry is gone.
-  bool store(const Value& pk, const Model& obj, std::int64_t generation) {
-    return shelf_.write(pk, [&](Entry* e) {
+  /// `seen` (when given) receives what a lookup entry needs to keep obj.
+  bool store(const Value& pk, const Model& obj, std::int64_t generation, SeenGeneration* seen = nullptr) {
+    return shelf_.write_with_expiry(pk, [&](Entry* e, ShelfClock::time_point expires) {
       if (!e || e->cell->load(std::memory_order_relaxed) != generation) return false;
       e->object = obj;
+      if (seen) *seen = SeenGeneration{e->cell, generation, expires};
       return true;
     });
   }
 
   /// Stores obj, read after `epoch` was read, if no invalidation of this model came
   /// since (then none can have come between the read and now): a fill that needs no
-  /// generation read beforehand, hence no second read of the row.
-  bool store_if_no_write_since(const Value& pk, const Model& obj, std::uint64_t epoch) {
-    return shelf_.emplace(pk, make_entry, [&](Entry& e, bool) {
+  /// generation read beforehand, hence no second read of the row. `seen` as for store().
+  bool store_if_no_write_since(const Value& pk, const Model& obj, std::uint64_t epoch, SeenGeneration* seen = nullptr) {
+    return shelf_.emplace_with_expiry(pk, make_entry, [&](Entry& e, bool, ShelfClock::time_point expires) {
       // read under the shard's lock: an invalidation bumps the epoch before it takes it
       if (epoch_.load(std::memory_order_acquire) != epoch) return false;
       e.object = obj;
+      if (seen) *seen = SeenGeneration{e.cell, e.cell->load(std::memory_order_relaxed), expires};
       return true;
     });
   }
 
-  /// The count of invalidations so far (see store_if_no_write_since).
+  /// The count of invalidations so far that could make a read stale (see
+  /// store_if_no_write_since and invalidate).
   std::uint64_t epoch() const noexcept { return epoch_.load(std::memory_order_acquire); }
 
-  /// Makes every entry of each pk stale: a new generation, no object.
-  void invalidate(std::span<const Value* const> pks) {
-    epoch_.fetch_add(1, std::memory_order_acq_rel);
+  /// Makes every entry of each pk stale: a new generation, no object. `new_keys_only`:
+  /// every pk is a row inserted under a key that held none, which no read before can
+  /// have found: the epoch is left as it is, so a fill read before (get_or_create's own
+  /// create among them) is still taken.
+  void invalidate(std::span<const Value* const> pks, bool new_keys_only = false) {
+    if (!new_keys_only) epoch_.fetch_add(1, std::memory_order_acq_rel);
     for (const Value* pk : pks) {
       shelf_.write(*pk, [](Entry* e) {
         if (!e) return;
@@ -284,21 +317,27 @@ class ObjectShelf {
 
 /// One model's lookup -> pk mappings, keyed by lookup_words(). Not invalidated by
 /// writes: a mapped object is checked against the lookup before it is served. A mapping
-/// also keeps the object its last hit found, with the words of the filters and lookup it
-/// answered: served for equal words while that object's entry is unchanged, it needs no
-/// other lookup and no match (it matched when kept, and its row is as it was).
+/// also keeps an object (the one its fill read, or its last hit found) with the words of
+/// the filters and lookup it answered: served for equal words while that object's entry
+/// is unchanged, it needs no other lookup and no match (it matched when kept, and its
+/// row is as it was).
 template <class Model>
 class LookupShelf {
  public:
   LookupShelf(std::size_t max_entries, std::chrono::seconds ttl) : shelf_(max_entries, ttl) {}
 
-  /// The pk `key` maps to, if any; `current` receives the object kept with it when it
-  /// answered a query of these `words` and its row has not been written since.
-  std::optional<Value> find(const Hash128& key, std::span<const std::uint64_t> words, std::optional<Model>& current) const {
-    return shelf_.read(key, [&](const Entry* e) -> std::optional<Value> {
-      if (!e) return std::nullopt;
-      if (e->object && same_words(e->words, words) && e->seen.current()) current = e->object;
-      return e->pk;
+  /// Copies into `out` the object kept under `key` when it answered a query of these
+  /// `words` and its row has not been written since, and returns true; else false, with
+  /// `pk` receiving the pk `key` maps to, if any (`out` untouched).
+  bool find(const Hash128& key, std::span<const std::uint64_t> words, Model& out, std::optional<Value>& pk) const {
+    return shelf_.read(key, [&](const Entry* e) {
+      if (!e) return false;
+      if (same_words(e->words, words) && e->seen.current()) {  // no object kept: no cell
+        out = e->object;
+        return true;
+      }
+      pk = e->pk;
+      return false;
     });
   }
 
@@ -307,31 +346,32 @@ class LookupShelf {
     shelf_.emplace(key, [&] { return Entry{pk}; }, [&](Entry& e, bool made) {
       if (made) return;
       e.pk = pk;
-      e.object.reset();
+      e.seen = {};
     });
   }
 
-  /// Maps `key` to the pk of `object`, a verified hit for a query of these `words` on an
-  /// object entry that showed `seen`, and keeps the object while that entry is unchanged.
+  /// Maps `key` to the pk of `object`, the answer to a query of these `words` read from
+  /// an object entry that showed `seen` (a verified hit, or the fill that stored it),
+  /// and keeps the object while that entry is unchanged.
   void remember_hit(const Hash128& key, std::span<const std::uint64_t> words, const Value& pk, const Model& object,
                     SeenGeneration seen) {
     shelf_.emplace(key, [&] { return Entry{pk}; }, [&](Entry& e, bool) {
       e.pk = pk;
       e.seen = std::move(seen);
       e.object = object;
-      e.words.clear();
-      e.words.append(words.begin(), words.end());
+      e.words.assign(words);
     });
   }
 
   std::size_t size() const { return shelf_.size(); }
 
  private:
-  struct Entry {  // what a hit reads first, first
+  struct Entry {  // what a hit reads, in the order it reads it: the pk only on the longer path
+    explicit Entry(const Value& p) : pk(p) {}
+    SeenGeneration seen{};  ///< no cell: no object kept
+    KeptWords words{};
+    Model object{};
     Value pk;
-    SeenGeneration seen{};
-    LookupWords words{};
-    std::optional<Model> object{};
   };
   Shelf<Hash128, Entry, LookupHash, LookupEqual> shelf_;
 };

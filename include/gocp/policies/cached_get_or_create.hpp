@@ -47,45 +47,49 @@ struct CachedGetOrCreate : Policy {
  private:
   friend class PolicyAccess;
 
+  /// The cached answer into `out` (the host's result): true when a current entry
+  /// matches; false, `out` as given, when the database must answer.
   template <class Repo, class M>
-  std::optional<M> lookup(const Repo& repo, const Expr<M>& lookup, call_state& state) const {
+  bool lookup(const Repo& repo, const Expr<M>& lookup, M& out, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
     using Served = typename detail::ModelCaches<M>::Served;  // typename: clang 14
     if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
       caches.count(Served{});  // the transaction reads past the caches: no alias was asked
-      return std::nullopt;
+      return false;
     }
     const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
     state.lookup = caches.lookup_key(scope, lookup, state.words);
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read
-    std::optional<M> found;  // one object for every return: no moves on the hit path
     detail::SeenGeneration seen;
+    bool current = false;
     if (caches.follows()) {  // one store: the lookup, its object and generation in one call
-      found = caches.follow(state.lookup, state.cached_pk, state.generation);
+      if (auto followed = caches.follow(state.lookup, state.cached_pk, state.generation)) {
+        out = std::move(*followed);
+        current = true;
+      }
     } else {
       // the typed tier's answer kept with the mapping, while its row is unwritten
-      state.cached_pk = caches.lookup(state.lookup, state.words, found);
-      if (found) {
+      if (caches.lookup(state.lookup, state.words, out, state.cached_pk)) {
         caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = std::nullopt});  // kept with the lookup
-        return found;
+        return true;
       }
-      if (state.cached_pk) found = caches.get(*state.cached_pk, state.generation, &seen);
+      if (state.cached_pk) current = caches.get_into(*state.cached_pk, out, state.generation, &seen);
     }
-    if (state.cached_pk) {
-      const Dialect& dialect = repo.database().dialect();
-      const bool current = found.has_value();
-      if (found && detail::matches(scope, *found, dialect) && detail::matches(lookup, *found, dialect)) {
-        caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = true});
-        caches.remember_hit(state.lookup, state.words, *found, std::move(seen));
-        return found;
-      }
-      found.reset();
-      caches.count(Served{.hit = false, .lookup_hit = true, .object_hit = current});
-      return found;
+    if (!state.cached_pk) {
+      if (current) out = M{};  // as the host gave it
+      caches.count(Served{.hit = false, .lookup_hit = false, .object_hit = std::nullopt});
+      return false;
     }
-    caches.count(Served{.hit = false, .lookup_hit = false, .object_hit = std::nullopt});
-    return found;
+    const Dialect& dialect = repo.database().dialect();
+    if (current && detail::matches(scope, out, dialect) && detail::matches(lookup, out, dialect)) {
+      caches.count(Served{.hit = true, .lookup_hit = true, .object_hit = true});
+      caches.remember_hit(state.lookup, state.words, out, std::move(seen));
+      return true;
+    }
+    if (current) out = M{};  // as the host gave it
+    caches.count(Served{.hit = false, .lookup_hit = true, .object_hit = current});
+    return false;
   }
 
   template <class Repo, class M>
@@ -94,12 +98,17 @@ struct CachedGetOrCreate : Policy {
     if (!state.hashed) state.lookup = caches.lookup_key(PolicyAccess::queryset(repo).scope(), lookup, state.words);
     Value pk = detail::get_column(obj, detail::pk_index<M>);
     if (!repo.database().in_transaction()) {
+      // the typed tier keeps what it stored with the mapping: the next hit is one lookup
+      detail::SeenGeneration seen;
       if (state.generation && state.cached_pk == pk) {
-        caches.store(obj, *state.generation);  // the generation was read before the row
+        caches.store(obj, *state.generation, &seen);  // the generation was read before the row
+        caches.remember_hit(state.lookup, state.words, obj, std::move(seen));
         return;
       }
-      if (state.epoch && caches.store_unless_written(obj, *state.epoch)) {  // no write since the row was read
-        caches.remember_lookup(state.lookup, pk);
+      // no write since the epoch was read, before the row was: a create's own insert
+      // under a new key is none, so a created row is stored as the insert returned it
+      if (state.epoch && caches.store_unless_written(obj, *state.epoch, &seen)) {
+        caches.remember_fill(state.lookup, state.words, obj, std::move(seen));
         return;
       }
     }
