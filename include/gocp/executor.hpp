@@ -162,27 +162,44 @@ class Executor {
   /// INSERT of every column (an auto primary key only when it is set), RETURNING the
   /// object exactly as the database stored it.
   M insert(const M& obj) const {
-    detail::SmallVector<Value, 8> values;  // bound by pointer: on the stack, not the heap
+    M stored{};  // returned by name: no move of the object
+    insert_into(stored, obj);
+    return stored;
+  }
+
+  /// insert(), the stored object read into `stored` (left as it was if the INSERT fails).
+  void insert_into(M& stored, const M& obj) const {
+    detail::SmallVector<Value, 8> values;  // on the stack, not the heap
     detail::append_values(obj, values);
+    detail::BoundValues row;
+    for (const Value& v : values) row.emplace_back(&v);
+    insert_row_into(stored, row);
+  }
+
+  /// insert_into() of the row whose column c has the value *row[c] (auto_now columns
+  /// are pointed at the current time); every value is validated and bound where it is.
+  void insert_row_into(M& stored, detail::BoundValues& row) const {
+    Value at;  // one reading: created_at == updated_at on a create
     if (const auto& stamped = auto_now_columns(/*creating=*/true); !stamped.empty()) {
-      const Value at = now();  // one reading: created_at == updated_at on a create
-      for (std::size_t i : stamped) values[i] = at;
+      at = now();
+      for (std::size_t i : stamped) row[i] = &at;
     }
     const ModelInfo& mi = info();
     constexpr std::size_t pk = detail::pk_index<M>;
-    const bool auto_pk = mi.columns[pk].auto_increment && values[pk] == Value{std::int64_t{0}};
+    const auto* key = std::get_if<std::int64_t>(row[pk]);
+    const bool auto_pk = mi.columns[pk].auto_increment && key && *key == 0;
     auto written = [&](std::size_t i) { return !(i == pk && auto_pk); };
     detail::StatementShape shape(mi, 'I');  // the text depends only on whether the key is written
     shape.flag(auto_pk);
-    for (std::size_t i = 0; i < values.size(); ++i) {
+    for (std::size_t i = 0; i < row.size(); ++i) {
       if (!written(i)) continue;
-      detail::validate_value(mi, db_.dialect(), i, values[i]);
-      shape.bind(values[i]);
+      detail::validate_value(mi, db_.dialect(), i, *row[i]);
+      shape.bind(*row[i]);
     }
     auto write = [&](detail::SqlWriter& w) {
       w.text("INSERT INTO ").table();
       bool any = false;
-      for (std::size_t i = 0; i < values.size(); ++i) {
+      for (std::size_t i = 0; i < row.size(); ++i) {
         if (!written(i)) continue;
         (any ? w.text(", ") : w.text(" (")).column(i);
         any = true;
@@ -192,25 +209,23 @@ class Executor {
       } else {
         w.text(") VALUES (");
         any = false;
-        for (std::size_t i = 0; i < values.size(); ++i) {
+        for (std::size_t i = 0; i < row.size(); ++i) {
           if (!written(i)) continue;
-          (any ? w.text(", ") : w).param(values[i]);
+          (any ? w.text(", ") : w).param(*row[i]);
           any = true;
         }
         w.text(")");
       }
       returning(w);
     };
-    M stored{};  // read in place and returned by name: no move of the object
     bool returned = false;
-    run(shape, write, [&](const Row& row) {
-      detail::read_into(stored, row);
+    run(shape, write, [&](const Row& r) {
+      detail::read_into(stored, r);
       returned = true;
       return true;
     });
     if (!returned) throw DatabaseError("gocp: INSERT into '" + mi.table + "' returned no row");
-    emit(detail::get_column(stored, pk), /*had_row=*/false, nullptr, &stored);
-    return stored;
+    emit(detail::pk_value(stored), /*had_row=*/false, nullptr, &stored);
   }
 
   /// UPDATE of `values` on the row whose primary key is `pk`; the row as stored after
@@ -547,15 +562,21 @@ class Executor {
   }
 
   /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /
-  /// `after` the row's values, where known. Added to `batch` when given (the caller
-  /// emits the batch), else emitted at once.
+  /// `after` the row's values, where known (`after` null: no row is left). Added to
+  /// `batch` when given (the caller emits the batch), else emitted at once. The values
+  /// are copied only when someone may read them (ChangeStream::has_subscribers).
   void emit(const Value& pk, bool had_row, const M* before, const M* after,
             std::vector<RowChange>* batch = nullptr) const {
-    RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row};
-    if (before) change.before = detail::object_values(*before);
-    if (after) change.after = detail::object_values(*after);
-    if (batch) batch->push_back(std::move(change));
-    else detail::DatabaseAccess::emit(db_, &info(), std::move(change));
+    const auto make = [&] {
+      RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row, after != nullptr};
+      if (db_.changes().has_subscribers()) {
+        if (before) change.before = detail::object_values(*before);
+        if (after) change.after = detail::object_values(*after);
+      }
+      return change;
+    };
+    if (batch) batch->push_back(make());
+    else detail::DatabaseAccess::emit_made(db_, &info(), make);
   }
 
   static bool contains(const std::vector<Value>& pks, const Value& pk) {

@@ -787,51 +787,60 @@ ManyToManyInfo many_to_many_info(const ManyToMany<Target, Through>& relation, co
   return out;
 }
 
+/// The model's schema as data (model_info() keeps the one copy).
+template <class T>
+ModelInfo make_model_info() {
+  ModelInfo m;
+  m.name = model<T>::name;
+  m.table = detail::table_name<T>();
+  m.schema_hash = schema_hash<T>;
+  detail::for_each_field<T>([&](const auto& f, std::size_t i) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    m.columns.push_back({f.name, column_traits<M>::type, column_traits<M>::nullable, f.primary_key,
+                         f.auto_increment, f.unique, f.max_length, f.default_value, f.auto_now, f.auto_now_add});
+    if constexpr (column_traits<M>::type == ColumnType::integer) {
+      m.columns.back().min_value = detail::min_of<typename column_traits<M>::stored>;
+      m.columns.back().max_value = detail::max_of<typename column_traits<M>::stored>;
+    }
+    if (f.primary_key) m.pk = i;
+    if (f.primary_key || f.unique) m.unique_sets.push_back({i});
+  });
+  std::apply(
+      [&](const auto&... u) {
+        (std::apply([&](auto... members) { m.unique_sets.push_back({detail::column_index<T>(members)...}); },
+                    u.members),
+         ...);
+      },
+      model<T>::schema.constraints);
+  std::apply(
+      [&](const auto&... fk) {
+        (m.foreign_keys.push_back({detail::column_index<T>(fk.field.member),
+                                   detail::table_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
+                                   detail::pk_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
+                                   fk.action}),
+         ...);
+      },
+      model<T>::schema.foreign_keys);
+  std::apply([&](const auto&... r) { (m.many_to_many.push_back(detail::many_to_many_info<T>(r, m.table)), ...); },
+              model<T>::schema.many_to_many);
+  detail::finish_model_info(m);
+  return m;
+}
+
+/// The one ModelInfo of T, its foreign keys registered with the tables they reference.
+template <class T>
+struct RegisteredModelInfo {
+  ModelInfo info = make_model_info<T>();
+  RegisteredModelInfo() { register_reverse_relations(info); }
+};
 }  // namespace detail
 
-/// The model's schema as data, built once.
+/// The model's schema as data, built once. Called on every statement: one guarded
+/// static, so the call inlines to a load and a test.
 template <class T>
 const ModelInfo& model_info() {
-  static const ModelInfo info = [] {
-    ModelInfo m;
-    m.name = model<T>::name;
-    m.table = detail::table_name<T>();
-    m.schema_hash = schema_hash<T>;
-    detail::for_each_field<T>([&](const auto& f, std::size_t i) {
-      using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-      m.columns.push_back({f.name, column_traits<M>::type, column_traits<M>::nullable, f.primary_key,
-                           f.auto_increment, f.unique, f.max_length, f.default_value, f.auto_now, f.auto_now_add});
-      if constexpr (column_traits<M>::type == ColumnType::integer) {
-        m.columns.back().min_value = detail::min_of<typename column_traits<M>::stored>;
-        m.columns.back().max_value = detail::max_of<typename column_traits<M>::stored>;
-      }
-      if (f.primary_key) m.pk = i;
-      if (f.primary_key || f.unique) m.unique_sets.push_back({i});
-    });
-    std::apply(
-        [&](const auto&... u) {
-          (std::apply([&](auto... members) { m.unique_sets.push_back({detail::column_index<T>(members)...}); },
-                      u.members),
-           ...);
-        },
-        model<T>::schema.constraints);
-    std::apply(
-        [&](const auto&... fk) {
-          (m.foreign_keys.push_back({detail::column_index<T>(fk.field.member),
-                                     detail::table_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
-                                     detail::pk_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
-                                     fk.action}),
-           ...);
-        },
-        model<T>::schema.foreign_keys);
-    std::apply([&](const auto&... r) { (m.many_to_many.push_back(detail::many_to_many_info<T>(r, m.table)), ...); },
-                model<T>::schema.many_to_many);
-    detail::finish_model_info(m);
-    return m;
-  }();
-  static const bool registered = (detail::register_reverse_relations(info), true);
-  static_cast<void>(registered);
-  return info;
+  static const detail::RegisteredModelInfo<T> registered;
+  return registered.info;
 }
 
 namespace detail {
@@ -847,8 +856,8 @@ template <class T>
 void read_into(T& obj, const Row& row) {
   for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    obj.*f.member =
-        column_traits<M>::read(row, static_cast<int>(i), [&] { return qualified_name(model<T>::name, f.name); });
+    column_traits<M>::read_into(obj.*f.member, row, static_cast<int>(i),
+                                [&] { return qualified_name(model<T>::name, f.name); });
   });
 }
 
@@ -875,7 +884,11 @@ template <class T, class Out>
 void append_values(const T& obj, Out& out) {
   for_each_field<T>([&](const auto& f, std::size_t) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
-    out.emplace_back(column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); }));
+    const auto value = [&] {
+      return column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); });
+    };
+    if constexpr (requires { out.emplace_back_with(value); }) out.emplace_back_with(value);  // made in place
+    else out.emplace_back(value());
   });
 }
 
@@ -907,6 +920,24 @@ T default_object() {
   return obj;
 }
 
+/// The default object's values, appended to `out` in column order: `T{}`'s values with
+/// each `default_value` in its column. A column in `skip` (bit c: column c) gets a NULL
+/// placeholder instead, unconverted: its caller sets it (and a member type may refuse
+/// its default, e.g. an address type whose `T{}` is empty).
+template <class T, class Out>
+void append_default_values(Out& out, std::uint64_t skip = 0) {
+  const T blank{};
+  const ModelInfo& info = model_info<T>();
+  for_each_field<T>([&](const auto& f, std::size_t i) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    out.emplace_back_with([&] {
+      if (i < 64 && (skip >> i & 1u)) return Value{};
+      if (info.columns[i].default_value.index() != 0) return to_value(info.columns[i].default_value);
+      return column_traits<M>::to_value(blank.*f.member, [&] { return qualified_name(model<T>::name, f.name); });
+    });
+  });
+}
+
 template <class T>
 inline constexpr std::size_t pk_index = [] {
   std::size_t pk = 0;
@@ -923,6 +954,13 @@ using pk_type =
 template <class T>
 const pk_type<T>& pk_of(const T& obj) {
   return obj.*std::get<pk_index<T>>(model<T>::schema.fields).member;
+}
+/// get_column(obj, pk_index<T>), without looking for the column.
+template <class T>
+Value pk_value(const T& obj) {
+  return column_traits<pk_type<T>>::to_value(pk_of(obj), [] {
+    return qualified_name(model<T>::name, std::get<pk_index<T>>(model<T>::schema.fields).name);
+  });
 }
 template <class T>
 pk_type<T>& pk_of(T& obj) {

@@ -26,6 +26,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <tuple>
 #include <type_traits>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "db/change_stream.hpp"
+#include "detail/statement_shape.hpp"
 #include "queryset.hpp"
 
 namespace gocp {
@@ -44,6 +46,15 @@ struct Policy {};
 /// A class a Repository accepts among its Policies.
 template <class P>
 concept RepositoryPolicy = std::derived_from<P, Policy> && std::default_initializable<P> && std::copy_constructible<P>;
+
+namespace detail {
+/// A row to insert as the values of its columns, in column order: `values[c]` points at
+/// column c's value, which is `owned[c]` or a value that outlives the insert (a lookup's).
+struct CreateRow {
+  SmallVector<Value, 8> owned;
+  BoundValues values;
+};
+}  // namespace detail
 
 /// What get_or_create's create step inserts, built on demand so that the defaults'
 /// callables run only then — inside the create's savepoint, as Django's do.
@@ -59,16 +70,45 @@ class PendingCreate {
   /// then the lookup's top-level `==` terms, then the defaults (callables called now).
   M build() const {
     M obj = detail::default_object<M>();
-    for (const auto& [column, v] : qs_.bound()) detail::set_column(obj, column, v);
-    detail::for_each_equality_term(lookup_.nodes(), 0,
-                                   [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); });
-    for (const auto& a : defaults_)
-      detail::set_column(obj, a.column, a.increment ? added(detail::get_column(obj, a.column), a.resolve(), a.column)
-                                                    : a.resolve());
+    const auto set = [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); };
+    assign_each(set, set, [&](std::size_t column) { return detail::get_column(obj, column); });
     return obj;
   }
 
+  /// build()'s object as its columns' values, for the host's own create step: a bound
+  /// or lookup value is pointed at where it is, not copied into a member and out again.
+  void row(detail::CreateRow& row) const {
+    std::uint64_t assigned = 0;  // the columns set below: their default is not converted
+    const auto mark = [&](std::size_t column, const Value&) {
+      if (column < 64) assigned |= std::uint64_t{1} << column;
+    };
+    for (const auto& [column, v] : qs_.bound()) mark(column, v);
+    detail::for_each_equality_term(lookup_.nodes(), 0, mark);
+    for (const auto& a : defaults_)
+      if (!a.increment) mark(a.column, a.value);
+    detail::append_default_values<M>(row.owned, assigned);  // M{} runs its member initializers
+    for (const Value& v : row.owned) row.values.emplace_back(&v);
+    assign_each([&](std::size_t column, const Value& v) { row.values[column] = &v; },
+                [&](std::size_t column, Value&& v) {
+                  row.owned[column] = std::move(v);
+                  row.values[column] = &row.owned[column];
+                },
+                [&](std::size_t column) -> const Value& { return *row.values[column]; });
+  }
+
  private:
+  /// The bound values, the lookup's `==` terms and the defaults, in that order (a later
+  /// one for a column wins): `keep(column, value)` for a value that outlives the create,
+  /// `take(column, value)` for a default's, computed now; `current(column)` is the
+  /// column's value so far (for `+=`).
+  template <class Keep, class Take, class Current>
+  void assign_each(const Keep& keep, const Take& take, const Current& current) const {
+    for (const auto& [column, v] : qs_.bound()) keep(column, v);
+    detail::for_each_equality_term(lookup_.nodes(), 0, keep);
+    for (const auto& a : defaults_)
+      take(a.column, a.increment ? added(current(a.column), a.resolve(), a.column) : a.resolve());
+  }
+
   /// `c += delta` on the new object: its value plus delta (NULL stays NULL, as in SQL);
   /// an integer sum beyond 64 bits is a ValidationError, a smaller member's range is
   /// checked by the insert's validation.

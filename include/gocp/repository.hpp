@@ -454,21 +454,29 @@ class Repository<Model, Policies...> {
     if (exec().find_into(result.first, qs_, lookup, for_update)) return;
     const PendingCreate<Model> pending(qs_, lookup, defaults);
     try {
-      result.first = counted(create_step(pending));
+      create_step(pending, result.first);
+      count_invalidations(1);
       result.second = true;
     } catch (const IntegrityError&) {
       if (!exec().find_into(result.first, qs_, lookup, for_update)) throw;
     }
   }
 
-  Model create_step(const PendingCreate<Model>& pending) const {
-    std::optional<Model> made;
-    for_each_policy([&](const auto& p) {
-      if constexpr (PolicyAccess::has_create<std::remove_cvref_t<decltype(p)>, Repository, Model>)
-        made.emplace(PolicyAccess::create(p, *this, pending));
-    });
-    if (made) return std::move(*made);
-    return PolicyAccess::create_in_savepoint(*this, pending);
+  /// The create step into `out`: the policy's that claims it, else `pending` inserted
+  /// in its own savepoint and read straight into `out`.
+  void create_step(const PendingCreate<Model>& pending, Model& out) const {
+    if constexpr ((PolicyAccess::has_create<Policies, Repository, Model> || ...)) {
+      for_each_policy([&](const auto& p) {
+        if constexpr (PolicyAccess::has_create<std::remove_cvref_t<decltype(p)>, Repository, Model>)
+          out = PolicyAccess::create(p, *this, pending);
+      });
+    } else {
+      database().atomic([&] {
+        detail::CreateRow row;
+        pending.row(row);
+        exec().insert_row_into(out, row.values);
+      });
+    }
   }
 
   /// get_or_create is race-free only when a unique constraint makes the loser's insert

@@ -507,6 +507,20 @@ struct column_traits {
     return conversions::read(row, column, what);
   }
 
+  /// read() into `out`; text goes into the member's own buffer (no string made and moved).
+  template <class What>
+  static void read_into(M& out, const Row& row, int column, const What& what) {
+    if constexpr (std::is_same_v<M, std::string>) {
+      out.assign(row.text(column));
+    } else if constexpr (std::is_same_v<M, std::optional<std::string>>) {
+      if (row.is_null(column)) out.reset();
+      else if (out) out->assign(row.text(column));
+      else out.emplace(row.text(column));
+    } else {
+      out = read(row, column, what);
+    }
+  }
+
   /// Converts a Value back; `what()` names the field for the error a mismatch raises
   /// (called only then, like from_user's and read's).
   template <class What>

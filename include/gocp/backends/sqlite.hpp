@@ -123,8 +123,28 @@ class SqliteConnection final : public Connection {
     execute("PRAGMA case_sensitive_like=ON");  // LIKE and startswith match case, as on PostgreSQL
   }
 
+  /// A statement without parameters (DDL, PRAGMA, SAVEPOINT), prepared once per text.
   void execute(std::string_view sql) override {
-    query(sql, {}, [](const Row&) { return true; });
+    const Statement& s = prepare(sql, [&](std::string& text) { text = sql; });
+    if (s.parameters) sqlite3_clear_bindings(s.st.get());  // a placeholder is NULL, as query() binds it
+    step_through(s.st.get());
+  }
+
+  /// BEGIN IMMEDIATE, COMMIT and ROLLBACK, each prepared once and kept by this
+  /// connection: a create runs two, and they skip the statement cache.
+  void transaction_step(TransactionStep step, const Dialect& dialect) override {
+    auto& kept = transaction_steps_[static_cast<std::size_t>(step)];
+    if (!kept) {
+      const std::string_view sql = step == TransactionStep::begin    ? dialect.begin_transaction
+                                   : step == TransactionStep::commit ? std::string_view("COMMIT")
+                                                                     : std::string_view("ROLLBACK");
+      sqlite3_stmt* st = nullptr;
+      const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                        &st, nullptr);
+      if (rc != SQLITE_OK) fail(rc, sql);
+      kept.reset(st);
+    }
+    step_through(kept.get());
   }
 
   /// The `sqlite3*`.
@@ -175,12 +195,23 @@ class SqliteConnection final : public Connection {
   };
   static constexpr std::size_t kMaxCachedStatements = 256;
 
+  struct Reset {  // a statement left mid-step would hold its read snapshot open
+    sqlite3_stmt* st;
+    ~Reset() { sqlite3_reset(st); }
+  };
+
+  /// Steps `st` to its end, its rows unread.
+  void step_through(sqlite3_stmt* st) {
+    const Reset reset{st};
+    int rc = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    }
+    if (rc != SQLITE_DONE) fail(rc, sqlite3_sql(st));
+  }
+
   std::size_t run(const Statement& s, std::span<const Value* const> params, FunctionRef<bool(const Row&)> on_row) {
     sqlite3_stmt* st = s.st.get();
-    struct Reset {  // a statement left mid-step would hold its read snapshot open
-      sqlite3_stmt* st;
-      ~Reset() { sqlite3_reset(st); }
-    } reset{st};
+    const Reset reset{st};
     // Every parameter is bound on every run (those not given as NULL), so a run never
     // sees the previous one's values and sqlite3_clear_bindings is not needed.
     for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, *params[i]);
@@ -270,6 +301,7 @@ class SqliteConnection final : public Connection {
   std::string url_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
   std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
+  std::array<std::unique_ptr<sqlite3_stmt, Finalizer>, 3> transaction_steps_;  // by TransactionStep
   using Entry = std::pair<const std::string, Statement>;
   std::array<const Entry*, 4> recent_{};  // the last few statements_ entries prepare() found
   std::size_t next_recent_ = 0;

@@ -16,6 +16,8 @@
 /// as the owner it names is alive).
 
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -35,7 +37,10 @@ namespace gocp {
 /// One row written: `before` is the row's values before the write when known (a delete,
 /// an update), `after` its values after (an insert, an update); both are in the
 /// model's column order. A bulk update or delete knows the primary key of each row but
-/// not always its old values: then `before` is empty and `had_row` is true.
+/// not always its old values: then `before` is empty and `had_row` is true. `had_row`
+/// and `has_row` always say what the write did; the values are filled only while the
+/// stream has a subscriber (one that subscribes inside an open transaction may receive
+/// that transaction's earlier changes without them).
 struct RowChange {
   std::string table;  ///< the table written, unquoted ("library_author", or a through table)
   Value pk;           ///< the row's primary key
@@ -49,11 +54,14 @@ struct RowChange {
   /// The row existed before the write (an update or a delete), whether or not `before`
   /// carries its values.
   bool had_row = false;
+  /// The row exists after the write (an insert or an update), whether or not `after`
+  /// carries its values.
+  bool has_row = false;
 
   /// A new row (no row had this key before).
-  bool is_insert() const noexcept { return !had_row && after.has_value(); }
+  bool is_insert() const noexcept { return !had_row && has_row; }
   /// The row is gone (a delete, a cascade, an unlink).
-  bool is_delete() const noexcept { return had_row && !after.has_value(); }
+  bool is_delete() const noexcept { return had_row && !has_row; }
 };
 
 /// The stream of a Database's committed writes; see the file comment. Thread-safe: any
@@ -94,7 +102,15 @@ class ChangeStream {
     for (const auto& s : subscribers_)
       if (s.key == key && s.table == table && !s.owner.expired()) return;
     subscribers_.push_back({std::move(table), key, std::move(owner), std::make_shared<BatchHandler>(std::move(handler))});
+    subscribed_.store(subscribers_.size());
   }
+
+  /// Whether anything may be subscribed (some subscriptions may have ended since): a
+  /// writer fills a change's values only then, and a stream nobody hears is not
+  /// published to. Sequentially consistent, as the store: a cache that subscribes and
+  /// then reads the database, and a writer that commits and then asks, cannot both
+  /// miss the other.
+  bool has_subscribers() const noexcept { return subscribed_.load() != 0; }
 
   /// Delivers `change` to every live subscriber of its table. A subscriber that throws
   /// does not keep the others from seeing the change; the first exception is rethrown.
@@ -103,6 +119,7 @@ class ChangeStream {
   /// publish() of each change, in order, each run of one table's changes handed to its
   /// subscribers in one call.
   void publish_many(std::span<const RowChange> changes) const {
+    if (!has_subscribers()) return;
     std::exception_ptr first;
     for (std::size_t begin = 0, end = 0; begin < changes.size(); begin = end) {
       end = begin + 1;
@@ -132,10 +149,12 @@ class ChangeStream {
     subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
                                       [](const Subscriber& s) { return s.owner.expired(); }),
                        subscribers_.end());
+    subscribed_.store(subscribers_.size());
   }
 
   mutable std::mutex mutex_;
   std::vector<Subscriber> subscribers_;
+  std::atomic<std::size_t> subscribed_{0};  ///< subscribers_.size(), read without the lock
 };
 
 }  // namespace gocp

@@ -2,7 +2,12 @@
 // A bounded pool of connections. A thread borrows one per statement (or per
 // transaction) and gives it back; a connection that broke is dropped, not reused, and
 // one that died while idle (Connection::revalidate) is replaced before it is lent.
+//
+// A get_or_create borrows twice (its SELECT, then its create's transaction), so the
+// common case -- a connection given back while nobody waits, borrowed again -- goes
+// through one atomic slot, `hot_`, without the mutex or the condition variable.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -26,6 +31,9 @@ class ConnectionPool {
   /// (zero: forever). `url` names the database in errors (password redacted).
   ConnectionPool(Factory connect, std::size_t max_size, std::chrono::milliseconds wait_timeout, std::string url)
       : connect_(std::move(connect)), max_size_(max_size), wait_timeout_(wait_timeout), url_(std::move(url)) {}
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+  ~ConnectionPool() { delete hot_.exchange(nullptr); }
 
   class Lease {
    public:
@@ -52,9 +60,19 @@ class ConnectionPool {
   };
 
   Lease acquire() {
+    if (std::unique_ptr<Connection> c{hot_.exchange(nullptr)}) {
+      if (c->revalidate()) return Lease(this, std::move(c));
+      c.reset();  // it died while idle: its slot goes to a fresh one
+      return open_in_freed_slot();
+    }
     std::unique_lock lock(mutex_);
-    auto available = [&] { return !idle_.empty() || open_ < max_size_; };
+    auto available = [&] { return !idle_.empty() || open_ < max_size_ || hot_.load() != nullptr; };
     if (!available()) {
+      waiting_.fetch_add(1);
+      struct Done {  // however the wait ends
+        std::atomic<std::size_t>& waiting;
+        ~Done() { waiting.fetch_sub(1); }
+      } done{waiting_};
       if (wait_timeout_.count() == 0) {
         freed_.wait(lock, available);
       } else if (!freed_.wait_for(lock, wait_timeout_, available)) {
@@ -64,9 +82,12 @@ class ConnectionPool {
                                true);
       }
     }
-    if (!idle_.empty()) {
-      auto c = std::move(idle_.back());
+    std::unique_ptr<Connection> c{hot_.exchange(nullptr)};
+    if (!c && !idle_.empty()) {
+      c = std::move(idle_.back());
       idle_.pop_back();
+    }
+    if (c) {
       lock.unlock();
       if (c->revalidate()) return Lease(this, std::move(c));
       c.reset();  // it died while idle (a server restart): its slot goes to a fresh one
@@ -87,7 +108,35 @@ class ConnectionPool {
   std::size_t max_size() const noexcept { return max_size_; }
 
  private:
+  /// A connection opened in the slot of one that died in `hot_`.
+  Lease open_in_freed_slot() {
+    try {
+      return Lease(this, connect_());
+    } catch (...) {
+      {
+        std::lock_guard lock(mutex_);
+        --open_;
+      }
+      freed_.notify_one();
+      throw;
+    }
+  }
+
   void release(std::unique_ptr<Connection> c) noexcept {
+    // Into the hot slot when nobody waits. A borrower that starts waiting meanwhile
+    // counts itself in waiting_ before it looks at hot_ (both sequentially consistent),
+    // so either it sees the connection there or this sees it and wakes it.
+    if (waiting_.load() == 0 && c->usable()) {
+      Connection* empty = nullptr;
+      if (hot_.compare_exchange_strong(empty, c.get())) {
+        c.release();
+        if (waiting_.load() != 0) {
+          std::lock_guard lock(mutex_);  // a waiter between its check and its wait holds the mutex
+          freed_.notify_all();
+        }
+        return;
+      }
+    }
     {
       std::lock_guard lock(mutex_);
       if (c->usable()) {
@@ -107,7 +156,9 @@ class ConnectionPool {
   std::mutex mutex_;
   std::condition_variable freed_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  std::size_t open_ = 0;
+  std::size_t open_ = 0;  ///< connections lent, idle or in hot_
+  std::atomic<Connection*> hot_{nullptr};  ///< owned: one idle connection, borrowed without the mutex
+  std::atomic<std::size_t> waiting_{0};   ///< borrowers waiting on freed_
 };
 
 }  // namespace gocp::detail

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -26,8 +27,7 @@ namespace gocp {
 namespace detail {
 
 struct TransactionState {
-  TransactionState(const DatabaseState* d, ConnectionPool::Lease l) : db(d), lease(std::move(l)) {}
-  const DatabaseState* db;
+  const DatabaseState* db = nullptr;
   ConnectionPool::Lease lease;
   std::size_t depth = 1;
   std::vector<std::function<void()>> on_commit;
@@ -43,7 +43,25 @@ struct TransactionState {
   /// Tables this transaction wrote, whichever repository wrote them: their cached rows
   /// may be older than what the transaction sees, so its reads of them bypass caches.
   SmallVector<const void*, 4> written;
+
+  /// As new, its connection given back; the buffers keep their capacity.
+  void clear() noexcept {
+    lease = {};
+    db = nullptr;
+    depth = 1;
+    on_commit.clear();
+    changes.clear();
+    savepoint_marks.clear();
+    written.clear();
+  }
 };
+
+/// This thread's finished outermost level, kept for its next one: a get_or_create's
+/// create then allocates nothing for its transaction.
+inline std::unique_ptr<TransactionState>& spare_transaction_state() {
+  thread_local std::unique_ptr<TransactionState> spare;
+  return spare;
+}
 
 inline TransactionState* find_transaction(const DatabaseState* db) noexcept {
   for (auto* tx : open_transactions())
@@ -56,12 +74,17 @@ struct DatabaseAccess {
   /// Records a row change: buffered until the outermost commit inside a transaction
   /// (which also notes `table` as written), published at once outside one.
   static void emit(const Database& db, const void* table, RowChange change) {
+    emit_made(db, table, [&] { return std::move(change); });
+  }
+  /// emit() of the change `make()` returns, made where it is kept (nothing moved).
+  template <class Make>
+  static void emit_made(const Database& db, const void* table, const Make& make) {
     if (auto* tx = db.transaction_state()) {
       if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
-      tx->changes.emplace_back(std::move(change));
+      tx->changes.emplace_back_with(make);
       return;
     }
-    db.state_->changes.publish(change);
+    db.state_->changes.publish(make());
   }
   /// emit() of every change of one write (a bulk update or delete): published as one
   /// batch outside a transaction, so a cache invalidates the rows in one call.
@@ -110,9 +133,17 @@ class Transaction {
       tx->depth = depth_;
       return;
     }
-    auto owned = std::make_unique<detail::TransactionState>(
-        db_.state_.get(), db_.state_->pool.acquire());
-    (*owned->lease).execute(db_.dialect().begin_transaction);
+    auto& spare = detail::spare_transaction_state();
+    auto owned = spare ? std::move(spare) : std::make_unique<detail::TransactionState>();
+    owned->lease = db_.state_->pool.acquire();
+    owned->db = db_.state_.get();
+    try {
+      (*owned->lease).transaction_step(Connection::TransactionStep::begin, db_.dialect());
+    } catch (...) {
+      owned->clear();
+      spare = std::move(owned);
+      throw;
+    }
     db_.state_->transactions.fetch_add(1, std::memory_order_relaxed);
     state_ = owned.release();
     detail::open_transactions().push_back(state_);
@@ -143,17 +174,18 @@ class Transaction {
       return;
     }
     try {
-      c.execute("COMMIT");
+      c.transaction_step(Connection::TransactionStep::commit, db_.dialect());
     } catch (...) {
       try {
-        c.execute("ROLLBACK");
+        c.transaction_step(Connection::TransactionStep::rollback, db_.dialect());
       } catch (...) {  // the connection is already out of its transaction, or broken
       }
       close();
       throw;
     }
     auto hooks = std::move(state_->on_commit);
-    auto changes = std::move(state_->changes);
+    decltype(state_->changes) changes;
+    if (db_.state_->changes.has_subscribers()) changes = std::move(state_->changes);  // else nobody hears them
     close();
     // Changes first: caches are invalidated before any on_commit hook refills them.
     std::exception_ptr first;
@@ -175,7 +207,7 @@ class Transaction {
       return;
     }
     try {
-      (*state_->lease).execute("ROLLBACK");
+      (*state_->lease).transaction_step(Connection::TransactionStep::rollback, db_.dialect());
     } catch (...) {  // a connection that cannot roll back is closed by the pool
     }
     close();
@@ -207,7 +239,10 @@ class Transaction {
   void close() noexcept {
     auto& open = detail::open_transactions();
     open.erase(std::remove(open.begin(), open.end(), state_), open.end());
-    delete state_;
+    state_->clear();
+    auto& spare = detail::spare_transaction_state();
+    if (spare) delete state_;
+    else spare.reset(state_);
     state_ = nullptr;
   }
 

@@ -78,7 +78,8 @@ inline void collect_dependents(const Database& db, const ModelInfo& parent, cons
           } else {
             cascaded.push_back(pk);
           }
-          out.push_back({&child, RowChange{child.table, pk, std::move(before), std::move(after), true}});
+          const bool kept = after.has_value();
+          out.push_back({&child, RowChange{child.table, pk, std::move(before), std::move(after), true, kept}});
           return true;
         });
       });

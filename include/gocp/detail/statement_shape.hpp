@@ -60,7 +60,15 @@ class StatementShape {
   void where(std::initializer_list<const Expr<T>*> conditions) {
     for (const Expr<T>* e : conditions) {
       put(kConditionMark);
-      for (const Node& n : e->nodes()) node(n);
+      for (const Node& n : e->nodes()) {
+        if (size_ + kMostBytesPerNode <= kInline) {  // the usual case: one room check per node, not per byte
+          char* at = key_ + size_;
+          node(n, [&](char c) { *at++ = c; });
+          size_ = static_cast<std::size_t>(at - key_);
+        } else {
+          node(n, [&](char c) { put(c); });
+        }
+      }
     }
   }
 
@@ -71,8 +79,13 @@ class StatementShape {
  private:
   static constexpr char kConditionMark = 0x7f;  // never an Op: the key decodes one way only
 
-  void node(const Node& n) {
-    put(static_cast<char>(n.op));
+  /// The operator byte, a column number (5 bytes at most) and an IN list's size (10).
+  static constexpr std::size_t kMostBytesPerNode = 16;
+
+  /// One node's bytes, each handed to `out(char)`; its values bound.
+  template <class Out>
+  void node(const Node& n, const Out& out) {
+    out(static_cast<char>(n.op));
     switch (n.op) {
       case Op::and_:
       case Op::or_:
@@ -81,34 +94,38 @@ class StatementShape {
         return;
       case Op::is_null:
       case Op::not_null:
-        number(n.column);
+        number(n.column, out);
         return;
       case Op::in:
-        number(n.column);
-        number(n.list.size());
+        number(n.column, out);
+        number(n.list.size(), out);
         for (const Value& v : n.list) bind(v);
         return;
       case Op::like:
-        number(n.column);
+        number(n.column, out);
         bind(n.value);
         return;
       default:
-        number(n.column);
+        number(n.column, out);
         if (is_null_test(n)) {
-          put('N');
+          out('N');
         } else {
-          put('V');
+          out('V');
           bind(n.value);
         }
     }
   }
 
   /// A self-delimiting number (7 bits a byte, high bit: more follow).
-  void number(std::size_t v) {
+  template <class Out>
+  static void number(std::size_t v, const Out& out) {
     do {
-      put(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+      out(static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
       v >>= 7;
     } while (v);
+  }
+  void number(std::size_t v) {
+    number(v, [this](char c) { put(c); });
   }
 
   /// One byte of the key: inline up to kInline bytes (a few terms), then in spilled_.

@@ -284,7 +284,7 @@ class RelatedSet {
       });
     });
     for (auto& values : rows) {
-      RowChange change{through_->table, values[0], std::nullopt, std::nullopt, !inserted};
+      RowChange change{through_->table, values[0], std::nullopt, std::nullopt, !inserted, inserted};
       (inserted ? change.after : change.before) = std::move(values);
       detail::DatabaseAccess::emit(database(), through_, std::move(change));
     }

@@ -67,6 +67,17 @@ class Connection {
     return query(sql, values, on_row);
   }
 
+  /// The statements that open and end an outermost transaction.
+  enum class TransactionStep { begin, commit, rollback };
+
+  /// Runs `step`: the dialect's `begin_transaction`, COMMIT or ROLLBACK. Every create
+  /// runs two of them, so a backend may keep them prepared; this default runs execute().
+  virtual void transaction_step(TransactionStep step, const Dialect& dialect) {
+    execute(step == TransactionStep::begin    ? dialect.begin_transaction
+            : step == TransactionStep::commit ? std::string_view("COMMIT")
+                                              : std::string_view("ROLLBACK"));
+  }
+
   /// The backend's own handle, for what gocp does not wrap: `sqlite3*` for SQLite,
   /// `PGconn*` for PostgreSQL (nullptr if a backend has none). Valid while this
   /// connection is borrowed; a backend may replace it when it reconnects, so do not keep it.
