@@ -413,6 +413,26 @@ TEST_CASE_METHOD(Fixture, "save of an existing row: one UPDATE in no transaction
   CHECK(manual.get(c(&ManualPk::id) == 8).data == "eight");
 }
 
+TEST_CASE_METHOD(Fixture, "a change's values are copied only while the stream has a subscriber; what it did always",
+                 "[verbs][transaction]") {
+  gocp::Transaction tx{db};
+  const Person made = people.create({0, "Ringo", "Starr", 4, {}});  // nobody subscribed yet: no values copied
+  std::vector<gocp::RowChange> seen;
+  auto subscription = db.changes().subscribe(people.info().table, [&](const gocp::RowChange& change) { seen.push_back(change); });
+  Person renamed = made;
+  renamed.nickname = "R";
+  people.save(renamed);  // subscribed now: its values are there
+  tx.commit();
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].pk == gocp::Value{made.id});
+  CHECK(seen[0].is_insert());  // what the write did is known without the values
+  CHECK_FALSE(seen[0].after);
+  CHECK(seen[1].had_row);
+  CHECK(seen[1].has_row);
+  REQUIRE(seen[1].after);
+  CHECK((*seen[1].after)[4] == gocp::Value{std::string("R")});
+}
+
 TEST_CASE_METHOD(Fixture, "filter, exclude, all, count, exists, update, remove_all, in_bulk", "[verbs]") {
   const Book a = books.create({0, "Anna Karenina", "Amazon", 10});
   const Book b = books.create({0, "War and Peace", std::nullopt, 20});

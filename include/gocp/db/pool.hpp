@@ -60,14 +60,26 @@ class ConnectionPool {
   };
 
   Lease acquire() {
-    if (std::unique_ptr<Connection> c{hot_.exchange(nullptr)}) {
-      if (c->revalidate()) return Lease(this, std::move(c));
-      c.reset();  // it died while idle: its slot goes to a fresh one
-      return open_in_freed_slot();
-    }
+    if (std::unique_ptr<Connection> c{hot_.exchange(nullptr)}) return lend(std::move(c));
     std::unique_lock lock(mutex_);
-    auto available = [&] { return !idle_.empty() || open_ < max_size_ || hot_.load() != nullptr; };
-    if (!available()) {
+    const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;
+    for (;;) {
+      // hot_ may be emptied by a borrower that takes no lock: look again on every pass
+      std::unique_ptr<Connection> c{hot_.exchange(nullptr)};
+      if (!c && !idle_.empty()) {
+        c = std::move(idle_.back());
+        idle_.pop_back();
+      }
+      if (c) {
+        lock.unlock();
+        return lend(std::move(c));
+      }
+      if (open_ < max_size_) {
+        ++open_;
+        lock.unlock();
+        return open_in_freed_slot();
+      }
+      auto available = [&] { return !idle_.empty() || open_ < max_size_ || hot_.load() != nullptr; };
       waiting_.fetch_add(1);
       struct Done {  // however the wait ends
         std::atomic<std::size_t>& waiting;
@@ -75,40 +87,27 @@ class ConnectionPool {
       } done{waiting_};
       if (wait_timeout_.count() == 0) {
         freed_.wait(lock, available);
-      } else if (!freed_.wait_for(lock, wait_timeout_, available)) {
+      } else if (!freed_.wait_until(lock, deadline, available)) {
         throw OperationalError("gocp: timed out after " + std::to_string(wait_timeout_.count()) +
                                    " ms waiting for one of " + std::to_string(max_size_) + " connections to '" +
                                    url_ + "'",
                                true);
       }
     }
-    std::unique_ptr<Connection> c{hot_.exchange(nullptr)};
-    if (!c && !idle_.empty()) {
-      c = std::move(idle_.back());
-      idle_.pop_back();
-    }
-    if (c) {
-      lock.unlock();
-      if (c->revalidate()) return Lease(this, std::move(c));
-      c.reset();  // it died while idle (a server restart): its slot goes to a fresh one
-    } else {
-      ++open_;
-      lock.unlock();
-    }
-    try {
-      return Lease(this, connect_());
-    } catch (...) {
-      lock.lock();
-      --open_;
-      freed_.notify_one();
-      throw;
-    }
   }
 
   std::size_t max_size() const noexcept { return max_size_; }
 
  private:
-  /// A connection opened in the slot of one that died in `hot_`.
+  /// `c`, an idle connection, lent; if it died while idle (a server restart), a fresh
+  /// one in its slot.
+  Lease lend(std::unique_ptr<Connection> c) {
+    if (c->revalidate()) return Lease(this, std::move(c));
+    c.reset();
+    return open_in_freed_slot();
+  }
+
+  /// A new connection in a slot already counted in open_ (given back if it fails).
   Lease open_in_freed_slot() {
     try {
       return Lease(this, connect_());
