@@ -413,7 +413,7 @@ TEST_CASE_METHOD(Fixture, "save of an existing row: one UPDATE in no transaction
   CHECK(manual.get(c(&ManualPk::id) == 8).data == "eight");
 }
 
-TEST_CASE_METHOD(Fixture, "a change's values are copied only while the stream has a subscriber; what it did always",
+TEST_CASE_METHOD(Fixture, "a change says what it did, and carries values only while the stream has a subscriber",
                  "[verbs][transaction]") {
   gocp::Transaction tx{db};
   const Person made = people.create({0, "Ringo", "Starr", 4, {}});  // nobody subscribed yet: no values copied
