@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <gocp/gocp.hpp>
-#include <gocp/detail/cache_keys.hpp>
-#include <gocp/detail/match.hpp>
+#include <gocp/cache/detail/cache_keys.hpp>
+#include <gocp/cache/detail/match.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -79,7 +79,7 @@ struct BytesFixture {
 };
 
 struct Fixture : gocp::test::CachedAuthors {
-  /// The key of an author's object entry, as detail/cache_keys.hpp writes it.
+  /// The key of an author's object entry, as cache/detail/cache_keys.hpp writes it.
   static std::string object_key(std::int64_t pk) {
     return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>()), 'o', gocp::Value{pk});
   }

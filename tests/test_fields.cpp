@@ -8,7 +8,7 @@
 
 #include <gocp/gocp.hpp>
 #include <gocp/cache/codec.hpp>
-#include <gocp/detail/match.hpp>
+#include <gocp/cache/detail/match.hpp>
 
 #include <atomic>
 #include <chrono>

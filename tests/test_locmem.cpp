@@ -23,7 +23,7 @@
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 
-#include <gocp/detail/typed_shelf.hpp>
+#include <gocp/cache/detail/typed_shelf.hpp>
 
 namespace {
 
@@ -209,7 +209,7 @@ TEST_CASE("the batched verbs' defaults: add_many stores only absent keys, bump_a
   cache.bump_and_drop_many({});  // nothing to do is no error
 }
 
-// ---- the typed tier: LocMemCache::shelf (detail/typed_shelf.hpp) ------------------------
+// ---- the typed tier: LocMemCache::shelf (cache/detail/typed_shelf.hpp) ------------------------
 
 namespace {
 struct Thing {

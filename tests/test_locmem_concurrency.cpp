@@ -6,7 +6,7 @@
 
 #include <gocp/spi/cache.hpp>
 #include <gocp/cache/locmem.hpp>
-#include <gocp/detail/typed_shelf.hpp>
+#include <gocp/cache/detail/typed_shelf.hpp>
 
 #include <atomic>
 #include <charconv>

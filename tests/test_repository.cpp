@@ -263,7 +263,7 @@ TEST_CASE_METHOD(Fixture, "get: DoesNotExist, MultipleObjectsReturned with the c
 }
 
 // get(), find() and get_or_create's SELECT, and create's INSERT, are prepared once per
-// connection under a key of the statement's shape (detail/statement_shape.hpp): each
+// connection under a key of the statement's shape (orm/detail/statement_shape.hpp): each
 // shape below must keep its own SQL, and each call bind its own values, however the
 // shapes alternate on one connection.
 TEST_CASE_METHOD(Fixture, "statements reused by shape: each shape keeps its own SQL, each call its own values",

@@ -1,12 +1,12 @@
 // Values at the edge of what a field holds: integers outside the member's range, text
-// measured in characters, NaN, and the in-memory matcher (detail/match.hpp) checked
+// measured in characters, NaN, and the in-memory matcher (cache/detail/match.hpp) checked
 // against the real database on random UTF-8 text. Run per backend (one binary): test_values on
 // SQLite, test_values_pg on PostgreSQL (support/database_url.hpp).
 
 #include <catch2/catch.hpp>
 
 #include <gocp/gocp.hpp>
-#include <gocp/detail/match.hpp>
+#include <gocp/cache/detail/match.hpp>
 
 #include <cmath>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `gocp::Dialect`: how a SQL backend spells the few things that differ between
-/// backends. Plain data, no I/O, so the SQL writer (detail/sql.hpp) can use it without
+/// backends. Plain data, no I/O, so the SQL writer (orm/detail/sql.hpp) can use it without
 /// depending on the backend interface; backends define one (spi/connection.hpp).
 
 #include <string_view>

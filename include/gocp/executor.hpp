@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "db/database.hpp"
-#include "detail/cascade.hpp"
+#include "orm/detail/cascade.hpp"
 #include "detail/small_vector.hpp"
 #include "detail/chrono.hpp"
-#include "detail/sql.hpp"
-#include "detail/statement_shape.hpp"
-#include "detail/validation.hpp"
+#include "orm/detail/sql.hpp"
+#include "orm/detail/statement_shape.hpp"
+#include "orm/detail/validation.hpp"
 #include "errors.hpp"
 #include "model.hpp"
 #include "queryset.hpp"
@@ -461,7 +461,7 @@ class Executor {
 
   /// DELETE ... WHERE (what `where` writes). When foreign keys point at this table, the
   /// rows the database will cascade to or set NULL in are read first, in the same
-  /// transaction, and reported as changes of their own tables (detail/cascade.hpp).
+  /// transaction, and reported as changes of their own tables (orm/detail/cascade.hpp).
   template <class Where>
   std::size_t delete_matching(Where&& where) const {
     auto remove = [&] {

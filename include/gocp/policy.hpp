@@ -35,7 +35,7 @@
 #include <vector>
 
 #include "db/change_stream.hpp"
-#include "detail/statement_shape.hpp"
+#include "orm/detail/statement_shape.hpp"
 #include "queryset.hpp"
 
 namespace gocp {

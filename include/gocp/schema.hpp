@@ -27,7 +27,7 @@
 
 #include "db/database.hpp"
 #include "detail/chrono.hpp"
-#include "detail/sql.hpp"
+#include "orm/detail/sql.hpp"
 #include "errors.hpp"
 #include "model.hpp"
 

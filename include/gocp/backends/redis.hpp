@@ -48,7 +48,7 @@
 #include "../cache/cache.hpp"
 #include "../cache/registry.hpp"
 #include "../cache/shared.hpp"
-#include "../detail/handle_pool.hpp"
+#include "detail/handle_pool.hpp"
 #include "../detail/sha1.hpp"
 #include "../errors.hpp"
 #include "../spi/registry.hpp"

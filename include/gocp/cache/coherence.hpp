@@ -16,7 +16,7 @@
 // Two tiers run this protocol. Over bytes (any Cache: redis, memcached, a user's), keys
 // and entries go through the codec, and every read, fill and invalidation of several
 // entries is one batched verb (spi/cache.hpp). Over objects (an alias that is locmem),
-// the same rules hold on the typed shelves of detail/typed_shelf.hpp: a generation and
+// the same rules hold on the typed shelves of cache/detail/typed_shelf.hpp: a generation and
 // the object share one entry, a fill under a stale generation is refused at once, and
 // nothing is encoded. The typed tier also fills a miss without reading the row twice:
 // it reads the model's invalidation count (its epoch) before the database, and the fill
@@ -28,7 +28,7 @@
 // When both aliases are one byte store, a lookup, the object it refers to and the
 // object's generation are read in one Cache::get_following call (asked of the objects
 // alias, whose circuit breaker replays lost invalidations first), with a guess of the
-// reference from detail/reference_hints.hpp. Repository::in_bulk reads N objects and
+// reference from cache/detail/reference_hints.hpp. Repository::in_bulk reads N objects and
 // generations in one call and fills what the database answered in one more or two.
 //
 // Invalidation is a subscriber of the Database's change stream, one per objects cache
@@ -52,11 +52,11 @@
 #include <vector>
 
 #include "../db/change_stream.hpp"
-#include "../detail/cache_keys.hpp"
+#include "detail/cache_keys.hpp"
 #include "../detail/small_vector.hpp"
-#include "../detail/typed_shelf.hpp"
-#include "../detail/match.hpp"
-#include "../detail/reference_hints.hpp"
+#include "detail/typed_shelf.hpp"
+#include "detail/match.hpp"
+#include "detail/reference_hints.hpp"
 #include "../stats.hpp"
 #include "codec.hpp"
 #include "locmem.hpp"

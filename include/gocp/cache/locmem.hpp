@@ -7,7 +7,7 @@
 /// model's layout change or a corrupt entry is handled the same way everywhere.
 ///
 /// It is also the typed tier: shelf() gives the coherence protocol a store of C++ objects
-/// (detail/typed_shelf.hpp) per model and kind, with the same bound (`max_entries` per
+/// (cache/detail/typed_shelf.hpp) per model and kind, with the same bound (`max_entries` per
 /// shelf) and TTL. Repositories whose aliases are locmem use those, not the bytes: a hit
 /// decodes nothing and a write invalidates only the rows it wrote.
 

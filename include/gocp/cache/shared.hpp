@@ -34,7 +34,7 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/circuit_breaker.hpp"
+#include "detail/circuit_breaker.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
 #include "../spi/url.hpp"

@@ -23,7 +23,7 @@
 
 #include "../cache/coherence.hpp"
 #include "../db/database.hpp"
-#include "../detail/match.hpp"
+#include "../cache/detail/match.hpp"
 #include "../policy.hpp"
 
 namespace gocp {

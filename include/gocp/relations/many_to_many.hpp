@@ -26,7 +26,7 @@
 #include <utility>
 #include <vector>
 
-#include "../detail/validation.hpp"
+#include "../orm/detail/validation.hpp"
 #include "../errors.hpp"
 #include "../executor.hpp"
 #include "../model.hpp"

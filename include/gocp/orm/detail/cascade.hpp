@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "../db/database.hpp"
-#include "../model.hpp"
+#include "../../db/database.hpp"
+#include "../../model.hpp"
 #include "sql.hpp"
 
 namespace gocp::detail {

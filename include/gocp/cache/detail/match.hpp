@@ -11,10 +11,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "../dialect.hpp"
-#include "../model.hpp"
-#include "../query.hpp"
-#include "utf8.hpp"
+#include "../../dialect.hpp"
+#include "../../model.hpp"
+#include "../../query.hpp"
+#include "../../detail/utf8.hpp"
 
 namespace gocp::detail {
 

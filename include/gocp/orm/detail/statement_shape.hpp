@@ -19,9 +19,9 @@
 #include <string>
 #include <string_view>
 
-#include "../model.hpp"
-#include "../query.hpp"
-#include "small_vector.hpp"
+#include "../../model.hpp"
+#include "../../query.hpp"
+#include "../../detail/small_vector.hpp"
 
 namespace gocp::detail {
 

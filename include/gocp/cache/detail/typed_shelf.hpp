@@ -33,10 +33,10 @@
 #include <unordered_map>
 #include <utility>
 
-#include "../value.hpp"
+#include "../../value.hpp"
 #include "cache_keys.hpp"
 #include "lookup_words.hpp"
-#include "shared_spin_lock.hpp"
+#include "../../detail/shared_spin_lock.hpp"
 
 namespace gocp::detail {
 

@@ -26,8 +26,8 @@
 #include <string_view>
 #include <type_traits>
 
-#include "../model.hpp"
-#include "../query.hpp"
+#include "../../model.hpp"
+#include "../../query.hpp"
 
 namespace gocp::detail {
 

@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "../dialect.hpp"
-#include "../model.hpp"
-#include "../query.hpp"
-#include "../spi/connection.hpp"
+#include "../../dialect.hpp"
+#include "../../model.hpp"
+#include "../../query.hpp"
+#include "../../spi/connection.hpp"
 #include "statement_shape.hpp"
 
 namespace gocp::detail {

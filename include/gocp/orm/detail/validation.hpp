@@ -9,10 +9,10 @@
 #include <string>
 #include <variant>
 
-#include "../dialect.hpp"
-#include "../errors.hpp"
-#include "../model.hpp"
-#include "utf8.hpp"
+#include "../../dialect.hpp"
+#include "../../errors.hpp"
+#include "../../model.hpp"
+#include "../../detail/utf8.hpp"
 
 namespace gocp::detail {
 

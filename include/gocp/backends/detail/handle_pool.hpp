@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "../errors.hpp"
+#include "../../errors.hpp"
 
 namespace gocp::detail {
 

@@ -22,9 +22,9 @@
 #include <utility>
 #include <variant>
 
-#include "../query.hpp"
+#include "../../query.hpp"
 #include "cache_keys.hpp"
-#include "small_vector.hpp"
+#include "../../detail/small_vector.hpp"
 
 namespace gocp::detail {
 

@@ -1,0 +1,3 @@
+#pragma once
+// compile.layers_refuse_upward: the ground floor including the vocabulary (refused)
+#include "../model.hpp"
