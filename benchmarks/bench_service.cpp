@@ -8,6 +8,13 @@
 //          thread) then an insert into the map; a save is the same read, UPDATE of every
 //          column by id, then erase of the key.
 //
+// And uncached (`service_uncached`), the same keys and threads with no cache on either side:
+//
+//   gocp   Repository<Author> (no policy, no cache): get_or_create hits; a write is
+//          filter(id == a.id).update(books_in_store += 1).
+//   floor  raw sqlite3, a connection per thread with prepared statements: the SELECT by
+//          the pair, and UPDATE ... SET books_in_store = books_in_store + 1 WHERE id = ?.
+//
 // Both sides are warmed over every key first. Rounds alternate which side runs first;
 // each round runs kBlock operations per thread on both threads at once. Prints
 // `ratio service ...` (median of per-round gocp/floor ratios) with ns per operation.
@@ -36,6 +43,7 @@ using gocp::c;
 using namespace gocp::bench::service;
 
 constexpr double kTarget = 1.2;
+constexpr double kUncachedTarget = 1.1;
 
 class CacheAside {
  public:
@@ -86,6 +94,47 @@ struct FloorSide final : Side {
   }
 };
 
+/// gocp with no cache: what every request pays when nothing is cached.
+struct UncachedGocpSide final : Side {
+  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
+  gocp::Repository<Author> authors{db};
+  std::atomic<bool> created{false};
+
+  bool created_a_row() const override { return created; }
+
+  void op(int, std::uint64_t i, std::uint32_t k) override {
+    const Workload& w = Workload::get();
+    auto [a, made] = authors.get_or_create(c(&Author::first_name) == w.first[k] && c(&Author::last_name) == w.last[k]);
+    if (made) created = true;
+    if (saves(i)) authors.filter(c(&Author::id) == a.id).update(c(&Author::books_in_store) += 1);
+    benchmark::DoNotOptimize(a);
+  }
+};
+
+/// Raw sqlite3 with no cache: a connection per thread, prepared statements.
+struct RawSide final : Side {
+  std::string path = make_database();
+  std::vector<std::unique_ptr<Connection>> connections = [this] {
+    std::vector<std::unique_ptr<Connection>> out;
+    for (int t = 0; t < kThreads; ++t) out.push_back(std::make_unique<Connection>(path));
+    return out;
+  }();
+
+  void op(int thread, std::uint64_t i, std::uint32_t k) override {
+    const Workload& w = Workload::get();
+    Connection& db = *connections[static_cast<std::size_t>(thread)];
+    Author a = db.find(w.first[k], w.last[k]);
+    if (saves(i)) db.increment_books(a.id);
+    benchmark::DoNotOptimize(a);
+  }
+};
+
+void service_uncached(benchmark::State& state) {
+  UncachedGocpSide gocp_side;
+  RawSide floor_side;
+  run_service(state, gocp_side, floor_side);
+}
+
 void service(benchmark::State& state) {
   GocpSide gocp_side{"locmem:///?max_entries=200000", "locmem:///?max_entries=200000"};
   FloorSide floor_side;
@@ -96,6 +145,9 @@ BENCHMARK(service)->Name("service")->Arg(kSaveEvery)->UseManualTime()->Unit(benc
 // diagnostic: the same without saves (every operation a hit, nothing invalidated)
 BENCHMARK(service)->Name("service_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
 
+BENCHMARK(service_uncached)->Name("service_uncached")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
+BENCHMARK(service_uncached)->Name("service_uncached_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -103,6 +155,9 @@ int main(int argc, char** argv) {
   if (!gocp::bench::run_benchmarks(argc, argv, reporter)) return 1;
   reporter.print_paired_ratio("service (gocp locmem / hand-written cache-aside map), per operation", "service", kTarget);
   reporter.print_paired_ratio("service, reads only (diagnostic)", "service_reads_only");
+  reporter.print_paired_ratio("service uncached (gocp get_or_create / raw sqlite3, no cache), per operation",
+                              "service_uncached", kUncachedTarget);
+  reporter.print_paired_ratio("service uncached, reads only (diagnostic)", "service_uncached_reads_only");
   benchmark::Shutdown();
   return reporter.failed() ? 1 : 0;
 }
