@@ -684,7 +684,8 @@ TEST_CASE("postgresql:// URLs: options, errors and redaction", "[postgres][url]"
   };
   CHECK_THAT(config_error(base + "?pool=2&bogus=1&other=x"), Contains("'bogus'") && Contains("'other'"));
   CHECK_THAT(config_error(base + "?connect_timeout=soon"), Contains("connect_timeout"));
-  CHECK_THAT(config_error(base + "?pool=0"), Contains("pool=0"));
+  CHECK_THAT(config_error(base + "?pool=0"), Contains("option 'pool' must be an integer from 1 to 100000 (the most "
+                                                      "connections open at once: a pool of 0 could never lend one), got '0'"));
   CHECK_THAT(config_error("postgresql:nothing"), Contains("must be postgresql://"));
   CHECK_THAT(config_error("postgresql://h/db/extra"), Contains("one path segment"));
   CHECK_THAT(config_error("postgresql://h:port/db"), Contains("port"));

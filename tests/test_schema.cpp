@@ -130,6 +130,23 @@ TEST_CASE("a missing table is a ConfigurationError saying what to call, and sync
   CHECK(users.get_or_create(c(&UserV2::email) == "n@x").second);
 }
 
+TEST_CASE("a table dropped after first use is an OperationalError on every backend, naming the table", "[schema]") {
+  Fixture f;
+  gocp::Repository<Gadget> gadgets{f.db};
+  gadgets.create_table();
+  gadgets.create(Gadget{0, "lamp"});
+  CHECK(gadgets.count() == 1);  // checked and used: later statements trust the table is there
+  f.db.execute("DROP TABLE app_gadget");
+  // SQLite says "no such table", PostgreSQL SQLSTATE 42P01: one cause, one class
+  try {
+    (void)gadgets.count();
+    FAIL("a read of a dropped table succeeded");
+  } catch (const gocp::OperationalError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("app_gadget"));
+    CHECK_FALSE(e.retryable());
+  }
+}
+
 TEST_CASE("a column declared with a type that changes the model's values is a ConfigurationError sync_schema leaves",
           "[schema]") {
   Fixture f;

@@ -447,7 +447,11 @@ TEST_CASE("a bad URL is a ConfigurationError naming what is wrong", "[url][error
     CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?busy_timeout_ms=soon"); }),
                Contains("busy_timeout_ms") && Contains("soon"));
     CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?pool=-3"); }), Contains("pool"));
-    CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?pool=0"); }), Contains("pool=0"));
+    // one message for every bad pool size: the true range, and why 0 is outside it
+    const std::string range = "option 'pool' must be an integer from 1 to 100000 (the most connections open at "
+                              "once: a pool of 0 could never lend one)";
+    CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?pool=0"); }), Contains(range) && Contains("got '0'"));
+    CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?pool=abc"); }), Contains(range) && Contains("got 'abc'"));
     CHECK_THAT(error_of<Err>([&] { gocp::Database::open(file + "?wait_timeout_ms=1.5"); }),
                Contains("wait_timeout_ms"));
   }

@@ -16,8 +16,8 @@
 /// Each connection prepares every statement once (`gocp_s<N>`) and then only executes
 /// it. Errors are mapped by SQLSTATE: class 23 (unique, foreign key, not null, check) is
 /// an IntegrityError; 40001 (serialization failure) and 40P01 (deadlock) are retryable
-/// OperationalErrors; lock timeouts, cancellations, shutdowns and lost connections are
-/// OperationalErrors, and a lost connection is dropped by the pool so the next use
+/// OperationalErrors; lock timeouts, cancellations, shutdowns, lost connections and class 42
+/// (a missing table or column, as SQLite's "no such table") are OperationalErrors, and a lost connection is dropped by the pool so the next use
 /// opens a fresh one. Every message carries the SQLSTATE, the server's words and the SQL.
 ///
 /// PostgreSQL's text types cannot hold NUL bytes (in any wire format), so a text value
@@ -438,8 +438,11 @@ class PostgresConnection final : public Connection {
     if (cls == "23") throw IntegrityError(what);
     if (broken_) throw OperationalError(what, /*retryable=*/true);  // the session ended: a new one may succeed  // 23505 unique, 23503 FK, 23502 not null, 23514 check
     if (sqlstate == "40001" || sqlstate == "40P01") throw OperationalError(what, /*retryable=*/true);
-    // 08 connection, 53 resources, 55P03 lock timeout, 57 cancel/shutdown, 58 system
-    if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "55P03" || sqlstate == "55006")
+    // 08 connection, 53 resources, 55P03 lock timeout, 57 cancel/shutdown, 58 system; 42 a
+    // table, column or right the statement needs is missing (a table dropped after first
+    // use): OperationalError, the class SQLite's "no such table" gets, so one cause is one class
+    if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || cls == "42" || sqlstate == "55P03" ||
+        sqlstate == "55006")
       throw OperationalError(what);
     throw DatabaseError(what);
   }

@@ -109,8 +109,8 @@ class Database {
     }
     DatabaseBackend backend = factory(url);
     const auto pool_size = static_cast<std::size_t>(
-        url.take_int("pool", static_cast<std::int64_t>(backend.default_pool_size), 0, 100'000));
-    if (pool_size == 0) throw ConfigurationError("gocp: pool=0 in URL '" + url.redacted() + "'");
+        url.take_int("pool", static_cast<std::int64_t>(backend.default_pool_size), 1, 100'000,
+                     "the most connections open at once: a pool of 0 could never lend one"));
     const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0, 0, detail::max_timeout_ms));
     url.require_all_taken();
     auto connect = std::move(backend.connect);

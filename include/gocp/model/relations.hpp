@@ -78,9 +78,6 @@ struct ManyToMany {
   std::string_view name;         ///< the relation's name, "authors"; part of the through table's name
 };
 
-/// What gocp::table returns, `model<T>::schema`: the schema items sorted by kind, each a
-/// tuple in declaration order.
-
 // ---- declaring relations -----------------------------------------------------------
 
 /// A column referencing P's primary key, declared in T's schema in place of a field:

@@ -20,6 +20,8 @@
 
 namespace gocp {
 
+/// What gocp::table returns, `model<T>::schema`: the schema items sorted by kind, each a
+/// tuple in declaration order.
 template <class Fields, class Constraints, class ForeignKeys = std::tuple<>, class Relations = std::tuple<>>
 struct Table {
   Fields fields;             ///< every column: fields, the primary key, foreign key columns

@@ -166,15 +166,17 @@ class Url {
   }
   /// Takes integer option `key`, which must lie in [min, max] (`fallback` if absent):
   /// every number a backend hands on to a C API is bounded here, so none can overflow.
+  /// `why`, when given, explains the range in the error (what the option means).
   std::int64_t take_int(std::string_view key, std::int64_t fallback, std::int64_t min = 0,
-                        std::int64_t max = INT64_MAX) {
+                        std::int64_t max = INT64_MAX, std::string_view why = {}) {
     auto v = take(key);
     if (!v) return fallback;
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
     if (ec != std::errc{} || end != v->data() + v->size() || n < min || n > max)
       throw ConfigurationError("gocp: option '" + std::string(key) + "' must be an integer from " +
-                               std::to_string(min) + " to " + std::to_string(max) + ", got '" + *v + "' in URL '" +
+                               std::to_string(min) + " to " + std::to_string(max) +
+                               (why.empty() ? "" : " (" + std::string(why) + ")") + ", got '" + *v + "' in URL '" +
                                redacted_ + "'");
     return n;
   }

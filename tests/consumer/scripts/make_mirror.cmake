@@ -1,8 +1,9 @@
-# A throwaway git mirror of this checkout that has the README's release tag, so the
-# README's FetchContent snippet runs verbatim (only its URL is substituted) against the
-# commit under test, whether or not the checkout itself carries the tag.
+# A throwaway git mirror of this checkout shaped as the published repository is: the
+# README's GIT_TAG (`main`) a branch at the commit under test, and no tags. So the README's
+# FetchContent snippet runs verbatim (only its URL is substituted) against this commit,
+# whatever branch or detached HEAD the checkout is on.
 #
-#   cmake -DSOURCE=<checkout> -DMIRROR=<dir.git> -DTAG=<vX.Y.Z> -P make_mirror.cmake
+#   cmake -DSOURCE=<checkout> -DMIRROR=<dir.git> -DREF=<the README's GIT_TAG> -P make_mirror.cmake
 
 cmake_minimum_required(VERSION 3.21)
 find_package(Git REQUIRED)
@@ -16,5 +17,6 @@ file(REMOVE_RECURSE "${MIRROR}")
 git(init --quiet --bare "${MIRROR}")
 # HEAD itself, even when it is detached or on no branch (a CI checkout)
 git(-C "${MIRROR}" fetch --quiet "${SOURCE}" HEAD)
-git(-C "${MIRROR}" tag "${TAG}" FETCH_HEAD)
-message(STATUS "mirror ${MIRROR}: ${TAG} is HEAD of ${SOURCE}")
+git(-C "${MIRROR}" update-ref "refs/heads/${REF}" FETCH_HEAD)
+git(-C "${MIRROR}" symbolic-ref HEAD "refs/heads/${REF}")
+message(STATUS "mirror ${MIRROR}: branch ${REF} is HEAD of ${SOURCE}; no tags, as published")
