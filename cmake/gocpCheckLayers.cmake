@@ -10,12 +10,12 @@
 # (cache/detail, backends/detail, orm/detail), so they take their layer's rank.
 set(GOCP_LAYERS
   "detail: detail/"
-  "vocabulary: errors.hpp field_traits.hpp value.hpp dialect.hpp model.hpp model/ query.hpp stats.hpp"
+  "vocabulary: errors.hpp field_traits.hpp value.hpp dialect.hpp model.hpp model/ query.hpp aggregates.hpp stats.hpp"
   "spi: spi/"
   "db: db/"
   "cache: cache/"
   "backends: backends/"
-  "orm: queryset.hpp executor.hpp schema.hpp policy.hpp repository.hpp relations.hpp relations/ policies/ orm/"
+  "orm: queryset.hpp executor.hpp grouping.hpp schema.hpp policy.hpp repository.hpp relations.hpp relations/ policies/ orm/"
   "umbrella: gocp.hpp")
 
 if(NOT GOCP_INCLUDE_DIR)

@@ -157,6 +157,16 @@ class Executor {
     return out;
   }
 
+  /// Runs a read of this model's table that `write(SqlWriter&)` writes, handing each row
+  /// to `on_row` (which returns false to stop): for reads whose SQL lives in a header of
+  /// its own (aggregates and grouped queries: orm/detail/aggregate_sql.hpp). One statement.
+  template <class Write, class OnRow>
+  void select(Write&& write, OnRow&& on_row) const {
+    auto w = writer();
+    write(w);
+    run(w, on_row);
+  }
+
   // ---- writes: each one a RowChange per row --------------------------------------
 
   /// INSERT of every column (an auto primary key only when it is set), RETURNING the

@@ -7,6 +7,14 @@
 ///     auto tolstoys = c(&Author::last_name) == "Tolstoy" && c(&Author::books_in_store) > 0;
 ///     auto anywhere = c(&Author::store).is_null() || c(&Author::store).in({"Amazon", "Kiosk"});
 ///
+/// A column may also be tested against another repository's rows, as a subquery
+/// (Django's `user__in=` / `user__email__endswith=`): `in(repo)` tests the repository's
+/// primary keys, `in(repo, &Other::field)` that field's values, each with the repository's
+/// own filters and bound values:
+///
+///     auto theirs = c(&Link::user_id).in(users.filter(c(&User::email).endswith("@example.com")));
+///     auto busy = c(&User::id).in(links.filter(c(&Link::clicks) > 100), &Link::user_id);
+///
 /// The same column assigned (`c(&Author::store) = "Amazon"`) is an `Assignment<Author>`,
 /// used by `defaults(...)` and `update(...)`; a callable on the right is evaluated only
 /// when the assignment is applied. `c(&Author::books_in_store) += 1` (or `-=`) adds to
@@ -19,6 +27,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <iterator>  // std::begin/end; not <ranges>, which costs every includer ~20k lines
 #include <span>
@@ -35,16 +44,39 @@ namespace gocp {
 
 namespace detail {
 
-enum class Op : std::uint8_t { eq, ne, lt, le, gt, ge, like, in, is_null, not_null, and_, or_, not_, nothing };
+/// `in_query`: the column's value is among the values a subquery selects (Node::subquery).
+enum class Op : std::uint8_t { eq, ne, lt, le, gt, ge, like, in, is_null, not_null, and_, or_, not_, nothing, in_query };
+
+struct Subquery;
 
 /// One node of an expression, stored in prefix order: an operator node is followed by
-/// its operands' subtrees, so a whole expression is one flat vector.
+/// its operands' subtrees, so a whole expression is one flat vector. A subquery is one
+/// node: its own nodes live in the Subquery it points to.
 struct Node {
   Op op;
   std::uint32_t column = 0;
   Value value{};
   std::vector<Value> list{};  ///< the candidates of `in`
+  /// What `in_query` tests against; null for every other operator (no heap work for them).
+  std::shared_ptr<const Subquery> subquery{};
 };
+
+/// `SELECT <column> FROM <model's table> WHERE <nodes>`: the inner query of an `in_query`
+/// node, as data (the SQL writer renders it, the statement shape spells it). Immutable
+/// once made, so the expressions that copy it share it.
+struct Subquery {
+  const ModelInfo* model;   ///< the inner table
+  std::uint32_t column;     ///< the column it selects, in model->columns
+  std::vector<Node> nodes;  ///< its conditions in prefix order; empty: every row
+};
+
+/// Whether any node tests a subquery, here or inside an AND / OR / NOT: such a condition
+/// reads other tables, so memory cannot evaluate it and no cache may answer for it.
+inline bool reads_other_tables(std::span<const Node> nodes) noexcept {
+  for (const Node& n : nodes)
+    if (n.op == Op::in_query) return true;
+  return false;
+}
 
 /// The index just past the subtree that starts at `i`.
 inline std::size_t subtree_end(std::span<const Node> nodes, std::size_t i) {
@@ -69,6 +101,27 @@ inline std::string like_escape(std::string_view s) {
   return out;
 }
 
+}  // namespace detail
+
+template <class T>
+class Expr;
+
+namespace detail {
+/// What Col::in accepts as a subquery: a repository-like value with a model type and a
+/// queryset whose scope() is that model's condition (Repository, a RelatedSet).
+template <class Q>
+concept SubqueryOperand = requires(const Q& q) {
+  typename Q::model_type;
+  { q.queryset().scope() } -> std::convertible_to<const Expr<typename Q::model_type>&>;
+};
+
+/// `column IN (SELECT selected FROM inner WHERE nodes)` as an expression on T.
+template <class T>
+Expr<T> in_subquery(std::uint32_t column, const ModelInfo& inner, std::uint32_t selected, std::vector<Node> nodes) {
+  Node n{Op::in_query, column};
+  n.subquery = std::make_shared<const Subquery>(Subquery{&inner, selected, std::move(nodes)});
+  return Expr<T>(std::move(n));
+}
 }  // namespace detail
 
 /// A condition on rows of T. An empty expression matches every row.
@@ -275,6 +328,33 @@ class Col {
     return in(std::vector<typename traits::base>(values));
   }
 
+  /// `column IN (SELECT pk FROM ...)`: the column holds the primary key of one of the rows
+  /// `inner` (a Repository, or anything with queryset() and model_type) sees, through its
+  /// filters and bound values. The key's type must be this column's (std::optional<T> and
+  /// T match), else it does not compile. An inner set with no row matches no row; the
+  /// query runs in the database with the outer one, when that one is read.
+  template <class Q>
+    requires detail::SubqueryOperand<Q>
+  Expr<T> in(const Q& inner) const {
+    using Inner = typename Q::model_type;
+    return in_values_of<Inner, detail::pk_type<Inner>>(inner.queryset().scope(), detail::pk_index<Inner>);
+  }
+
+  /// `column IN (SELECT field FROM ...)`: the column holds `field`'s value on one of the
+  /// rows `inner` sees (`c(&User::id).in(links.filter(...), &Link::user_id)`). `field`
+  /// must be a field of inner's model with this column's type (optional or not).
+  template <class Q, class IM, class IT>
+    requires detail::SubqueryOperand<Q>
+  Expr<T> in(const Q& inner, IM IT::*field) const {
+    using Inner = typename Q::model_type;
+    if constexpr (!std::is_same_v<IT, Inner>) {
+      static_assert(detail::always_false<IT>, "gocp: in(subquery, &Model::field): the field is not on the subquery's model");
+      return {};
+    } else {
+      return in_values_of<Inner, IM>(inner.queryset().scope(), detail::column_index<Inner>(field));
+    }
+  }
+
   /// `column IS NULL`, or with `false` IS NOT NULL (Django's `__isnull`).
   Expr<T> is_null(bool null = true) const {
     return Expr<T>(detail::Node{null ? detail::Op::is_null : detail::Op::not_null, column_});
@@ -327,6 +407,23 @@ class Col {
   }
 
  private:
+  /// The in_query term over `scope`'s rows of Inner, selecting `selected` (a member of type IM).
+  template <class Inner, class IM>
+  Expr<T> in_values_of(const Expr<Inner>& scope, std::size_t selected) const {
+    if constexpr (!std::is_same_v<typename column_traits<IM>::base, typename traits::base>) {
+      static_assert(detail::always_false<IM>,
+                    "gocp: in(subquery): the subquery selects values of another type than this field's (select "
+                    "a field of the same type: in(repo, &Other::field))");
+      return {};
+    } else {
+      if (selected == detail::npos)
+        throw ConfigurationError("gocp: a member of '" + std::string(model<Inner>::name) +
+                                 "' selected by a subquery is not listed in gocp::model<...>::schema");
+      return detail::in_subquery<T>(column_, model_info<Inner>(), static_cast<std::uint32_t>(selected),
+                                    {scope.nodes().begin(), scope.nodes().end()});
+    }
+  }
+
   template <class V>
   Expr<T> compare(detail::Op op, V&& v) const {
     if constexpr (!traits::template accepts<V>) {
@@ -413,7 +510,7 @@ namespace detail {
 
 /// Calls `fn(column, value)` for each `column == value` term joined by AND at the top
 /// of an expression, in order: what get_or_create copies into a new row (terms under OR
-/// or NOT only filter). The values are the nodes' own: nothing is copied.
+/// or NOT only filter, and a subquery term fixes no value: it is never copied). The values are the nodes' own: nothing is copied.
 template <class F>
 void for_each_equality_term(std::span<const Node> nodes, std::size_t i, F&& fn) {
   if (i >= nodes.size()) return;

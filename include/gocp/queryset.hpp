@@ -42,7 +42,8 @@ inline void assign(ColumnValues& values, std::size_t column, Value v, bool incre
 
 /// A bit per column that a top-level `column == value` term fixes to one non-NULL
 /// value. `column == nullopt` fixes nothing: a UNIQUE constraint never rejects a second
-/// NULL, so it cannot make get_or_create race-free.
+/// NULL, so it cannot make get_or_create race-free. A subquery term (`in_query`, one
+/// node) fixes nothing either: it allows a set of values.
 inline std::uint64_t equality_mask(std::span<const Node> nodes) {
   // In prefix order, stepping into every AND and over every other subtree visits the
   // top-level terms one after the other: one pass, no recursion (a hot check).

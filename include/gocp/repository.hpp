@@ -33,6 +33,7 @@
 #include "db/database.hpp"
 #include "errors.hpp"
 #include "executor.hpp"
+#include "grouping.hpp"
 #include "model.hpp"
 #include "policy.hpp"
 #include "query.hpp"
@@ -241,10 +242,14 @@ class Repository<Model, Policies...> {
   /// repository with caches, the objects alias answers what it holds current (every
   /// entry and generation in one read; the repository's filters checked on each) and
   /// the database the rest, in one query, whose rows are then cached (outside a
-  /// transaction); inside a transaction that wrote the table, only the database.
+  /// transaction); inside a transaction that wrote the table, only the database. A
+  /// repository filtered by a subquery asks only the database, in one query: whether a
+  /// cached object still matches depends on another table, which memory cannot read.
   template <class R>
   std::unordered_map<pk_type, Model> in_bulk(const R& pks) const {
-    if (!shared_->caches || detail::DatabaseAccess::wrote(database(), &info())) return exec().in_bulk(qs_, pks);
+    if (!shared_->caches || detail::DatabaseAccess::wrote(database(), &info()) ||
+        detail::reads_other_tables(qs_.scope().nodes()))
+      return exec().in_bulk(qs_, pks);
     std::vector<pk_type> distinct;
     std::vector<Value> values;
     {
@@ -275,6 +280,27 @@ class Repository<Model, Policies...> {
   /// `in_bulk({1, 2, 3})`: the same, for a braced list.
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
     return exec().in_bulk(qs_, std::vector<pk_type>(pks));
+  }
+
+  // ---- aggregates (grouping.hpp, aggregates.hpp) -------------------------------------
+
+  /// One row of aggregates over the matching rows, computed in the database in one
+  /// statement: `auto [n, total] = links.aggregate(gocp::count(), gocp::sum(&Link::clicks));`.
+  /// Each element is typed from its aggregate (see gocp/aggregates.hpp): over no row a sum,
+  /// avg, min or max is std::nullopt and a count 0. Never answered from a cache.
+  template <class A, class... More>
+  std::tuple<typename A::result_type, typename More::result_type...> aggregate(const A& first, const More&... more) const {
+    static_assert(detail::aggregates_of<Model, A, More...>,
+                  "gocp: aggregate(...): an aggregate over a field of another model than the repository's");
+    return detail::aggregate_row(exec(), qs_, std::tuple<A, More...>(first, more...));
+  }
+
+  /// The matching rows grouped by the values of `keys` (members of the model), as a lazy
+  /// GroupedQuery: `links.group_by(&Link::user_id).aggregate(gocp::count()).all()` is one
+  /// row per user, ordered by the keys. The repository's filters apply before grouping.
+  template <class... P>
+  detail::grouped_by<Model, P...> group_by(P... keys) const {
+    return detail::group_rows_by(exec(), qs_, keys...);
   }
 
   // ---- writing ---------------------------------------------------------------------

@@ -12,7 +12,10 @@
 /// result is then cached (after the transaction commits; never if it rolls back).
 /// update_or_create results are cached too, after the update is applied.
 /// Only lookups a unique constraint covers are cached (the host asks this policy about
-/// no other), so a cached answer can never hide a second matching row. Inside a
+/// no other), so a cached answer can never hide a second matching row. A lookup or
+/// repository filter with a subquery (`c(&Link::user_id).in(users...)`) is never cached
+/// either: its answer depends on another table, whose writes this model's entries never
+/// hear of, so such a get_or_create always asks the database and fills nothing. Inside a
 /// transaction that wrote this table, reads bypass the cache: the transaction sees its
 /// own writes. Invalidation is not this policy's: every write reaches the cache through
 /// the change stream (cache/coherence.hpp).
@@ -53,11 +56,11 @@ struct CachedGetOrCreate : Policy {
   bool lookup(const Repo& repo, const Expr<M>& lookup, M& out, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
     using Served = typename detail::ModelCaches<M>::Served;  // typename: clang 14
-    if (detail::DatabaseAccess::wrote(repo.database(), &repo.info())) {
-      caches.count(Served{});  // the transaction reads past the caches: no alias was asked
+    const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
+    if (detail::DatabaseAccess::wrote(repo.database(), &repo.info()) || reads_other_tables(scope, lookup)) {
+      caches.count(Served{});  // the database answers past the caches: no alias was asked
       return false;
     }
-    const Expr<M>& scope = PolicyAccess::queryset(repo).scope();
     state.lookup = caches.lookup_key(scope, lookup, state.words);
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read
@@ -95,6 +98,7 @@ struct CachedGetOrCreate : Policy {
   template <class Repo, class M>
   void after_read(const Repo& repo, const Expr<M>& lookup, const M& obj, bool, call_state& state) const {
     const auto& caches = *PolicyAccess::caches(repo);
+    if (reads_other_tables(PolicyAccess::queryset(repo).scope(), lookup)) return;  // never cached: see lookup()
     if (!state.hashed) state.lookup = caches.lookup_key(PolicyAccess::queryset(repo).scope(), lookup, state.words);
     Value pk = detail::get_column(obj, detail::pk_index<M>);
     if (!repo.database().in_transaction()) {
@@ -113,6 +117,12 @@ struct CachedGetOrCreate : Policy {
       }
     }
     refill_after_commit(repo, state.lookup, std::move(pk));
+  }
+
+  /// Whether the filters or the lookup test a subquery: an answer no cache entry can keep.
+  template <class M>
+  static bool reads_other_tables(const Expr<M>& scope, const Expr<M>& lookup) noexcept {
+    return detail::reads_other_tables(scope.nodes()) || detail::reads_other_tables(lookup.nodes());
   }
 
   /// Once the data is committed (at once outside a transaction): read the generation,

@@ -6,7 +6,8 @@
 ///     auto war_authors = gocp::related(authors, war, gocp::model<Book>::authors);
 ///     auto [leo, created] = war_authors.get_or_create(c(&Author::name) == "Leo Tolstoy");
 ///     war_authors.add(tolstaya); war_authors.remove(leo); war_authors.set({a, b}); war_authors.clear();
-///     auto all = war_authors.all();                 // read through the join
+///     auto all = war_authors.all();                 // read through the through table
+///     auto first = war_authors.query().aggregate(gocp::min(&Author::name));  // any repository read
 ///     auto leos_books = gocp::related(books, leo, gocp::model<Book>::authors);   // the reverse side
 ///
 /// As Django's ManyRelatedManager: get_or_create / update_or_create search only within
@@ -15,6 +16,10 @@
 /// Django related manager attempts would violate the unique constraint). The target
 /// repository's policies, filters and caches apply to its own reads and creates. Every
 /// link and unlink is a RowChange of the through table.
+///
+/// Its reads are those of the target repository filtered by `pk IN (SELECT far FROM
+/// through WHERE near = key)` (a subquery term, gocp/query.hpp), which query() returns:
+/// every repository read works through a set, and `c(&M::f).in(set)` is a condition.
 
 #include <algorithm>
 #include <cstddef>
@@ -53,46 +58,40 @@ class RelatedSet {
         through_(relation.through.get()),
         near_(forward ? relation.owner_column : relation.target_column),
         far_(forward ? relation.target_column : relation.owner_column),
-        key_(std::move(key)) {}
+        key_(std::move(key)),
+        linked_(targets_.filter(linked_term())) {}
 
-  /// The repository of M the reads and creates go through.
+  /// The repository of M the creates go through (all of M's rows its filters see,
+  /// linked or not).
   const repository_type& repository() const noexcept { return targets_; }
+
+  /// The repository of the linked objects this set sees: repository() filtered by the
+  /// link. Every read of a repository works on it (`query().aggregate(...)`, `.in_bulk`,
+  /// `.filter(...).count()`); a create through it is *not* linked (use this set's).
+  const repository_type& query() const noexcept { return linked_; }
+
+  /// What query() sees, so that a set is a subquery: `c(&Book::id).in(set)`.
+  const QuerySet<M>& queryset() const noexcept { return linked_.queryset(); }
 
   /// This set, seeing only the objects that also match `condition`.
   template <class E>
   RelatedSet filter(const E& condition) const {
     RelatedSet out = *this;
     out.targets_ = targets_.filter(condition);
+    out.linked_ = linked_.filter(condition);
     return out;
   }
 
-  // ---- reading through the join -------------------------------------------------------
+  // ---- reading: query()'s reads ----------------------------------------------------------
 
-  /// Every linked object this set sees, by primary key: one SELECT joined to the through table.
-  std::vector<M> all() const {
-    std::vector<M> out;
-    select({}, " ORDER BY ", [&](const Row& row) {
-      out.push_back(detail::read_object<M>(row));
-      return true;
-    });
-    return out;
-  }
+  /// Every linked object this set sees, by primary key (one SELECT).
+  std::vector<M> all() const { return linked_.all(); }
 
   /// How many linked objects this set sees (one COUNT(*); no object is read).
-  std::size_t count() const {
-    auto w = writer();
-    w.text("SELECT COUNT(*) FROM ").table();
-    linked_only(w, {});
-    std::size_t n = 0;
-    run(w, [&](const Row& row) {
-      n = static_cast<std::size_t>(row.integer(0));
-      return false;
-    });
-    return n;
-  }
+  std::size_t count() const { return linked_.count(); }
 
-  /// Whether this set sees any linked object.
-  bool exists() const { return count() > 0; }
+  /// Whether this set sees any linked object (reads at most one).
+  bool exists() const { return linked_.exists(); }
 
   /// The one linked object matching `lookup`, or nullopt; several are MultipleObjectsReturned.
   template <class E>
@@ -137,8 +136,7 @@ class RelatedSet {
       const std::vector<Value> wanted = pks_of(objs);
       std::vector<Value> current, gone;
       auto w = writer();
-      w.text("SELECT ").column(model_info<M>().pk).text(" FROM ").table();
-      linked_only(w, {});
+      w.text("SELECT ").column(model_info<M>().pk).text(" FROM ").table().where({&linked_.queryset().scope()});
       run(w, [&](const Row& row) {
         current.push_back(detail::read_value(row, 0, model_info<M>().columns[model_info<M>().pk].type));
         return true;
@@ -194,6 +192,14 @@ class RelatedSet {
   const Database& database() const noexcept { return targets_.database(); }
   detail::SqlWriter writer() const { return detail::SqlWriter(database().dialect(), model_info<M>()); }
 
+  /// `pk IN (SELECT far FROM through WHERE near = key)`: the objects linked to the key.
+  Expr<M> linked_term() const {
+    std::vector<detail::Node> link;
+    link.push_back(detail::Node{detail::Op::eq, static_cast<std::uint32_t>(near_), key_});
+    return detail::in_subquery<M>(static_cast<std::uint32_t>(detail::pk_index<M>), *through_,
+                                  static_cast<std::uint32_t>(far_), std::move(link));
+  }
+
   static Expr<M> by_pk(Value pk) {
     return Expr<M>(detail::Node{detail::Op::eq, static_cast<std::uint32_t>(detail::pk_index<M>), std::move(pk)});
   }
@@ -222,34 +228,9 @@ class RelatedSet {
                          "unique constraint (Django raises IntegrityError here too); add() it instead");
   }
 
-  /// ` WHERE pk IN (SELECT far FROM through WHERE near = ?) AND (filters) AND (extra)`
-  void linked_only(detail::SqlWriter& w, const Expr<M>& extra) const {
-    w.text(" WHERE ").column(model_info<M>().pk).text(" IN (SELECT ").text(through_->quoted_columns[far_]);
-    w.text(" FROM ").text(through_->quoted_table).text(" WHERE ").text(through_->quoted_columns[near_]).text(" = ");
-    w.param(key_).text(")").and_where({&targets_.queryset().scope(), &extra});
-  }
-
-  template <class OnRow>
-  void select(const Expr<M>& extra, std::string_view order, OnRow&& on_row, std::string_view tail = {}) const {
-    auto w = writer();
-    w.select_all_columns();
-    linked_only(w, extra);
-    if (!order.empty()) w.text(order).column(model_info<M>().pk);
-    w.text(tail);
-    run(w, on_row);
-  }
-
+  /// The one linked object matching `lookup` (locked, with `for_update`), or nullopt.
   std::optional<M> find_linked(const Expr<M>& lookup, bool for_update) const {
-    static const std::string limit = " LIMIT " + std::to_string(detail::max_get_results);
-    const bool lock = for_update && database().dialect().supports_for_update;
-    std::optional<M> first;
-    std::size_t rows = 0;
-    select(lookup, {}, [&](const Row& row) {
-      if (rows++ == 0) first = detail::read_object<M>(row);
-      return true;
-    }, lock ? limit + " FOR UPDATE" : limit);
-    if (rows > 1) detail::throw_multiple_objects(model<M>::name, rows);
-    return first;
+    return PolicyAccess::executor(linked_).get_one(linked_.queryset(), lookup, for_update);
   }
 
   template <class OnRow>
@@ -348,6 +329,7 @@ class RelatedSet {
   const ModelInfo* through_;
   std::size_t near_, far_;
   Value key_;
+  repository_type linked_;  ///< targets_ filtered by linked_term(): what the reads see
 };
 
 namespace detail {

@@ -16,6 +16,11 @@
 // a memcached key may not (space, control, non-ASCII), is hashed the same way. A hash
 // collision can cost a miss, never a wrong answer: a mapped object is checked against
 // the lookup, and an object entry against its pk, before it is served.
+//
+// A condition with a subquery (Op::in_query) is never keyed: its answer depends on
+// another table, whose writes no entry of this model hears of. The caching policies do
+// not cache such lookups (reads_other_tables); the key functions refuse them, so that
+// one reaching them by mistake fails loudly instead of serving a stale answer.
 
 #include <bit>
 #include <charconv>
@@ -106,6 +111,11 @@ struct Hash128 {
   }
 };
 
+/// What a key function does with a subquery term: an internal error (see the file comment).
+[[noreturn]] inline void refuse_subquery_key() {
+  throw Error("gocp: internal error: a condition with a subquery reached a cache key; such lookups are never cached");
+}
+
 inline void append_hex(std::string& out, std::uint64_t v) {
   static constexpr char hex[] = "0123456789abcdef";
   char digits[16];
@@ -150,6 +160,7 @@ inline Hash128 hash_nodes(std::span<const Node> nodes, std::size_t& i) {
     h.add(inner.a);
     h.add(inner.b);
   } else {
+    if (n.op == Op::in_query) [[unlikely]] refuse_subquery_key();
     h.add(n.value);
     if (n.op == Op::in) {
       h.add(static_cast<std::uint64_t>(n.list.size()));

@@ -172,6 +172,7 @@ Hash128 lookup_words(const Expr<T>& filters, const Expr<T>& lookup, LookupWords&
   *out++ = filters.nodes().size();
   for (const std::span<const Node> nodes : {filters.nodes(), lookup.nodes()}) {
     for (const Node& n : nodes) {
+      if (n.subquery) [[unlikely]] refuse_subquery_key();  // never cached: see cache_keys.hpp
       append(n.value, static_cast<std::uint64_t>(n.op), n.column, n.list.size());
       for (const Value& v : n.list) append(v, 0, 0, 0);
     }

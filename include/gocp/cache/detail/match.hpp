@@ -2,7 +2,7 @@
 // Evaluates an expression against an object in memory, with SQL's three-valued logic,
 // exactly as the database would on the row, or answers `undecided` where memory cannot
 // know the database's answer (a collation's order, NaN, text SQLite reads as other
-// characters). A cached lookup -> pk mapping is only trusted when the cached object
+// characters, a subquery: another table's rows). A cached lookup -> pk mapping is only trusted when the cached object
 // matches the lookup and filters with a decided yes.
 
 #include <cmath>
@@ -198,6 +198,8 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj, const 
     }
     case Op::nothing:
       return Truth::no;
+    case Op::in_query:
+      return Truth::undecided;  // the answer is in another table (verdict() stops before this)
     case Op::is_null:
     case Op::not_null: {
       const bool null = std::holds_alternative<std::monostate>(get_column(obj, n.column));
@@ -245,11 +247,12 @@ Truth evaluate(std::span<const Node> nodes, std::size_t& i, const T& obj, const 
 }
 
 /// What the database makes of `e` on obj's row, as far as memory can tell (an empty
-/// expression selects every row).
+/// expression selects every row). A condition with a subquery is `undecided` as a whole:
+/// even where another term would decide it, the database may refuse the subquery's values.
 template <class T>
 Truth verdict(const Expr<T>& e, const T& obj, const Dialect& dialect) {
   if (e.empty()) return Truth::yes;
-  if (may_be_refused(e.nodes())) return Truth::undecided;
+  if (reads_other_tables(e.nodes()) || may_be_refused(e.nodes())) return Truth::undecided;
   std::size_t i = 0;
   return evaluate(e.nodes(), i, obj, dialect);
 }

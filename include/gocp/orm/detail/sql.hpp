@@ -21,7 +21,7 @@ namespace gocp::detail {
 
 class SqlWriter {
  public:
-  SqlWriter(const Dialect& dialect, const ModelInfo& info) : dialect_(dialect), info_(info) { sql_.reserve(160); }
+  SqlWriter(const Dialect& dialect, const ModelInfo& info) : dialect_(dialect), info_(&info) { sql_.reserve(160); }
 
   std::string& sql() noexcept { return sql_; }
   const BoundValues& params() const noexcept { return params_; }
@@ -30,8 +30,8 @@ class SqlWriter {
     sql_ += s;
     return *this;
   }
-  SqlWriter& table() { return text(info_.quoted_table); }
-  SqlWriter& column(std::size_t i) { return text(info_.quoted_columns[i]); }
+  SqlWriter& table() { return text(info_->quoted_table); }
+  SqlWriter& column(std::size_t i) { return text(info_->quoted_columns[i]); }
   /// Binds `v` by address: it must outlive the statement's run (a temporary does not
   /// compile; param_owned keeps a value the writer computed).
   SqlWriter& param(Value&&) = delete;
@@ -59,7 +59,7 @@ class SqlWriter {
   }
 
   /// `SELECT "id", "first_name", ... FROM "table"`
-  SqlWriter& select_all_columns() { return text(info_.select_all); }
+  SqlWriter& select_all_columns() { return text(info_->select_all); }
 
   /// ` WHERE ...` for the conjunction of `conditions` (skipping empty ones), or nothing.
   template <class T>
@@ -75,7 +75,7 @@ class SqlWriter {
 
   /// ` WHERE "pk" = ?`
   SqlWriter& where_pk(const Value& pk) {
-    text(" WHERE ").column(info_.pk).text(" = ");
+    text(" WHERE ").column(info_->pk).text(" = ");
     return param(pk);
   }
 
@@ -134,9 +134,29 @@ class SqlWriter {
         column(n.column).text(" LIKE ");
         param(n.value).text(" ESCAPE '\\'");
         return;
+      case Op::in_query:
+        subquery(n);
+        return;
       default:
         comparison(n);
     }
+  }
+
+  /// `"c" IN (SELECT "s" FROM "inner" WHERE ...)`: the inner conditions name the inner
+  /// table's columns, unqualified (the innermost FROM resolves them, even when both
+  /// queries read one table); nothing refers to the outer row, so the database runs it once.
+  void subquery(const Node& n) {
+    const Subquery& sub = *n.subquery;
+    column(n.column).text(" IN (SELECT ");
+    const ModelInfo* outer = std::exchange(info_, sub.model);
+    column(sub.column).text(" FROM ").table();
+    if (!sub.nodes.empty()) {
+      text(" WHERE ");
+      std::size_t i = 0;
+      condition(sub.nodes, i);
+    }
+    info_ = outer;
+    text(")");
   }
 
   void comparison(const Node& n) {
@@ -157,7 +177,7 @@ class SqlWriter {
   }
 
   const Dialect& dialect_;
-  const ModelInfo& info_;
+  const ModelInfo* info_;  ///< the model whose columns column() names (a subquery's, while it is written)
   std::string sql_;
   BoundValues params_;
   std::deque<Value> owned_;

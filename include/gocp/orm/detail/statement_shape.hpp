@@ -7,7 +7,8 @@
 //
 // The key holds everything that changes the text -- the model, the verb and its flags,
 // each node's operator and column, whether a comparison with NULL became IS [NOT] NULL,
-// each IN list's size -- and nothing that is only a bound value. SqlWriter writes the
+// each IN list's size, a subquery's table, selected column and nodes (spelled the same
+// way, recursively) -- and nothing that is only a bound value. SqlWriter writes the
 // text from the same nodes; the executor checks, when a connection first prepares a key,
 // that the writer bound the very values this shape did, in the same order.
 
@@ -61,7 +62,8 @@ class StatementShape {
     for (const Expr<T>* e : conditions) {
       put(kConditionMark);
       for (const Node& n : e->nodes()) {
-        if (size_ + kMostBytesPerNode <= kInline) {  // the usual case: one room check per node, not per byte
+        // a subquery spells its own nodes: any number of bytes, each one checked
+        if (n.op != Op::in_query && size_ + kMostBytesPerNode <= kInline) {  // the usual case: one room check per node, not per byte
           char* at = key_ + size_;
           node(n, [&](char c) { *at++ = c; });
           size_ = static_cast<std::size_t>(at - key_);
@@ -105,6 +107,18 @@ class StatementShape {
         number(n.column, out);
         bind(n.value);
         return;
+      case Op::in_query: {
+        // the inner table by its ModelInfo's address (one per model, as the key's own
+        // model), its selected column, how many nodes follow, then those nodes
+        const Subquery& sub = *n.subquery;
+        number(n.column, out);
+        const auto address = reinterpret_cast<std::uintptr_t>(sub.model);
+        for (std::size_t b = 0; b < sizeof address; ++b) out(static_cast<char>(address >> (8 * b)));
+        number(sub.column, out);
+        number(sub.nodes.size(), out);
+        for (const Node& inner : sub.nodes) node(inner, out);
+        return;
+      }
       default:
         number(n.column, out);
         if (is_null_test(n)) {
