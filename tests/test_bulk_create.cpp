@@ -163,7 +163,7 @@ TEST_CASE_METHOD(Fixture, "bulk_create writes one INSERT per batch, all in one t
   }
 }
 
-TEST_CASE_METHOD(Fixture, "a row that sets its key keeps it; the others get one from the database", "[bulk_create]") {
+TEST_CASE_METHOD(Fixture, "a row that sets its key keeps it, the others get one from the database", "[bulk_create]") {
   std::vector<Tag> rows = some_tags(5);
   rows[1].id = 1000;
   rows[3].id = 2000;
@@ -417,7 +417,7 @@ TEST_CASE_METHOD(Fixture, "every row written is a RowChange, delivered at the co
   }
 }
 
-TEST_CASE_METHOD(Fixture, "the default batch is what one statement can bind; a larger batch_size is lowered to it",
+TEST_CASE_METHOD(Fixture, "the default batch is what one statement can bind, and a larger batch_size is lowered to it",
                  "[bulk_create]") {
   if (gocp::test::testing_postgres()) return;  // SQLite's limit, lowered on the connection
   auto small = gocp::Database::open(dir.sqlite_url("small.db"), gocp::OpenOptions{.on_connect = [](gocp::Connection& conn) {
@@ -435,7 +435,7 @@ TEST_CASE_METHOD(Fixture, "the default batch is what one statement can bind; a l
   CHECK(limited.count() == 14);
 }
 
-TEST_CASE_METHOD(Fixture, "a cached repository answers the values a bulk upsert wrote; an ignored conflict keeps its entry",
+TEST_CASE_METHOD(Fixture, "a cached repository answers the values a bulk upsert wrote, and an ignored conflict keeps its entry",
                  "[bulk_create][cached]") {
   using gocp::test::Country;
   const std::string url = gocp::test::cache_url();
