@@ -558,25 +558,28 @@ class Executor {
     detail::bulk_insert_shape(shape, rows, batch, plan);
     auto write = [&](detail::SqlWriter& w) { detail::write_bulk_insert(w, mi, db_.dialect(), rows, batch, plan); };
     std::vector<RowChange> changes;
+    changes.reserve(batch.rows.size());
     std::size_t at = 0;  // the batch position of the next row the database may return
     std::size_t returned = 0;
-    M got{};
+    M got{};  // where an ignore_conflicts row is read until its place is known
     run(shape, write, [&](const Row& row) {
       if (at >= batch.rows.size()) unmatched();
-      detail::read_into(got, row);
+      // without skipped rows, the next row's place is known: read it there
+      M& read = ignore ? got : out[batch.rows[at]];
+      detail::read_into(read, row);
+      const Value key = detail::pk_value(read);
       if (auto_pk && !upsert) {  // an auto key batch's keys increase in the order its rows are inserted
-        const Value key = detail::pk_value(got);
         const auto* assigned = std::get_if<std::int64_t>(&key);
         if (!assigned || (last_auto_pk && *assigned <= *last_auto_pk)) unmatched();
         last_auto_pk = *assigned;
       }
-      while (!is_row(at, got))
+      while (!is_row(at, read))
         if (!ignore || ++at == batch.rows.size()) unmatched();
       const std::size_t r = batch.rows[at];
-      out[r] = std::move(got);
+      if (ignore) out[r] = std::move(got);
       stored[r] = 1;
       const bool had = upsert && (reports_inserted ? row.integer(static_cast<int>(rows.width)) == 0 : had_row[at] != 0);
-      emit(detail::pk_value(out[r]), had, nullptr, &out[r], &changes);
+      emit(key, had, nullptr, &out[r], &changes);
       ++at;
       ++returned;
       return true;
