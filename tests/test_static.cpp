@@ -361,6 +361,12 @@ TEST_CASE("the valid twins of the must-not-compile cases compile and run", "[com
   gocp::Repository<Book> books{db};
   books.create_table();
   CHECK(books.get_or_create(c(&Book::title) == "War and Peace").second);
+  // bulk_create_other_model.cpp, with the repository's own fields
+  const std::vector<Book> more{{0, "War and Peace"}, {0, "Emma"}};
+  const auto upserted = books.bulk_create(more, {.update_conflicts = gocp::update_conflicts(
+                                                     gocp::unique_fields(&Book::title), gocp::update_fields(&Book::title))});
+  CHECK(upserted.size() == 2);
+  CHECK(books.count() == 2);
 
   gocp::Repository<Book, LoggedCreate> logged{db};  // two_create_steps.cpp with one create step
   CHECK(logged.get_or_create(c(&Book::title) == "Anna Karenina").second);

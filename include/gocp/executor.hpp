@@ -19,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "bulk_create.hpp"
 #include "db/database.hpp"
+#include "orm/detail/bulk_insert.hpp"
 #include "orm/detail/cascade.hpp"
 #include "detail/small_vector.hpp"
 #include "detail/chrono.hpp"
@@ -382,6 +384,48 @@ class Executor {
     return delete_matching([&](detail::SqlWriter& w) { w.where({&qs.scope()}); });
   }
 
+  // ---- bulk create (bulk_create.hpp; the SQL in orm/detail/bulk_insert.hpp) -----------
+
+  /// Repository::bulk_create: `objs`, with the `bound` columns set and the auto_now ones
+  /// stamped (one time for the call), every value validated before anything is written;
+  /// then, in one transaction (a savepoint inside the caller's), the rows that set their
+  /// key and then those whose auto key is left 0, each group by one multi-row INSERT
+  /// per batch. Returns every row as stored, in the order of `objs` (a row an ignored
+  /// conflict skipped: as given), and sets `written` to the rows written. Each
+  /// statement's rows are one batch of RowChanges.
+  std::vector<M> bulk_insert(std::span<const M> objs, const detail::ColumnValues& bound, const BulkCreate<M>& options,
+                             std::size_t& written) const {
+    written = 0;
+    if (objs.empty()) return {};
+    const detail::BulkPlan plan = detail::bulk_plan(info(), options);
+    const detail::BulkRows rows = bulk_rows(objs, bound);
+    if (plan.on_conflict == detail::OnConflict::update) detail::refuse_repeated_keys(info(), rows, plan.unique_columns);
+    std::vector<M> out(objs.size());
+    std::vector<char> stored(objs.size(), 0);
+    db_.atomic([&] {
+      const std::size_t limit = db_.with_connection([](Connection& c) { return c.max_parameters(); });
+      std::vector<std::size_t> columns, batch;
+      for (const bool auto_pk : {false, true}) {
+        columns.clear();
+        for (std::size_t c = 0; c < rows.width; ++c)
+          if (!(auto_pk && c == info().pk)) columns.push_back(c);
+        const std::size_t most = columns.empty() ? 1 : std::max<std::size_t>(1, limit / columns.size());
+        const std::size_t size = plan.batch_size ? std::min(plan.batch_size, most) : most;
+        batch.clear();
+        for (std::size_t r = 0; r <= rows.size(); ++r) {
+          if (r < rows.size() && static_cast<bool>(rows.auto_pk[r]) == auto_pk) batch.push_back(r);
+          if (batch.size() == size || (r == rows.size() && !batch.empty())) {
+            written += insert_batch(rows, {batch, columns}, plan, out, stored);
+            batch.clear();
+          }
+        }
+      }
+    });
+    for (std::size_t i = 0; i < objs.size(); ++i)
+      if (!stored[i]) out[i] = objs[i];
+    return out;
+  }
+
   // ---- the table itself (schema.hpp) ---------------------------------------------------
 
   /// CREATE TABLE IF NOT EXISTS with the schema's constraints, the foreign keys'
@@ -451,6 +495,152 @@ class Executor {
     };
     return db_.with_connection(
         [&](Connection& c) { return c.query_keyed(shape.key(), write_sql, shape.params(), on_row); });
+  }
+
+  /// bulk_insert's rows as values: each object's, its bound columns set, its auto_now
+  /// columns stamped with one time; each value validated, a ValidationError naming the
+  /// row's index and the field.
+  detail::BulkRows bulk_rows(std::span<const M> objs, const detail::ColumnValues& bound) const {
+    const ModelInfo& mi = info();
+    constexpr std::size_t pk = detail::pk_index<M>;
+    detail::BulkRows rows;
+    rows.width = mi.columns.size();
+    rows.values.reserve(objs.size() * rows.width);
+    rows.auto_pk.reserve(objs.size());
+    const std::vector<std::size_t>& stamped = auto_now_columns(/*creating=*/true);
+    const Value at = stamped.empty() ? Value{} : now();
+    for (std::size_t r = 0; r < objs.size(); ++r) {
+      try {
+        detail::append_values(objs[r], rows.values);
+        Value* row = rows.values.data() + r * rows.width;
+        for (const auto& [column, v] : bound) row[column] = v;
+        for (std::size_t c : stamped) row[c] = at;
+        const auto* key = std::get_if<std::int64_t>(&row[pk]);
+        const bool auto_pk = mi.columns[pk].auto_increment && key && *key == 0;
+        rows.auto_pk.push_back(auto_pk);
+        for (std::size_t c = 0; c < rows.width; ++c)
+          if (!(auto_pk && c == pk)) detail::validate_value(mi, db_.dialect(), c, row[c]);
+      } catch (const ValidationError& e) {
+        detail::throw_row_invalid(r, objs.size(), e);
+      }
+    }
+    return rows;
+  }
+
+  /// One batch's INSERT: each row the database returns read into `out` at its index in
+  /// the call, marked in `stored`, and a RowChange (the statement's in one batch);
+  /// returns how many rows it wrote. The rows come back in the order the INSERT
+  /// processed them (its VALUES order), less those an ignored conflict skipped; that is
+  /// checked on every row (the key it set, the key an auto key batch assigns in
+  /// increasing order, an upsert's unique key), and a row that does not match is an
+  /// error that rolls the whole call back rather than a row put in the wrong place.
+  std::size_t insert_batch(const detail::BulkRows& rows, const detail::BulkBatch& batch, const detail::BulkPlan& plan,
+                           std::vector<M>& out, std::vector<char>& stored) const {
+    const ModelInfo& mi = info();
+    constexpr std::size_t pk = detail::pk_index<M>;
+    const bool upsert = plan.on_conflict == detail::OnConflict::update;
+    const bool ignore = plan.on_conflict == detail::OnConflict::ignore;
+    const bool reports_inserted = upsert && detail::upsert_reports_inserted(db_.dialect());
+    const bool auto_pk = batch.columns.size() != rows.width;
+    std::vector<char> had_row;  // by position in the batch, for an upsert that cannot report it
+    if (upsert && !reports_inserted) had_row = existing_keys(rows, batch, plan);
+    const detail::KeyIndex unique_key(rows, plan.unique_columns, pk);
+    std::optional<std::int64_t> last_auto_pk;
+    // whether `got`, returned by the database, is the row at batch position `at`
+    auto is_row = [&](std::size_t at, const M& got) {
+      const std::size_t r = batch.rows[at];
+      if (upsert)
+        return !unique_key.keyed(r) || std::all_of(plan.unique_columns.begin(), plan.unique_columns.end(), [&](std::size_t c) {
+                 return detail::same_value(detail::get_column(got, c), rows.at(r, c));
+               });
+      if (!auto_pk) return detail::same_value(detail::pk_value(got), rows.at(r, pk));
+      if (!ignore) return true;
+      const auto& identifying = conflict_columns();
+      return std::all_of(identifying.begin(), identifying.end(),
+                         [&](std::size_t c) { return detail::same_value(detail::get_column(got, c), rows.at(r, c)); });
+    };
+    auto unmatched = [&] {
+      throw DatabaseError("gocp: bulk_create on '" + std::string(mi.name) +
+                          "': the database returned the rows of a multi-row INSERT in an order that does not match "
+                          "the rows given; nothing was written");
+    };
+    detail::StatementShape shape(mi, 'B');
+    detail::bulk_insert_shape(shape, rows, batch, plan);
+    auto write = [&](detail::SqlWriter& w) { detail::write_bulk_insert(w, mi, db_.dialect(), rows, batch, plan); };
+    std::vector<RowChange> changes;
+    changes.reserve(batch.rows.size());
+    std::size_t at = 0;  // the batch position of the next row the database may return
+    std::size_t returned = 0;
+    M got{};  // where an ignore_conflicts row is read until its place is known
+    run(shape, write, [&](const Row& row) {
+      if (at >= batch.rows.size()) unmatched();
+      // without skipped rows, the next row's place is known: read it there
+      M& read = ignore ? got : out[batch.rows[at]];
+      detail::read_into(read, row);
+      const Value key = detail::pk_value(read);
+      if (auto_pk && !upsert) {  // an auto key batch's keys increase in the order its rows are inserted
+        const auto* assigned = std::get_if<std::int64_t>(&key);
+        if (!assigned || (last_auto_pk && *assigned <= *last_auto_pk)) unmatched();
+        last_auto_pk = *assigned;
+      }
+      while (!is_row(at, read))
+        if (!ignore || ++at == batch.rows.size()) unmatched();
+      const std::size_t r = batch.rows[at];
+      if (ignore) out[r] = std::move(got);
+      stored[r] = 1;
+      const bool had = upsert && (reports_inserted ? row.integer(static_cast<int>(rows.width)) == 0 : had_row[at] != 0);
+      emit(key, had, nullptr, &out[r], &changes);
+      ++at;
+      ++returned;
+      return true;
+    });
+    if (!ignore && returned != batch.rows.size()) unmatched();
+    detail::DatabaseAccess::emit_many(db_, &mi, std::move(changes));
+    return returned;
+  }
+
+  /// For an upsert on a backend that cannot report it: which rows of `batch` (by
+  /// position) have a unique key that already has a row, read inside the upsert's
+  /// transaction, before its INSERT.
+  std::vector<char> existing_keys(const detail::BulkRows& rows, const detail::BulkBatch& batch,
+                                  const detail::BulkPlan& plan) const {
+    std::vector<char> had(batch.rows.size(), 0);
+    detail::KeyIndex index(rows, plan.unique_columns, detail::pk_index<M>);
+    std::vector<std::size_t> keyed;
+    std::unordered_map<std::size_t, std::size_t> position;  // row -> batch position
+    for (std::size_t at = 0; at < batch.rows.size(); ++at) {
+      const std::size_t r = batch.rows[at];
+      if (!index.keyed(r)) continue;
+      keyed.push_back(r);
+      index.add(r);
+      position.emplace(r, at);
+    }
+    if (keyed.empty()) return had;
+    detail::StatementShape shape(info(), 'E');
+    detail::existing_keys_shape(shape, rows, keyed, plan.unique_columns);
+    auto write = [&](detail::SqlWriter& w) { detail::write_existing_keys(w, rows, keyed, plan.unique_columns); };
+    std::vector<Value> key(plan.unique_columns.size());
+    run(shape, write, [&](const Row& row) {
+      for (std::size_t k = 0; k < key.size(); ++k)
+        key[k] = detail::read_value(row, static_cast<int>(k), info().columns[plan.unique_columns[k]].type);
+      if (const std::size_t r = index.find([&](std::size_t k) -> const Value& { return key[k]; }); r != detail::npos)
+        had[position.at(r)] = 1;
+      return true;
+    });
+    return had;
+  }
+
+  /// The columns of the unique sets other than the primary key: what tells apart the
+  /// rows of an auto key batch, where only they can conflict.
+  static const std::vector<std::size_t>& conflict_columns() {
+    static const std::vector<std::size_t> columns = [] {
+      std::vector<std::size_t> out;
+      for (const auto& set : info().unique_sets)
+        for (std::size_t c : set)
+          if (c != info().pk && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+      return out;
+    }();
+    return columns;
   }
 
   /// ` RETURNING` every column.

@@ -19,6 +19,7 @@
 /// A layer's internals live in `<layer>/detail/`, beside the layer they serve.
 
 #include "backends/sqlite.hpp"
+#include "bulk_create.hpp"
 #include "spi/cache.hpp"
 #include "cache/codec.hpp"
 #include "cache/dummy.hpp"

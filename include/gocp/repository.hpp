@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <optional>
@@ -28,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "bulk_create.hpp"
 #include "cache/coherence.hpp"
 #include "cache/registry.hpp"
 #include "db/database.hpp"
@@ -309,6 +311,37 @@ class Repository<Model, Policies...> {
   /// and returns it as stored. The repository's bound values are written; its filters
   /// do not apply, as in Django.
   Model create(const Model& obj) const { return counted(exec().insert(with_bound(obj))); }
+
+  /// Django's bulk_create: inserts `objs` and returns them as stored, with their
+  /// primary keys, in the order given. A row whose auto primary key is 0 gets one from
+  /// the database; a row that sets its key keeps it. The repository's bound values are
+  /// written into every row and the auto_now fields stamped (one time for the call), as
+  /// create() does. Every value of every row is validated first: a ValidationError
+  /// names the row's index in `objs` and the field, and nothing is written.
+  ///
+  /// The rows are written by one multi-row `INSERT ... RETURNING` per batch
+  /// (`options.batch_size` rows; by default as many as one statement can bind), the rows
+  /// that set their key in batches of their own, all in one transaction (a savepoint
+  /// inside the caller's): a constraint violation anywhere is an IntegrityError and
+  /// nothing of the call is written. `options.ignore_conflicts` skips a row that
+  /// conflicts with a unique constraint instead (it comes back exactly as given, its
+  /// key unset); `options.update_conflicts` updates the row it conflicts with (Django
+  /// 4.1's upsert; two rows of one call with the same unique key are a ValidationError).
+  /// Every row written is a RowChange, so every cache of the table hears of it.
+  ///
+  ///     auto stored = links.bulk_create(new_links);
+  ///     tags.bulk_create(rows, {.update_conflicts = gocp::update_conflicts(
+  ///                                 gocp::unique_fields(&Tag::name), gocp::update_fields(&Tag::uses))});
+  std::vector<Model> bulk_create(std::span<const Model> objs, const BulkCreate<Model>& options = {}) const {
+    std::size_t written = 0;
+    std::vector<Model> stored = exec().bulk_insert(objs, qs_.bound(), options, written);
+    count_invalidations(written);
+    return stored;
+  }
+  /// `bulk_create({a, b, c})`: the same, for a braced list.
+  std::vector<Model> bulk_create(std::initializer_list<Model> objs, const BulkCreate<Model>& options = {}) const {
+    return bulk_create(std::span<const Model>(objs.begin(), objs.size()), options);
+  }
 
   /// Inserts a new object (auto primary key 0), else updates the row with its primary
   /// key, inserting it if there is none. `obj` becomes the row as stored (its key, when

@@ -128,6 +128,9 @@ class PostgresConnection final : public Connection {
   /// The `PGconn*` (a new one after an in-place reconnect).
   void* native_handle() noexcept override { return conn_.get(); }
 
+  /// 65535: a Bind message counts its parameters in 16 bits.
+  std::size_t max_parameters() noexcept override { return 65535; }
+
   /// False once the connection broke, or if it was handed back inside a transaction
   /// block someone opened by hand: the pool then closes it instead of reusing it.
   bool usable() const noexcept override {

@@ -150,6 +150,11 @@ class SqliteConnection final : public Connection {
   /// The `sqlite3*`.
   void* native_handle() noexcept override { return db_.get(); }
 
+  /// This connection's SQLITE_LIMIT_VARIABLE_NUMBER (a build or sqlite3_limit may lower it).
+  std::size_t max_parameters() noexcept override {
+    return static_cast<std::size_t>(sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+  }
+
   std::size_t query(std::string_view sql, std::span<const Value> params,
                     FunctionRef<bool(const Row&)> on_row) override {
     SmallVector<const Value*, 8> bound;  // the values, by pointer: nothing copied

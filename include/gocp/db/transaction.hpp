@@ -92,6 +92,7 @@ struct DatabaseAccess {
     if (changes.empty()) return;
     if (auto* tx = db.transaction_state()) {
       if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
+      tx->changes.reserve(tx->changes.size() + changes.size());  // one growth for a bulk write's rows
       for (RowChange& change : changes) tx->changes.emplace_back(std::move(change));
       return;
     }

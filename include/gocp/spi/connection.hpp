@@ -78,6 +78,12 @@ class Connection {
                                               : std::string_view("ROLLBACK"));
   }
 
+  /// The most parameters one statement may bind on this connection: bulk_create sizes
+  /// its multi-row INSERTs by it. SQLite answers its SQLITE_LIMIT_VARIABLE_NUMBER
+  /// (32766 by default since 3.32), PostgreSQL 65535 (the wire protocol's limit); this
+  /// default, 999 (SQLite's old limit), is safe on any backend.
+  virtual std::size_t max_parameters() noexcept { return 999; }
+
   /// The backend's own handle, for what gocp does not wrap: `sqlite3*` for SQLite,
   /// `PGconn*` for PostgreSQL (nullptr if a backend has none). Valid while this
   /// connection is borrowed; a backend may replace it when it reconnects, so do not keep it.
