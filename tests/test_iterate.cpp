@@ -132,8 +132,8 @@ TEST_CASE("a cursor holds one connection while open and gives it back when it en
     CHECK(it->id == 1);
     std::thread other([&] { CHECK_THROWS_AS(links.count(), gocp::OperationalError); });
     other.join();
-    // and this thread would wait for its own cursor's connection: the pool's wait_timeout ends it
-    CHECK_THROWS_WITH(links.count(), Catch::Contains("timed out") && Catch::Contains("1 connections"));
+    // this thread would wait for its own cursor's connection: refused at once, not after a wait
+    CHECK_THROWS_WITH(links.count(), Catch::Contains("would wait forever") && Catch::Contains("close the cursor"));
   }
 
   SECTION("break: the same thread, then another thread, use the one connection") {
@@ -175,6 +175,22 @@ TEST_CASE("a cursor holds one connection while open and gives it back when it en
         std::runtime_error);
     CHECK(links.count() == 2'000);
   }
+}
+
+TEST_CASE("a statement inside the loop whose only connection is the cursor's is refused, not a hang", "[iterate][pool]") {
+  TempDir dir;
+  auto db = gocp::Database::open(url_with(dir, "pool=1"));  // waits forever for a connection by default
+  gocp::Repository<Link> links{db};
+  links.create_table();
+  fill(links, 10);
+  int seen = 0;
+  for ([[maybe_unused]] const Link& l : links.iterate()) {
+    ++seen;
+    CHECK_THROWS_AS(links.count(), gocp::Error);
+    CHECK_THROWS_WITH(db.atomic([] {}), Catch::Contains("held by cursors (iterate()) open on this same thread"));
+  }
+  CHECK(seen == 10);
+  CHECK(links.count() == 10);  // the loop ended: the connection is back
 }
 
 TEST_CASE("a cursor inside a transaction reads the transaction's connection", "[iterate][transaction]") {

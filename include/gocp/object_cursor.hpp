@@ -36,11 +36,11 @@ class ObjectCursor {
   /// An input iterator over the objects; `*it` is valid until the next `++it`.
   class iterator {
    public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = M;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const M*;
-    using reference = const M&;
+    using iterator_category = std::input_iterator_tag;  ///< single pass
+    using value_type = M;                               ///< the model
+    using difference_type = std::ptrdiff_t;             ///< as std::input_iterator asks
+    using pointer = const M*;                           ///< operator->'s
+    using reference = const M&;                         ///< operator*'s
 
     iterator() = default;
     /// The current object.
@@ -65,7 +65,9 @@ class ObjectCursor {
 
   /// Made by Executor::iterate() over a cursor whose columns are M's fields in schema order.
   explicit ObjectCursor(DatabaseCursor rows) : rows_(std::move(rows)) {}
+  /// Moves the open cursor (an iterator from begin() keeps pointing at the old object).
   ObjectCursor(ObjectCursor&&) noexcept = default;
+  /// Closes this cursor, then takes the other's.
   ObjectCursor& operator=(ObjectCursor&&) noexcept = default;
 
   /// Reads the first row. A second call is an error: the rows are read once.

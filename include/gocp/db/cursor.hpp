@@ -12,9 +12,10 @@
 /// the cursor alone, kept until the cursor closes (reading past the last row, close(),
 /// or its destructor), then given back usable; the pool never lends it to anyone else
 /// meanwhile. So a thread holding a cursor and running other statements needs a second
-/// connection (`?pool=1` and a statement inside the loop would wait for the cursor's);
-/// on SQLite the cursor holds a read snapshot, which other connections' writes do not
-/// disturb (WAL) and it does not see.
+/// connection: with `?pool=1` (the default of `sqlite::memory:`) a statement inside the
+/// loop finds only the cursor's, and is refused with a gocp::Error rather than waiting
+/// forever. On SQLite the cursor holds a read snapshot, which other connections' writes
+/// do not disturb (WAL) and it does not see; on PostgreSQL its statement's snapshot.
 ///
 /// Inside a transaction: the transaction's connection, so the cursor sees the
 /// transaction's own writes. On SQLite other statements may run between its rows; on
@@ -34,6 +35,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,13 +68,18 @@ class DatabaseCursor {
       state->depth = tx->depth;
       tx->cursors.push_back(state.get());
     } else {
-      state->lease = detail::DatabaseAccess::pool(db).acquire();
+      auto& pool = detail::DatabaseAccess::pool(db);
+      state->lease = pool.acquire();
+      pool.note_cursor_lease(state->holder);
+      state->pool = &pool;
       state->rows = (*state->lease).open_cursor(sql, params);
     }
     return DatabaseCursor(std::move(state));
   }
 
+  /// Moves the open cursor; the moved-from one is closed.
   DatabaseCursor(DatabaseCursor&&) noexcept = default;
+  /// Closes this cursor, then takes the other's.
   DatabaseCursor& operator=(DatabaseCursor&& other) noexcept {
     close();
     state_ = std::move(other.state_);
@@ -134,12 +141,18 @@ class DatabaseCursor {
         std::erase(tx->cursors, this);
         tx = nullptr;
       }
+      if (pool) {
+        pool->forget_cursor_lease(holder);
+        pool = nullptr;
+      }
       lease = {};
     }
 
     Database db;  ///< keeps the pool the lease belongs to alive
     std::string sql;  ///< for errors
     detail::ConnectionPool::Lease lease;  ///< outside a transaction: the cursor's own connection
+    detail::ConnectionPool* pool = nullptr;  ///< the lease's pool, while it knows of this cursor
+    std::thread::id holder = std::this_thread::get_id();  ///< the thread that opened it
     detail::TransactionState* tx = nullptr;  ///< inside one: the transaction whose connection it reads
     std::unique_ptr<RowCursor> rows;
     bool ended_with_transaction = false;
