@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <gocp/gocp.hpp>
+#include <gocp/policies/cached_get_or_create.hpp>
 
 #include <cstdint>
 #include <string>
@@ -31,7 +32,7 @@ template <>
 struct gocp::model<Link> {
   static constexpr std::string_view name = "tests.iterate_link";
   static constexpr auto schema = gocp::table(gocp::primary_key(&Link::id, "id"), gocp::field(&Link::user_id, "user_id"),
-                                             gocp::field(&Link::url, "url"), gocp::field(&Link::clicks, "clicks"));
+                                             gocp::field(&Link::url, "url", gocp::unique), gocp::field(&Link::clicks, "clicks"));
 };
 
 namespace {
@@ -48,15 +49,19 @@ std::string url_with(const TempDir& dir, const std::string& options) {
   return dir.sqlite_url() + (options.empty() ? "" : "?" + options);
 }
 
-/// `n` links, user_id cycling over 0..9, in one transaction.
-void fill(const gocp::Repository<Link>& links, int n) {
+/// `n` links numbered from `first`, user_id cycling over 0..9, in one transaction.
+template <class Repo>
+void fill(const Repo& links, int n, int first = 1) {
   links.database().atomic([&] {
-    for (int i = 1; i <= n; ++i)
+    for (int i = first; i < first + n; ++i)
       links.create(Link{0, i % 10, "https://example.com/" + std::to_string(i), i * 3});
   });
 }
 
-std::uint64_t queries(const gocp::Repository<Link>& links) { return links.stats().db_queries; }
+template <class Repo>
+std::uint64_t queries(const Repo& links) {
+  return links.stats().db_queries;
+}
 
 std::vector<Link> read_all(gocp::ObjectCursor<Link> cursor) {
   std::vector<Link> out;
@@ -294,7 +299,7 @@ TEST_CASE("a cursor reads its snapshot while another thread writes", "[iterate][
   for (const Link& l : links.iterate()) {
     if (++rows == 10) {
       std::thread writer([&] {
-        fill(links, 100);                                     // new rows after its snapshot
+        fill(links, 100, 5'001);  // new rows after its snapshot
         links.filter(c(&Link::id) == 2'000).update(c(&Link::url) = "changed");
         links.filter(c(&Link::id) == 2'500).remove_all();
       });
@@ -305,6 +310,42 @@ TEST_CASE("a cursor reads its snapshot while another thread writes", "[iterate][
   CHECK(rows == 3'000);
   CHECK(links.count() == 3'099);
   CHECK(links.filter(c(&Link::id) == 2'000).all().at(0).url == "changed");
+}
+
+TEST_CASE("iterate() on a repository with caches reads the database, and the caches transaction bookkeeping holds",
+          "[iterate][caches]") {
+  TempDir dir;
+  auto db = gocp::Database::open(gocp::test::database_url(dir));
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"tests.iterate_link", "locmem:///"}};
+  gocp::Repository<Link, gocp::CachedGetOrCreate> links{db, caches};
+  links.create_table();
+  fill(links, 50);
+  const auto first = c(&Link::url) == "https://example.com/1";
+  const Link one = links.get_or_create(first).first;  // a miss: now cached
+  auto before = queries(links);
+  CHECK(links.get_or_create(first).first == one);
+  CHECK(queries(links) == before);  // a hit
+  std::size_t rows = 0;
+  before = queries(links);
+  for ([[maybe_unused]] const Link& l : links.iterate()) ++rows;  // never from a cache
+  CHECK(rows == 50);
+  CHECK(queries(links) - before == 1);
+
+  const auto rolled_back = [&] {
+    gocp::Transaction tx{db};
+    links.filter(c(&Link::id) == one.id).update(c(&Link::clicks) = 99);
+    for (const Link& l : links.iterate())
+      if (l.id == one.id) CHECK(l.clicks == 99);  // the transaction's own write
+    CHECK(links.get_or_create(first).first.clicks == 99);  // the table was written: not the cache
+  };
+  rolled_back();
+  CHECK(links.get_or_create(first).first.clicks == one.clicks);
+  db.atomic([&] {
+    links.filter(c(&Link::id) == one.id).update(c(&Link::clicks) = 77);
+    for (const Link& l : links.iterate())
+      if (l.id == one.id) CHECK(l.clicks == 77);
+  });
+  CHECK(links.get_or_create(first).first.clicks == 77);  // invalidated at the commit
 }
 
 TEST_CASE("a DatabaseCursor streams raw SQL with bound values", "[iterate]") {
