@@ -30,6 +30,7 @@
 #include "orm/detail/validation.hpp"
 #include "errors.hpp"
 #include "model.hpp"
+#include "object_cursor.hpp"
 #include "queryset.hpp"
 #include "schema.hpp"
 #include "stats.hpp"
@@ -104,13 +105,23 @@ class Executor {
   /// Every row of `qs`, ordered by primary key.
   std::vector<M> all(const QuerySet<M>& qs) const {
     auto w = writer();
-    w.select_all_columns().where({&qs.scope()}).text(" ORDER BY ").column(info().pk);
+    write_select(w, qs);
     std::vector<M> out;
     run(w, [&](const Row& row) {
       out.push_back(detail::read_object<M>(row));
       return true;
     });
     return out;
+  }
+
+  /// The rows all() reads, one at a time through a cursor holding one connection while
+  /// it is open (object_cursor.hpp); one statement, counted once.
+  ObjectCursor<M> iterate(const QuerySet<M>& qs) const {
+    check_schema_once();
+    auto w = writer();
+    write_select(w, qs);
+    stats_->bump(detail::StatCounters::db_queries);
+    return ObjectCursor<M>(DatabaseCursor::open_bound(db_, w.sql(), {w.params().begin(), w.params().size()}));
   }
 
   /// How many rows `qs` matches (SELECT COUNT(*)).
@@ -470,6 +481,12 @@ class Executor {
   }
 
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
+
+  /// The SELECT of every column of `qs`'s rows, in its order (the primary key): what
+  /// all() and iterate() read, written in one place.
+  static void write_select(detail::SqlWriter& w, const QuerySet<M>& qs) {
+    w.select_all_columns().where({&qs.scope()}).text(" ORDER BY ").column(info().pk);
+  }
 
   /// Runs the statement `w` wrote, its text as its key.
   template <class OnRow>

@@ -25,6 +25,7 @@
 #include "cache/dummy.hpp"
 #include "cache/locmem.hpp"
 #include "cache/registry.hpp"
+#include "db/cursor.hpp"
 #include "db/database.hpp"
 #include "db/transaction.hpp"
 #include "errors.hpp"

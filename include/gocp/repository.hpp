@@ -235,6 +235,13 @@ class Repository<Model, Policies...> {
 
   /// Every matching row, by primary key.
   std::vector<Model> all() const { return exec().all(qs_); }
+  /// The matching rows, as all() reads them, one at a time: a single-pass range over an
+  /// open cursor that holds one connection until the loop ends, breaks or the range is
+  /// destroyed (inside a transaction, the transaction's connection; see object_cursor.hpp
+  /// for what that allows). Never answered from a cache.
+  ///
+  ///     for (const Link& link : links.filter(c(&Link::clicks) > 0).iterate()) export_row(link);
+  ObjectCursor<Model> iterate() const { return exec().iterate(qs_); }
   /// How many rows match (SELECT COUNT(*); no row is read).
   std::size_t count() const { return exec().count(qs_); }
   /// Whether any row matches (reads at most one).

@@ -125,6 +125,34 @@ class PostgresConnection final : public Connection {
     return with_reconnect([&] { return query_once(key, write_sql, params, on_row); });
   }
 
+  /// Single-row mode (PQsendQueryParams + PQsetSingleRowMode): the query is sent once
+  /// and each next() takes one row's PGresult off the connection. While it is open, no
+  /// other statement can run on this connection (libpq reads one result stream at a
+  /// time): one is refused with a gocp::Error naming the cursor. Closed early outside a
+  /// transaction block, the query is cancelled (PQcancel) and its remaining results
+  /// drained; inside one, where a cancel would abort the whole transaction, the rows not
+  /// read are drained (read and dropped) instead.
+  std::unique_ptr<RowCursor> open_cursor(std::string_view sql, std::span<const Value* const> params) override {
+    return with_reconnect([&]() -> std::unique_ptr<RowCursor> {
+      auto text = [&](std::string& out) { out = sql; };
+      bind(params, sql, text);  // first: a value PostgreSQL cannot take fails before anything is sent
+      std::string sql_text(sql);  // libpq takes a NUL-terminated string
+      const auto before = PQtransactionStatus(conn_.get());
+      const bool in_block = before == PQTRANS_INTRANS || before == PQTRANS_INERROR;
+      if (!PQsendQueryParams(conn_.get(), sql_text.c_str(), static_cast<int>(params.size()), nullptr, values_.data(),
+                             nullptr, nullptr, /*resultFormat=text*/ 0))
+        fail(nullptr, sql_text);
+      auto cursor = std::make_unique<Cursor>(*this, std::move(sql_text), in_block);
+      if (!PQsetSingleRowMode(conn_.get())) {  // cannot happen right after a successful send; kept honest
+        cursor->close();
+        throw DatabaseError("gocp: PostgreSQL refused single-row mode for a cursor (in: " + cursor->sql() + ") on '" +
+                            url_ + "'");
+      }
+      cursor->read_first();  // an error in the statement is thrown here, before any row
+      return cursor;
+    });
+  }
+
   /// The `PGconn*` (a new one after an in-place reconnect).
   void* native_handle() noexcept override { return conn_.get(); }
 
@@ -221,6 +249,7 @@ class PostgresConnection final : public Connection {
   /// OperationalError: only the caller can rerun the whole transaction.
   template <class F>
   std::invoke_result_t<F&> with_reconnect(F&& run) {
+    if (cursor_) refuse_while_reading();
     if (!std::exchange(reused_, false) || PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) return run();
     try {
       return run();
@@ -310,6 +339,88 @@ class PostgresConnection final : public Connection {
     int index = 0;
     mutable std::string bytes;  // the last blob() decoded, valid until the next call
   };
+
+  /// A query in single-row mode on this connection (see open_cursor): one PGresult per
+  /// row, each cleared when the next is taken.
+  class Cursor final : public RowCursor {
+   public:
+    Cursor(PostgresConnection& conn, std::string sql, bool in_block)
+        : conn_(conn), sql_(std::move(sql)), in_block_(in_block) {
+      conn_.cursor_ = this;
+    }
+    ~Cursor() override { close(); }
+
+    /// Takes the first result: a statement that fails at once fails open_cursor.
+    void read_first() {
+      buffered_ = true;
+      first_is_row_ = advance();
+    }
+    bool next() override {
+      if (buffered_) {
+        buffered_ = false;
+        return first_is_row_;
+      }
+      return open_ && advance();
+    }
+    const Row& row() const override { return row_; }
+    void close() noexcept override {
+      if (!open_) return;
+      current_.reset();
+      if (!in_block_) {
+        // Outside a transaction block a cancelled statement costs nothing more than its
+        // error result, which the drain below drops; a cancel that arrives after the
+        // statement ended is ignored by the server, which is then reading a command.
+        if (PGcancel* cancel = PQgetCancel(conn_.conn_.get())) {
+          char error[256];
+          PQcancel(cancel, error, sizeof error);
+          PQfreeCancel(cancel);
+        }
+      }
+      drain();
+    }
+    const std::string& sql() const noexcept { return sql_; }
+
+   private:
+    /// The next result: true for a row, false at the end; a failure is thrown (and the
+    /// cursor closed first).
+    bool advance() {
+      current_.reset(PQgetResult(conn_.conn_.get()));
+      const auto status = current_ ? PQresultStatus(current_.get()) : PGRES_TUPLES_OK;
+      if (status == PGRES_SINGLE_TUPLE) {
+        row_.res = current_.get();
+        row_.index = 0;
+        return true;
+      }
+      ResultPtr last = std::move(current_);
+      drain();
+      if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) return false;
+      conn_.fail(last.get(), sql_);
+    }
+    /// Reads the connection's results to the end, so it can run statements again.
+    void drain() noexcept {
+      open_ = false;
+      conn_.cursor_ = nullptr;
+      while (PGresult* res = PQgetResult(conn_.conn_.get())) PQclear(res);
+      if (PQstatus(conn_.conn_.get()) == CONNECTION_BAD) conn_.broken_ = true;
+    }
+
+    PostgresConnection& conn_;
+    std::string sql_;
+    bool in_block_;
+    bool open_ = true;
+    bool buffered_ = false, first_is_row_ = false;
+    ResultPtr current_;
+    Rows row_{nullptr};
+  };
+
+  /// A statement asked for while a cursor reads from this connection.
+  [[noreturn]] void refuse_while_reading() const {
+    throw Error("gocp: a statement was run on a PostgreSQL connection while a cursor (iterate()) is still reading "
+                "from it (in: " + cursor_->sql() + ") on '" + url_ + "': libpq reads one result at a time per "
+                "connection. Inside a transaction every statement uses the transaction's connection: finish the "
+                "loop or close the cursor (leave its scope) before running another statement, or iterate "
+                "outside the transaction.");
+  }
 
   static std::string trimmed(const char* message) {
     std::string s = message ? message : "";
@@ -454,7 +565,8 @@ class PostgresConnection final : public Connection {
   PostgresConnectParams params_;
   std::unique_ptr<PGconn, ConnCloser> conn_;
   bool broken_ = false;
-  bool reused_ = false;  // handed out again by the pool, and no statement run since
+  bool reused_ = false;
+  Cursor* cursor_ = nullptr;  // the cursor reading from this connection, if one is open  // handed out again by the pool, and no statement run since
   std::unordered_map<std::string, std::string, WordHash, std::equal_to<>> statements_;  // key (SQL or shape) -> name
   std::uint64_t statement_counter_ = 0;
   std::vector<const char*> values_;              // this query's parameters, as libpq takes them

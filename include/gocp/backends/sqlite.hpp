@@ -168,6 +168,20 @@ class SqliteConnection final : public Connection {
     return run(prepare(key, write_sql), params, on_row);
   }
 
+  /// A statement of the cursor's own, not the cache's (the cached one may run again
+  /// inside the loop that reads this one), stepped once per next() and finalized when
+  /// the cursor closes. Its values are copied: they need not outlive this call.
+  std::unique_ptr<RowCursor> open_cursor(std::string_view sql, std::span<const Value* const> params) override {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), 0, &raw, nullptr);
+    std::unique_ptr<sqlite3_stmt, Finalizer> st(raw);
+    if (rc != SQLITE_OK) fail(rc, sql);
+    for (std::size_t i = 0; i < params.size(); ++i) bind(st.get(), static_cast<int>(i) + 1, *params[i], SQLITE_TRANSIENT);
+    for (int i = static_cast<int>(params.size()); i < sqlite3_bind_parameter_count(st.get()); ++i)
+      sqlite3_bind_null(st.get(), i + 1);
+    return std::make_unique<Cursor>(*this, std::move(st));
+  }
+
  private:
   struct Rows final : Row {
     explicit Rows(sqlite3_stmt* s) : st(s) {}
@@ -199,6 +213,38 @@ class SqliteConnection final : public Connection {
     int parameters;  ///< sqlite3_bind_parameter_count
   };
   static constexpr std::size_t kMaxCachedStatements = 256;
+
+  /// A statement open on this connection, one step per next(). Until it is closed it
+  /// holds a read snapshot (other connections still write, in WAL mode); statements
+  /// between its steps on this same connection are fine.
+  class Cursor final : public RowCursor {
+   public:
+    Cursor(SqliteConnection& conn, std::unique_ptr<sqlite3_stmt, Finalizer> st)
+        : conn_(conn), st_(std::move(st)), row_(st_.get()) {}
+    ~Cursor() override { close(); }
+    bool next() override {
+      if (!st_) return false;
+      const int rc = sqlite3_step(st_.get());
+      if (rc == SQLITE_ROW) return true;
+      if (rc == SQLITE_DONE) {
+        close();
+        return false;
+      }
+      try {
+        conn_.fail(rc, sqlite3_sql(st_.get()));  // the message is read before the statement goes
+      } catch (...) {
+        close();
+        throw;
+      }
+    }
+    const Row& row() const override { return row_; }
+    void close() noexcept override { st_.reset(); }
+
+   private:
+    SqliteConnection& conn_;
+    std::unique_ptr<sqlite3_stmt, Finalizer> st_;
+    Rows row_;
+  };
 
   struct Reset {  // a statement left mid-step would hold its read snapshot open
     sqlite3_stmt* st;
@@ -262,8 +308,9 @@ class SqliteConnection final : public Connection {
     return e.second;
   }
 
-  void bind(sqlite3_stmt* st, int index, const Value& v) {
-    // SQLITE_STATIC: the values outlive the statement's use within run()
+  /// Binds `v`; by default SQLITE_STATIC: the values outlive the statement's use within
+  /// run() (a cursor, whose values do not, passes SQLITE_TRANSIENT).
+  void bind(sqlite3_stmt* st, int index, const Value& v, sqlite3_destructor_type lifetime = SQLITE_STATIC) {
     const int rc = std::visit(
         [&](const auto& x) {
           using V = std::decay_t<decltype(x)>;
@@ -271,10 +318,10 @@ class SqliteConnection final : public Connection {
           else if constexpr (std::is_same_v<V, std::int64_t>) return sqlite3_bind_int64(st, index, x);
           else if constexpr (std::is_same_v<V, double>) return sqlite3_bind_double(st, index, x);
           else if constexpr (std::is_same_v<V, BlobValue>)
-            return sqlite3_bind_blob64(st, index, x.bytes.data(), x.bytes.size(), SQLITE_STATIC);
+            return sqlite3_bind_blob64(st, index, x.bytes.data(), x.bytes.size(), lifetime);
           else if constexpr (std::is_same_v<V, TimestampValue>) return sqlite3_bind_int64(st, index, x.micros);
           else if constexpr (std::is_same_v<V, DateValue>) return sqlite3_bind_int64(st, index, x.days);
-          else return sqlite3_bind_text64(st, index, x.data(), x.size(), SQLITE_STATIC, SQLITE_UTF8);
+          else return sqlite3_bind_text64(st, index, x.data(), x.size(), lifetime, SQLITE_UTF8);
         },
         v);
     if (rc != SQLITE_OK) fail(rc, sqlite3_sql(st));

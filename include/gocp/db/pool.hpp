@@ -10,6 +10,7 @@
 // not one for the pool: with one, two busy threads took turns at it and the loser went
 // through the mutex on every statement.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -88,6 +90,7 @@ class ConnectionPool {
         lock.unlock();
         return lend(std::move(c));
       }
+      refuse_to_wait_for_own_cursors();
       auto available = [&] { return !idle_.empty() || open_ < max_size_ || any_hot(); };
       waiting_.fetch_add(1);
       struct Done {  // however the wait ends
@@ -106,6 +109,20 @@ class ConnectionPool {
   }
 
   std::size_t max_size() const noexcept { return max_size_; }
+
+  /// A cursor (db/cursor.hpp) opened on this thread keeps a lease until it closes:
+  /// noted, so that a borrower waiting for a connection only its own cursors hold is
+  /// told so instead of waiting forever.
+  void note_cursor_lease(std::thread::id holder) {
+    std::lock_guard lock(mutex_);
+    cursor_holders_.push_back(holder);
+  }
+  /// The cursor noted by note_cursor_lease(holder) gave its lease back.
+  void forget_cursor_lease(std::thread::id holder) noexcept {
+    std::lock_guard lock(mutex_);
+    if (auto it = std::find(cursor_holders_.begin(), cursor_holders_.end(), holder); it != cursor_holders_.end())
+      cursor_holders_.erase(it);
+  }
 
  private:
   static constexpr std::size_t kHotSlots = 8;
@@ -133,6 +150,17 @@ class ConnectionPool {
     for (const HotSlot& slot : hot_)
       if (slot.connection.load() != nullptr) return true;
     return false;
+  }
+
+  /// Called with mutex_ held, before waiting: when every connection is held by a cursor
+  /// this very thread has open, no one would ever give one back.
+  void refuse_to_wait_for_own_cursors() const {
+    const auto here = std::this_thread::get_id();
+    if (static_cast<std::size_t>(std::count(cursor_holders_.begin(), cursor_holders_.end(), here)) < max_size_) return;
+    throw Error("gocp: this thread would wait forever for a connection to '" + url_ + "': all " +
+                std::to_string(max_size_) + " of its pool's connections are held by cursors (iterate()) open on "
+                "this same thread. Run the statement after the loop, or close the cursor first, or allow more "
+                "connections (?pool=N in the database URL)");
   }
 
   /// `c`, an idle connection, lent; if it died while idle (a server restart), a fresh
@@ -194,6 +222,7 @@ class ConnectionPool {
   std::size_t open_ = 0;  ///< connections lent, idle or in a hot slot
   std::array<HotSlot, kHotSlots> hot_{};  ///< idle connections, one per thread, borrowed without the mutex
   std::atomic<std::size_t> waiting_{0};   ///< borrowers waiting on freed_
+  std::vector<std::thread::id> cursor_holders_;  ///< under mutex_: the thread of each cursor's lease
 };
 
 }  // namespace gocp::detail

@@ -10,6 +10,7 @@
 ///     tx.commit();                       // or leave the scope: rolled back
 
 #include <algorithm>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -25,6 +26,18 @@
 namespace gocp {
 
 namespace detail {
+
+/// A cursor open on a transaction's connection (db/cursor.hpp): it lives no longer than
+/// the transaction level it was opened in, which closes it when it ends.
+struct TransactionCursor {
+  /// The level it was opened at (1: the outermost).
+  std::size_t depth = 0;
+  /// Its level ended (committed or rolled back): close, and refuse to read on.
+  virtual void transaction_ended() noexcept = 0;
+
+ protected:
+  ~TransactionCursor() = default;
+};
 
 struct TransactionState {
   const DatabaseState* db = nullptr;
@@ -43,9 +56,24 @@ struct TransactionState {
   /// Tables this transaction wrote, whichever repository wrote them: their cached rows
   /// may be older than what the transaction sees, so its reads of them bypass caches.
   SmallVector<const void*, 4> written;
+  /// The cursors open on this connection (few: usually none).
+  std::vector<TransactionCursor*> cursors;
+
+  /// Closes the cursors opened at level `depth` or deeper, before that level ends: a
+  /// statement stream must not outlive the transaction it reads (and on PostgreSQL the
+  /// COMMIT, RELEASE or ROLLBACK could not even be sent while one is open).
+  void end_cursors(std::size_t from_depth) noexcept {
+    for (std::size_t i = cursors.size(); i-- > 0;) {
+      if (cursors[i]->depth < from_depth) continue;
+      TransactionCursor* ended = cursors[i];
+      cursors.erase(cursors.begin() + static_cast<std::ptrdiff_t>(i));
+      ended->transaction_ended();
+    }
+  }
 
   /// As new, its connection given back; the buffers keep their capacity.
   void clear() noexcept {
+    end_cursors(1);
     lease = {};
     db = nullptr;
     depth = 1;
@@ -100,6 +128,10 @@ struct DatabaseAccess {
   }
   /// The database's record of the models whose table it has checked.
   static detail::SchemasChecked& schemas_checked(const Database& db) noexcept { return db.state_->schemas_checked; }
+  /// The database's connection pool.
+  static ConnectionPool& pool(const Database& db) noexcept { return db.state_->pool; }
+  /// This thread's transaction on `db`, or nullptr.
+  static TransactionState* transaction(const Database& db) noexcept { return db.transaction_state(); }
   static bool wrote(const Database& db, const void* table) noexcept {
     auto* tx = db.transaction_state();
     return tx && std::find(tx->written.begin(), tx->written.end(), table) != tx->written.end();
@@ -163,6 +195,7 @@ class Transaction {
     require_innermost("commit");
     finished_ = true;
     Connection& c = *state_->lease;
+    state_->end_cursors(depth_);
     if (depth_ > 1) {
       try {
         c.execute("RELEASE SAVEPOINT " + detail::savepoint_name(depth_));
@@ -207,6 +240,7 @@ class Transaction {
       undo_savepoint();
       return;
     }
+    state_->end_cursors(depth_);
     try {
       (*state_->lease).transaction_step(Connection::TransactionStep::rollback, db_.dialect());
     } catch (...) {  // a connection that cannot roll back is closed by the pool
@@ -224,6 +258,7 @@ class Transaction {
   }
 
   void undo_savepoint() noexcept {
+    state_->end_cursors(depth_);
     const auto name = detail::savepoint_name(depth_);
     try {
       (*state_->lease).execute("ROLLBACK TO SAVEPOINT " + name);

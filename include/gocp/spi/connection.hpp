@@ -27,7 +27,9 @@
 
 #include "../detail/function_ref.hpp"
 #include "../dialect.hpp"
+#include "../errors.hpp"
 #include "../value.hpp"
+#include "row_cursor.hpp"
 
 namespace gocp {
 
@@ -65,6 +67,25 @@ class Connection {
     values.reserve(params.size());
     for (const Value* v : params) values.push_back(*v);
     return query(sql, values, on_row);
+  }
+
+  /// Runs a parameterised query and returns a cursor that reads its rows one at a time,
+  /// on demand, instead of handing them all to a callback (what `Repository::iterate()`
+  /// reads through). `params` need live only during this call. An error in the text
+  /// or a parameter is thrown here; one the statement raises while it runs, here or by
+  /// RowCursor::next().
+  /// The cursor must be closed or destroyed before this connection is: it keeps the
+  /// connection busy while open (see RowCursor).
+  ///
+  /// A backend that can keep a statement open implements it (SQLite: a statement
+  /// stepped per row; PostgreSQL: single-row mode). This default cannot: reading
+  /// every row first would hold the whole result, the very thing a cursor avoids,
+  /// so it throws a ConfigurationError saying so.
+  virtual std::unique_ptr<RowCursor> open_cursor(std::string_view sql, std::span<const Value* const> params) {
+    static_cast<void>(sql);
+    static_cast<void>(params);
+    throw ConfigurationError("gocp: this database backend cannot stream a result row by row (it does not "
+                             "implement Connection::open_cursor): use all() instead of iterate()");
   }
 
   /// The statements that open and end an outermost transaction.
