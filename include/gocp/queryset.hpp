@@ -194,6 +194,16 @@ class QuerySet {
       throw_sliced(verb);
   }
 
+  /// ConfigurationError when the queryset orders, slices, is distinct or locks rows:
+  /// for the readers that do not apply those yet (`reader` names it), rather than
+  /// ignoring them silently.
+  void refuse_read_shape(std::string_view reader) const {
+    if (ordering_.empty() && !reversed_ && !sliced() && !distinct_ && lock_ == detail::LockMode::none) return;
+    throw ConfigurationError("gocp: " + std::string(reader) + " of '" + std::string(model<M>::name) +
+                             "' does not apply order_by/reverse/limit/offset/distinct/select_for_update: give it "
+                             "a repository without them");
+  }
+
   /// The columns `lookup` and the bound values fix to one non-NULL value each.
   std::uint64_t fixed_columns(const Expr<M>& lookup) const {
     return bound_mask_ | detail::equality_mask(lookup.nodes());

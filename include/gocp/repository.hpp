@@ -256,7 +256,9 @@ class Repository<Model, Policies...> {
   /// `c(&M::f).desc()`, optionally `.nulls_first()` / `.nulls_last()`. NULLs sort as the
   /// largest value by default, on every backend (ASC NULLS LAST, DESC NULLS FIRST, as
   /// PostgreSQL). The order is total: when the keys do not include the primary key, it
-  /// breaks ties (ascending). No keys: back to the default order, by primary key.
+  /// breaks ties, in the direction of the last key (`created_at DESC, id DESC`: an index
+  /// on (user_id, created_at) then serves the whole ORDER BY, as it ends in the key).
+  /// No keys: back to the default order, by primary key.
   /// A key on another model's field does not compile; on a sliced repository,
   /// ConfigurationError.
   ///

@@ -11,9 +11,12 @@
 //   NULLS FIRST: PostgreSQL's default, and Django's there). The NULLS clause is written
 //   only for nullable columns: elsewhere it changes nothing and would keep SQLite from
 //   reading an index in order.
-// - The result is total: after the keys comes the primary key (ascending; descending
-//   when reversed) unless a key is the primary key already. A DISTINCT read of some
-//   columns breaks ties by those columns instead (the primary key is not among them).
+// - The result is total: after the keys comes the primary key, unless a key is the
+//   primary key already, in the direction of the last key (ascending when there is no
+//   key, descending when reversed), so that an index on (filter column, key) serves
+//   the whole ORDER BY -- SQLite's and PostgreSQL's indexes end in the row's key. A
+//   DISTINCT read of some columns breaks ties by those columns instead (the primary
+//   key is not among them).
 // - The slice's bounds are bound parameters: the text is the same whatever the numbers.
 
 #include <cstddef>
@@ -157,11 +160,14 @@ class SelectStatement {
       if (by_selected && !selects(t.column)) throw unselected_key(t.column);
       order_.emplace_back(reversed ? t.flipped() : t);
     }
-    // NULLs stay the largest value in the tie-break too: last ascending, first descending
+    // the tie-break runs the way the last key does, so that an index on (filter column,
+    // key) -- which ends in the primary key -- serves the whole ORDER BY in one walk,
+    // either way round; NULLs stay the largest value (first when descending)
+    const bool descending = order_.empty() ? reversed : order_[order_.size() - 1].descending;
     auto tie_break = [&](std::uint32_t column) {
       for (const OrderTerm& t : order_)
         if (t.column == column) return;
-      order_.emplace_back(OrderTerm{column, reversed, reversed});
+      order_.emplace_back(OrderTerm{column, descending, descending});
     };
     if (by_selected) {
       for (std::uint32_t c : options_.columns) tie_break(c);
