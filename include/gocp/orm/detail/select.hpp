@@ -8,9 +8,10 @@
 //
 // Ordering rules, the same on every backend:
 // - NULLs sort as the largest value unless a key says otherwise (ASC NULLS LAST, DESC
-//   NULLS FIRST: PostgreSQL's default, and Django's there). The NULLS clause is written
-//   only for nullable columns: elsewhere it changes nothing and would keep SQLite from
-//   reading an index in order.
+//   NULLS FIRST: PostgreSQL's default, and Django's there; SQLite's own default is the
+//   opposite, NULLs smallest). The clause is written out, which SQLite reads since 3.30
+//   (gocp requires 3.35, for RETURNING), and only for nullable columns: elsewhere it
+//   changes nothing and would keep SQLite from reading an index in order.
 // - The result is total: after the keys comes the primary key, unless a key is the
 //   primary key already, in the direction of the last key (ascending when there is no
 //   key, descending when reversed), so that an index on (filter column, key) serves
