@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <tuple>
 #include <vector>
 
 #include "compile_fail/models.hpp"
@@ -356,6 +357,10 @@ TEST_CASE("the valid twins of the must-not-compile cases compile and run", "[com
   CHECK(created);
   CHECK(leo.books_in_store == 3);
   CHECK(authors.filter(by_count).count() == 1);
+  // order_by_other_model.cpp / values_other_model.cpp, on the repository's own model
+  CHECK(authors.order_by(c(&Author::first_name).desc()).first()->id == leo.id);
+  CHECK(authors.values(&Author::id, &Author::first_name) ==
+        std::vector<std::tuple<std::int64_t, std::string>>{{leo.id, "Leo"}});
 
   // max_length_on_int.cpp / no_primary_key.cpp: Book has a key and max_length on text only
   gocp::Repository<Book> books{db};

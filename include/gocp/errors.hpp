@@ -6,11 +6,13 @@
 ///     Error
 ///     ├── DatabaseError            anything the database reported
 ///     │   ├── IntegrityError       a constraint refused the write (unique, NOT NULL, ...)
-///     │   └── OperationalError     could not talk to / lock / use the database
+///     │   ├── OperationalError     could not talk to / lock / use the database
+///     │   └── NotSupportedError    the backend lacks what the query asks for (SKIP LOCKED on SQLite)
 ///     ├── DoesNotExist             get() matched no row
 ///     ├── MultipleObjectsReturned  get() matched several rows
 ///     ├── ValidationError          a value the model's schema refuses (too long, ...)
 ///     ├── ConfigurationError       a bad URL, unknown scheme or alias, unsafe lookup ...
+///     ├── TransactionManagementError  a verb that needs a transaction ran outside one
 ///     └── CacheError               a shared cache (redis, memcached) failed or answered garbage
 ///         ├── CacheTimeout         it did not answer within the alias's timeout_ms
 ///         └── CacheUnavailable     it cannot be reached, or is skipped while its circuit is open
@@ -60,6 +62,14 @@ class OperationalError : public DatabaseError {
   bool retryable_;
 };
 
+/// The database cannot do what the query asks, though another backend could:
+/// `select_for_update({.skip_locked = true})` or `{.nowait = true}` on SQLite, which has
+/// no row locks (Django's NotSupportedError). Nothing was run.
+class NotSupportedError : public DatabaseError {
+ public:
+  using DatabaseError::DatabaseError;
+};
+
 /// get() matched no row (find() returns std::nullopt instead).
 class DoesNotExist : public Error {
  public:
@@ -90,6 +100,14 @@ class ValidationError : public Error {
 /// A mistake in the program's setup rather than in the data: a bad URL or option, an
 /// unknown scheme or alias, a lookup no unique constraint covers, a table unlike its model.
 class ConfigurationError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A verb that only means something inside a transaction ran outside one:
+/// select_for_update() (a row lock outside a transaction would be released at once),
+/// as Django's TransactionManagementError. Nothing was run.
+class TransactionManagementError : public Error {
  public:
   using Error::Error;
 };

@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "orm/detail/cascade.hpp"
 #include "detail/small_vector.hpp"
 #include "detail/chrono.hpp"
+#include "orm/detail/select.hpp"
 #include "orm/detail/sql.hpp"
 #include "orm/detail/statement_shape.hpp"
 #include "orm/detail/validation.hpp"
@@ -78,15 +80,20 @@ class Executor {
   }
 
   /// get_one() read into `out` (left as it was when no row matches): false if none does.
+  /// The row is locked when `for_update` (update_or_create, in its own transaction) or
+  /// as the queryset's select_for_update says (checked: inside a transaction only).
   bool find_into(M& out, const QuerySet<M>& qs, const Expr<M>& lookup, bool for_update = false) const {
-    const bool lock = for_update && db_.dialect().supports_for_update;
+    const detail::LockMode mode = for_update ? detail::LockMode::plain : qs.lock();
+    if (mode != detail::LockMode::none && !for_update) [[unlikely]]
+      detail::require_lock_allowed(db_, info().name, mode, false);
+    const std::string_view lock = detail::lock_clause(db_.dialect(), mode);
     detail::StatementShape shape(info(), 'G');
-    shape.flag(lock);
+    shape.code(static_cast<char>('0' + (lock.empty() ? 0 : static_cast<int>(mode))));
     shape.where({&qs.scope(), &lookup});
     auto write = [&](detail::SqlWriter& w) {
       w.select_all_columns().where({&qs.scope(), &lookup});
       w.text(" LIMIT ").text(std::to_string(detail::max_get_results));
-      if (lock) w.text(" FOR UPDATE");
+      w.text(lock);
     };
     std::size_t rows = 0;
     run(shape, write, [&](const Row& row) {
@@ -102,30 +109,87 @@ class Executor {
     return get_one(QuerySet<M>{}, Expr<M>(detail::Node{detail::Op::eq, pk_column(), pk}));
   }
 
-  /// Every row of `qs`, ordered by primary key.
+  /// Every row of `qs`, in its order (by primary key when it has none), within its slice.
   std::vector<M> all(const QuerySet<M>& qs) const {
-    auto w = writer();
-    write_select(w, qs);
     std::vector<M> out;
-    run(w, [&](const Row& row) {
+    select(qs, {.distinct = qs.is_distinct()}, [&](const Row& row) {
       out.push_back(detail::read_object<M>(row));
       return true;
     });
     return out;
   }
 
-  /// The rows all() reads, one at a time through a cursor holding one connection while
-  /// it is open (object_cursor.hpp); one statement, counted once.
+  /// The rows all() reads (the same SELECT: filters, order, slice, distinct, lock), one at
+  /// a time through a cursor holding one connection while it is open (object_cursor.hpp);
+  /// one statement, counted once.
   ObjectCursor<M> iterate(const QuerySet<M>& qs) const {
+    detail::require_lock_allowed(db_, info().name, qs.lock(), qs.is_distinct());
     check_schema_once();
+    const detail::SelectStatement<M> statement(qs, {.distinct = qs.is_distinct()}, db_.dialect());
     auto w = writer();
-    write_select(w, qs);
+    statement.write(w);
     stats_->bump(detail::StatCounters::db_queries);
     return ObjectCursor<M>(DatabaseCursor::open_bound(db_, w.sql(), {w.params().begin(), w.params().size()}));
   }
 
-  /// How many rows `qs` matches (SELECT COUNT(*)).
+  /// The first row of `qs` in its order (by primary key when it has none) within its
+  /// slice, or nullopt: one statement reading at most one row.
+  std::optional<M> first(const QuerySet<M>& qs) const {
+    detail::Slice one = qs.slice();
+    const std::int64_t end = one.low == std::numeric_limits<std::int64_t>::max() ? one.low : one.low + 1;
+    one.high = one.high ? std::min(*one.high, end) : end;
+    std::optional<M> out;
+    select(qs, {.distinct = qs.is_distinct(), .slice = &one}, [&](const Row& row) {
+      detail::read_into(out.emplace(), row);
+      return false;
+    });
+    return out;
+  }
+
+  /// The listed columns of each row of `qs` (its filters, order, slice and distinct()),
+  /// as tuples of the members' types; `columns[i]` is the column of As...[i].
+  template <class... As>
+  std::vector<std::tuple<As...>> values(const QuerySet<M>& qs, std::span<const std::uint32_t> columns) const {
+    std::vector<std::tuple<As...>> out;
+    select(qs, {.columns = columns, .distinct = qs.is_distinct()}, [&](const Row& row) {
+      auto& t = out.emplace_back();
+      [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (read_column<As>(std::get<I>(t), row, I, columns[I]), ...);
+      }(std::index_sequence_for<As...>{});
+      return true;
+    });
+    return out;
+  }
+
+  /// One column of each row of `qs`, flat (values_list of one member).
+  template <class A>
+  std::vector<A> values_list(const QuerySet<M>& qs, std::uint32_t column) const {
+    std::vector<A> out;
+    select(qs, {.columns = {&column, 1}, .distinct = qs.is_distinct()}, [&](const Row& row) {
+      read_column<A>(out.emplace_back(), row, 0, column);
+      return true;
+    });
+    return out;
+  }
+
+  /// Runs the SELECT of `qs` that `options` describe (orm/detail/select.hpp: columns,
+  /// WHERE, ORDER BY with the tie-break, LIMIT/OFFSET, the row lock), handing each row
+  /// to `on_row` until it returns false. Named by its shape: each connection keeps it
+  /// prepared and its text is written only the first time. An empty slice runs nothing.
+  template <class OnRow>
+  void select(const QuerySet<M>& qs, const detail::SelectOptions& options, OnRow&& on_row) const {
+    if (options.locked) detail::require_lock_allowed(db_, info().name, qs.lock(), options.distinct);
+    if ((options.slice ? *options.slice : qs.slice()).empty()) return;
+    const detail::SelectStatement<M> statement(qs, options, db_.dialect());
+    detail::StatementShape shape(info(), 'Q');
+    statement.shape(shape);
+    auto write = [&](detail::SqlWriter& w) { statement.write(w); };
+    run(shape, write, on_row);
+  }
+
+  /// How many rows `qs` matches (SELECT COUNT(*)); within its slice when it has one.
   std::size_t count(const QuerySet<M>& qs) const {
+    if (qs.sliced()) return count_sliced(qs);
     auto w = writer();
     w.text("SELECT COUNT(*) FROM ").table().where({&qs.scope()});
     std::size_t n = 0;
@@ -136,8 +200,9 @@ class Executor {
     return n;
   }
 
-  /// Whether `qs` matches any row (SELECT 1 ... LIMIT 1).
+  /// Whether `qs` matches any row (SELECT 1 ... LIMIT 1); within its slice when it has one.
   bool exists(const QuerySet<M>& qs) const {
+    if (qs.sliced()) return exists_sliced(qs);
     auto w = writer();
     w.text("SELECT 1 FROM ").table().where({&qs.scope()}).text(" LIMIT 1");
     bool found = false;
@@ -145,16 +210,18 @@ class Executor {
     return found;
   }
 
-  /// The rows of `qs` whose primary key is in `pks`, keyed by primary key.
+  /// The rows of `qs` whose primary key is in `pks`, keyed by primary key (locked as
+  /// the queryset's select_for_update says).
   template <class R>
   std::unordered_map<pk_type, M> in_bulk(const QuerySet<M>& qs, const R& pks) const {
+    detail::require_lock_allowed(db_, info().name, qs.lock(), false);
     std::unordered_map<pk_type, M> out;
     std::vector<pk_type> chunk;
     auto flush = [&] {
       if (chunk.empty()) return;
       auto w = writer();
       const Expr<M> in = Col<M, pk_type>(pk_member()).in(chunk);
-      w.select_all_columns().where({&qs.scope(), &in});
+      w.select_all_columns().where({&qs.scope(), &in}).text(detail::lock_clause(db_.dialect(), qs.lock()));
       run(w, [&](const Row& row) {
         M obj = detail::read_object<M>(row);
         out.emplace(detail::pk_of(obj), std::move(obj));
@@ -482,10 +549,49 @@ class Executor {
 
   detail::SqlWriter writer() const { return detail::SqlWriter(db_.dialect(), info()); }
 
-  /// The SELECT of every column of `qs`'s rows, in its order (the primary key): what
-  /// all() and iterate() read, written in one place.
-  static void write_select(detail::SqlWriter& w, const QuerySet<M>& qs) {
-    w.select_all_columns().where({&qs.scope()}).text(" ORDER BY ").column(info().pk);
+  /// Reads column `i` of `row` (the model's column `column`) into `out`.
+  template <class A>
+  static void read_column(A& out, const Row& row, std::size_t i, std::uint32_t column) {
+    column_traits<A>::read_into(out, row, static_cast<int>(i),
+                                [&] { return detail::qualified_name(info().name, info().columns[column].name); });
+  }
+
+  /// COUNT(*) of a sliced queryset: the rows of its slice, counted in a subquery.
+  std::size_t count_sliced(const QuerySet<M>& qs) const {
+    std::size_t n = 0;
+    select_wrapped(qs, 'C', "SELECT COUNT(*) FROM (", ") AS s", [&](const Row& row) {
+      n = static_cast<std::size_t>(row.integer(0));
+      return false;
+    });
+    return n;
+  }
+
+  /// Whether the slice of a sliced queryset holds a row, in a subquery.
+  bool exists_sliced(const QuerySet<M>& qs) const {
+    bool found = false;
+    select_wrapped(qs, 'E', "SELECT 1 FROM (", ") AS s LIMIT 1", [&](const Row&) { return !(found = true); });
+    return found;
+  }
+
+  /// `before` + the SELECT of qs's primary keys in its slice (no order: it does not
+  /// change how many rows a slice holds) + `after`, named by a shape of verb `verb`.
+  template <class OnRow>
+  void select_wrapped(const QuerySet<M>& qs, char verb, std::string_view before, std::string_view after,
+                      OnRow&& on_row) const {
+    if (qs.slice().empty()) {
+      // nothing to read: the wrapper's answer for no row (COUNT(*) = 0, no row for EXISTS)
+      return;
+    }
+    const std::uint32_t pk = pk_column();
+    const detail::SelectStatement<M> statement(qs, {.columns = {&pk, 1}, .ordered = false, .locked = false}, db_.dialect());
+    detail::StatementShape shape(info(), verb);
+    statement.shape(shape);
+    auto write = [&](detail::SqlWriter& w) {
+      w.text(before);
+      statement.write(w);
+      w.text(after);
+    };
+    run(shape, write, on_row);
   }
 
   /// Runs the statement `w` wrote, its text as its key.

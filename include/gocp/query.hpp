@@ -270,6 +270,44 @@ struct CreateDefaults {
   std::vector<Assignment<T>> items;  ///< in the order given; a later one for the same column wins
 };
 
+namespace detail {
+/// One key of an ordering, as a value: the column, its direction and where its NULLs
+/// go. What a QuerySet keeps (no SQL text) and what the SQL writer renders.
+struct OrderTerm {
+  std::uint32_t column = 0;  ///< index in ModelInfo::columns
+  bool descending = false;   ///< DESC rather than ASC
+  bool nulls_first = false;  ///< NULLs before every value (else after)
+
+  /// The same key the other way round, its NULLs moving to the other end (Django's reverse()).
+  constexpr OrderTerm flipped() const noexcept { return {column, !descending, !nulls_first}; }
+  friend constexpr bool operator==(const OrderTerm&, const OrderTerm&) = default;
+};
+}  // namespace detail
+
+/// One key of an ordering on rows of T, for Repository::order_by: `c(&Link::created_at).desc()`.
+/// NULLs sort as the largest value unless told otherwise (ASC puts them last, DESC
+/// first; PostgreSQL's default, made the same on SQLite); `.nulls_first()` /
+/// `.nulls_last()` place them explicitly.
+template <class T>
+class Order {
+ public:
+  using model_type = T;  ///< the model whose rows it orders; order_by refuses another model's
+
+  /// Made by Col::asc() / Col::desc(); not for users.
+  constexpr explicit Order(detail::OrderTerm term) noexcept : term_(term) {}
+
+  /// This key with NULLs before every value.
+  constexpr Order nulls_first() const noexcept { return Order({term_.column, term_.descending, true}); }
+  /// This key with NULLs after every value.
+  constexpr Order nulls_last() const noexcept { return Order({term_.column, term_.descending, false}); }
+
+  /// The key as the QuerySet keeps it.
+  constexpr const detail::OrderTerm& term() const noexcept { return term_; }
+
+ private:
+  detail::OrderTerm term_;
+};
+
 /// A column of T backed by a member of type M.
 template <class T, class M>
 class Col {
@@ -354,6 +392,11 @@ class Col {
       return in_values_of<Inner, IM>(inner.queryset().scope(), detail::column_index<Inner>(field));
     }
   }
+
+  /// This column ascending, NULLs last (as the largest value): a key for order_by().
+  Order<T> asc() const noexcept { return Order<T>({column_, false, false}); }
+  /// This column descending, NULLs first (as the largest value): a key for order_by().
+  Order<T> desc() const noexcept { return Order<T>({column_, true, true}); }
 
   /// `column IS NULL`, or with `false` IS NOT NULL (Django's `__isnull`).
   Expr<T> is_null(bool null = true) const {

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `gocp::QuerySet<M>`: what a repository sees, as a value — the filters its reads
-/// apply, its *bound values* and its flags. A bound value (`parent_id == 7` for a
+/// apply, its *bound values*, its ordering, slice and flags (distinct, row locks). A bound value (`parent_id == 7` for a
 /// parent's children, Django's `core_filters`) filters every read, seeds every create
 /// and fixes its column for the unique-coverage check; a related manager is a
 /// repository with bound values, nothing more. Cheap to copy; never touches a database.
@@ -9,7 +9,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,6 +44,21 @@ inline void assign(ColumnValues& values, std::size_t column, Value v, bool incre
   values.emplace_back(column, std::move(v));
 }
 
+/// How a read locks the rows it returns (Repository::select_for_update).
+enum class LockMode : std::uint8_t { none, plain, skip_locked, nowait };
+
+/// A slice as Django keeps one: the rows [low, high) of the ordered result, to its end
+/// without a high mark. Each limit()/offset() narrows it within itself.
+struct Slice {
+  std::int64_t low = 0;               ///< rows skipped
+  std::optional<std::int64_t> high;   ///< one past the last row kept; none: to the end
+
+  /// Whether the result is cut at all (Django's is_sliced).
+  bool active() const noexcept { return low != 0 || high.has_value(); }
+  /// Whether it keeps no row at all (limit(0)): no statement needs to run.
+  bool empty() const noexcept { return high && *high == low; }
+};
+
 /// A bit per column that a top-level `column == value` term fixes to one non-NULL
 /// value. `column == nullopt` fixes nothing: a UNIQUE constraint never rejects a second
 /// NULL, so it cannot make get_or_create race-free. A subquery term (`in_query`, one
@@ -63,8 +82,10 @@ inline std::uint64_t equality_mask(std::span<const Node> nodes) {
 }  // namespace detail
 
 /// What a repository sees, as a value: its filters, its bound values (a related
-/// manager's `parent_id == 7`) and flags. Immutable: each narrowing returns a new one.
-/// Holds no connection and runs nothing (the Executor does).
+/// manager's `parent_id == 7`), its ordering and slice, and flags. Immutable: each
+/// narrowing returns a new one. Holds no connection and runs nothing (the Executor
+/// does); every part is typed (column indexes, directions, numbers), never SQL text,
+/// so a cache can key and analyse it.
 template <class M>
 class QuerySet {
  public:
@@ -101,6 +122,89 @@ class QuerySet {
     return out;
   }
 
+  // ---- ordering, slice, distinct, locks (the reads' shape) ------------------------------
+
+  /// The keys order_by() gave, as given: reverse() does not rewrite them (see order_reversed()).
+  std::span<const detail::OrderTerm> ordering() const noexcept { return ordering_; }
+  /// Whether reverse() was applied an odd number of times: every key, and the
+  /// primary-key tie-break, is read the other way round (Django's standard_ordering).
+  bool order_reversed() const noexcept { return reversed_; }
+  /// The slice limit()/offset() made.
+  const detail::Slice& slice() const noexcept { return slice_; }
+  /// Whether limit()/offset() cut the result (the verbs Django refuses then are refused).
+  bool sliced() const noexcept { return slice_.active(); }
+  /// Whether reads are SELECT DISTINCT.
+  bool is_distinct() const noexcept { return distinct_; }
+  /// How reads lock their rows (select_for_update).
+  detail::LockMode lock() const noexcept { return lock_; }
+
+  /// This queryset ordered by `keys` instead of any earlier ordering (Django's
+  /// order_by; a reverse() applied before still applies, as in Django).
+  QuerySet ordered_by(std::vector<detail::OrderTerm> keys) const {
+    refuse_if_sliced("order_by");
+    QuerySet out = *this;
+    out.ordering_ = std::move(keys);
+    return out;
+  }
+
+  /// This queryset read the other way round (Django's reverse()).
+  QuerySet reversed() const {
+    refuse_if_sliced("reverse");
+    QuerySet out = *this;
+    out.reversed_ = !reversed_;
+    return out;
+  }
+
+  /// At most `n` rows of the current result (Django's qs[:n] on it). ValidationError
+  /// for a negative `n` or an end past the largest int64.
+  QuerySet limited_to(std::int64_t n) const {
+    const std::int64_t high = bound_sum("limit", n);
+    QuerySet out = *this;
+    out.slice_.high = slice_.high ? std::min(*slice_.high, high) : high;
+    return out;
+  }
+
+  /// The current result without its first `m` rows (Django's qs[m:] on it).
+  /// ValidationError for a negative `m` or a start past the largest int64.
+  QuerySet offset_by(std::int64_t m) const {
+    const std::int64_t low = bound_sum("offset", m);
+    QuerySet out = *this;
+    out.slice_.low = slice_.high ? std::min(*slice_.high, low) : low;
+    return out;
+  }
+
+  /// This queryset with SELECT DISTINCT reads.
+  QuerySet made_distinct() const {
+    refuse_if_sliced("distinct");
+    QuerySet out = *this;
+    out.distinct_ = true;
+    return out;
+  }
+
+  /// This queryset with reads that lock their rows as `mode` says.
+  QuerySet locking(detail::LockMode mode) const {
+    QuerySet out = *this;
+    out.lock_ = mode;
+    return out;
+  }
+
+  /// ConfigurationError when the queryset is sliced: `verb` cannot apply to a slice, as
+  /// Django refuses it ("gocp: cannot update a sliced query (limit/offset) of 'app.link'").
+  void refuse_if_sliced(std::string_view verb) const {
+    if (sliced()) [[unlikely]]
+      throw_sliced(verb);
+  }
+
+  /// ConfigurationError when the queryset orders, slices, is distinct or locks rows:
+  /// for the readers that do not apply those yet (`reader` names it), rather than
+  /// ignoring them silently.
+  void refuse_read_shape(std::string_view reader) const {
+    if (ordering_.empty() && !reversed_ && !sliced() && !distinct_ && lock_ == detail::LockMode::none) return;
+    throw ConfigurationError("gocp: " + std::string(reader) + " of '" + std::string(model<M>::name) +
+                             "' does not apply order_by/reverse/limit/offset/distinct/select_for_update: give it "
+                             "a repository without them");
+  }
+
   /// The columns `lookup` and the bound values fix to one non-NULL value each.
   std::uint64_t fixed_columns(const Expr<M>& lookup) const {
     return bound_mask_ | detail::equality_mask(lookup.nodes());
@@ -135,10 +239,33 @@ class QuerySet {
     return masks;
   }
 
+  [[noreturn, gnu::cold]] static void throw_sliced(std::string_view verb) {
+    throw ConfigurationError("gocp: cannot " + std::string(verb) + " a sliced query (limit/offset) of '" +
+                             std::string(model<M>::name) + "'; apply it before limit()/offset()");
+  }
+
+  /// The current slice's start plus `n` (a limit's end or an offset's start), checked.
+  std::int64_t bound_sum(std::string_view verb, std::int64_t n) const {
+    const auto what = [&] {
+      return "gocp: " + std::string(verb) + "(" + std::to_string(n) + ") on '" + std::string(model<M>::name) + "'";
+    };
+    if (n < 0) throw ValidationError(what() + ": a bound must be 0 or more");
+    std::int64_t sum = 0;
+    if (__builtin_add_overflow(slice_.low, n, &sum))
+      throw ValidationError(what() + ": the slice would reach past the largest int64 (it already skips " +
+                            std::to_string(slice_.low) + " rows)");
+    return sum;
+  }
+
   Expr<M> scope_;
   detail::ColumnValues bound_;
   std::uint64_t bound_mask_ = 0;
   bool allow_non_unique_ = false;
+  bool reversed_ = false;
+  bool distinct_ = false;
+  detail::LockMode lock_ = detail::LockMode::none;
+  std::vector<detail::OrderTerm> ordering_;
+  detail::Slice slice_;
 };
 
 }  // namespace gocp

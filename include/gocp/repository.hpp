@@ -15,6 +15,7 @@
 /// filter()/exclude()/bind() return a new repository of the same type whose verbs see
 /// only the matching rows: lazy, chainable, cheap to copy.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -75,6 +76,37 @@ const std::vector<Assignment<Model>>& as_defaults(const D& defaults) {
   }
 }
 
+/// A Col of Model (any member type).
+template <class Model, class K>
+inline constexpr bool is_column_of = false;
+template <class Model, class X>
+inline constexpr bool is_column_of<Model, Col<Model, X>> = true;
+
+/// An order_by() key as the term the QuerySet keeps: an Order of the model, or a column
+/// (ascending); anything else stops at one readable static_assert.
+template <class Model, class K>
+OrderTerm as_order(const K& key) {
+  if constexpr (std::is_same_v<K, gocp::Order<Model>>) {
+    return key.term();
+  } else if constexpr (is_column_of<Model, K>) {
+    return key.asc().term();
+  } else {
+    static_assert(always_false<K>,
+                  "gocp: order_by(...) takes keys on the repository's model: c(&Model::field), or its .asc() / "
+                  ".desc() (this key is another model's field, or not a column)");
+    return {};
+  }
+}
+
+/// A member for values(...) / values_list(...): of the repository's model, or one
+/// readable static_assert.
+template <class Model, class T>
+constexpr void require_member_of() {
+  static_assert(std::is_same_v<T, Model>,
+                "gocp: values(...) / values_list(...) take members of the repository's model (this one is "
+                "another model's)");
+}
+
 template <class... Ts>
 inline constexpr bool all_distinct = true;
 template <class T, class... Ts>
@@ -91,6 +123,12 @@ struct RepositoryShared {
 };
 
 }  // namespace detail
+
+/// The options of Repository::select_for_update: at most one of them.
+struct ForUpdate {
+  bool skip_locked = false;  ///< skip the rows another transaction holds locked (FOR UPDATE SKIP LOCKED)
+  bool nowait = false;       ///< fail at once, instead of waiting, on a row another transaction holds locked
+};
 
 /// The verbs over one model's table, hooked by Policies; see the file comment. A cheap
 /// copyable value whose verbs are const: share it between threads once built (the
@@ -178,6 +216,7 @@ class Repository<Model, Policies...> {
   /// A repository seeing only the rows that match `condition` as well.
   template <class E>
   Repository filter(const E& condition) const {
+    qs_.refuse_if_sliced("filter");
     return with(qs_.filtered(detail::as_condition<Model>(condition)));
   }
 
@@ -185,6 +224,7 @@ class Repository<Model, Policies...> {
   /// condition excludes nothing, as Django's exclude(Q())).
   template <class E>
   Repository exclude(const E& condition) const {
+    qs_.refuse_if_sliced("exclude");
     return filter(!detail::as_condition<Model>(condition));
   }
 
@@ -195,6 +235,7 @@ class Repository<Model, Policies...> {
   Repository bind(const Assignment<Model>& first, const Rest&... rest) const {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: bind(...) takes assignments on the repository's model: c(&Model::field) = value");
+    qs_.refuse_if_sliced("bind");
     QuerySet<Model> qs = qs_;
     for (const Assignment<Model>* a : {&first, &rest...}) {
       if (a->increment)
@@ -211,12 +252,75 @@ class Repository<Model, Policies...> {
   /// never answered from a cache (a second matching row must still raise).
   Repository allow_non_unique_lookups() const { return with(qs_.allowing_non_unique()); }
 
+  // ---- ordering, slicing, distinct, row locks (Django's QuerySet) ----------------------
+
+  /// A repository whose reads come in the order of `keys`, replacing any earlier
+  /// ordering (Django's order_by): each key `c(&M::f)` (ascending), `c(&M::f).asc()` or
+  /// `c(&M::f).desc()`, optionally `.nulls_first()` / `.nulls_last()`. NULLs sort as the
+  /// largest value by default, on every backend (ASC NULLS LAST, DESC NULLS FIRST, as
+  /// PostgreSQL). The order is total: when the keys do not include the primary key, it
+  /// breaks ties, in the direction of the last key (`created_at DESC, id DESC`: an index
+  /// on (user_id, created_at) then serves the whole ORDER BY, as it ends in the key).
+  /// No keys: back to the default order, by primary key.
+  /// A key on another model's field does not compile; on a sliced repository,
+  /// ConfigurationError.
+  ///
+  ///     auto recent = links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).all();
+  template <class... Keys>
+  Repository order_by(const Keys&... keys) const {
+    return with(qs_.ordered_by({detail::as_order<Model>(keys)...}));
+  }
+
+  /// A repository reading in the opposite order: every key and its NULLs' place flipped,
+  /// the primary-key tie-break too (by primary key descending when unordered). Django's
+  /// reverse(): an order_by() after it is read reversed as well. ConfigurationError on a
+  /// sliced repository.
+  Repository reverse() const { return with(qs_.reversed()); }
+
+  /// A repository seeing at most the first `n` rows of this one's result (Django's
+  /// qs[:n]); slices compose as Django's slices of a slice. The bound is a bound
+  /// parameter (the statement stays prepared whatever `n` is). ValidationError naming
+  /// the bound when it is negative or the slice would end past the largest int64.
+  /// A sliced repository refuses filter, exclude, bind, order_by, reverse, distinct,
+  /// update, remove_all, get, find, get_or_create, update_or_create, in_bulk and last.
+  Repository limit(std::int64_t n) const { return with(qs_.limited_to(n)); }
+
+  /// A repository skipping the first `m` rows of this one's result (Django's qs[m:]);
+  /// errors and refusals as limit().
+  Repository offset(std::int64_t m) const { return with(qs_.offset_by(m)); }
+
+  /// A repository whose reads are SELECT DISTINCT: with values(...), each distinct
+  /// combination of the selected fields once. Such a read may be ordered only by the
+  /// fields it selects (ConfigurationError naming the field otherwise), and its ties are
+  /// broken by the selected fields instead of the primary key.
+  Repository distinct() const { return with(qs_.made_distinct()); }
+
+  /// A repository whose reads (all, first, last, values, values_list, get, find,
+  /// get_or_create, in_bulk) lock the rows they return until the transaction ends:
+  /// SELECT ... FOR UPDATE [SKIP LOCKED | NOWAIT] on PostgreSQL. Reading outside a
+  /// transaction is a TransactionManagementError (as Django). On SQLite, which has no
+  /// row locks, a plain select_for_update() adds nothing to the SQL and is still exact:
+  /// gocp's SQLite transactions begin IMMEDIATE, so the transaction already holds the
+  /// database's write lock and no other writer can change the rows it read until it
+  /// ends; `skip_locked` / `nowait` are NotSupportedError there. Both at once is a
+  /// ConfigurationError. count() and exists() lock nothing; a read with distinct() is
+  /// refused (PostgreSQL has no FOR UPDATE with DISTINCT).
+  Repository select_for_update(ForUpdate options = {}) const {
+    if (options.skip_locked && options.nowait)
+      throw ConfigurationError("gocp: select_for_update on '" + std::string(info().name) +
+                               "': skip_locked and nowait cannot both be set");
+    return with(qs_.locking(options.skip_locked ? detail::LockMode::skip_locked
+                            : options.nowait    ? detail::LockMode::nowait
+                                                : detail::LockMode::plain));
+  }
+
   // ---- reading ---------------------------------------------------------------------
 
   /// The one row matching `lookup` (and the repository's filters). Throws DoesNotExist
   /// when none does and MultipleObjectsReturned when several do.
   template <class E>
   Model get(const E& lookup_) const {
+    qs_.refuse_if_sliced("get");
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
     if (auto found = exec().get_one(qs_, lookup)) return std::move(*found);
     std::optional<Model> instead;
@@ -230,10 +334,12 @@ class Repository<Model, Policies...> {
   /// Like get(), but a missing row is std::nullopt. Several rows still throw.
   template <class E>
   std::optional<Model> find(const E& lookup) const {
+    qs_.refuse_if_sliced("find");
     return exec().get_one(qs_, detail::as_condition<Model>(lookup));
   }
 
-  /// Every matching row, by primary key.
+  /// Every matching row, in the repository's order (by primary key when it has none),
+  /// within its slice.
   std::vector<Model> all() const { return exec().all(qs_); }
   /// The matching rows, as all() reads them, one at a time: a single-pass range over an
   /// open cursor that holds one connection until the loop ends, breaks or the range is
@@ -242,10 +348,55 @@ class Repository<Model, Policies...> {
   ///
   ///     for (const Link& link : links.filter(c(&Link::clicks) > 0).iterate()) export_row(link);
   ObjectCursor<Model> iterate() const { return exec().iterate(qs_); }
-  /// How many rows match (SELECT COUNT(*); no row is read).
+  /// How many rows match (SELECT COUNT(*); no row is read); of a sliced repository, how
+  /// many its slice holds.
   std::size_t count() const { return exec().count(qs_); }
-  /// Whether any row matches (reads at most one).
+  /// Whether any row matches (reads at most one); of a sliced repository, whether its
+  /// slice holds one.
   bool exists() const { return exec().exists(qs_); }
+
+  /// The first matching row in the repository's order (by primary key when it has none)
+  /// and slice, or std::nullopt when there is none (Django's first()): one query.
+  std::optional<Model> first() const { return exec().first(qs_); }
+
+  /// The last matching row in the repository's order (by primary key when it has none),
+  /// or std::nullopt: first() of reverse(). ConfigurationError on a sliced repository
+  /// (as Django's, which cannot reverse a slice).
+  std::optional<Model> last() const {
+    qs_.refuse_if_sliced("last");
+    return exec().first(qs_.reversed());
+  }
+
+  /// The listed fields of every matching row (filters, order, slice, distinct()) as
+  /// tuples of the members' own types, reading only those columns (Django's values_list):
+  ///
+  ///     std::vector<std::tuple<std::int64_t, std::string>> rows = links.values(&Link::id, &Link::url);
+  ///
+  /// A std::optional member stays optional (NULL is nullopt). A member of another model
+  /// does not compile.
+  template <class... Ts, class... As>
+  std::vector<std::tuple<As...>> values(As Ts::*... members) const {
+    static_assert(sizeof...(As) > 0, "gocp: values(...) needs at least one member");
+    (detail::require_member_of<Model, Ts>(), ...);
+    if constexpr ((std::is_same_v<Ts, Model> && ...)) {
+      const std::array<std::uint32_t, sizeof...(As)> columns{static_cast<std::uint32_t>(Col<Model, As>(members).index())...};
+      return exec().template values<As...>(qs_, columns);
+    } else {
+      return {};
+    }
+  }
+
+  /// One field of every matching row, flat (Django's values_list(field, flat=True)):
+  /// `std::vector<std::string> urls = links.values_list(&Link::url);`. As values().
+  template <class T, class A>
+  std::vector<A> values_list(A T::*member) const {
+    detail::require_member_of<Model, T>();
+    if constexpr (std::is_same_v<T, Model>) {
+      return exec().template values_list<A>(qs_, static_cast<std::uint32_t>(Col<Model, A>(member).index()));
+    } else {
+      return {};
+    }
+  }
 
   /// The matching rows whose primary key is in `pks`, keyed by primary key. On a
   /// repository with caches, the objects alias answers what it holds current (every
@@ -254,9 +405,12 @@ class Repository<Model, Policies...> {
   /// transaction); inside a transaction that wrote the table, only the database. A
   /// repository filtered by a subquery asks only the database, in one query: whether a
   /// cached object still matches depends on another table, which memory cannot read.
+  /// A sliced repository refuses it (ConfigurationError); one with select_for_update
+  /// reads and locks the rows in the database, past the caches.
   template <class R>
   std::unordered_map<pk_type, Model> in_bulk(const R& pks) const {
-    if (!shared_->caches || detail::DatabaseAccess::wrote(database(), &info()) ||
+    qs_.refuse_if_sliced("in_bulk");
+    if (!shared_->caches || qs_.lock() != detail::LockMode::none || detail::DatabaseAccess::wrote(database(), &info()) ||
         detail::reads_other_tables(qs_.scope().nodes()))
       return exec().in_bulk(qs_, pks);
     std::vector<pk_type> distinct;
@@ -288,6 +442,7 @@ class Repository<Model, Policies...> {
   }
   /// `in_bulk({1, 2, 3})`: the same, for a braced list.
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
+    qs_.refuse_if_sliced("in_bulk");
     return exec().in_bulk(qs_, std::vector<pk_type>(pks));
   }
 
@@ -382,14 +537,21 @@ class Repository<Model, Policies...> {
   }
 
   /// Deletes every matching row (all rows of an unfiltered repository); returns how many.
-  std::size_t remove_all() const { return count_invalidations(exec().delete_where(qs_)); }
+  /// ConfigurationError on a sliced repository (Django refuses a delete with limit/offset).
+  std::size_t remove_all() const {
+    qs_.refuse_if_sliced("remove_all");
+    return count_invalidations(exec().delete_where(qs_));
+  }
 
   /// Sets the assigned columns on every matching row; returns how many rows changed.
   /// Assigning the primary key moves the row, as Django's update(id=...).
+  /// ConfigurationError on a sliced repository (as Django's "cannot update a query once
+  /// a slice has been taken").
   template <class... Rest>
   std::size_t update(const Assignment<Model>& first, const Rest&... rest) const {
     static_assert((std::is_same_v<Rest, Assignment<Model>> && ...),
                   "gocp: update(...) takes assignments on the repository's model: c(&Model::field) = value");
+    qs_.refuse_if_sliced("update");
     detail::ColumnValues values;
     for (const Assignment<Model>* a : {&first, &rest...}) detail::assign(values, a->column, a->resolve(), a->increment);
     return count_invalidations(exec().update_where(qs_, values));
@@ -405,6 +567,7 @@ class Repository<Model, Policies...> {
   /// row is read back and returned with false.
   template <class E, class D = Defaults<Model>>
   std::pair<Model, bool> get_or_create(const E& lookup_, const D& defaults = {}) const {
+    qs_.refuse_if_sliced("get_or_create");
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
     const bool covered = require_unique_lookup(lookup);
     CallStates states;
@@ -412,7 +575,8 @@ class Repository<Model, Policies...> {
     // written where the caller wants them, and nothing is moved.
     std::pair<Model, bool> result{};
     bool answered = false;
-    if (covered) {
+    // a read that must lock its row goes to the database: a cached answer locks nothing
+    if (covered && qs_.lock() == detail::LockMode::none) {
       for_each_policy_with_state(states, [&](const auto& p, auto& state) {
         if (!answered) answered = PolicyAccess::lookup(p, *this, lookup, result.first, state);
       });
@@ -431,6 +595,7 @@ class Repository<Model, Policies...> {
   std::pair<Model, bool> update_or_create(const E& lookup_, const D& defaults_ = {}, const C& create_defaults = {}) const {
     static_assert(std::is_same_v<C, detail::SameAsDefaults> || std::is_same_v<C, CreateDefaults<Model>>,
                   "gocp: update_or_create's third argument is gocp::create_defaults(...) on the repository's model");
+    qs_.refuse_if_sliced("update_or_create");
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
     const auto& defaults = detail::as_defaults<Model>(defaults_);
     const bool covered = require_unique_lookup(lookup);

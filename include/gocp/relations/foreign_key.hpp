@@ -141,9 +141,12 @@ auto parent_of(const Repository<Parent, Policies...>& parents, const Child& chil
 /// Every child `children` sees with its parent as `parents` sees it, in one joined query
 /// (Django's select_related), by the child's primary key. A child whose parent
 /// `parents` does not see (filtered out, or a NULL key) is left out, as an inner join does.
+/// Neither repository may order, slice, be distinct or lock (ConfigurationError).
 template <class Child, class... CP, class Parent, class... PP>
 std::vector<std::pair<Child, Parent>> select_related(const Repository<Child, CP...>& children,
                                                      const Repository<Parent, PP...>& parents) {
+  children.queryset().refuse_read_shape("select_related");
+  parents.queryset().refuse_read_shape("select_related");
   const ModelInfo& ci = model_info<Child>();
   const ModelInfo& pi = model_info<Parent>();
   const auto fk = detail::the_foreign_key_member<Child, Parent>();

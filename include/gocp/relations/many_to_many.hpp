@@ -51,7 +51,8 @@ class RelatedSet {
   using repository_type = Repository<M, Policies...>;  ///< the repository its reads and creates go through
 
   /// `forward`: M is the relation's target and `key` the owner's primary key; else M
-  /// owns the relation and `key` is the target's.
+  /// owns the relation and `key` is the target's. ConfigurationError when `targets` orders, slices,
+  /// is distinct or locks rows: the set does not apply those (yet).
   RelatedSet(repository_type targets, const ManyToManyInfo& relation, bool forward, Value key)
       : targets_(std::move(targets)),
         relation_(&relation),
@@ -59,7 +60,9 @@ class RelatedSet {
         near_(forward ? relation.owner_column : relation.target_column),
         far_(forward ? relation.target_column : relation.owner_column),
         key_(std::move(key)),
-        linked_(targets_.filter(linked_term())) {}
+        linked_(targets_.filter(linked_term())) {
+    targets_.queryset().refuse_read_shape("a many-to-many set");
+  }
 
   /// The repository of M the creates go through (all of M's rows its filters see,
   /// linked or not).

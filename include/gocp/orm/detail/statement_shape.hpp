@@ -52,6 +52,10 @@ class StatementShape {
   void flag(bool on) { put(on ? 'y' : 'n'); }
   /// A column the verb's text names (an UPDATE's SET list, in order).
   void column(std::size_t c) { number(c); }
+  /// A count or a number the text depends on (how many columns a SELECT lists).
+  void count(std::size_t n) { number(n); }
+  /// A one-byte choice the text depends on (a lock mode, an order key's direction).
+  void code(char c) { put(c); }
   /// A value bound by the verb's fixed text (an INSERT's columns, in order).
   void bind(const Value& v) { params_.emplace_back(&v); }
 

@@ -1,0 +1,45 @@
+#pragma once
+// The link-shortener models of issue 23 (a user's links, with a click counter, a creation
+// time and an optional note), shared by the query tests: ordering, slicing, values,
+// aggregates and conditions across the foreign key all read them.
+
+#include <gocp/gocp.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace links {
+
+struct User {
+  std::int64_t id = 0;
+  std::string email;
+};
+
+struct Link {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string url;
+  int clicks = 0;
+  gocp::Timestamp created_at{};
+  std::optional<std::string> note;
+};
+
+}  // namespace links
+
+template <>
+struct gocp::model<links::User> {
+  static constexpr std::string_view name = "links.user";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&links::User::id, "id"),
+                                             gocp::field(&links::User::email, "email", gocp::max_length(254), gocp::unique));
+};
+
+template <>
+struct gocp::model<links::Link> {
+  static constexpr std::string_view name = "links.link";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&links::Link::id, "id"),
+      gocp::foreign_key(&links::Link::user_id, "user_id", gocp::references<links::User>, gocp::on_delete::cascade),
+      gocp::field(&links::Link::url, "url", gocp::max_length(2000)), gocp::field(&links::Link::clicks, "clicks"),
+      gocp::field(&links::Link::created_at, "created_at"), gocp::field(&links::Link::note, "note"));
+};
