@@ -16,7 +16,7 @@
 /// Each connection prepares every statement once (`gocp_s<N>`) and then only executes
 /// it. Errors are mapped by SQLSTATE: class 23 (unique, foreign key, not null, check) is
 /// an IntegrityError; 40001 (serialization failure) and 40P01 (deadlock) are retryable
-/// OperationalErrors; lock timeouts, cancellations, shutdowns, lost connections and class 42
+/// OperationalErrors; lock timeouts, cancellations, shutdowns, lost connections and 42P01/42703
 /// (a missing table or column, as SQLite's "no such table") are OperationalErrors, and a lost connection is dropped by the pool so the next use
 /// opens a fresh one. Every message carries the SQLSTATE, the server's words and the SQL.
 ///
@@ -552,11 +552,11 @@ class PostgresConnection final : public Connection {
     if (cls == "23") throw IntegrityError(what);
     if (broken_) throw OperationalError(what, /*retryable=*/true);  // the session ended: a new one may succeed  // 23505 unique, 23503 FK, 23502 not null, 23514 check
     if (sqlstate == "40001" || sqlstate == "40P01") throw OperationalError(what, /*retryable=*/true);
-    // 08 connection, 53 resources, 55P03 lock timeout, 57 cancel/shutdown, 58 system; 42 a
-    // table, column or right the statement needs is missing (a table dropped after first
-    // use): OperationalError, the class SQLite's "no such table" gets, so one cause is one class
-    if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || cls == "42" || sqlstate == "55P03" ||
-        sqlstate == "55006")
+    // 08 connection, 53 resources, 55P03 lock timeout, 57 cancel/shutdown, 58 system; 42P01 /
+    // 42703 a table or column the statement names is missing (dropped after first use):
+    // OperationalError, the class SQLite's "no such table" gets, so one cause is one class
+    if (cls == "08" || cls == "53" || cls == "57" || cls == "58" || sqlstate == "42P01" || sqlstate == "42703" ||
+        sqlstate == "55P03" || sqlstate == "55006")
       throw OperationalError(what);
     throw DatabaseError(what);
   }
