@@ -14,6 +14,14 @@ struct Author {
   std::optional<std::string> country;
 };
 
+struct Book {
+  std::int64_t id = 0;
+  std::int64_t author_id = 0;
+  std::string title;
+  int sales = 0;
+  std::optional<int> year;  // unknown for some
+};
+
 struct Login {
   std::int64_t id = 0;
   std::string user;
@@ -29,6 +37,17 @@ struct gocp::model<Author> {
       gocp::field(&Author::name, "name", gocp::max_length(200), gocp::unique),
       gocp::field(&Author::books_in_store, "books_in_store"),
       gocp::field(&Author::country, "country"));
+};
+
+template <>
+struct gocp::model<Book> {
+  static constexpr std::string_view name = "library.book";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&Book::id, "id"),
+      gocp::foreign_key(&Book::author_id, "author_id", gocp::references<Author>, gocp::on_delete::cascade),
+      gocp::field(&Book::title, "title"),
+      gocp::field(&Book::sales, "sales"),
+      gocp::field(&Book::year, "year"));
 };
 
 template <>

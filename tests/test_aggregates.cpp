@@ -169,36 +169,36 @@ TEST_CASE_METHOD(Fixture, "group_by: one row per key, ordered by the keys", "[ag
   }
 }
 
-TEST_CASE_METHOD(Fixture, "group_by a NULL-able key: NULL is one group, sorted below every value",
+TEST_CASE_METHOD(Fixture, "group_by a NULL-able key: NULL is one group, sorted as the largest value",
                  "[aggregate][group_by]") {
   using Row = std::tuple<OptInt, std::int64_t, std::optional<gocp::Timestamp>>;
   const auto per_referrer =
       links.group_by(&Link::referrer_id).aggregate(gocp::count(), gocp::min(&Link::created_at));
   CHECK(per_referrer.all() ==
-        std::vector<Row>{{nullopt, 2, qm::day(1)}, {data.ann.id, 1, qm::day(3)}, {data.bob.id, 2, qm::day(0)}});
+        std::vector<Row>{{data.ann.id, 1, qm::day(3)}, {data.bob.id, 2, qm::day(0)}, {nullopt, 2, qm::day(1)}});
   CHECK(per_referrer.order_by(gocp::desc(&Link::referrer_id)).all() ==
-        std::vector<Row>{{data.bob.id, 2, qm::day(0)}, {data.ann.id, 1, qm::day(3)}, {nullopt, 2, qm::day(1)}});
-  // a NULL aggregate sorts the same way
+        std::vector<Row>{{nullopt, 2, qm::day(1)}, {data.bob.id, 2, qm::day(0)}, {data.ann.id, 1, qm::day(3)}});
+  // a NULL aggregate sorts the same way: first when descending
   using Rated = std::tuple<std::int64_t, OptDouble>;
   CHECK(links.group_by(&Link::user_id).aggregate(gocp::max(&Link::rating)).order_by(gocp::desc(gocp::max(&Link::rating))).all() ==
-        std::vector<Rated>{{data.ann.id, 4.5}, {data.bob.id, nullopt}, {data.dee.id, nullopt}});
+        std::vector<Rated>{{data.bob.id, nullopt}, {data.dee.id, nullopt}, {data.ann.id, 4.5}});
 }
 
 TEST_CASE_METHOD(Fixture, "group_by several keys", "[aggregate][group_by]") {
   using Row = std::tuple<std::int64_t, OptInt, OptInt>;
   const auto rows = links.group_by(&Link::user_id, &Link::referrer_id).aggregate(gocp::sum(&Link::clicks)).all();
-  CHECK(rows == std::vector<Row>{{data.ann.id, nullopt, 205},
-                                 {data.ann.id, data.bob.id, 10},
+  CHECK(rows == std::vector<Row>{{data.ann.id, data.bob.id, 10},
+                                 {data.ann.id, nullopt, 205},
                                  {data.bob.id, data.ann.id, 150},
                                  {data.dee.id, data.bob.id, 0}});
   const auto by_second = links.group_by(&Link::user_id, &Link::referrer_id)
                              .aggregate(gocp::sum(&Link::clicks))
                              .order_by(gocp::desc(&Link::referrer_id))
                              .all();
-  CHECK(by_second == std::vector<Row>{{data.ann.id, data.bob.id, 10},
+  CHECK(by_second == std::vector<Row>{{data.ann.id, nullopt, 205},
+                                      {data.ann.id, data.bob.id, 10},
                                       {data.dee.id, data.bob.id, 0},
-                                      {data.bob.id, data.ann.id, 150},
-                                      {data.ann.id, nullopt, 205}});
+                                      {data.bob.id, data.ann.id, 150}});
 }
 
 TEST_CASE_METHOD(Fixture, "bad grouped queries are clear errors, before any statement", "[aggregate][group_by]") {

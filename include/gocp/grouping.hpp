@@ -14,8 +14,8 @@
 /// The repository's filters and bound values apply first (SQL's WHERE, before grouping).
 /// A grouped result is ordered by the keys, ascending, unless order_by says otherwise;
 /// the keys not named in order_by always follow, ascending, so the order is total and
-/// slices of it never overlap. NULL sorts below every value (first ascending, last
-/// descending) on every backend, and a NULL key is one group, as SQL groups it. The
+/// slices of it never overlap. NULL sorts as the largest value (last ascending, first
+/// descending) on every backend, as in every ordered read, and a NULL key is one group, as SQL groups it. The
 /// aggregates and their types are gocp/aggregates.hpp's.
 
 #include <array>
@@ -42,15 +42,15 @@ namespace gocp {
 template <class X>
 struct GroupOrderBy {
   X of;             ///< `&Link::user_id` or `gocp::sum(&Link::clicks)`
-  bool descending;  ///< largest first (NULL last)
+  bool descending;  ///< largest first (NULL first: it sorts as the largest value)
 };
 
-/// `of` ascending (NULL first), for GroupedQuery::order_by; the same as `of` alone.
+/// `of` ascending (NULL last), for GroupedQuery::order_by; the same as `of` alone.
 template <class X>
 GroupOrderBy<X> asc(X of) {
   return {std::move(of), false};
 }
-/// `of` descending (NULL last), for GroupedQuery::order_by: `gocp::desc(gocp::count())`.
+/// `of` descending (NULL first), for GroupedQuery::order_by: `gocp::desc(gocp::count())`.
 template <class X>
 GroupOrderBy<X> desc(X of) {
   return {std::move(of), true};

@@ -1,5 +1,5 @@
 # Keeps a document true (the README, docs/tutorial.md): every ```cpp block in it must
-# compile against the headers, and one block must be the file VERBATIM itself (the
+# compile against the headers, and one block must be each file of VERBATIM itself (the
 # README's quick start is examples/quickstart.cpp, which CTest runs; the tutorial shows
 # docs/library.hpp, which its blocks include from DOC_INCLUDE_DIR).
 #
@@ -8,7 +8,10 @@
 
 cmake_minimum_required(VERSION 3.21)
 file(READ "${README}" text)
-file(READ "${VERBATIM}" quickstart)
+# VERBATIM: one file, or several separated by '|' (a ';' would split the CTest command).
+# Their texts are read where compared: C++ is full of ';', which a CMake list splits on.
+string(REPLACE "|" ";" verbatim_files "${VERBATIM}")
+set(verbatim_found "")
 set(doc_includes "")
 if(DOC_INCLUDE_DIR)
   set(doc_includes -I "${DOC_INCLUDE_DIR}")
@@ -16,7 +19,6 @@ endif()
 # Walk the blocks with string(FIND): C++ is full of ';' and '[', which CMake lists split on.
 file(MAKE_DIRECTORY "${OUT_DIR}")
 set(index 0)
-set(found_quickstart FALSE)
 set(rest "${text}")
 while(TRUE)
   string(FIND "${rest}" "```cpp\n" open)
@@ -32,9 +34,12 @@ while(TRUE)
   string(SUBSTRING "${rest}" 0 ${close} code)
   math(EXPR after "${close} + 3")
   string(SUBSTRING "${rest}" ${after} -1 rest)
-  if(code STREQUAL quickstart)
-    set(found_quickstart TRUE)
-  endif()
+  foreach(f IN LISTS verbatim_files)
+    file(READ "${f}" verbatim_text)
+    if(code STREQUAL verbatim_text)
+      list(APPEND verbatim_found "${f}")
+    endif()
+  endforeach()
   math(EXPR index "${index} + 1")
   set(source "${OUT_DIR}/readme_snippet_${index}.cpp")
   file(WRITE "${source}" "${code}")
@@ -47,7 +52,9 @@ endwhile()
 if(index EQUAL 0)
   message(FATAL_ERROR "${README} has no ```cpp block")
 endif()
-if(NOT found_quickstart)
-  message(FATAL_ERROR "${README}: no block is ${VERBATIM} verbatim: copy the file into it")
-endif()
-message(STATUS "${README}: ${index} C++ block(s) compile; one is ${VERBATIM}")
+foreach(f IN LISTS verbatim_files)
+  if(NOT f IN_LIST verbatim_found)
+    message(FATAL_ERROR "${README}: no block is ${f} verbatim: copy the file into it")
+  endif()
+endforeach()
+message(STATUS "${README}: ${index} C++ block(s) compile; ${VERBATIM} among them verbatim")

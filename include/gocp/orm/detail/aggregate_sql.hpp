@@ -63,11 +63,11 @@ struct GroupSpec {
   std::uint64_t offset = 0;
 };
 
-/// ` ASC NULLS FIRST` / ` DESC NULLS LAST`: NULL sorts below every value on both
-/// backends (SQLite's own order; PostgreSQL's default is the opposite), so a grouped
-/// result is the same list everywhere.
+/// ` ASC NULLS LAST` / ` DESC NULLS FIRST`: NULL sorts as the largest value on both
+/// backends, as in every other ordered read (orm/detail/select.hpp), so a grouped result
+/// is the same list everywhere.
 inline void write_direction(SqlWriter& w, bool descending) {
-  w.text(descending ? " DESC NULLS LAST" : " ASC NULLS FIRST");
+  w.text(descending ? " DESC NULLS FIRST" : " ASC NULLS LAST");
 }
 
 /// `SELECT k..., aggregates... FROM t WHERE (scope) GROUP BY k... ORDER BY ... LIMIT ? OFFSET ?`.
