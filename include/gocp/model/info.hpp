@@ -54,6 +54,7 @@ struct ForeignKeyInfo {
   std::string target_table;        ///< unquoted
   std::string_view target_column;  ///< the target's primary key column
   on_delete action;                ///< what deleting the referenced row does (enforced by the database)
+  std::string_view target_model = {};  ///< the referenced model's name, "library.author", for errors
 };
 
 struct ModelInfo;
@@ -195,8 +196,8 @@ std::shared_ptr<const ModelInfo> through_info(std::string_view name, const std::
   t->columns.push_back(key_column_of<Target>(t->target_column));
   t->pk = 0;
   t->unique_sets = {{0}, {1, 2}};
-  t->foreign_keys.push_back({1, owner_table, pk_name<Owner>(), on_delete::cascade});
-  t->foreign_keys.push_back({2, table_name<Target>(), pk_name<Target>(), on_delete::cascade});
+  t->foreign_keys.push_back({1, owner_table, pk_name<Owner>(), on_delete::cascade, model<Owner>::name});
+  t->foreign_keys.push_back({2, table_name<Target>(), pk_name<Target>(), on_delete::cascade, model<Target>::name});
   t->schema_hash = fnv1a(fnv1a(14695981039346656037ull, t->table), t->target_column);
   finish_model_info(*t);
   return t;
@@ -274,7 +275,8 @@ ModelInfo make_model_info() {
         (m.foreign_keys.push_back({detail::column_index<T>(fk.field.member),
                                    detail::table_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
                                    detail::pk_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
-                                   fk.action}),
+                                   fk.action,
+                                   model<typename std::remove_cvref_t<decltype(fk)>::target_type>::name}),
          ...);
       },
       model<T>::schema.foreign_keys);
