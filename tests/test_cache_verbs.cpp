@@ -386,7 +386,7 @@ TEST_CASE("redis over its unix socket: redis+unix:// and unix:// (as redis-py sp
 TEST_CASE("redis: a database the server does not have is a ConfigurationError at the first connection, never degraded",
           "[shared][redis]") {
   const std::string url = gocp::test::redis_server().url("key_prefix=nodb&timeout_ms=2000", 99);  // 16 by default
-  gocp::CacheRegistry caches{{"default", url}};  // accepted: the server is not asked until the first use
+  gocp::CacheRegistry caches{{"default", url}, {"verbs.visitor", url}};  // accepted: the server is not asked yet
   CHECK_THAT(configuration_error([&] { (void)caches.cache("default").get("k"); }),
              Catch::Contains("database 99") && Catch::Contains("DB index is out of range") &&
                  Catch::Contains(std::to_string(gocp::test::redis_server().port()) + "/99"));
