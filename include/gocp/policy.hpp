@@ -58,7 +58,9 @@ struct CreateRow {
 }  // namespace detail
 
 /// What get_or_create's create step inserts, built on demand so that the defaults'
-/// callables run only then — inside the create's savepoint, as Django's do.
+/// callables run only then — inside the create's savepoint, as Django's do, unless the
+/// host already called them before the create's transaction began (outside a caller's
+/// transaction, see Repository::get_or_create).
 template <class M>
 class PendingCreate {
  public:
