@@ -23,6 +23,7 @@
 
 #include "support/cache_url.hpp"
 #include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -282,12 +283,24 @@ namespace {
 std::string url_with(const std::string& options) {
   return gocp::test::shared_cache_url("timeout_ms=2000&" + options);
 }
+/// A model for the cases that go through a repository.
+struct Visitor {
+  std::int64_t id = 0;
+  std::string name;
+};
 // Whatever `fn` throws must be a ConfigurationError; returns its message.
 template <class F>
 std::string configuration_error(F&& fn) {
   return gocp::test::error_of<gocp::ConfigurationError>(fn);
 }
 }  // namespace
+
+template <>
+struct gocp::model<Visitor> {
+  static constexpr std::string_view name = "verbs.visitor";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&Visitor::id, "id"), gocp::field(&Visitor::name, "name", gocp::unique));
+};
 
 TEST_CASE("key_prefix and version keep deployments on one server apart", "[shared][keys]") {
   const std::string tag = std::to_string(getpid());
@@ -368,6 +381,29 @@ TEST_CASE("redis over its unix socket: redis+unix:// and unix:// (as redis-py sp
   CHECK(caches.cache("tcp").get("k") == std::optional<std::string>("over the socket"));
   CHECK_THAT(configuration_error([] { gocp::CacheRegistry{{"x", "unix://host/tmp/x.sock"}}; }),
              Catch::Contains("unix URL names a socket path") && Catch::Contains("unix:///path/to/redis.sock"));
+}
+
+TEST_CASE("redis: a database the server does not have is a ConfigurationError at the first connection, never degraded",
+          "[shared][redis]") {
+  const std::string url = gocp::test::redis_server().url("key_prefix=nodb&timeout_ms=2000", 99);  // 16 by default
+  gocp::CacheRegistry caches{{"default", url}, {"verbs.visitor", url}};  // accepted: the server is not asked yet
+  CHECK_THAT(configuration_error([&] { (void)caches.cache("default").get("k"); }),
+             Catch::Contains("database 99") && Catch::Contains("DB index is out of range") &&
+                 Catch::Contains(std::to_string(gocp::test::redis_server().port()) + "/99"));
+  const auto health = dynamic_cast<gocp::SharedCache&>(caches.cache("default")).health();
+  CHECK(health.errors + health.unavailable + health.timeouts == 0);  // not an outage: the circuit stays closed
+
+  // through a repository that caches: the first read surfaces it, instead of cache_errors climbing
+  gocp::test::TempDir dir;
+  auto db = gocp::Database::open(dir.sqlite_url());
+  gocp::Repository<Visitor, gocp::CachedGetOrCreate> visitors{db, caches};
+  visitors.create_table();
+  CHECK_THAT(configuration_error([&] { (void)visitors.get_or_create(gocp::c(&Visitor::name) == "ann"); }),
+             Catch::Contains("database 99"));
+  CHECK(visitors.stats().cache_errors == 0);
+  // a write's invalidation (noexcept) counts it and goes on: the row is written, nothing terminates
+  CHECK(visitors.create(Visitor{0, "bob"}).id != 0);
+  CHECK(visitors.count() == 1);
 }
 
 TEST_CASE("redis: two databases of one server are two caches", "[shared][redis]") {

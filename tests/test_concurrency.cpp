@@ -15,6 +15,7 @@
 #include <atomic>
 #include <barrier>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -189,6 +190,49 @@ TEST_CASE("8 threads all missing on the read then all inserting: one wins, seven
   }
   CHECK(created_wrong == 0);
   CHECK(disagreements == 0);
+}
+
+TEST_CASE("a slow callable default runs outside SQLite's write lock: the race's loser gets the winner's row, not "
+          "'database is locked'",
+          "[concurrency][threads]") {
+  gocp::test::TempDir dir;
+  // a busy timeout far shorter than the callable: a lock held while it runs would fail the other thread
+  auto db = gocp::Database::open(dir.sqlite_url() + "?busy_timeout_ms=50");
+  gocp::Repository<Token> tokens{db};
+  tokens.create_table();
+
+  std::atomic<int> in_callable{0};
+  const auto slow_hits = [&] {
+    // both threads are here at once (each missed its lookup), or one waited a second for the other
+    in_callable.fetch_add(1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (in_callable.load() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return std::int64_t{7};
+  };
+  std::array<std::int64_t, 2> ids{};
+  std::array<bool, 2> created{};
+  std::array<std::string, 2> errors{};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        auto [token, was_created] =
+            tokens.get_or_create(c(&Token::key) == "shared", gocp::defaults(c(&Token::hits) = slow_hits));
+        ids[t] = token.id;
+        created[t] = was_created;
+        CHECK(token.hits == 7);
+      } catch (const std::exception& e) {
+        errors[t] = e.what();
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(in_callable.load() == 2);  // both created, so both callables ran (only when creating)
+  CHECK(errors[0].empty());
+  CHECK(errors[1].empty());
+  CHECK(ids[0] == ids[1]);
+  CHECK(created[0] != created[1]);  // exactly one created
+  CHECK(tokens.count() == 1);
 }
 
 namespace {

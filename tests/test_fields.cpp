@@ -249,6 +249,15 @@ TEST_CASE_METHOD(Fixture, "fields: values gocp cannot store exactly are refused,
     accounts.create(sample("a"));
     CHECK_THROWS_AS(accounts.update(c(&Account::expires_at) = system_clock::time_point{} + nanoseconds{1500}),
                     gocp::ValidationError);
+    // a gocp::Timestamp member given system_clock::now(): the advice fits the member it already is
+    const std::string for_timestamp = error_of<gocp::ValidationError>(
+        [&] { accounts.update(c(&Account::last_seen) = system_clock::time_point{} + nanoseconds{1500}); });
+    CHECK_THAT(for_timestamp, Contains("tests.account.last_seen") &&
+                                  Contains("std::chrono::floor<std::chrono::microseconds>(t)") &&
+                                  !Contains("declare the member as gocp::Timestamp"));
+    CHECK(accounts.filter(c(&Account::last_seen) == gocp::Timestamp{us(-1)}).count() == 1);  // nothing was written
+    accounts.update(c(&Account::last_seen) = floor<microseconds>(system_clock::time_point{} + nanoseconds{1500}));
+    CHECK(accounts.filter(c(&Account::last_seen) == gocp::Timestamp{us(1)}).count() == 1);  // as advised, it is stored
   }
   SECTION("years outside 1 to 9999, an invalid date") {
     CHECK_THAT(error_of<gocp::ValidationError>([&] { accounts.update(c(&Account::born) = sys_days{10000y / 1 / 1}); }),

@@ -37,7 +37,42 @@ struct Gadget {
   std::string name;
 };
 
+// A link shortener's relations: links have tags (many-to-many) and clicks (a foreign key to the link).
+struct ScTag {
+  std::int64_t id = 0;
+  std::string name;
+};
+struct ScLink {
+  std::int64_t id = 0;
+  std::string slug;
+};
+struct ScClick {
+  std::int64_t id = 0;
+  std::int64_t link_id = 0;
+};
+
 }  // namespace
+
+template <>
+struct gocp::model<ScTag> {
+  static constexpr std::string_view name = "sc.tag";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&ScTag::id, "id"), gocp::field(&ScTag::name, "name", gocp::unique));
+};
+template <>
+struct gocp::model<ScLink> {
+  static constexpr std::string_view name = "sc.link";
+  static constexpr auto tags = gocp::many_to_many<ScTag>("tags");
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&ScLink::id, "id"), gocp::field(&ScLink::slug, "slug", gocp::unique), tags);
+};
+template <>
+struct gocp::model<ScClick> {
+  static constexpr std::string_view name = "sc.click";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&ScClick::id, "id"),
+      gocp::foreign_key(&ScClick::link_id, "link_id", gocp::references<ScLink>, gocp::on_delete::cascade));
+};
 
 template <>
 struct gocp::model<Gadget> {
@@ -242,4 +277,67 @@ TEST_CASE("a table is checked once per database and model: a repository made per
   // and another database handle checks before its first statement
   gocp::Repository<Gadget> elsewhere{gocp::Database::open(url)};
   CHECK_THAT(message_of([&] { (void)elsewhere.count(); }), Catch::Contains("does not exist"));
+}
+
+TEST_CASE("a table a model's relations need is checked at first use, naming it, its model and the call that creates it",
+          "[schema]") {
+  gocp::test::TempDir dir;
+  const std::string url = gocp::test::database_url(dir);
+  struct {
+    gocp::Database db;
+  } f{gocp::Database::open(url)};
+  {
+    gocp::Repository<ScTag> tags{f.db};
+    gocp::Repository<ScLink> links{f.db};
+    gocp::Repository<ScClick> clicks{f.db};  // registers the foreign key to sc_link, which a delete of links cascades into
+    tags.create_table();
+    links.create_table();
+    clicks.create_table();
+    links.create(ScLink{0, "a"});
+  }
+  // what a later run meets when a table is gone: the first statement of a model that needs it is refused
+  const auto after_dropping = [&](std::string_view table, auto repository) {
+    f.db.execute("DROP TABLE " + std::string(table) + (gocp::test::testing_postgres() ? " CASCADE" : ""));
+    auto db = gocp::Database::open(url);  // a new handle checks again
+    decltype(repository) repo{db};
+    return message_of([&] { (void)repo.count(); });
+  };
+  SECTION("a many-to-many target") {
+    CHECK_THAT(after_dropping("sc_tag", gocp::Repository<ScLink>{f.db}),
+               Catch::Contains("table sc_tag (model sc.tag, the target of sc.link.tags) does not exist: call "
+                               "create_table() on a Repository of sc.tag (or sync_schema())"));
+  }
+  SECTION("a many-to-many through table") {
+    CHECK_THAT(after_dropping("sc_link_tags", gocp::Repository<ScLink>{f.db}),
+               Catch::Contains("table sc_link_tags (the through table of sc.link.tags) does not exist: call "
+                               "create_table() on a Repository of sc.link"));
+  }
+  SECTION("a table whose foreign key points at the model's (a delete cascades into it)") {
+    CHECK_THAT(after_dropping("sc_click", gocp::Repository<ScLink>{f.db}),
+               Catch::Contains("table sc_click (which references sc.link through its column link_id") &&
+                   Catch::Contains("does not exist"));
+  }
+  SECTION("a foreign key's target") {
+    CHECK_THAT(after_dropping("sc_link", gocp::Repository<ScClick>{f.db}),
+               Catch::Contains("table sc_link (model sc.link, referenced by sc.click.link_id) does not exist: call "
+                               "create_table() on a Repository of sc.link"));
+  }
+}
+
+TEST_CASE("tables may be created in any order, and a forgotten many-to-many target is refused before remove_all reaches it",
+          "[schema]") {
+  Fixture f;
+  gocp::Repository<ScLink> links{f.db};
+  gocp::Repository<ScTag> tags{f.db};
+  if (!gocp::test::testing_postgres()) {  // PostgreSQL refuses a REFERENCES to a missing table at CREATE TABLE
+    links.create_table();                 // before its target: fine, create_table checks only its own tables
+    CHECK_THAT(message_of([&] { (void)links.filter(c(&ScLink::slug) == "a").remove_all(); }),
+               Catch::Contains("table sc_tag (model sc.tag, the target of sc.link.tags) does not exist"));
+  }
+  tags.create_table();
+  links.create_table();
+  gocp::Repository<ScClick>{f.db}.create_table();
+  links.create(ScLink{0, "a"});
+  CHECK(links.filter(c(&ScLink::slug) == "a").remove_all() == 1);
+  CHECK(links.count() == 0);
 }

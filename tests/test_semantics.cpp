@@ -7,6 +7,7 @@
 #include <gocp/gocp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,20 @@ struct Pair {  // unique_together(a, b) with a nullable b
   std::optional<std::string> b;
 };
 
+struct Person {  // Django's tests/get_or_create Person: birthday = DateField(), no default
+  std::int64_t id = 0;
+  std::string first_name;
+  std::string last_name;
+  std::chrono::sys_days birthday{};
+};
+
+struct PersonWithoutRequired {  // the same table, without gocp::required
+  std::int64_t id = 0;
+  std::string first_name;
+  std::string last_name;
+  std::chrono::sys_days birthday{};
+};
+
 struct Counter {  // a member initializer the schema does not repeat
   std::int64_t id = 0;
   std::string name;
@@ -46,6 +61,25 @@ struct gocp::model<Pair> {
   static constexpr std::string_view name = "sem.pair";
   static constexpr auto schema = gocp::table(gocp::primary_key(&Pair::id, "id"), gocp::field(&Pair::a, "a"),
                                              gocp::field(&Pair::b, "b"), gocp::unique_together(&Pair::a, &Pair::b));
+};
+
+template <>
+struct gocp::model<Person> {
+  static constexpr std::string_view name = "sem.person";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&Person::id, "id"), gocp::field(&Person::first_name, "first_name"),
+      gocp::field(&Person::last_name, "last_name"), gocp::field(&Person::birthday, "birthday", gocp::required),
+      gocp::unique_together(&Person::first_name, &Person::last_name));
+};
+
+template <>
+struct gocp::model<PersonWithoutRequired> {
+  static constexpr std::string_view name = "sem.person";
+  static constexpr auto schema = gocp::table(
+      gocp::primary_key(&PersonWithoutRequired::id, "id"), gocp::field(&PersonWithoutRequired::first_name, "first_name"),
+      gocp::field(&PersonWithoutRequired::last_name, "last_name"),
+      gocp::field(&PersonWithoutRequired::birthday, "birthday"),
+      gocp::unique_together(&PersonWithoutRequired::first_name, &PersonWithoutRequired::last_name));
 };
 
 template <>
@@ -64,6 +98,7 @@ struct Fixture : gocp::test::CachedAuthors {
   Fixture() {
     gocp::Repository<Pair>{db}.create_table();
     gocp::Repository<Counter>{db}.create_table();
+    gocp::Repository<Person>{db}.create_table();
     gocp::Repository<Parent>{db}.create_table();
     gocp::Repository<Child>{db}.create_table();
   }
@@ -225,16 +260,39 @@ TEST_CASE_METHOD(Fixture, "defect 7: update() of the primary key moves the row, 
   CHECK(plain.get(c(&Author::first_name) == "Anna").id == 42);
 }
 
-TEST_CASE_METHOD(Fixture, "defect 8: callable defaults run inside the create's savepoint", "[get_or_create]") {
+TEST_CASE_METHOD(Fixture, "defect 8: in a transaction, callable defaults run inside the create's savepoint",
+                 "[get_or_create]") {
   // The callable writes the very row the create then collides with: both are rolled
   // back together, and the IntegrityError reaches the caller.
   auto collide = [&] {
     plain.create(Author{0, "Leo", "Tolstoy", 1, std::nullopt});
     return 5;
   };
-  CHECK_THROWS_AS(plain.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = collide)),
+  CHECK_THROWS_AS(db.atomic([&] { plain.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = collide)); }),
                   gocp::IntegrityError);
   CHECK(plain.count() == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "outside a transaction, callable defaults run after the lookup missed, before the create's "
+                 "transaction begins",
+                 "[get_or_create]") {
+  // Not under the create's write lock (SQLite's BEGIN IMMEDIATE), as under Django's
+  // deferred BEGIN; the cost: the callable's own write stays when the create then fails.
+  // Here the create collides with the row the callable wrote: that row is the answer.
+  int calls = 0;
+  auto collide = [&] {
+    ++calls;
+    CHECK_FALSE(db.in_transaction());
+    plain.create(Author{0, "Leo", "Tolstoy", 1, std::nullopt});
+    return 5;
+  };
+  auto [found, created] = plain.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = collide));
+  CHECK_FALSE(created);
+  CHECK(found.books_in_store == 1);
+  CHECK(calls == 1);
+  // a hit runs no callable
+  CHECK_FALSE(plain.get_or_create(leo(), gocp::defaults(c(&Author::books_in_store) = collide)).second);
+  CHECK(calls == 1);
 }
 
 TEST_CASE_METHOD(Fixture, "defect 9: exclude() of an empty condition excludes nothing", "[filter]") {
@@ -252,6 +310,38 @@ TEST_CASE_METHOD(Fixture, "defect 10: a create starts from the model's member in
   CHECK(made.uses == 7);
   CHECK(counters.get(c(&Counter::name) == "logins").uses == 7);
   CHECK(counters.update_or_create(c(&Counter::name) == "views").first.uses == 7);
+}
+
+TEST_CASE_METHOD(Fixture, "a gocp::required field a create is not given is an IntegrityError naming it, before any write",
+                 "[get_or_create][required]") {
+  // Django's test_get_or_create_invalid_params / test_integrity: a required field without a value
+  using namespace std::chrono;
+  gocp::Repository<Person> people{db};
+  const auto tom = c(&Person::first_name) == "Tom" && c(&Person::last_name) == "Smith";
+  Recorder writes(db, "sem_person");
+  const auto queries = people.stats().db_queries;
+  CHECK_THROWS_WITH(people.get_or_create(tom), Catch::Contains("'sem.person.birthday'") &&
+                                                   Catch::Contains("gocp::required"));
+  CHECK_THROWS_AS(people.get_or_create(tom), gocp::IntegrityError);
+  CHECK_THROWS_AS(people.update_or_create(tom, gocp::defaults(c(&Person::last_name) = "Smith")), gocp::IntegrityError);
+  CHECK(writes.seen.empty());
+  CHECK(people.count() == 0);
+  // the lookup read ran, and the re-read of an IntegrityError; no INSERT
+  CHECK(people.stats().db_queries - queries == 7);
+  // given by the defaults, by the lookup, or by a bound value: created
+  auto [george, created] = people.get_or_create(c(&Person::first_name) == "George" && c(&Person::last_name) == "Harrison",
+                                                gocp::defaults(c(&Person::birthday) = sys_days{1943y / 2 / 25}));
+  CHECK(created);
+  CHECK(george.birthday == sys_days{1943y / 2 / 25});
+  CHECK(people.get_or_create(c(&Person::first_name) == "Ringo" && c(&Person::last_name) == "Starr" &&
+                             c(&Person::birthday) == sys_days{1940y / 7 / 7})
+            .second);
+  CHECK(people.update_or_create(tom, {}, gocp::create_defaults(c(&Person::birthday) = sys_days{1950y / 1 / 1})).second);
+  // a whole object carries its value: create() and save() are not affected
+  CHECK(people.create(Person{0, "Paul", "McCartney", {}}).id != 0);
+  CHECK(people.count() == 4);
+  // a create-time rule, not a change of the table: the schema hash ignores it
+  STATIC_REQUIRE(gocp::schema_hash<Person> == gocp::schema_hash<PersonWithoutRequired>);
 }
 
 // ---- bound values: the related manager's foundation --------------------------------

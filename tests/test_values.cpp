@@ -240,6 +240,34 @@ TEST_CASE_METHOD(Fixture, "values: NaN is refused where the backend would store 
   }
 }
 
+TEST_CASE_METHOD(Fixture, "values: -0.0 is refused where the backend would read back +0.0, kept where it is stored",
+                 "[values][nan]") {
+  using Catch::Matchers::Contains;
+  Item a = named("a");
+  a.x = -0.0;
+  Item b = named("b");
+  b.maybe_x = -0.0;
+  if (on_sqlite()) {
+    CHECK_FALSE(db.dialect().stores_negative_zero);
+    CHECK_THROWS_WITH(items.create(a), Contains("library.item.x") && Contains("-0.0"));
+    CHECK_THROWS_AS(items.create(b), gocp::ValidationError);
+    CHECK(items.count() == 0);  // nothing was written
+    items.create(named("c"));
+    CHECK_THROWS_WITH(items.update(c(&Item::maybe_x) = -0.0), Contains("library.item.maybe_x"));
+    CHECK(items.get(c(&Item::name) == "c").maybe_x == std::nullopt);
+    CHECK(items.filter(c(&Item::name) == "c").update(c(&Item::x) = 0.0) == 1);  // +0.0 is an ordinary value
+    CHECK_FALSE(std::signbit(items.get(c(&Item::name) == "c").x));
+  } else {
+    CHECK(db.dialect().stores_negative_zero);
+    CHECK(std::signbit(items.create(a).x));
+    CHECK(std::signbit(items.get(c(&Item::name) == "a").x));  // read back from the database: still -0.0
+    items.create(b);
+    REQUIRE(items.get(c(&Item::name) == "b").maybe_x.has_value());
+    CHECK(std::signbit(*items.get(c(&Item::name) == "b").maybe_x));
+    CHECK(items.filter(c(&Item::x) == 0.0).count() == 2);  // and equal to 0.0, as in C++
+  }
+}
+
 // ---- 4. the in-memory matcher agrees with the database, or refuses to decide ----------
 
 namespace {

@@ -26,6 +26,7 @@ struct Dialect {
   ///@}
   std::string_view distinct_from;        ///< NULL-safe "!=": IS NOT / IS DISTINCT FROM
   bool stores_nan;                       ///< a NaN double is stored as NaN (SQLite makes it NULL)
+  bool stores_negative_zero;             ///< -0.0 reads back as -0.0 (SQLite stores an integral REAL as an integer: +0.0)
   bool bytewise_text_order;              ///< text `<` is bytewise (SQLite's BINARY), not a locale's collation
   std::string_view blob_type;            ///< the column type of std::vector<std::byte>
   std::string_view timestamp_type;       ///< of a time_point (microseconds since 1970, UTC)

@@ -519,13 +519,13 @@ class Executor {
   /// needs it (and again whenever called).
   void check_schema() const {
     gocp::check_schema(db_, info());
-    mark_schema_checked();
+    detail::DatabaseAccess::schemas_checked(db_).add(&info());
   }
 
   /// Adds what the table lacks (never drops or changes anything), then checks it.
   SchemaChanges sync_schema() const {
     auto changes = gocp::sync_schema(db_, info(), detail::object_values(detail::default_object<M>()));
-    mark_schema_checked();
+    detail::DatabaseAccess::schemas_checked(db_).add(&info());
     return changes;
   }
 
@@ -537,13 +537,17 @@ class Executor {
 
   /// Before an executor's first statement: its table against the model (schema.hpp),
   /// unless another executor of the model already checked it on this database.
+  /// The tables its relations need are checked then too, once per database: not by
+  /// create_table() or check_schema(), so tables may be created in any order.
   void check_schema_once() const {
     if (schema_checked_->load(std::memory_order_acquire)) return;
-    if (detail::DatabaseAccess::schemas_checked(db_).contains(&info())) schema_checked_->store(true, std::memory_order_release);
-    else check_schema();
-  }
-  void mark_schema_checked() const {
-    detail::DatabaseAccess::schemas_checked(db_).add(&info());
+    auto& checked = detail::DatabaseAccess::schemas_checked(db_);
+    if (!checked.contains(&info())) check_schema();
+    const void* relations = &info().foreign_keys;  // the key of "its relations' tables checked"
+    if (!checked.contains(relations)) {
+      gocp::check_related_tables(db_, info());
+      checked.add(relations);
+    }
     schema_checked_->store(true, std::memory_order_release);
   }
 

@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -57,7 +58,9 @@ struct CreateRow {
 }  // namespace detail
 
 /// What get_or_create's create step inserts, built on demand so that the defaults'
-/// callables run only then — inside the create's savepoint, as Django's do.
+/// callables run only then — inside the create's savepoint, as Django's do, unless the
+/// host already called them before the create's transaction began (outside a caller's
+/// transaction, see Repository::get_or_create).
 template <class M>
 class PendingCreate {
  public:
@@ -69,6 +72,7 @@ class PendingCreate {
   /// The model's default object (`M{}` and each `default_value`), then the bound values,
   /// then the lookup's top-level `==` terms, then the defaults (callables called now).
   M build() const {
+    require_given();
     M obj = detail::default_object<M>();
     const auto set = [&](std::size_t column, const Value& v) { detail::set_column(obj, column, v); };
     assign_each(set, set, [&](std::size_t column) { return detail::get_column(obj, column); });
@@ -78,6 +82,7 @@ class PendingCreate {
   /// build()'s object as its columns' values, for the host's own create step: a bound
   /// or lookup value is pointed at where it is, not copied into a member and out again.
   void row(detail::CreateRow& row) const {
+    require_given();
     std::uint64_t assigned = 0;  // the columns set below: their default is not converted
     const auto mark = [&](std::size_t column, const Value&) {
       if (column < 64) assigned |= std::uint64_t{1} << column;
@@ -97,6 +102,27 @@ class PendingCreate {
   }
 
  private:
+  /// An IntegrityError naming each gocp::required field the create is not given by the
+  /// bound values, the lookup's `==` terms or the defaults (a `+=` default starts from
+  /// the default object's value: it gives none), as Django's create of a row without a
+  /// value for a field with no default. Thrown before anything is written.
+  void require_given() const {
+    const ModelInfo& info = model_info<M>();
+    if (info.required.empty()) return;  // the common case: nothing to look at
+    std::string missing;
+    for (const std::size_t column : info.required) {
+      bool given = false;
+      const auto mark = [&](std::size_t c, const Value&) { given = given || c == column; };
+      for (const auto& [c, v] : qs_.bound()) mark(c, v);
+      detail::for_each_equality_term(lookup_.nodes(), 0, mark);
+      for (const auto& a : defaults_) given = given || (a.column == column && !a.increment);
+      if (!given) (missing.empty() ? missing : missing += ", ") += "'" + detail::qualified_name(info.name, info.columns[column].name) + "'";
+    }
+    if (!missing.empty())
+      throw IntegrityError("gocp: a create of " + std::string(info.name) + " was not given " + missing +
+                           " (gocp::required): give it in the lookup's == terms or in the defaults");
+  }
+
   /// The bound values, the lookup's `==` terms and the defaults, in that order (a later
   /// one for a column wins): `keep(column, value)` for a value that outlives the create,
   /// `take(column, value)` for a default's, computed now; `current(column)` is the

@@ -562,7 +562,8 @@ class Repository<Model, Policies...> {
   /// Django's get_or_create: the object matching `lookup` (on top of the repository's
   /// filters and bound values) and false; else a new object — the model's default
   /// object, the bound values, the lookup's `field == value` terms, then `defaults`
-  /// (whose callables run only now, inside the create's savepoint) — and true. If the
+  /// (whose callables run only now: before the create's transaction begins, or, in the
+  /// caller's transaction, inside the create's savepoint) — and true. If the
   /// create violates a unique constraint because a concurrent caller won, the winner's
   /// row is read back and returned with false.
   template <class E, class D = Defaults<Model>>
@@ -683,7 +684,8 @@ class Repository<Model, Policies...> {
                                    const std::vector<Assignment<Model>>& defaults, bool for_update) const {
     result.second = false;
     if (exec().find_into(result.first, qs_, lookup, for_update)) return;
-    const PendingCreate<Model> pending(qs_, lookup, defaults);
+    std::vector<Assignment<Model>> resolved;
+    const PendingCreate<Model> pending(qs_, lookup, callables_called_outside_transaction(defaults, resolved));
     try {
       create_step(pending, result.first);
       count_invalidations(1);
@@ -691,6 +693,26 @@ class Repository<Model, Policies...> {
     } catch (const IntegrityError&) {
       if (!exec().find_into(result.first, qs_, lookup, for_update)) throw;
     }
+  }
+
+  /// `defaults`, or, when they hold callables and the caller is in no transaction, a copy
+  /// in `resolved` with each callable called now: before the create's transaction
+  /// begins, as under Django's deferred BEGIN. SQLite's BEGIN IMMEDIATE takes the
+  /// database's one write lock; user code run under it would make a concurrent creator
+  /// wait, and fail after its busy timeout instead of reading the winner's row. The cost:
+  /// a callable's own writes are not undone when the create then fails. In the caller's
+  /// transaction the callables run inside the create's savepoint, as before.
+  const std::vector<Assignment<Model>>& callables_called_outside_transaction(
+      const std::vector<Assignment<Model>>& defaults, std::vector<Assignment<Model>>& resolved) const {
+    const bool callables = std::any_of(defaults.begin(), defaults.end(), [](const auto& a) { return bool(a.lazy); });
+    if (!callables || database().in_transaction()) return defaults;
+    resolved = defaults;
+    for (auto& a : resolved)
+      if (a.lazy) {
+        a.value = a.lazy();
+        a.lazy = nullptr;
+      }
+    return resolved;
   }
 
   /// The create step into `out`: the policy's that claims it, else `pending` inserted

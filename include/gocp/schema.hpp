@@ -27,6 +27,7 @@
 
 #include "db/database.hpp"
 #include "detail/chrono.hpp"
+#include "detail/reverse_relations.hpp"
 #include "orm/detail/sql.hpp"
 #include "errors.hpp"
 #include "model.hpp"
@@ -210,6 +211,68 @@ inline void check_schema(const Database& db, const ModelInfo& info) {
                              detail::describe_drift(info, shape, drift) +
                              "). sync_schema() adds missing columns and unique indexes; it never changes or drops "
                              "a column, so a mistyped one needs a migration of your own");
+}
+
+/// The ConfigurationError naming each table `info`'s relations need that does not
+/// exist, or nothing when all do: the through tables and targets of its many-to-many
+/// relations, the targets of its foreign keys, and the tables whose foreign keys point
+/// at it (a delete cascades into them; those of models this process has described so
+/// far). Without it the first statement to touch one fails naming a table it does not
+/// mention (SQLite checks a foreign key's parent table on every write to the child).
+inline void check_related_tables(const Database& db, const ModelInfo& info) {
+  struct Needed {
+    std::string table, why, call;
+  };
+  std::vector<Needed> needed;
+  const auto need = [&](const std::string& table, std::string why, std::string call) {
+    if (table == info.table) return;
+    for (const Needed& n : needed)
+      if (n.table == table) return;
+    needed.push_back({table, std::move(why), std::move(call)});
+  };
+  const auto on_repository_of = [](std::string_view model) {
+    return "call create_table() on a Repository of " + std::string(model) + " (or sync_schema())";
+  };
+  for (const ManyToManyInfo& r : info.many_to_many) {
+    const std::string relation = detail::qualified_name(info.name, r.name);
+    if (r.explicit_through)
+      need(r.through->table, "model " + std::string(r.through->name) + ", the through model of " + relation,
+           on_repository_of(r.through->name));
+    else
+      need(r.through->table, "the through table of " + relation, on_repository_of(info.name));
+    for (const ForeignKeyInfo& fk : r.through->foreign_keys)
+      if (fk.column == r.target_column)
+        need(fk.target_table, "model " + std::string(r.target_model) + ", the target of " + relation,
+             on_repository_of(r.target_model));
+  }
+  for (const ForeignKeyInfo& fk : info.foreign_keys)
+    need(fk.target_table,
+         "model " + std::string(fk.target_model) + ", referenced by " +
+             detail::qualified_name(info.name, info.columns[fk.column].name),
+         on_repository_of(fk.target_model));
+  for (const detail::ReverseRelation& r : detail::ReverseRelations::global().of(info.table))
+    need(r.child->table,
+         "which references " + std::string(info.name) + " through its column " +
+             std::string(r.child->columns[r.column].name) + ", so a delete of " + std::string(info.name) +
+             " reaches it",
+         "call create_table() on a Repository of the model that declares it (or sync_schema())");
+  if (needed.empty()) return;
+  std::string missing;
+  db.with_connection([&](Connection& conn) {
+    for (const Needed& n : needed) {
+      const Value table[] = {n.table};
+      bool exists = false;
+      conn.query(db.dialect().table_columns_sql, table, [&](const Row&) {
+        exists = true;
+        return false;  // one column is enough
+      });
+      if (!exists)
+        (missing.empty() ? missing : missing += "; ") += "table " + n.table + " (" + n.why + ") does not exist: " + n.call;
+    }
+  });
+  if (!missing.empty())
+    throw ConfigurationError("gocp: model " + std::string(info.name) + " needs tables missing from " + db.url() + ": " +
+                             missing);
 }
 
 /// Brings `info`'s table up to the model, additively, in one transaction (see the file

@@ -304,15 +304,28 @@ struct base_traits<B, Kind::timestamp> {
 
   template <class What>
   static Value to_value(const B& v, const What& what) { return from_user(v, what); }
-  /// Refuses a time finer than a microsecond rather than rounding it silently.
+  /// Refuses a time finer than a microsecond rather than rounding it silently (Django
+  /// truncates to microseconds without a word; C++ itself refuses to assign a finer time
+  /// to a gocp::Timestamp member without a floor or a cast, and gocp says the same), in
+  /// an update or a default for a gocp::Timestamp member too: floor it first.
   template <class V, class What>
   static Value from_user(V&& v, const What& what) {
     const auto [micros, exact] = micros_of(v, what);
-    if (!exact)
+    if (!exact) throw_finer_than_microsecond(micros, what);
+    return Value{TimestampValue{micros}};
+  }
+  /// The error of from_user, saying what to do for this member's type.
+  template <class What>
+  [[noreturn]] static void throw_finer_than_microsecond(std::int64_t micros, const What& what) {
+    if constexpr (std::ratio_less_v<typename duration::period, std::micro>)  // the member holds the fraction
       throw_bad_time(what, format_timestamp(micros) + " and a fraction of a microsecond",
                      "gocp stores timestamps to the microsecond (as PostgreSQL); round it first with "
                      "std::chrono::floor<std::chrono::microseconds>(t), or declare the member as gocp::Timestamp");
-    return Value{TimestampValue{micros}};
+    else  // the time given is finer than the member it is for
+      throw_bad_time(what, format_timestamp(micros) + " and a fraction of a microsecond",
+                     "the member counts whole microseconds (or coarser) and the time given for it is finer; floor it "
+                     "first, as assigning it to the member would need: std::chrono::floor<std::chrono::microseconds>(t)"
+                     " (for gocp::Timestamp; std::chrono::floor<the member's duration>(t) otherwise)");
   }
   /// For `<`, `<=`, `>`, `>=` and `==`: the value rounded down, and whether that was
   /// exact (the comparison is then rewritten to stay exact, see Col::compare).

@@ -79,6 +79,7 @@ inline constexpr Dialect postgres_dialect{
     .text_type = "TEXT",
     .distinct_from = "IS DISTINCT FROM",
     .stores_nan = true,              // double precision holds NaN
+    .stores_negative_zero = true,    // and -0.0
     .bytewise_text_order = false,    // the database's collation, which gocp does not know
     .blob_type = "BYTEA",
     .timestamp_type = "TIMESTAMPTZ",  // microseconds, as gocp's timestamps; sent and read as ISO text in UTC

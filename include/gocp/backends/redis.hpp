@@ -540,8 +540,11 @@ class RedisCache final : public SharedCache {
   }
 
   /// Sends the setup commands queued in `cmd` on a connection being opened and reads
-  /// their replies; an error reply is a CacheError saying `what`. The replies, in order.
-  std::vector<detail::RedisReplyPtr> setup(redisContext* c, const detail::RespCommands& cmd, const char* what) {
+  /// their replies; an error reply is a CacheError saying `what`, or, when the URL asked
+  /// for what the server refuses (`misconfigured` says how), a ConfigurationError. The
+  /// replies, in order.
+  std::vector<detail::RedisReplyPtr> setup(redisContext* c, const detail::RespCommands& cmd, const char* what,
+                                           const std::string& misconfigured = {}) {
     round_trips_.fetch_add(1, std::memory_order_relaxed);
     if (redisAppendFormattedCommand(c, cmd.bytes().data(), cmd.bytes().size()) != REDIS_OK) throw_io(c, errno, what);
     std::vector<detail::RedisReplyPtr> replies;
@@ -549,9 +552,12 @@ class RedisCache final : public SharedCache {
       void* raw = nullptr;
       if (redisGetReply(c, &raw) != REDIS_OK || !raw) throw_io(c, errno, what);
       replies.emplace_back(static_cast<redisReply*>(raw));
-      if (replies.back()->type == REDIS_REPLY_ERROR)
-        throw CacheError(std::string("gocp: redis ") + what + std::string(replies.back()->str, replies.back()->len) +
-                         " (" + url() + ")");
+      if (replies.back()->type == REDIS_REPLY_ERROR) {
+        std::string error = std::string("gocp: redis ") + what + std::string(replies.back()->str, replies.back()->len) +
+                            " (" + url() + ")";
+        if (!misconfigured.empty()) throw ConfigurationError(error + misconfigured);
+        throw CacheError(error);
+      }
     }
     return replies;
   }
@@ -593,8 +599,13 @@ class RedisCache final : public SharedCache {
       cmd.clear();
     }
     if (endpoint_.db != 0) {
+      // refused ("ERR DB index is out of range": the server has fewer databases), the
+      // cache can never be used: a ConfigurationError, which the degrade-to-database
+      // paths let through to the caller, not an outage to count
       cmd.start(2).arg("SELECT").arg(endpoint_.db);
-      setup(c.get(), cmd, "refused SELECT: ");
+      setup(c.get(), cmd, "refused SELECT: ",
+            " - the URL names database " + std::to_string(endpoint_.db) +
+                ", which this server does not have (its `databases` setting, 16 by default, bounds the index)");
     }
     load_scripts(c.get());
     return c;

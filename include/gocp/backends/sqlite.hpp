@@ -68,6 +68,7 @@ inline constexpr Dialect sqlite_dialect{
     .text_type = "TEXT",
     .distinct_from = "IS NOT",
     .stores_nan = false,  // sqlite3_bind_double binds NaN as NULL
+    .stores_negative_zero = false,  // a REAL column stores 0.0 and -0.0 as the integer 0
     .bytewise_text_order = true,
     // SQLite has no time types: whole numbers, exact and ordered as numbers (text would
     // need a fixed format to order and parse, and julianday() rounds to milliseconds)

@@ -477,10 +477,16 @@ class ModelCaches {
     slot.stats->bump(counter);
   }
 
+  /// fn(), or `fallback` when the cache fails (counted) — except a ConfigurationError (a
+  /// cache that can never work, e.g. a Redis database the server does not have), which
+  /// reaches the caller. Every write to a cache follows a read of it that would have
+  /// raised it first; the noexcept invalidation paths count it as any failure.
   template <class R, class F>
   R guarded(const CacheSlot& slot, R fallback, F&& fn) const {
     try {
       return fn();
+    } catch (const ConfigurationError&) {
+      throw;
     } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
       count(StatCounters::cache_errors, slot);
       return fallback;

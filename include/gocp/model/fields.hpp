@@ -55,6 +55,19 @@ struct unique_t {
 /// The field's values are unique across the table.
 inline constexpr unique_t unique{};
 
+/// The type of gocp::required (a tag: pass the constant).
+struct required_t {
+  explicit required_t() = default;
+};
+/// A field a get_or_create / update_or_create create must be given — by the lookup's
+/// `==` terms, the repository's bound values or the defaults — as Django's field without
+/// a default (`DateField()`): a create that leaves it out is an IntegrityError naming
+/// it, raised before anything is written (C++ cannot tell a member initializer from the
+/// value a caller set, so gocp cannot see this by itself). `create(obj)` and `save(obj)`
+/// are not affected: the object carries a value. A create-time rule, not a constraint
+/// of the table: it leaves the schema hash and the table as they are.
+inline constexpr required_t required{};
+
 /// The type of gocp::manual (a tag: pass the constant).
 struct manual_t {
   explicit manual_t() = default;
@@ -127,6 +140,7 @@ struct Field {
   detail::Constant default_value{};
   bool auto_now = false;
   bool auto_now_add = false;
+  bool required = false;
   ///@}
 };
 
@@ -148,6 +162,10 @@ constexpr void apply_option(Field<T, M>& f, max_length o) {
 template <class T, class M>
 constexpr void apply_option(Field<T, M>& f, unique_t) {
   f.unique = true;
+}
+template <class T, class M>
+constexpr void apply_option(Field<T, M>& f, required_t) {
+  f.required = true;
 }
 template <class T, class M>
 constexpr void apply_option(Field<T, M>& f, manual_t) {
@@ -191,12 +209,20 @@ constexpr void apply_option(Field<T, M>& f, default_value<V> o) {
   else f.default_value = Constant(static_cast<std::int64_t>(o.value));
 }
 
+/// The option gives the field its value on every create (so gocp::required cannot apply).
+template <class O>
+inline constexpr bool gives_a_value = std::is_same_v<O, auto_now_t> || std::is_same_v<O, auto_now_add_t>;
+template <class V>
+inline constexpr bool gives_a_value<default_value<V>> = true;
+
 }  // namespace detail
 
 /// A column backed by `member`, named `name` in SQL; options: max_length(n), unique,
-/// default_value(v), auto_now, auto_now_add.
+/// default_value(v), auto_now, auto_now_add, required.
 template <class T, class M, class... Options>
 constexpr Field<T, M> field(M T::*member, std::string_view name, Options... options) {
+  static_assert(!((std::is_same_v<Options, required_t> || ...) && (detail::gives_a_value<Options> || ...)),
+                "gocp::required: a field with default_value, auto_now or auto_now_add always has a value");
   static_assert(column_traits<M>::supported,
                 "gocp::field: unsupported member type; use bool, an integer of at most 64 bits, float/double, "
                 "std::string, std::vector<std::byte>, std::chrono::system_clock::time_point (any sys_time), "

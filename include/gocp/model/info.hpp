@@ -39,6 +39,7 @@ struct ColumnInfo {
   detail::Constant default_value;  ///< the field's gocp::default_value; monostate: none
   bool auto_now = false;      ///< set to the current time on every create and save
   bool auto_now_add = false;  ///< set to the current time on create
+  bool required = false;      ///< gocp::required: a get_or_create's create must be given it
 
   ///@{
   /// An integer column's range, the member type's (bool: 0 and 1); a write outside it
@@ -54,6 +55,7 @@ struct ForeignKeyInfo {
   std::string target_table;        ///< unquoted
   std::string_view target_column;  ///< the target's primary key column
   on_delete action;                ///< what deleting the referenced row does (enforced by the database)
+  std::string_view target_model = {};  ///< the referenced model's name, "library.author", for errors
 };
 
 struct ModelInfo;
@@ -88,6 +90,7 @@ struct ModelInfo {
   std::uint64_t schema_hash = 0;  ///< gocp::schema_hash of the model
   std::vector<ForeignKeyInfo> foreign_keys;  ///< this model's own foreign key columns
   std::vector<ManyToManyInfo> many_to_many;  ///< relations declared on this model
+  std::vector<std::size_t> required;  ///< the gocp::required columns, for the create's check
   // SQL pieces written once rather than on every statement:
   std::string quoted_table;                 ///< "library_author"
   std::vector<std::string> quoted_columns;  ///< "id", "first_name", ...
@@ -195,8 +198,8 @@ std::shared_ptr<const ModelInfo> through_info(std::string_view name, const std::
   t->columns.push_back(key_column_of<Target>(t->target_column));
   t->pk = 0;
   t->unique_sets = {{0}, {1, 2}};
-  t->foreign_keys.push_back({1, owner_table, pk_name<Owner>(), on_delete::cascade});
-  t->foreign_keys.push_back({2, table_name<Target>(), pk_name<Target>(), on_delete::cascade});
+  t->foreign_keys.push_back({1, owner_table, pk_name<Owner>(), on_delete::cascade, model<Owner>::name});
+  t->foreign_keys.push_back({2, table_name<Target>(), pk_name<Target>(), on_delete::cascade, model<Target>::name});
   t->schema_hash = fnv1a(fnv1a(14695981039346656037ull, t->table), t->target_column);
   finish_model_info(*t);
   return t;
@@ -254,7 +257,9 @@ ModelInfo make_model_info() {
   detail::for_each_field<T>([&](const auto& f, std::size_t i) {
     using M = typename std::remove_cvref_t<decltype(f)>::member_type;
     m.columns.push_back({f.name, column_traits<M>::type, column_traits<M>::nullable, f.primary_key,
-                         f.auto_increment, f.unique, f.max_length, f.default_value, f.auto_now, f.auto_now_add});
+                         f.auto_increment, f.unique, f.max_length, f.default_value, f.auto_now, f.auto_now_add,
+                         f.required});
+    if (f.required) m.required.push_back(i);
     if constexpr (column_traits<M>::type == ColumnType::integer) {
       m.columns.back().min_value = detail::min_of<typename column_traits<M>::stored>;
       m.columns.back().max_value = detail::max_of<typename column_traits<M>::stored>;
@@ -274,7 +279,8 @@ ModelInfo make_model_info() {
         (m.foreign_keys.push_back({detail::column_index<T>(fk.field.member),
                                    detail::table_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
                                    detail::pk_name<typename std::remove_cvref_t<decltype(fk)>::target_type>(),
-                                   fk.action}),
+                                   fk.action,
+                                   model<typename std::remove_cvref_t<decltype(fk)>::target_type>::name}),
          ...);
       },
       model<T>::schema.foreign_keys);
