@@ -8,7 +8,7 @@
 //   total    a user's total clicks: filter(user_id == u).aggregate(sum(clicks))
 //            vs SELECT SUM(clicks) ... WHERE user_id = ?
 //
-// 100,000 links of 5,000 users; users drawn Zipf(0.99) (many keys, skewed); one call in
+// The models are tests/support/link_models.hpp's. 100,000 links of 5,000 users; users drawn Zipf(0.99) (many keys, skewed); one call in
 // 100 also adds a click to one of the user's links (through gocp's update() on gocp's
 // side, a prepared UPDATE on the floor's), so the statements run while the table is
 // written. An index on (user_id, created_at) serves both sides.
@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -34,44 +35,15 @@
 
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
+#include "../tests/support/link_models.hpp"
 #include "../tests/support/temp_dir.hpp"
-
-namespace bq {
-
-struct User {
-  std::int64_t id = 0;
-  std::string email;
-};
-struct Link {
-  std::int64_t id = 0;
-  std::int64_t user_id = 0;
-  std::string url;
-  std::int64_t clicks = 0;
-  std::int64_t created_at = 0;
-};
-
-}  // namespace bq
-
-template <>
-struct gocp::model<bq::User> {
-  static constexpr std::string_view name = "bench.user";
-  static constexpr auto schema =
-      gocp::table(gocp::primary_key(&bq::User::id, "id"), gocp::field(&bq::User::email, "email", gocp::unique));
-};
-template <>
-struct gocp::model<bq::Link> {
-  static constexpr std::string_view name = "bench.link";
-  static constexpr auto schema = gocp::table(
-      gocp::primary_key(&bq::Link::id, "id"),
-      gocp::foreign_key(&bq::Link::user_id, "user_id", gocp::references<bq::User>, gocp::on_delete::cascade),
-      gocp::field(&bq::Link::url, "url"), gocp::field(&bq::Link::clicks, "clicks"),
-      gocp::field(&bq::Link::created_at, "created_at"));
-};
 
 namespace bq {
 namespace {
 
 using gocp::c;
+using links::Link;
+using links::User;
 
 constexpr int kUsers = 5'000;
 constexpr int kLinks = 100'000;
@@ -110,16 +82,18 @@ const std::string& database_path() {
     std::string p = dir.file("queries.db").string();
     auto db = gocp::Database::open("sqlite:///" + p);
     gocp::Repository<User> users{db};
-    gocp::Repository<Link> links{db};
+    gocp::Repository<Link> link_rows{db};
     users.create_table();
-    links.create_table();
-    db.execute("CREATE INDEX IF NOT EXISTS bench_link_user_created ON bench_link (user_id, created_at)");
+    link_rows.create_table();
+    db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
     std::mt19937_64 rng(7);
     db.atomic([&] {
       for (int u = 1; u <= kUsers; ++u) users.create(User{u, "user" + std::to_string(u) + "@example.com"});
       for (int i = 1; i <= kLinks; ++i)
-        links.create(Link{0, 1 + static_cast<std::int64_t>(rng() % kUsers), "https://example.com/" + std::to_string(i),
-                          static_cast<std::int64_t>(rng() % 1000), static_cast<std::int64_t>(rng() % 1'000'000)});
+        link_rows.create(Link{0, 1 + static_cast<std::int64_t>(rng() % kUsers), "https://example.com/" + std::to_string(i),
+                          static_cast<int>(rng() % 1000),
+                          gocp::Timestamp{std::chrono::microseconds{static_cast<std::int64_t>(rng() % 1'000'000'000)}},
+                          std::nullopt});
     });
     return p;
   }();
@@ -141,11 +115,11 @@ class Raw {
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
       if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, pragma);
     recent_ = prepare(
-        "SELECT id, user_id, url, clicks, created_at FROM bench_link WHERE user_id = ? "
+        "SELECT id, user_id, url, clicks, created_at, note FROM links_link WHERE user_id = ? "
         "ORDER BY created_at DESC, id DESC LIMIT 20");
-    total_ = prepare("SELECT SUM(clicks) FROM bench_link WHERE user_id = ?");
+    total_ = prepare("SELECT SUM(clicks) FROM links_link WHERE user_id = ?");
     click_ = prepare(
-        "UPDATE bench_link SET clicks = clicks + 1 WHERE id = (SELECT MIN(id) FROM bench_link WHERE user_id = ?)");
+        "UPDATE links_link SET clicks = clicks + 1 WHERE id = (SELECT MIN(id) FROM links_link WHERE user_id = ?)");
   }
   Raw(const Raw&) = delete;
   Raw& operator=(const Raw&) = delete;
@@ -163,8 +137,11 @@ class Raw {
       l.user_id = sqlite3_column_int64(recent_, 1);
       l.url.assign(reinterpret_cast<const char*>(sqlite3_column_text(recent_, 2)),
                    static_cast<std::size_t>(sqlite3_column_bytes(recent_, 2)));
-      l.clicks = sqlite3_column_int64(recent_, 3);
-      l.created_at = sqlite3_column_int64(recent_, 4);
+      l.clicks = sqlite3_column_int(recent_, 3);
+      l.created_at = gocp::Timestamp{std::chrono::microseconds{sqlite3_column_int64(recent_, 4)}};
+      if (sqlite3_column_type(recent_, 5) != SQLITE_NULL)
+        l.note.emplace(reinterpret_cast<const char*>(sqlite3_column_text(recent_, 5)),
+                       static_cast<std::size_t>(sqlite3_column_bytes(recent_, 5)));
       out.push_back(std::move(l));
     }
     sqlite3_reset(recent_);
@@ -202,18 +179,18 @@ class Raw {
 /// gocp's side, on its own handle to the same file.
 struct Gocp {
   gocp::Database db = gocp::Database::open("sqlite:///" + database_path());
-  gocp::Repository<Link> links{db};
+  gocp::Repository<Link> link_rows{db};
 
   std::vector<Link> recent(std::int64_t user) const {
-    return links.filter(c(&Link::user_id) == user).order_by(c(&Link::created_at).desc()).limit(20).all();
+    return link_rows.filter(c(&Link::user_id) == user).order_by(c(&Link::created_at).desc()).limit(20).all();
   }
   std::optional<std::int64_t> total(std::int64_t user) const {
-    return std::get<0>(links.filter(c(&Link::user_id) == user).aggregate(gocp::sum(&Link::clicks)));
+    return std::get<0>(link_rows.filter(c(&Link::user_id) == user).aggregate(gocp::sum(&Link::clicks)));
   }
   void click(std::int64_t user) const {
     // the same row the floor picks: the user's first link
-    if (auto first = links.filter(c(&Link::user_id) == user).first())
-      links.filter(c(&Link::id) == first->id).update(c(&Link::clicks) += 1);
+    if (auto first = link_rows.filter(c(&Link::user_id) == user).first())
+      link_rows.filter(c(&Link::id) == first->id).update(c(&Link::clicks) += 1);
   }
 };
 
@@ -234,7 +211,12 @@ void recent(benchmark::State& state) {
   Raw raw;
   Draws gd, rd;
   std::uint64_t gn = 0, rn = 0;
-  if (g.recent(1).size() != raw.recent(1).size()) state.SkipWithError("gocp and the floor read different rows");
+  auto ids = [](const std::vector<Link>& rows) {
+    std::vector<std::int64_t> out;
+    for (const Link& l : rows) out.push_back(l.id);
+    return out;
+  };
+  if (ids(g.recent(1)) != ids(raw.recent(1))) state.SkipWithError("gocp and the floor read different rows");
   gocp::bench::run_paired(state, kBlock, false,
                           call_of(g, gd, gn, [](Gocp& s, std::int64_t u) { return s.recent(u); }),
                           call_of(raw, rd, rn, [](Raw& s, std::int64_t u) { return s.recent(u); }));
