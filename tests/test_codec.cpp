@@ -496,7 +496,8 @@ TEST_CASE("matches: in-memory evaluation selects exactly the rows SQLite selects
   const std::vector<std::int64_t> ns = {-5, 0, 1, 2, 3, 10, std::numeric_limits<std::int64_t>::max(),
                                         std::numeric_limits<std::int64_t>::min()};
   const std::vector<std::optional<std::int64_t>> ons = {std::nullopt, 1, 5, std::nullopt, -2, 0, 7};
-  const std::vector<double> xs = {-1.5, 0.0, 1.5, 2.0, 2.5, 1e300, -inf, inf, -0.0};
+  // no -0.0: SQLite would store +0.0, so gocp refuses it there (test_values)
+  const std::vector<double> xs = {-1.5, 0.0, 1.5, 2.0, 2.5, 1e300, -inf, inf, -2.5};
   const std::vector<std::optional<double>> oxs = {std::nullopt, 1.0, 2.5, -3.0};
   const std::vector<std::string> ts = {"abc", "ABC", "abd", "", "a%c", "a_c", "a\\c", "100%", "100", "caf",
                                        "zeta", "ab", "x_y%z", "abcabc", "_", "%", "\\", "a", "b", "aXc"};
