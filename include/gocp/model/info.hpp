@@ -349,6 +349,23 @@ void append_values(const T& obj, Out& out) {
   });
 }
 
+/// Writes every column of obj, in schema order, over out[0], out[1], ...: a text member
+/// is copied into the text the Value already holds, reusing its storage (bulk_create's
+/// rows, kept between calls, are written over without allocating).
+template <class T>
+void assign_values(const T& obj, Value* out) {
+  for_each_field<T>([&](const auto& f, std::size_t i) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    if constexpr (std::is_same_v<M, std::string>) {
+      if (auto* text = std::get_if<std::string>(&out[i])) {
+        text->assign(obj.*f.member);
+        return;
+      }
+    }
+    out[i] = column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); });
+  });
+}
+
 /// Every column of obj, in schema order.
 template <class T>
 std::vector<Value> object_values(const T& obj) {

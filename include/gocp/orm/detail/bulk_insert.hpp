@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -103,6 +104,50 @@ struct BulkRows {
 
   std::size_t size() const noexcept { return auto_pk.size(); }
   const Value& at(std::size_t row, std::size_t column) const noexcept { return values[row * width + column]; }
+
+  /// Room for `rows` rows of `columns` values, to be written over (assign_values):
+  /// the Values already there, and their texts' storage, are kept.
+  void resize(std::size_t rows, std::size_t columns) {
+    width = columns;
+    values.resize(rows * columns);
+    auto_pk.clear();
+    auto_pk.reserve(rows);
+  }
+
+  /// The heap memory it holds: the values' storage and their texts'.
+  std::size_t held_bytes() const noexcept {
+    std::size_t bytes = values.capacity() * sizeof(Value) + auto_pk.capacity();
+    for (const Value& v : values)
+      if (const auto* text = std::get_if<std::string>(&v)) bytes += text->capacity();
+    return bytes;
+  }
+};
+
+/// This thread's BulkRows, kept between bulk_create calls as a transaction's buffers
+/// are: the next call writes its rows over the last one's (no allocation per text, and
+/// no large block freed per call). One call holds it at a time (a call nested in a
+/// change handler gets rows of its own); rows that grew past kKeptBytes are freed
+/// rather than kept.
+class BulkRowsLease {
+ public:
+  BulkRowsLease() : rows_(std::move(spare())) {
+    if (!rows_) rows_ = std::make_unique<BulkRows>();
+  }
+  BulkRowsLease(const BulkRowsLease&) = delete;
+  BulkRowsLease& operator=(const BulkRowsLease&) = delete;
+  ~BulkRowsLease() {
+    if (!spare() && rows_->held_bytes() <= kKeptBytes) spare() = std::move(rows_);
+  }
+
+  BulkRows& rows() noexcept { return *rows_; }
+
+ private:
+  static constexpr std::size_t kKeptBytes = std::size_t{1} << 20;
+  static std::unique_ptr<BulkRows>& spare() {
+    thread_local std::unique_ptr<BulkRows> kept;
+    return kept;
+  }
+  std::unique_ptr<BulkRows> rows_;
 };
 
 /// A ValidationError for row `row` of `count`: `e`'s message (which names the field),
@@ -230,6 +275,7 @@ inline void bulk_insert_shape(StatementShape& shape, const BulkRows& rows, const
   shape.column(plan.update_columns.size());
   for (std::size_t c : plan.update_columns) shape.column(c);
   shape.column(batch.rows.size());
+  shape.reserve_binds(batch.rows.size() * batch.columns.size());
   for (std::size_t r : batch.rows)
     for (std::size_t c : batch.columns) shape.bind(rows.at(r, c));
 }
