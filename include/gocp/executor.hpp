@@ -519,6 +519,7 @@ class Executor {
         rows.auto_pk.push_back(auto_pk);
         for (std::size_t c = 0; c < rows.width; ++c)
           if (!(auto_pk && c == pk)) detail::validate_value(mi, db_.dialect(), c, row[c]);
+        for (std::size_t c : stored_as_bytes()) rows.count_storage(row[c]);
       } catch (const ValidationError& e) {
         detail::throw_row_invalid(r, objs.size(), e);
       }
@@ -728,6 +729,17 @@ class Executor {
     return creating ? on_create : on_save;
   }
   static Value now() { return Value{TimestampValue{detail::now_micros()}}; }
+
+  /// The text and blob columns: the values that hold heap storage (BulkRows counts it).
+  static const std::vector<std::size_t>& stored_as_bytes() {
+    static const std::vector<std::size_t> columns = [] {
+      std::vector<std::size_t> out;
+      for (std::size_t i = 0; i < info().columns.size(); ++i)
+        if (info().columns[i].type == ColumnType::text || info().columns[i].type == ColumnType::blob) out.push_back(i);
+      return out;
+    }();
+    return columns;
+  }
 
   /// The row before an update that only incremented integer columns: `after` less each
   /// increment (exact, since the range guard held); nullopt for any other update.

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <span>
@@ -101,6 +102,7 @@ struct BulkRows {
   std::size_t width = 0;      ///< columns per row
   std::vector<Value> values;  ///< row-major
   std::vector<char> auto_pk;  ///< per row: its key is the database's to assign (an auto key left 0)
+  std::size_t text_bytes = 0;  ///< the storage of the texts and bytes in `values`, as the writer counted it
 
   std::size_t size() const noexcept { return auto_pk.size(); }
   const Value& at(std::size_t row, std::size_t column) const noexcept { return values[row * width + column]; }
@@ -112,22 +114,24 @@ struct BulkRows {
     values.resize(rows * columns);
     auto_pk.clear();
     auto_pk.reserve(rows);
+    text_bytes = 0;
+  }
+
+  /// Counts the storage of `v` (a value just written) in text_bytes.
+  void count_storage(const Value& v) noexcept {
+    if (const auto* text = std::get_if<std::string>(&v)) text_bytes += text->capacity();
+    else if (const auto* blob = std::get_if<BlobValue>(&v)) text_bytes += blob->bytes.capacity();
   }
 
   /// The heap memory it holds: the values' storage and their texts'.
-  std::size_t held_bytes() const noexcept {
-    std::size_t bytes = values.capacity() * sizeof(Value) + auto_pk.capacity();
-    for (const Value& v : values)
-      if (const auto* text = std::get_if<std::string>(&v)) bytes += text->capacity();
-    return bytes;
-  }
+  std::size_t held_bytes() const noexcept { return values.capacity() * sizeof(Value) + auto_pk.capacity() + text_bytes; }
 };
 
 /// This thread's BulkRows, kept between bulk_create calls as a transaction's buffers
 /// are: the next call writes its rows over the last one's (no allocation per text, and
 /// no large block freed per call). One call holds it at a time (a call nested in a
-/// change handler gets rows of its own); rows that grew past kKeptBytes are freed
-/// rather than kept.
+/// change handler gets rows of its own); rows that grew past kKeptBytes, or that a
+/// call left half written (it threw), are freed rather than kept.
 class BulkRowsLease {
  public:
   BulkRowsLease() : rows_(std::move(spare())) {
@@ -136,7 +140,7 @@ class BulkRowsLease {
   BulkRowsLease(const BulkRowsLease&) = delete;
   BulkRowsLease& operator=(const BulkRowsLease&) = delete;
   ~BulkRowsLease() {
-    if (!spare() && rows_->held_bytes() <= kKeptBytes) spare() = std::move(rows_);
+    if (!spare() && std::uncaught_exceptions() == 0 && rows_->held_bytes() <= kKeptBytes) spare() = std::move(rows_);
   }
 
   BulkRows& rows() noexcept { return *rows_; }
