@@ -23,6 +23,13 @@
 // autocommit calls; the one-transaction figure is shown, without a target).
 //
 //   bench_bulk_create [--benchmark_min_time=0.5] [--benchmark_repetitions=5] [google benchmark flags]
+//
+// Where the time goes, in instructions (stable on a loaded machine, unlike time): one
+// side alone, N calls after a warm-up, counted by callgrind only around those calls:
+//
+//   valgrind --tool=callgrind --instr-atstart=no bench_bulk_create --callgrind=gocp [--calls=20]
+//   valgrind --tool=callgrind --instr-atstart=no bench_bulk_create --callgrind=raw [--calls=20]
+//   callgrind_annotate --inclusive=no callgrind.out.<pid>      # "Collected" / calls = per call
 
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
@@ -32,11 +39,21 @@
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
 
 #include <gocp/gocp.hpp>
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define GOCP_BENCH_CALLGRIND 1
+#else  // counted from the start, setup included: said when run
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#define GOCP_BENCH_CALLGRIND 0
+#endif
 
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
@@ -254,9 +271,38 @@ bool same_statements() {
   return gocp_side == floor_side && !gocp_side.empty();
 }
 
+/// `--callgrind=raw|gocp [--calls=N]`: N calls of that side alone, instrumented only
+/// around them (see the file comment); 2 for a bad side.
+int callgrind_side(const std::string& side, int calls) {
+  if (side != "raw" && side != "gocp") {
+    std::fprintf(stderr, "bench_bulk_create: --callgrind=raw or --callgrind=gocp\n");
+    return 2;
+  }
+  const std::string path = make_database();
+  Floor floor(path);
+  auto db = open_gocp(path);
+  const gocp::Repository<Link> links{db};
+  auto call = [&] { return side == "raw" ? written(floor.bulk_create(rows())) : written(links.bulk_create(rows())); };
+  call();  // statements prepared, the table checked, buffers warm
+  CALLGRIND_START_INSTRUMENTATION;
+  for (int i = 0; i < calls; ++i) benchmark::DoNotOptimize(call());
+  CALLGRIND_STOP_INSTRUMENTATION;
+  std::printf("%d calls of the %s side (%zu rows each)%s\n", calls, side.c_str(), kRows,
+              GOCP_BENCH_CALLGRIND ? "" : "; built without <valgrind/callgrind.h>: setup is counted too");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string callgrind;
+  int calls = 20;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg.starts_with("--callgrind=")) callgrind = arg.substr(12);
+    if (arg.starts_with("--calls=")) calls = std::stoi(std::string(arg.substr(8)));
+  }
+  if (!callgrind.empty()) return callgrind_side(callgrind, calls);
   // run_sides alternates the sides itself, so no random interleaving
   if (!gocp::bench::initialize(argc, argv, {.min_time = "0.5", .random_interleaving = false})) return 1;
   if (!same_statements()) {
