@@ -417,6 +417,48 @@ TEST_CASE_METHOD(Fixture, "every row written is a RowChange, delivered at the co
   }
 }
 
+TEST_CASE_METHOD(Fixture, "a call's rows never leak into the next one's (each thread's rows are reused)",
+                 "[bulk_create]") {
+  // a call of another model, fewer rows, a text slot that becomes NULL, a call that
+  // failed validation midway, and a call nested in a change handler of another
+  const auto first = tags.bulk_create({{0, "alpha-a-longer-name", 1, "a note long enough to live on the heap"},
+                                       {0, "beta", 2, std::nullopt},
+                                       {0, "gamma", 3, "short"}});
+  REQUIRE(first.size() == 3);
+  const auto code = codes.bulk_create({{"k1", "label one, also long enough for the heap"}});
+  REQUIRE(code.size() == 1);
+  CHECK(code[0].code == "k1");
+  CHECK(code[0].label == "label one, also long enough for the heap");
+  auto bad = some_links(3);
+  bad[1].url = std::string(41, 'x');
+  CHECK_THROWS_AS(links.bulk_create(bad), gocp::ValidationError);
+  const auto second = tags.bulk_create({{0, "delta", 4, std::nullopt}});
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].name == "delta");
+  CHECK(second[0].note == std::nullopt);
+  CHECK(second[0].uses == 4);
+
+  std::vector<Code> nested;
+  auto sub = db.changes().subscribe("app_tag", [&](const gocp::RowChange&) {
+    if (nested.empty()) nested = codes.bulk_create({{"k2", "written by a handler, while the outer call runs"}});
+  });
+  const auto outer = tags.bulk_create({{0, "epsilon", 5, "outer note, long enough for the heap too"}});
+  REQUIRE(outer.size() == 1);
+  CHECK(outer[0].name == "epsilon");
+  CHECK(outer[0].note == "outer note, long enough for the heap too");
+  REQUIRE(nested.size() == 1);
+  CHECK(nested[0].label == "written by a handler, while the outer call runs");
+
+  const auto all = tags.all();
+  REQUIRE(all.size() == 5);
+  CHECK(all[1].name == "beta");
+  CHECK(all[1].note == std::nullopt);
+  CHECK(all[3].name == "delta");
+  CHECK(all[4].note == "outer note, long enough for the heap too");
+  CHECK(codes.count() == 2);
+  CHECK(links.count() == 0);
+}
+
 TEST_CASE_METHOD(Fixture, "the default batch is what one statement can bind, and a larger batch_size is lowered to it",
                  "[bulk_create]") {
   if (gocp::test::testing_postgres()) return;  // SQLite's limit, lowered on the connection

@@ -476,7 +476,8 @@ class Executor {
     written = 0;
     if (objs.empty()) return {};
     const detail::BulkPlan plan = detail::bulk_plan(info(), options);
-    const detail::BulkRows rows = bulk_rows(objs, bound);
+    detail::BulkRowsLease lease;
+    const detail::BulkRows& rows = bulk_rows(objs, bound, lease.rows());
     if (plan.on_conflict == detail::OnConflict::update) detail::refuse_repeated_keys(info(), rows, plan.unique_columns);
     std::vector<M> out(objs.size());
     std::vector<char> stored(objs.size(), 0);
@@ -624,22 +625,20 @@ class Executor {
         [&](Connection& c) { return c.query_keyed(shape.key(), write_sql, shape.params(), on_row); });
   }
 
-  /// bulk_insert's rows as values: each object's, its bound columns set, its auto_now
-  /// columns stamped with one time; each value validated, a ValidationError naming the
-  /// row's index and the field.
-  detail::BulkRows bulk_rows(std::span<const M> objs, const detail::ColumnValues& bound) const {
+  /// bulk_insert's rows as values, written over `rows` (returned): each object's, its
+  /// bound columns set, its auto_now columns stamped with one time; each value
+  /// validated, a ValidationError naming the row's index and the field.
+  const detail::BulkRows& bulk_rows(std::span<const M> objs, const detail::ColumnValues& bound,
+                                    detail::BulkRows& rows) const {
     const ModelInfo& mi = info();
     constexpr std::size_t pk = detail::pk_index<M>;
-    detail::BulkRows rows;
-    rows.width = mi.columns.size();
-    rows.values.reserve(objs.size() * rows.width);
-    rows.auto_pk.reserve(objs.size());
+    rows.resize(objs.size(), mi.columns.size());
     const std::vector<std::size_t>& stamped = auto_now_columns(/*creating=*/true);
     const Value at = stamped.empty() ? Value{} : now();
     for (std::size_t r = 0; r < objs.size(); ++r) {
       try {
-        detail::append_values(objs[r], rows.values);
         Value* row = rows.values.data() + r * rows.width;
+        detail::assign_values(objs[r], row);
         for (const auto& [column, v] : bound) row[column] = v;
         for (std::size_t c : stamped) row[c] = at;
         const auto* key = std::get_if<std::int64_t>(&row[pk]);
@@ -647,6 +646,7 @@ class Executor {
         rows.auto_pk.push_back(auto_pk);
         for (std::size_t c = 0; c < rows.width; ++c)
           if (!(auto_pk && c == pk)) detail::validate_value(mi, db_.dialect(), c, row[c]);
+        for (std::size_t c : stored_as_bytes()) rows.count_storage(row[c]);
       } catch (const ValidationError& e) {
         detail::throw_row_invalid(r, objs.size(), e);
       }
@@ -655,7 +655,7 @@ class Executor {
   }
 
   /// One batch's INSERT: each row the database returns read into `out` at its index in
-  /// the call, marked in `stored`, and a RowChange (the statement's in one batch);
+  /// the call, marked in `stored`, and a RowChange (made in the transaction's buffer);
   /// returns how many rows it wrote. The rows come back in the order the INSERT
   /// processed them (its VALUES order), less those an ignored conflict skipped; that is
   /// checked on every row (the key it set, the key an auto key batch assigns in
@@ -694,8 +694,10 @@ class Executor {
     detail::StatementShape shape(mi, 'B');
     detail::bulk_insert_shape(shape, rows, batch, plan);
     auto write = [&](detail::SqlWriter& w) { detail::write_bulk_insert(w, mi, db_.dialect(), rows, batch, plan); };
-    std::vector<RowChange> changes;
-    changes.reserve(batch.rows.size());
+    // the changes made where the transaction (bulk_insert's atomic()) keeps them, from
+    // the first row written: a batch whose rows were all skipped wrote nothing
+    detail::SmallVector<RowChange, 1>* changes = nullptr;
+    const bool subscribed = db_.changes().has_subscribers();
     std::size_t at = 0;  // the batch position of the next row the database may return
     std::size_t returned = 0;
     M got{};  // where an ignore_conflicts row is read until its place is known
@@ -716,13 +718,14 @@ class Executor {
       if (ignore) out[r] = std::move(got);
       stored[r] = 1;
       const bool had = upsert && (reports_inserted ? row.integer(static_cast<int>(rows.width)) == 0 : had_row[at] != 0);
-      emit(key, had, nullptr, &out[r], &changes);
+      if (!changes && !(changes = detail::DatabaseAccess::change_buffer(db_, &mi, batch.rows.size() - at)))
+        throw Error("gocp: internal error: a bulk_create batch ran outside its transaction");
+      changes->emplace_back_with([&] { return make_change(key, had, nullptr, &out[r], subscribed); });
       ++at;
       ++returned;
       return true;
     });
     if (!ignore && returned != batch.rows.size()) unmatched();
-    detail::DatabaseAccess::emit_many(db_, &mi, std::move(changes));
     return returned;
   }
 
@@ -854,6 +857,17 @@ class Executor {
   }
   static Value now() { return Value{TimestampValue{detail::now_micros()}}; }
 
+  /// The text and blob columns: the values that hold heap storage (BulkRows counts it).
+  static const std::vector<std::size_t>& stored_as_bytes() {
+    static const std::vector<std::size_t> columns = [] {
+      std::vector<std::size_t> out;
+      for (std::size_t i = 0; i < info().columns.size(); ++i)
+        if (info().columns[i].type == ColumnType::text || info().columns[i].type == ColumnType::blob) out.push_back(i);
+      return out;
+    }();
+    return columns;
+  }
+
   /// The row before an update that only incremented integer columns: `after` less each
   /// increment (exact, since the range guard held); nullopt for any other update.
   static std::optional<M> before_increments(const M& after, const detail::ColumnValues& values) {
@@ -894,16 +908,19 @@ class Executor {
   /// are copied only when someone may read them (ChangeStream::has_subscribers).
   void emit(const Value& pk, bool had_row, const M* before, const M* after,
             std::vector<RowChange>* batch = nullptr) const {
-    const auto make = [&] {
-      RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row, after != nullptr};
-      if (db_.changes().has_subscribers()) {
-        if (before) change.before = detail::object_values(*before);
-        if (after) change.after = detail::object_values(*after);
-      }
-      return change;
-    };
+    const auto make = [&] { return make_change(pk, had_row, before, after, db_.changes().has_subscribers()); };
     if (batch) batch->push_back(make());
     else detail::DatabaseAccess::emit_made(db_, &info(), make);
+  }
+
+  /// emit()'s RowChange, its values filled when `subscribed`.
+  static RowChange make_change(const Value& pk, bool had_row, const M* before, const M* after, bool subscribed) {
+    RowChange change{info().table, pk, std::nullopt, std::nullopt, had_row, after != nullptr};
+    if (subscribed) {
+      if (before) change.before = detail::object_values(*before);
+      if (after) change.after = detail::object_values(*after);
+    }
+    return change;
   }
 
   static bool contains(const std::vector<Value>& pks, const Value& pk) {

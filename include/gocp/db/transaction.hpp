@@ -126,6 +126,16 @@ struct DatabaseAccess {
     }
     db.state_->changes.publish_many(changes);
   }
+  /// Where a write of up to `expected` rows inside the transaction open on this thread
+  /// makes its changes in place (room for them reserved, `table` noted as written), so a
+  /// bulk write moves none; null outside a transaction, where changes are published.
+  static SmallVector<RowChange, 1>* change_buffer(const Database& db, const void* table, std::size_t expected) {
+    auto* tx = db.transaction_state();
+    if (!tx) return nullptr;
+    if (std::find(tx->written.begin(), tx->written.end(), table) == tx->written.end()) tx->written.emplace_back(table);
+    tx->changes.reserve(tx->changes.size() + expected);
+    return &tx->changes;
+  }
   /// The database's record of the models whose table it has checked.
   static detail::SchemasChecked& schemas_checked(const Database& db) noexcept { return db.state_->schemas_checked; }
   /// The database's connection pool.

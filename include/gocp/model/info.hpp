@@ -355,6 +355,29 @@ void append_values(const T& obj, Out& out) {
   });
 }
 
+/// Writes every column of obj, in schema order, over out[0], out[1], ...: a text or
+/// integer member is written into the Value of its kind already there, a text reusing
+/// its storage (bulk_create's rows, kept between calls, are written over without
+/// allocating).
+template <class T>
+void assign_values(const T& obj, Value* out) {
+  for_each_field<T>([&](const auto& f, std::size_t i) {
+    using M = typename std::remove_cvref_t<decltype(f)>::member_type;
+    if constexpr (std::is_same_v<M, std::string>) {
+      if (auto* text = std::get_if<std::string>(&out[i])) {
+        text->assign(obj.*f.member);
+        return;
+      }
+    } else if constexpr (kind_of<M>() == Kind::integer) {  // stored as column_traits<M>::to_value stores it
+      if (auto* number = std::get_if<std::int64_t>(&out[i])) {
+        *number = static_cast<std::int64_t>(obj.*f.member);
+        return;
+      }
+    }
+    out[i] = column_traits<M>::to_value(obj.*f.member, [&] { return qualified_name(model<T>::name, f.name); });
+  });
+}
+
 /// Every column of obj, in schema order.
 template <class T>
 std::vector<Value> object_values(const T& obj) {

@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -100,9 +102,56 @@ struct BulkRows {
   std::size_t width = 0;      ///< columns per row
   std::vector<Value> values;  ///< row-major
   std::vector<char> auto_pk;  ///< per row: its key is the database's to assign (an auto key left 0)
+  std::size_t text_bytes = 0;  ///< the storage of the texts and bytes in `values`, as the writer counted it
 
   std::size_t size() const noexcept { return auto_pk.size(); }
   const Value& at(std::size_t row, std::size_t column) const noexcept { return values[row * width + column]; }
+
+  /// Room for `rows` rows of `columns` values, to be written over (assign_values):
+  /// the Values already there, and their texts' storage, are kept.
+  void resize(std::size_t rows, std::size_t columns) {
+    width = columns;
+    values.resize(rows * columns);
+    auto_pk.clear();
+    auto_pk.reserve(rows);
+    text_bytes = 0;
+  }
+
+  /// Counts the storage of `v` (a value just written) in text_bytes.
+  void count_storage(const Value& v) noexcept {
+    if (const auto* text = std::get_if<std::string>(&v)) text_bytes += text->capacity();
+    else if (const auto* blob = std::get_if<BlobValue>(&v)) text_bytes += blob->bytes.capacity();
+  }
+
+  /// The heap memory it holds: the values' storage and their texts'.
+  std::size_t held_bytes() const noexcept { return values.capacity() * sizeof(Value) + auto_pk.capacity() + text_bytes; }
+};
+
+/// This thread's BulkRows, kept between bulk_create calls as a transaction's buffers
+/// are: the next call writes its rows over the last one's (no allocation per text, and
+/// no large block freed per call). One call holds it at a time (a call nested in a
+/// change handler gets rows of its own); rows that grew past kKeptBytes, or that a
+/// call left half written (it threw), are freed rather than kept.
+class BulkRowsLease {
+ public:
+  BulkRowsLease() : rows_(std::move(spare())) {
+    if (!rows_) rows_ = std::make_unique<BulkRows>();
+  }
+  BulkRowsLease(const BulkRowsLease&) = delete;
+  BulkRowsLease& operator=(const BulkRowsLease&) = delete;
+  ~BulkRowsLease() {
+    if (!spare() && std::uncaught_exceptions() == 0 && rows_->held_bytes() <= kKeptBytes) spare() = std::move(rows_);
+  }
+
+  BulkRows& rows() noexcept { return *rows_; }
+
+ private:
+  static constexpr std::size_t kKeptBytes = std::size_t{1} << 20;
+  static std::unique_ptr<BulkRows>& spare() {
+    thread_local std::unique_ptr<BulkRows> kept;
+    return kept;
+  }
+  std::unique_ptr<BulkRows> rows_;
 };
 
 /// A ValidationError for row `row` of `count`: `e`'s message (which names the field),
@@ -230,6 +279,7 @@ inline void bulk_insert_shape(StatementShape& shape, const BulkRows& rows, const
   shape.column(plan.update_columns.size());
   for (std::size_t c : plan.update_columns) shape.column(c);
   shape.column(batch.rows.size());
+  shape.reserve_binds(batch.rows.size() * batch.columns.size());
   for (std::size_t r : batch.rows)
     for (std::size_t c : batch.columns) shape.bind(rows.at(r, c));
 }

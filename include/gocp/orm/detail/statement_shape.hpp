@@ -58,6 +58,8 @@ class StatementShape {
   void code(char c) { put(c); }
   /// A value bound by the verb's fixed text (an INSERT's columns, in order).
   void bind(const Value& v) { params_.emplace_back(&v); }
+  /// Room for `n` more bound values: one allocation for a statement that binds many.
+  void reserve_binds(std::size_t n) { params_.reserve(params_.size() + n); }
 
   /// The conjunction SqlWriter::where() writes for `conditions`. Nodes are in prefix
   /// order, so one linear pass sees them in the order the writer binds them.
