@@ -112,8 +112,12 @@ class Executor {
   /// Every row of `qs`, in its order (by primary key when it has none), within its slice.
   std::vector<M> all(const QuerySet<M>& qs) const {
     std::vector<M> out;
+    // a bounded slice says how many rows can come: room for them at once (up to a page's
+    // worth), and each row read where it stays, so no object is moved
+    if (const auto& slice = qs.slice(); slice.high)
+      out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(*slice.high - slice.low, kReservedRows)));
     select(qs, {.distinct = qs.is_distinct()}, [&](const Row& row) {
-      out.push_back(detail::read_object<M>(row));
+      detail::read_into(out.emplace_back(), row);
       return true;
     });
     return out;
@@ -532,6 +536,7 @@ class Executor {
 
  private:
   static constexpr std::size_t kInBulkChunk = 500;
+  static constexpr std::int64_t kReservedRows = 1000;  ///< all()'s most rows reserved ahead, from a slice's bound
 
   static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }
   static auto pk_member() { return std::get<detail::pk_index<M>>(model<M>::schema.fields).member; }

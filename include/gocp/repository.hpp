@@ -633,11 +633,10 @@ class Repository<Model, Policies...> {
     return std::make_shared<Shared>(std::move(db));
   }
 
-  Repository with(QuerySet<Model> qs) const {
-    Repository copy = *this;
-    copy.qs_ = std::move(qs);
-    return copy;
-  }
+  /// This repository seeing `qs`: the queryset is moved in, never copied and then
+  /// overwritten (a fluent chain of filter/order_by/limit makes one per step).
+  Repository with(QuerySet<Model> qs) const { return Repository(std::move(qs), shared_); }
+  Repository(QuerySet<Model> qs, std::shared_ptr<Shared> shared) : qs_(std::move(qs)), shared_(std::move(shared)) {}
 
   const Executor<Model>& exec() const noexcept { return shared_->executor; }
 
