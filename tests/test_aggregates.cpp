@@ -26,13 +26,7 @@ using qm::User;
 
 namespace {
 
-struct Fixture {
-  gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  qm::Data data{db};
-  gocp::Repository<User> users{db};
-  gocp::Repository<Link> links{db};
-};
+using qm::Fixture;
 
 using std::nullopt;
 using OptInt = std::optional<std::int64_t>;

@@ -365,7 +365,7 @@ TEST_CASE("random orderings and slices: gocp's rows in the order hand-written SQ
   Fixture f(8);
   Oracle oracle(f.path);
   Generator gen(12);
-  int checked = 0;
+  int nonempty = 0, cut = 0;
   for (int round = 0; round < 1500; ++round) {
     const Cond cond = gen.condition(2);
     const auto [keys, order_sql] = gen.ordering();
@@ -399,9 +399,12 @@ TEST_CASE("random orderings and slices: gocp's rows in the order hand-written SQ
     const auto last = repo.last();
     if (last) REQUIRE(last->id == expected.back());
     REQUIRE(last.has_value() == !expected.empty());
-    ++checked;
+    nonempty += !sliced.empty();
+    cut += sliced.size() < expected.size();
   }
-  CHECK(checked == 1500);
+  // the generator must reach slices that keep rows and slices that cut some off to mean anything
+  CHECK(nonempty > 300);
+  CHECK(cut > 300);
 }
 
 TEST_CASE("random values, values_list and distinct equal hand-written SQL's", "[queries][differential]") {

@@ -25,12 +25,7 @@ using qm::User;
 
 namespace {
 
-struct Fixture {
-  gocp::test::TempDir dir;
-  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
-  qm::Data data{db};
-  gocp::Repository<User> users{db};
-  gocp::Repository<Link> links{db};
+struct Fixture : qm::Fixture {
   gocp::Repository<Tag> tags{db};
 
   gocp::Repository<User> example_users() const { return users.filter(c(&User::email).endswith("@example.com")); }

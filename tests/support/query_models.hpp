@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "database_url.hpp"
+#include "temp_dir.hpp"
+
 namespace qm {
 
 struct User {
@@ -95,6 +98,16 @@ struct Data {
     d = links.create({0, bob.id, "https://d", 150, day(3), std::nullopt, std::nullopt, ann.id});
     e = links.create({0, dee.id, "https://e", 0, day(4), "y", std::nullopt, bob.id});
   }
+};
+
+/// The database of one test (SQLite, or PostgreSQL under GOCP_TEST_DATABASE=postgres)
+/// with Data loaded, and the repositories both suites read.
+struct Fixture {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  Data data{db};
+  gocp::Repository<User> users{db};
+  gocp::Repository<Link> links{db};
 };
 
 }  // namespace qm
