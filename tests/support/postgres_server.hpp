@@ -144,14 +144,20 @@ class PostgresServer {
   std::string data_dir() const { return (dir_ / "data").string(); }
 
   // initdb takes one to three seconds, and every test process needs a cluster. With
-  // GOCP_TEST_PG_TEMPLATE_CACHE (a directory in the build tree, set by tests/CMakeLists.txt)
-  // the first process keeps a copy of its freshly initdb'd, never started data directory
-  // there, and later ones copy it (`cp -a`, ownership kept) instead of running initdb.
-  // The copy is published by an atomic rename, so a reader only ever sees a whole one.
+  // GOCP_TEST_PG_TEMPLATE_CACHE defined (tests/CMakeLists.txt does) the first process keeps
+  // a copy of its freshly initdb'd, never started data directory in postgres-template/ of
+  // the build tree (the parent of the folder the executable is in: build/<tree>/tests/x),
+  // and later ones copy it (`cp -a`, ownership kept) instead of running initdb. The copy
+  // is published by an atomic rename, so a reader only ever sees a whole one. The folder
+  // is found at run time, not compiled in, so one compile command serves every build tree
+  // (the CI's dev and plain builds share their objects through ccache).
   std::filesystem::path template_dir() const {
 #ifdef GOCP_TEST_PG_TEMPLATE_CACHE
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return {};
     // per server major version (the bin dir's parent: .../postgresql/15/bin)
-    return std::filesystem::path(GOCP_TEST_PG_TEMPLATE_CACHE) /
+    return exe.parent_path().parent_path() / "postgres-template" /
            ("data-" + bin_.parent_path().filename().string() + "-uid" + std::to_string(geteuid()));
 #else
     return {};
