@@ -10,7 +10,7 @@
 # (cache/detail, backends/detail, orm/detail), so they take their layer's rank.
 set(GOCP_LAYERS
   "detail: detail/"
-  "vocabulary: errors.hpp field_traits.hpp value.hpp dialect.hpp model.hpp model/ query.hpp aggregates.hpp stats.hpp"
+  "vocabulary: errors.hpp events.hpp field_traits.hpp value.hpp dialect.hpp model.hpp model/ query.hpp aggregates.hpp stats.hpp"
   "spi: spi/"
   "db: db/"
   "cache: cache/"

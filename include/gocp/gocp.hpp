@@ -11,9 +11,9 @@
 ///                  relations.hpp relations/ policies/ orm/detail/
 ///     backends/    sqlite postgres redis memcached, backends/detail/
 ///     cache/       registry, coherence protocol, codec, locmem, cache/detail/
-///     db/          Database, Transaction, pool, change stream
+///     db/          Database, Transaction, pool, change stream, db/detail/
 ///     spi/         Connection, Dialect hooks, the Cache interface, Url, SchemeRegistry
-///     vocabulary   errors value field_traits dialect model (model/) query stats
+///     vocabulary   errors events value field_traits dialect model (model/) query stats
 ///     detail/      leaf utilities only: they include nothing of gocp outside detail/
 ///
 /// A layer's internals live in `<layer>/detail/`, beside the layer they serve.
@@ -29,6 +29,7 @@
 #include "db/database.hpp"
 #include "db/transaction.hpp"
 #include "errors.hpp"
+#include "events.hpp"
 #include "model.hpp"
 #include "policies/always_get_or_create.hpp"
 #include "policies/cached_get_or_create.hpp"

@@ -136,6 +136,15 @@ class CacheRegistry {
   /// The counters of every repository's use of `alias`.
   Stats stats(std::string_view alias) const { return slot(alias)->stats->snapshot(); }
 
+  /// Reports what every alias's cache meets to `sink` (events.hpp): errors, circuits
+  /// opening and closing, invalidations flushed; `caches.on_event(gocp::stderr_events())`
+  /// logs them. Shared caches (Redis, memcached) report; in-process ones have nothing to
+  /// report. Replaces an earlier sink; an empty one stops the reports.
+  void on_event(EventSink sink) const {
+    auto shared = sink ? std::make_shared<const EventSink>(std::move(sink)) : nullptr;
+    for (const auto& slot : state_->slots) slot->cache->report_to(shared);
+  }
+
   /// Whether `alias` is configured (cache() and stats() throw when it is not).
   bool contains(std::string_view alias) const noexcept { return find(alias) != nullptr; }
 

@@ -37,6 +37,7 @@
 #include "detail/circuit_breaker.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
+#include "../events.hpp"
 #include "../spi/url.hpp"
 #include "cache.hpp"
 
@@ -175,6 +176,13 @@ class SharedCache : public Cache {
     s.open = !breaker_.closed();
     return s;
   }
+  /// Reports this cache's errors, its circuit opening and closing, and invalidations
+  /// flushed to `sink` (events.hpp; CacheRegistry::on_event); null: to nobody.
+  void report_to(std::shared_ptr<const EventSink> sink) override {
+    std::lock_guard lock(mutex_);
+    events_ = std::move(sink);
+  }
+
 
   /// The URL it was made from, password hidden.
   const std::string& url() const noexcept { return url_; }
@@ -323,14 +331,14 @@ class SharedCache : public Cache {
     auto run = [&]() -> decltype(fn()) {
       try {
         return fn();
-      } catch (const CacheTimeout&) {
-        failed(written, &SharedCacheStats::timeouts);
+      } catch (const CacheTimeout& e) {
+        failed(written, &SharedCacheStats::timeouts, e.what());
         throw;
-      } catch (const CacheUnavailable&) {
-        failed(written, &SharedCacheStats::unavailable);
+      } catch (const CacheUnavailable& e) {
+        failed(written, &SharedCacheStats::unavailable, e.what());
         throw;
-      } catch (const CacheError&) {
-        failed(written, &SharedCacheStats::errors);
+      } catch (const CacheError& e) {
+        failed(written, &SharedCacheStats::errors, e.what());
         throw;
       }
     };
@@ -351,13 +359,50 @@ class SharedCache : public Cache {
                              "invalidation");
   }
 
-  void failed(std::span<const std::string> keys, std::uint64_t SharedCacheStats::*counter) noexcept {
+  void failed(std::span<const std::string> keys, std::uint64_t SharedCacheStats::*counter, std::string_view what) noexcept {
     on_failure();
-    std::lock_guard lock(mutex_);
-    remember(keys);
-    ++(health_.*counter);
-    failures_.fetch_add(1, std::memory_order_acq_rel);
-    breaker_.open();
+    bool opened = false;
+    {
+      std::lock_guard lock(mutex_);
+      remember(keys);
+      ++(health_.*counter);
+      failures_.fetch_add(1, std::memory_order_acq_rel);
+      opened = breaker_.closed();
+      breaker_.open();
+    }
+    emit({.kind = Event::Kind::cache_error, .detail = what});
+    if (opened) emit_opened();
+  }
+
+  /// Reports `e` as this cache's to the sink of report_to(), if any; not under mutex_.
+  void emit(Event e) const noexcept {
+    std::shared_ptr<const EventSink> sink;
+    {
+      std::lock_guard lock(mutex_);
+      sink = events_;
+    }
+    if (!sink) return;
+    e.source = url_;
+    detail::report(sink.get(), e);
+  }
+
+  void emit_closed(std::size_t delivered) const noexcept {
+    try {
+      const std::string what = std::to_string(delivered) + " remembered invalidation" + (delivered == 1 ? "" : "s") +
+                               " delivered";
+      emit({.kind = Event::Kind::circuit_closed, .detail = what, .count = delivered});
+    } catch (...) {
+      emit({.kind = Event::Kind::circuit_closed, .count = delivered});
+    }
+  }
+
+  void emit_opened() const noexcept {
+    try {
+      const std::string next = "calls skipped for " + std::to_string(breaker_.next_probe_in_ms()) + " ms, then one probes";
+      emit({.kind = Event::Kind::circuit_opened, .detail = next});
+    } catch (...) {  // out of memory for the message: report without it
+      emit({.kind = Event::Kind::circuit_opened});
+    }
   }
 
   /// Under mutex_.
@@ -379,6 +424,7 @@ class SharedCache : public Cache {
       std::lock_guard lock(mutex_);
       ++health_.probes;
     }
+    std::size_t delivered = 0;
     try {
       ping();
       for (int round = 0; round < 4; ++round) {
@@ -388,13 +434,21 @@ class SharedCache : public Cache {
           std::lock_guard lock(mutex_);
           if (pending_.empty() && !retire_all_) {
             breaker_.close();
-            return true;
           }
+        }
+        if (breaker_.closed()) {
+          emit_closed(delivered);
+          return true;
+        }
+        {
+          std::lock_guard lock(mutex_);
           all = retire_all_;
           keys.assign(pending_.begin(), pending_.end());
         }
         if (all) {
           erase_all();
+          emit({.kind = Event::Kind::invalidations_flushed,
+                .detail = "more invalidations were remembered than max_pending: every key of the alias deleted"});
         } else {
           for (std::size_t at = 0; at < keys.size(); at += 512) {
             const std::size_t n = std::min<std::size_t>(512, keys.size() - at);
@@ -408,17 +462,21 @@ class SharedCache : public Cache {
         } else {
           for (const auto& k : keys) pending_.erase(k);
           health_.redelivered += keys.size();
+          delivered += keys.size();
         }
       }
       std::lock_guard lock(mutex_);  // writes keep failing elsewhere: let the next caller go on
       breaker_.reopen_now();
       return false;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       on_failure();
-      std::lock_guard lock(mutex_);
-      ++health_.unavailable;
-      failures_.fetch_add(1, std::memory_order_acq_rel);
-      breaker_.open();
+      {
+        std::lock_guard lock(mutex_);
+        ++health_.unavailable;
+        failures_.fetch_add(1, std::memory_order_acq_rel);
+        breaker_.open();
+      }
+      emit({.kind = Event::Kind::cache_error, .detail = e.what()});
       return false;
     }
   }
@@ -432,6 +490,7 @@ class SharedCache : public Cache {
   SharedCacheStats health_;
   std::unordered_set<std::string, detail::StringHash, std::equal_to<>> pending_;
   bool retire_all_ = false;
+  std::shared_ptr<const EventSink> events_;  ///< under mutex_
 };
 
 }  // namespace gocp

@@ -26,6 +26,7 @@
 #include "../spi/registry.hpp"
 #include "../spi/url.hpp"
 #include "change_stream.hpp"
+#include "detail/traced_connection.hpp"
 #include "pool.hpp"
 
 namespace gocp {
@@ -83,7 +84,13 @@ struct OpenOptions {
   ///
   ///     gocp::Database::open("sqlite:///app.db", gocp::OpenOptions{
   ///         .on_connect = [](gocp::Connection& c) { c.execute("PRAGMA cache_size = -65536"); }});
-  ConnectHook on_connect;
+  ConnectHook on_connect{};
+
+  /// Receives an Event for each statement run on this database (its SQL and duration)
+  /// and each that fails (events.hpp): `.on_event = gocp::stderr_events()` logs them.
+  /// Without a sink nothing is timed; with one, every statement's text is written out
+  /// for it (a cost a traced database pays).
+  EventSink on_event{};
 };
 
 /// A database: its connection pool, dialect and change stream. A cheap copyable handle,
@@ -120,6 +127,12 @@ class Database {
         auto c = connect();
         c->install_setup(setup);
         return c;
+      };
+    }
+    if (options.on_event) {
+      connect = [connect = std::move(connect), sink = std::make_shared<const EventSink>(std::move(options.on_event)),
+                 source = std::make_shared<const std::string>(url.redacted())]() -> std::unique_ptr<Connection> {
+        return std::make_unique<detail::TracedConnection>(connect(), sink, source);
       };
     }
     Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend.dialect, std::move(connect), pool_size,

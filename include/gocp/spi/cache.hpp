@@ -24,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "../events.hpp"
+
 namespace gocp {
 
 /// A byte cache: what CacheRegistry hands out for an alias and what the coherence layer
@@ -139,6 +141,11 @@ class Cache {
   /// Whether this cache's get_following may be asked for entries that `other` stores:
   /// both are one store, with one key space. By default only a cache and itself.
   virtual bool shares_entries_with(const Cache& other) const noexcept { return this == &other; }
+
+  /// Where to report what this cache meets: its errors, a circuit opening and closing,
+  /// invalidations flushed (events.hpp; CacheRegistry::on_event sets it on every alias).
+  /// A cache with nothing to report ignores it, as this default does.
+  virtual void report_to(std::shared_ptr<const EventSink> sink) { static_cast<void>(sink); }
 
   // ---- conveniences over the verbs above ----
 
