@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <gocp/cache/shared.hpp>  // SharedCache::url(), whichever client is compiled in
 #include <gocp/gocp.hpp>
 
 #include <unistd.h>
