@@ -91,7 +91,7 @@ TEST_CASE_METHOD(Fixture, "a cached list: Q(1), then Q(0), with the database's r
   CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
 }
 
-TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it; another's does not",
+TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it, another row's does not",
                  "[queries][invalidation]") {
   const auto anns = of(data.ann);
   CHECK(q(links, [&] { anns.all(); }) == 1);
@@ -138,7 +138,7 @@ TEST_CASE_METHOD(Fixture, "rule 2: a row entering or leaving the group invalidat
   CHECK(n == 3);
 }
 
-TEST_CASE_METHOD(Fixture, "rule 3: in() of a few values is per value; ranges, negations, LIKE and long in() are table-wide",
+TEST_CASE_METHOD(Fixture, "rule 3: in() of a few values is per value, while ranges, negations, LIKE and long in() are table-wide",
                  "[queries][invalidation]") {
   const auto two = links.filter(c(&Link::user_id).in({data.ann.id, data.bob.id})).cache();
   CHECK(q(links, [&] { two.count(); }) == 1);
@@ -355,7 +355,7 @@ TEST_CASE_METHOD(Fixture, "CachedGetOrCreate: get and find by a unique lookup ar
   CHECK(q(people, [&] { people.find(c(&User::email).endswith("@other.org")); }) == 1);
 }
 
-TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached; a transaction sees its own writes",
+TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached and a transaction sees its own writes",
                  "[queries][transaction]") {
   const auto anns = of(data.ann);
   CHECK(q(links, [&] { anns.all(); }) == 1);
