@@ -494,3 +494,23 @@ TEST_CASE_METHOD(Fixture, "threads writing and reading cached querysets: every c
   CHECK(checked.load() == kReaders * kRounds * 2 * 3);
   CHECK(links.stats().hits > 0);
 }
+
+TEST_CASE("a cache that is down: every read asks the database, answers stay right, errors are counted",
+          "[queries][faults]") {
+  if (!gocp::test::cache_is_shared()) return;  // locmem cannot be down; the servers' runs check it
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  qm::Data data{db};
+  // a port nothing listens on
+  const std::string url = gocp::test::cache_kind() + "://127.0.0.1:1" + (gocp::test::cache_kind() == "redis" ? "/0" : "") +
+                          "?timeout_ms=50&connect_timeout_ms=50";
+  gocp::CacheRegistry down{{"default", url}, {"qm.link", url}, {"qm.user", url}};
+  gocp::Repository<Link, gocp::CachedQueries> links{db, down};
+  const auto anns = links.filter(c(&Link::user_id) == data.ann.id).cache();
+  for (int i = 0; i < 3; ++i) CHECK(Fixture::q(links, [&] { CHECK(anns.count() == 3); }) == 1);
+  links.create({0, data.ann.id, "https://down", 0, qm::day(3), std::nullopt, std::nullopt, std::nullopt});
+  CHECK(Fixture::q(links, [&] { CHECK(anns.count() == 4); }) == 1);
+  CHECK(!links.find(c(&Link::url) == "https://nothing"));
+  CHECK(links.stats().cache_errors >= 1);
+  CHECK(links.stats().hits == 0);
+}
