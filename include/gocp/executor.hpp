@@ -394,16 +394,9 @@ class Executor {
   /// (SQLite builds a temporary table for one); with them, obj becomes the row as stored.
   bool update_object(M& obj) const {
     constexpr std::size_t pk = detail::pk_index<M>;
-    if (wants_old_values()) [[unlikely]] {  // the row read first, locked, in the update's transaction
-      return db_.atomic([&] {
-        const std::vector<Value> all = detail::object_values(obj);
-        detail::ColumnValues set;
-        for (std::size_t i = 0; i < all.size(); ++i)
-          if (i != pk) set.emplace_back(i, all[i]);
-        return update_row(all[pk], set, &obj) == 1;
-      });
-    }
-    if (!auto_now_columns(false).empty()) {
+    // with auto_now columns, or when the row's old values are wanted (update_row reads
+    // them first, locked, in the update's transaction)
+    if (!auto_now_columns(false).empty() || wants_old_values()) {
       const std::vector<Value> all = detail::object_values(obj);
       detail::ColumnValues set;
       for (std::size_t i = 0; i < all.size(); ++i)
