@@ -440,10 +440,34 @@ class Repository<Model, Policies...> {
         });
     return out;
   }
-  /// `in_bulk({1, 2, 3})`: the same, for a braced list.
+  /// `in_bulk({1, 2, 3})`: the same, for a braced list (through the caches too).
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
-    qs_.refuse_if_sliced("in_bulk");
-    return exec().in_bulk(qs_, std::vector<pk_type>(pks));
+    return in_bulk(std::vector<pk_type>(pks));
+  }
+
+  /// The cached manager's objects_by_pks: the matching rows whose primary keys are
+  /// `pks`, in the order given — an empty slot for a pk with no such row, a pk given
+  /// twice answered twice. Read as in_bulk() reads: on a repository with caches, one read
+  /// of the objects alias for every distinct pk (one MGET on Redis, one multi-get on
+  /// memcached), then one `IN` query for all the pks it could not answer, whose rows are
+  /// cached; without caches, one `IN` query. (A statement binds at most the connection's
+  /// parameter limit: past it, one query per slice of pks that fits.)
+  ///
+  ///     std::vector<std::optional<Link>> feed = links.objects_by_pks(std::vector<std::int64_t>{7, 3, 7, 99});
+  ///     // feed[0] and feed[2] are link 7, feed[1] link 3, feed[3] empty (no link 99)
+  template <class R>
+  std::vector<std::optional<Model>> objects_by_pks(const R& pks) const {
+    std::unordered_map<pk_type, Model> found = in_bulk(pks);
+    std::vector<std::optional<Model>> out;
+    for (const auto& pk : pks) {
+      const auto it = found.find(pk);
+      out.push_back(it == found.end() ? std::optional<Model>{} : std::optional<Model>{it->second});
+    }
+    return out;
+  }
+  /// `objects_by_pks({7, 3, 7})`: the same, for a braced list.
+  std::vector<std::optional<Model>> objects_by_pks(std::initializer_list<pk_type> pks) const {
+    return objects_by_pks(std::vector<pk_type>(pks));
   }
 
   // ---- aggregates (grouping.hpp, aggregates.hpp) -------------------------------------
