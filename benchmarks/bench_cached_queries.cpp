@@ -1,0 +1,332 @@
+// Cached querysets (issue 19) on a service-shaped workload, in one run, against what a user
+// would otherwise write:
+//
+//   10,000 users, each with 20-50 links (tests/support/link_models.hpp); 2 threads; users
+//   drawn Zipf(0.99) (a fixed shuffle of ranks to ids, a seed per thread); every operation
+//   reads the user's 20 newest links,
+//       filter(user_id == u).order_by(created_at desc).limit(20).all()
+//   and one in 100 also writes (in turn: a link's clicks += 1 by update(), a link's url
+//   changed by save(), a link added for the user by create()).
+//
+// The sides, each on its own copy of one seeded SQLite file (WAL, an index on
+// (user_id, created_at)):
+//
+//   uncached  Repository<Link>: every read is the query on SQLite.
+//   cached    the same queryset with .cache() on locmem (h-qcache's query cache): a write
+//             invalidates only the results whose user it touched (precise invalidation).
+//   by_hand   what a user writes: std::unordered_map<user id, std::vector<Link>> under a
+//             std::mutex, a miss read through Repository<Link>, cleared table-wide on every
+//             write (the user cannot know which cached lists a write changed).
+//
+// Both caches are warmed over every user first. Each round runs kBlock operations per
+// thread of every side, the side that leads rotating. Printed: ns per operation of each
+// side (medians of per-round ratios), `speedup cached vs uncached` (target >= 20x),
+// `ratio cached / by_hand` (target <= 1.2x), and the SQL statements each side sent per
+// 1000 operations (precise: target <= 1/3 of table-wide's).
+//
+//   bench_cached_queries [--benchmark_repetitions=3] [google benchmark flags]
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <gocp/gocp.hpp>
+
+#include "support/ratio_reporter.hpp"
+#include "../tests/support/link_models.hpp"
+#include "../tests/support/temp_dir.hpp"
+
+namespace bcq {
+namespace {
+
+using gocp::c;
+using links::Link;
+using links::User;
+
+constexpr int kUsers = 10'000;
+constexpr int kThreads = 2;
+constexpr int kWriteEvery = 100;          // 1% of operations also write
+constexpr std::size_t kDraws = 1 << 17;   // per thread, cycled
+constexpr int kBlock = 2000;              // operations per thread per side per round
+constexpr double kSpeedupTarget = 20;     // cached vs uncached
+constexpr double kRatioTarget = 1.2;      // cached / by hand
+constexpr double kStatementsTarget = 1.0 / 3;  // precise / table-wide
+
+/// Each thread's users, drawn Zipf(0.99) over a fixed shuffle of ranks to ids.
+const std::vector<std::vector<std::int64_t>>& draws() {
+  static const auto all = [] {
+    std::vector<double> cdf(kUsers);
+    double sum = 0;
+    for (int r = 0; r < kUsers; ++r) cdf[static_cast<std::size_t>(r)] = sum += 1 / std::pow(r + 1.0, 0.99);
+    std::vector<std::int64_t> id_of_rank(kUsers);
+    std::iota(id_of_rank.begin(), id_of_rank.end(), 1);
+    std::mt19937_64 shuffle(42);
+    std::shuffle(id_of_rank.begin(), id_of_rank.end(), shuffle);
+    std::vector<std::vector<std::int64_t>> out(kThreads);
+    for (int t = 0; t < kThreads; ++t) {
+      std::mt19937_64 rng(1000 + static_cast<unsigned>(t));
+      std::uniform_real_distribution<double> u(0, sum);
+      for (std::size_t i = 0; i < kDraws; ++i) {
+        const auto r = static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+        out[static_cast<std::size_t>(t)].push_back(id_of_rank[std::min<std::size_t>(r, kUsers - 1)]);
+      }
+    }
+    return out;
+  }();
+  return all;
+}
+
+/// A fresh copy of one file seeded once: kUsers users with 20-50 links each, and the index
+/// a service would add for the query.
+std::string make_database() {
+  static gocp::test::TempDir dir;
+  static int copies = 0;
+  static const std::string seeded = [] {
+    std::string path = dir.file("seed.db").string();
+    auto db = gocp::Database::open("sqlite:///" + path);
+    gocp::Repository<User> users{db};
+    gocp::Repository<Link> link_rows{db};
+    users.create_table();
+    link_rows.create_table();
+    db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+    std::mt19937_64 rng(7);
+    std::vector<User> user_rows;
+    std::vector<Link> rows;
+    for (std::int64_t u = 1; u <= kUsers; ++u) {
+      user_rows.push_back(User{u, "user" + std::to_string(u) + "@example.com"});
+      const int n = 20 + static_cast<int>(rng() % 31);
+      for (int i = 0; i < n; ++i)
+        rows.push_back(Link{0, u, "https://example.com/" + std::to_string(u) + "/" + std::to_string(i),
+                            static_cast<int>(rng() % 1000),
+                            gocp::Timestamp{std::chrono::microseconds{static_cast<std::int64_t>(rng() % 1'000'000'000)}},
+                            std::nullopt});
+    }
+    users.bulk_create(user_rows);
+    link_rows.bulk_create(rows);
+    return path;
+  }();
+  std::string path = dir.file("copy-" + std::to_string(++copies) + ".db").string();
+  std::filesystem::copy_file(seeded, path);
+  return path;
+}
+
+/// The query every operation runs, on any repository of links.
+template <class Repo>
+std::vector<Link> newest_links(const Repo& repo, std::int64_t user) {
+  return repo.filter(c(&Link::user_id) == user).order_by(c(&Link::created_at).desc()).limit(20).all();
+}
+
+/// Operation `n`'s write, through `repo`, for `user` whose newest links are `seen`: a
+/// click, a new url or a new link, in turn.
+template <class Repo>
+void write_one(const Repo& repo, std::uint64_t n, std::int64_t user, const std::vector<Link>& seen) {
+  static std::atomic<std::int64_t> newer{2'000'000'000};  // a new link is the user's newest
+  switch ((n / kWriteEvery) % 3) {
+    case 0:
+      repo.filter(c(&Link::id) == seen.front().id).update(c(&Link::clicks) += 1);
+      break;
+    case 1: {
+      Link changed = seen.back();
+      changed.url = "https://example.com/changed/" + std::to_string(n);
+      repo.save(changed);
+      break;
+    }
+    default:
+      repo.create(Link{0, user, "https://example.com/new/" + std::to_string(n), 0,
+                       gocp::Timestamp{std::chrono::microseconds{++newer}}, std::nullopt});
+  }
+}
+
+/// One side of the comparison: operation `n` for `user` (its read, and its write when
+/// n % kWriteEvery == 0), and the SQL statements it has sent so far.
+struct Side {
+  virtual ~Side() = default;
+  virtual std::size_t op(std::uint64_t n, std::int64_t user) = 0;
+  virtual std::uint64_t statements() const = 0;
+};
+
+/// Every read a query on SQLite.
+struct Uncached final : Side {
+  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
+  gocp::Repository<Link> link_rows{db};
+
+  std::size_t op(std::uint64_t n, std::int64_t user) override {
+    const std::vector<Link> got = newest_links(link_rows, user);
+    if (n % kWriteEvery == 0) write_one(link_rows, n, user, got);
+    return got.size();
+  }
+  std::uint64_t statements() const override { return link_rows.stats().db_queries; }
+};
+
+/// The hand-written cache: the query's results by user under one mutex, all dropped on
+/// every write.
+struct ByHand final : Side {
+  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
+  gocp::Repository<Link> link_rows{db};
+  std::mutex mutex;
+  std::unordered_map<std::int64_t, std::vector<Link>> results;
+
+  std::vector<Link> read(std::int64_t user) {
+    {
+      std::lock_guard lock(mutex);
+      if (auto it = results.find(user); it != results.end()) return it->second;
+    }
+    std::vector<Link> got = newest_links(link_rows, user);
+    std::lock_guard lock(mutex);
+    results.emplace(user, got);  // a write may have cleared the map meanwhile: the same race a user's code has
+    return got;
+  }
+  std::size_t op(std::uint64_t n, std::int64_t user) override {
+    const std::vector<Link> got = read(user);
+    if (n % kWriteEvery == 0) {
+      write_one(link_rows, n, user, got);
+      std::lock_guard lock(mutex);
+      results.clear();
+    }
+    return got.size();
+  }
+  std::uint64_t statements() const override { return link_rows.stats().db_queries; }
+};
+
+/// kThreads workers that run kBlock operations each of whichever side they are given, at
+/// once; run() returns the wall time of one such block.
+class Workers {
+ public:
+  Workers() : start_(kThreads + 1), done_(kThreads + 1) {
+    for (int t = 0; t < kThreads; ++t)
+      threads_.emplace_back([this, t] {
+        const auto& users = draws()[static_cast<std::size_t>(t)];
+        std::size_t cursor = 0;
+        std::uint64_t n = static_cast<std::uint64_t>(t) * 37 + 1;  // the threads' writes do not fall together
+        for (;;) {
+          start_.arrive_and_wait();
+          if (!side_) return;
+          try {
+            for (int i = 0; i < kBlock; ++i, ++n, cursor = (cursor + 1) % users.size())
+              if (side_->op(n, users[cursor]) == 0) failed_ = true;
+          } catch (const std::exception& e) {
+            std::fprintf(stderr, "bench_cached_queries: %s\n", e.what());
+            failed_ = true;
+          }
+          done_.arrive_and_wait();
+        }
+      });
+  }
+  ~Workers() {
+    side_ = nullptr;
+    start_.arrive_and_wait();
+    for (auto& t : threads_) t.join();
+  }
+  double run(Side& side) {
+    side_ = &side;
+    const auto t0 = std::chrono::steady_clock::now();
+    start_.arrive_and_wait();
+    done_.arrive_and_wait();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+  bool failed() const { return failed_; }
+
+ private:
+  std::barrier<> start_, done_;
+  Side* side_ = nullptr;
+  std::atomic<bool> failed_{false};
+  std::vector<std::thread> threads_;
+};
+
+/// The workload on every side of `sides` (names[i] for sides[i]; side 0 the uncached one):
+/// warmed over every user (no write), then rounds of one block per side. Counters per
+/// side: `<name>_ns` per operation, `sql_<name>` statements per 1000 operations, and
+/// `ratio_<name>` (median over rounds of the side's time over side 0's).
+template <std::size_t N>
+void run_sides(benchmark::State& state, const std::array<const char*, N>& names, const std::array<Side*, N>& sides) {
+  for (Side* side : sides)
+    for (std::int64_t u = 1; u <= kUsers; ++u) side->op(1, u);  // n = 1: never a write
+  std::array<std::uint64_t, N> warm{};
+  for (std::size_t s = 0; s < N; ++s) warm[s] = sides[s]->statements();
+  Workers workers;
+  std::array<std::vector<double>, N> ratios;
+  std::array<double, N> totals{};
+  std::size_t first = 0;
+  constexpr int kOps = kBlock * kThreads;
+  while (state.KeepRunningBatch(kOps)) {
+    std::array<double, N> t{};
+    for (std::size_t k = 0; k < N; ++k) t[(first + k) % N] = workers.run(*sides[(first + k) % N]);
+    first = (first + 1) % N;
+    double round = 0;
+    for (std::size_t s = 0; s < N; ++s) {
+      totals[s] += t[s];
+      round += t[s];
+      ratios[s].push_back(t[s] / t[0]);
+    }
+    state.SetIterationTime(round);
+  }
+  if (workers.failed()) state.SkipWithError("an operation failed or read no link");
+  const double ops = static_cast<double>(state.iterations());
+  for (std::size_t s = 0; s < N; ++s) {
+    const std::string name = names[s];
+    state.counters[name + "_ns"] = totals[s] / ops * 1e9;
+    state.counters["ratio_" + name] = gocp::bench::median_of(ratios[s]);
+    state.counters["sql_" + name] = static_cast<double>(sides[s]->statements() - warm[s]) / ops * 1000;
+  }
+}
+
+void links_service(benchmark::State& state) {
+  Uncached uncached;
+  ByHand by_hand;
+  run_sides<2>(state, {"uncached", "by_hand"}, {&uncached, &by_hand});
+}
+
+BENCHMARK(links_service)->Name("links_service")->UseManualTime()->Unit(benchmark::kNanosecond);
+
+/// The figures of `name`: each side's time and statements, and the targets.
+void print_figures(const gocp::bench::RatioReporter& r, const std::string& name) {
+  const double uncached = r.median(name, "uncached_ns");
+  if (uncached <= 0) return;  // filtered out
+  std::printf("links_service (medians over repetitions; per operation, 2 threads, 1%% writes):\n");
+  for (const char* side : {"uncached", "cached", "by_hand"}) {
+    const double ns = r.median(name, std::string(side) + "_ns");
+    if (ns <= 0) continue;
+    std::printf("  %-9s %9.0f ns/op  %7.1f SQL statements per 1000 ops  (%.3fx uncached, per round)\n", side, ns,
+                r.median(name, std::string("sql_") + side), r.median(name, std::string("ratio_") + side));
+  }
+  const double cached = r.median(name, "ratio_cached"), by_hand = r.median(name, "ratio_by_hand");
+  if (cached > 0) {
+    std::printf("speedup cached vs uncached: %.1fx (target >= %.0fx)%s\n", 1 / cached, kSpeedupTarget,
+                1 / cached < kSpeedupTarget ? "  ** below target **" : "");
+    std::printf("ratio cached / by_hand: %.2fx (target <= %.2fx)%s\n", cached / by_hand, kRatioTarget,
+                cached / by_hand > kRatioTarget ? "  ** above target **" : "");
+    const double precise = r.median(name, "sql_cached"), table_wide = r.median(name, "sql_by_hand");
+    std::printf("SQL statements, precise / table-wide invalidation: %.1f / %.1f per 1000 ops = %.3f (target <= %.3f)%s\n",
+                precise, table_wide, precise / table_wide, kStatementsTarget,
+                precise / table_wide > kStatementsTarget ? "  ** above target **" : "");
+  }
+}
+
+}  // namespace
+}  // namespace bcq
+
+int main(int argc, char** argv) {
+  gocp::bench::RatioReporter reporter;
+  if (!gocp::bench::run_benchmarks(argc, argv, reporter, {.min_time = "0.5", .repetitions = 3, .random_interleaving = false}))
+    return 1;
+  bcq::print_figures(reporter, "links_service");
+  benchmark::Shutdown();
+  return reporter.failed() ? 1 : 0;
+}
