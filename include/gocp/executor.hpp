@@ -334,6 +334,23 @@ class Executor {
   /// the update goes to `stored`, when given. Returns the rows changed (0 or 1).
   /// The auto_now columns are set to the current time.
   std::size_t update_row(const Value& pk, const detail::ColumnValues& values_, M* stored = nullptr) const {
+    if (wants_old_values() && !before_increments_known(values_)) [[unlikely]] {
+      return db_.atomic([&] {
+        std::optional<M> old;
+        {
+          M row{};
+          if (find_into(row, QuerySet<M>{}, Expr<M>(detail::Node{detail::Op::eq, pk_column(), pk}), true))
+            old = std::move(row);
+        }
+        if (!old) return std::size_t{0};
+        return update_row_known(pk, values_, stored, &*old);
+      });
+    }
+    return update_row_known(pk, values_, stored, nullptr);
+  }
+
+  /// update_row() with the row's values before it when known (`old`), for its RowChange.
+  std::size_t update_row_known(const Value& pk, const detail::ColumnValues& values_, M* stored, const M* old) const {
     detail::ColumnValues stamped;
     if (!auto_now_columns(false).empty()) {
       stamped = values_;
@@ -374,7 +391,7 @@ class Executor {
       run_returning(w, values, [&](M r) { row.emplace(std::move(r)); });
     }
     if (!row) return 0;
-    emit_update(pk, *row, values);
+    emit_update(pk, *row, values, nullptr, old);
     if (stored) *stored = std::move(*row);
     return 1;
   }
@@ -385,6 +402,15 @@ class Executor {
   /// (SQLite builds a temporary table for one); with them, obj becomes the row as stored.
   bool update_object(M& obj) const {
     constexpr std::size_t pk = detail::pk_index<M>;
+    if (wants_old_values()) [[unlikely]] {  // the row read first, locked, in the update's transaction
+      return db_.atomic([&] {
+        const std::vector<Value> all = detail::object_values(obj);
+        detail::ColumnValues set;
+        for (std::size_t i = 0; i < all.size(); ++i)
+          if (i != pk) set.emplace_back(i, all[i]);
+        return update_row(all[pk], set, &obj) == 1;
+      });
+    }
     if (!auto_now_columns(false).empty()) {
       const std::vector<Value> all = detail::object_values(obj);
       detail::ColumnValues set;
@@ -434,6 +460,29 @@ class Executor {
       run_returning(w, values, [&](M row) { rows.push_back(std::move(row)); });
       return rows;
     };
+    if (!moves_pk && wants_old_values() && !before_increments_known(values)) [[unlikely]] {
+      // the rows read first, locked, in the update's transaction: their old values
+      return db_.atomic([&] {
+        std::vector<M> old;
+        select(qs.locking(db_.dialect().supports_for_update ? detail::LockMode::plain : detail::LockMode::none)
+                   .ordered_by({}),
+               detail::SelectOptions{}, [&](const Row& row) {
+                 detail::read_into(old.emplace_back(), row);
+                 return true;
+               });
+        const auto rows = update();
+        std::vector<RowChange> batch;
+        for (const M& row : rows) {
+          const Value pk = detail::get_column(row, info().pk);
+          const M* before = nullptr;
+          for (const M& o : old)
+            if (detail::get_column(o, info().pk) == pk) before = &o;
+          emit_update(pk, row, values, &batch, before);
+        }
+        detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
+        return rows.size();
+      });
+    }
     if (!moves_pk) {
       const auto rows = update();
       std::vector<RowChange> batch;  // one publish for the statement: caches invalidate in one call
@@ -906,12 +955,23 @@ class Executor {
   /// An update of the row that had key `old_pk` by `values`; when the key changed, a
   /// delete of the old key and an insert of the new one. Into `batch` when given.
   void emit_update(const Value& old_pk, const M& after, const detail::ColumnValues& values,
-                   std::vector<RowChange>* batch = nullptr) const {
+                   std::vector<RowChange>* batch = nullptr, const M* old = nullptr) const {
     const Value pk = detail::get_column(after, info().pk);
     const bool moved = pk != old_pk;
-    if (moved) emit(old_pk, /*had_row=*/true, nullptr, nullptr, batch);
-    const std::optional<M> before = moved ? std::nullopt : before_increments(after, values);
-    emit(pk, /*had_row=*/!moved, before ? &*before : nullptr, &after, batch);
+    if (moved) emit(old_pk, /*had_row=*/true, old, nullptr, batch);
+    const std::optional<M> before = moved || old ? std::nullopt : before_increments(after, values);
+    emit(pk, /*had_row=*/!moved, moved ? nullptr : old ? old : before ? &*before : nullptr, &after, batch);
+  }
+
+  /// Whether a subscriber of this table needs an update's old values (ChangeStream::want_old_values).
+  bool wants_old_values() const { return db_.changes().wants_old_values(info().table); }
+
+  /// Whether before_increments() can tell an update's old values by `values` alone.
+  static bool before_increments_known(const detail::ColumnValues& values) {
+    if (values.increments.size() != values.size()) return false;
+    for (const auto& [column, delta] : values)
+      if (!std::holds_alternative<std::int64_t>(delta)) return false;
+    return true;
   }
 
   /// One RowChange: `had_row` whether `pk` held a row before the write; `before` /

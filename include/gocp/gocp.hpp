@@ -32,6 +32,7 @@
 #include "model.hpp"
 #include "policies/always_get_or_create.hpp"
 #include "policies/cached_get_or_create.hpp"
+#include "policies/cached_queries.hpp"
 #include "policies/non_atomic_get_or_create.hpp"
 #include "query.hpp"
 #include "relations.hpp"

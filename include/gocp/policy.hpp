@@ -10,6 +10,7 @@
 /// | `create(repo, pending)` -> `Model` | for get_or_create's create, inside the caller's transaction | make the row its own way; **exclusive**: two policies claiming it do not compile |
 /// | `after_read(repo, lookup, object, created[, state])` | after get_or_create / update_or_create produced `object` from the database, for a covered lookup | remember it (a cache fill) |
 /// | `missing(repo, lookup)` -> `std::optional<Model>` | when get() matched no row | return an object instead of DoesNotExist |
+/// | `cached_gets` (a static constant, not a hook) | by get() and find() | have them answered by the query cache (cache/query_cache.hpp): `QueryCacheGets::any_lookup`, or `unique_lookups` only (a lookup a unique constraint covers) |
 /// | `on_change(change)` | for every committed change of the model's table, whichever repository wrote it | see every write (an audit log, a query cache) |
 ///
 /// `repo` is the host; `state` is a `typename P::call_state` the host makes fresh for
@@ -43,6 +44,14 @@ namespace gocp {
 
 /// The base every policy derives from (it marks the class as one).
 struct Policy {};
+
+/// Which get() / find() calls a policy has answered by the query cache (its
+/// `static constexpr QueryCacheGets cached_gets`).
+enum class QueryCacheGets : std::uint8_t {
+  none,            ///< none (the default)
+  unique_lookups,  ///< those whose lookup, with the bound values, fixes a unique set
+  any_lookup,      ///< every one (cachebot's cache_get)
+};
 
 /// A class a Repository accepts among its Policies.
 template <class P>
@@ -240,6 +249,13 @@ class PolicyAccess {
     p.on_change(change);
   }
   ///@}
+
+  /// P's `cached_gets` (QueryCacheGets::none when it declares none).
+  template <class P>
+  static constexpr QueryCacheGets cached_gets = [] {
+    if constexpr (requires { P::cached_gets; }) return static_cast<QueryCacheGets>(P::cached_gets);
+    else return QueryCacheGets::none;
+  }();
 
   /// P's `needs_caches` (false when it declares none): a Repository with such a policy
   /// and no CacheRegistry is a ConfigurationError.

@@ -44,6 +44,10 @@ inline void assign(ColumnValues& values, std::size_t column, Value v, bool incre
   values.emplace_back(column, std::move(v));
 }
 
+/// Whether reads use the query cache: as the repository's policies say (`unset`: get and
+/// find with CachedQueries), always (Repository::cache), or never (Repository::no_cache).
+enum class QueryCaching : std::uint8_t { unset, on, off };
+
 /// How a read locks the rows it returns (Repository::select_for_update).
 enum class LockMode : std::uint8_t { none, plain, skip_locked, nowait };
 
@@ -188,6 +192,20 @@ class QuerySet {
     return out;
   }
 
+  /// Whether its reads use the query cache (Repository::cache / no_cache).
+  detail::QueryCaching caching() const noexcept { return caching_; }
+  /// The column whose versions alone a cached read depends on (Repository::cache(&F)).
+  std::optional<std::uint32_t> cache_field() const noexcept { return cache_field_; }
+
+  /// This queryset with its reads using the query cache as `mode` says, depending on
+  /// `field`'s versions only when given.
+  QuerySet caching_as(detail::QueryCaching mode, std::optional<std::uint32_t> field = std::nullopt) const {
+    QuerySet out = *this;
+    out.caching_ = mode;
+    out.cache_field_ = field;
+    return out;
+  }
+
   /// ConfigurationError when the queryset is sliced: `verb` cannot apply to a slice, as
   /// Django refuses it ("gocp: cannot update a sliced query (limit/offset) of 'app.link'").
   void refuse_if_sliced(std::string_view verb) const {
@@ -264,6 +282,8 @@ class QuerySet {
   bool reversed_ = false;
   bool distinct_ = false;
   detail::LockMode lock_ = detail::LockMode::none;
+  detail::QueryCaching caching_ = detail::QueryCaching::unset;
+  std::optional<std::uint32_t> cache_field_;
   std::vector<detail::OrderTerm> ordering_;
   detail::Slice slice_;
 };

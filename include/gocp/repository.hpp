@@ -32,6 +32,7 @@
 
 #include "bulk_create.hpp"
 #include "cache/coherence.hpp"
+#include "cache/query_cache.hpp"
 #include "cache/registry.hpp"
 #include "db/database.hpp"
 #include "errors.hpp"
@@ -119,6 +120,7 @@ struct RepositoryShared {
   explicit RepositoryShared(Database db) : executor(std::move(db), std::make_shared<StatCounters>()) {}
   Executor<Model> executor;
   std::shared_ptr<const ModelCaches<Model>> caches;
+  std::shared_ptr<const QueryCache> queries;  ///< the `default` alias's query cache, when configured
   std::tuple<Policies...> policies;
 };
 
@@ -159,6 +161,9 @@ class Repository<Model, Policies...> {
                 "and copyable (see gocp/policy.hpp)");
   static_assert(detail::all_distinct<Policies...>, "gocp::Repository: a policy is listed twice");
   static constexpr bool needs_caches = (PolicyAccess::needs_caches<Policies> || ...);
+  static constexpr bool caches_any_get = ((PolicyAccess::cached_gets<Policies> == QueryCacheGets::any_lookup) || ...);
+  static constexpr bool caches_unique_gets =
+      ((PolicyAccess::cached_gets<Policies> == QueryCacheGets::unique_lookups) || ...);
 
  public:
   using model_type = Model;                ///< the model whose table this is
@@ -179,6 +184,13 @@ class Repository<Model, Policies...> {
     if (needs_caches) caches.slot("default");  // throws naming the aliases configured when it is missing
     shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"));
     shared_->caches->subscribe(database().changes());
+    if (caches.contains("default")) {
+      shared_->queries = std::make_shared<detail::QueryCache>(caches, exec().counters());
+      // CachedQueries: this process's writes of the table bump its versions from now on
+      // (another process may cache them); other tables are heard from the first cached
+      // read that depends on them (a save then reads its row's old values first)
+      if constexpr (caches_any_get) shared_->queries->listen(database().changes(), info());
+    }
     subscribe_policies();
   }
 
@@ -252,6 +264,41 @@ class Repository<Model, Policies...> {
   /// never answered from a cache (a second matching row must still raise).
   Repository allow_non_unique_lookups() const { return with(qs_.allowing_non_unique()); }
 
+  // ---- the query cache (cache/query_cache.hpp) -----------------------------------------
+
+  /// A repository whose reads (all, first, last, count, exists, values, values_list,
+  /// aggregate, get, find) are answered from the query cache of the registry's `default`
+  /// alias when a current entry holds them, else from the database, the result then
+  /// cached. A result is invalidated by the committed writes that can change it: a write
+  /// of a row that, before or after it, holds the value of an equality term of one of the
+  /// query's OR-groups; any write of the table for a group with no equality (a range, a
+  /// negation, a LIKE, an in() of more than 16 values); writes of a subquery's table as
+  /// its own query's. Never cached: select_for_update() reads, and queries of the
+  /// registry's never_cache_queries_of() tables. Inside a transaction that wrote a table
+  /// the query reads, the database answers. ConfigurationError without a `default` alias.
+  ///
+  ///     auto recent = links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).cache().all();
+  Repository cache() const {
+    require_query_cache();
+    return with(qs_.caching_as(detail::QueryCaching::on));
+  }
+
+  /// cache(), the result depending on `field`'s versions only (cachebot's cache('user')):
+  /// writes that change no row holding the query's value of `field` leave it cached.
+  /// Sound only when `field` is fixed by an equality (or an in() of at most 16 values)
+  /// joined by && in every OR-group of the query (filters, bound values and a get's
+  /// lookup): otherwise the read is a ConfigurationError naming the field.
+  template <class T, class A>
+  Repository cache(A T::*field) const {
+    detail::require_member_of<Model, T>();
+    require_query_cache();
+    return with(qs_.caching_as(detail::QueryCaching::on, static_cast<std::uint32_t>(Col<Model, A>(field).index())));
+  }
+
+  /// A repository whose reads never use the query cache (get and find included, on a
+  /// CachedQueries repository).
+  Repository no_cache() const { return with(qs_.caching_as(detail::QueryCaching::off)); }
+
   // ---- ordering, slicing, distinct, row locks (Django's QuerySet) ----------------------
 
   /// A repository whose reads come in the order of `keys`, replacing any earlier
@@ -322,7 +369,7 @@ class Repository<Model, Policies...> {
   Model get(const E& lookup_) const {
     qs_.refuse_if_sliced("get");
     const Expr<Model>& lookup = detail::as_condition<Model>(lookup_);
-    if (auto found = exec().get_one(qs_, lookup)) return std::move(*found);
+    if (auto found = get_one(lookup)) return std::move(*found);
     std::optional<Model> instead;
     for_each_policy([&](const auto& p) {
       if (!instead) instead = PolicyAccess::missing(p, *this, lookup);
@@ -335,12 +382,15 @@ class Repository<Model, Policies...> {
   template <class E>
   std::optional<Model> find(const E& lookup) const {
     qs_.refuse_if_sliced("find");
-    return exec().get_one(qs_, detail::as_condition<Model>(lookup));
+    return get_one(detail::as_condition<Model>(lookup));
   }
 
   /// Every matching row, in the repository's order (by primary key when it has none),
   /// within its slice.
-  std::vector<Model> all() const { return exec().all(qs_); }
+  std::vector<Model> all() const {
+    if (caches_reads()) return cached_read<std::vector<Model>>(qs_, 'a', nullptr, {}, [&] { return exec().all(qs_); });
+    return exec().all(qs_);
+  }
   /// The matching rows, as all() reads them, one at a time: a single-pass range over an
   /// open cursor that holds one connection until the loop ends, breaks or the range is
   /// destroyed (inside a transaction, the transaction's connection; see object_cursor.hpp
@@ -350,21 +400,27 @@ class Repository<Model, Policies...> {
   ObjectCursor<Model> iterate() const { return exec().iterate(qs_); }
   /// How many rows match (SELECT COUNT(*); no row is read); of a sliced repository, how
   /// many its slice holds.
-  std::size_t count() const { return exec().count(qs_); }
+  std::size_t count() const {
+    if (caches_reads()) return cached_read<std::size_t>(qs_, 'c', nullptr, {}, [&] { return exec().count(qs_); });
+    return exec().count(qs_);
+  }
   /// Whether any row matches (reads at most one); of a sliced repository, whether its
   /// slice holds one.
-  bool exists() const { return exec().exists(qs_); }
+  bool exists() const {
+    if (caches_reads()) return cached_read<bool>(qs_, 'e', nullptr, {}, [&] { return exec().exists(qs_); });
+    return exec().exists(qs_);
+  }
 
   /// The first matching row in the repository's order (by primary key when it has none)
   /// and slice, or std::nullopt when there is none (Django's first()): one query.
-  std::optional<Model> first() const { return exec().first(qs_); }
+  std::optional<Model> first() const { return first_of(qs_); }
 
   /// The last matching row in the repository's order (by primary key when it has none),
   /// or std::nullopt: first() of reverse(). ConfigurationError on a sliced repository
   /// (as Django's, which cannot reverse a slice).
   std::optional<Model> last() const {
     qs_.refuse_if_sliced("last");
-    return exec().first(qs_.reversed());
+    return first_of(qs_.reversed());
   }
 
   /// The listed fields of every matching row (filters, order, slice, distinct()) as
@@ -380,7 +436,9 @@ class Repository<Model, Policies...> {
     (detail::require_member_of<Model, Ts>(), ...);
     if constexpr ((std::is_same_v<Ts, Model> && ...)) {
       const std::array<std::uint32_t, sizeof...(As)> columns{static_cast<std::uint32_t>(Col<Model, As>(members).index())...};
-      return exec().template values<As...>(qs_, columns);
+      const auto read = [&] { return exec().template values<As...>(qs_, columns); };
+      if (caches_reads()) return cached_read<std::vector<std::tuple<As...>>>(qs_, 'v', nullptr, columns, read);
+      return read();
     } else {
       return {};
     }
@@ -392,7 +450,10 @@ class Repository<Model, Policies...> {
   std::vector<A> values_list(A T::*member) const {
     detail::require_member_of<Model, T>();
     if constexpr (std::is_same_v<T, Model>) {
-      return exec().template values_list<A>(qs_, static_cast<std::uint32_t>(Col<Model, A>(member).index()));
+      const std::uint32_t column[] = {static_cast<std::uint32_t>(Col<Model, A>(member).index())};
+      const auto read = [&] { return exec().template values_list<A>(qs_, column[0]); };
+      if (caches_reads()) return cached_read<std::vector<A>>(qs_, 'V', nullptr, column, read);
+      return read();
     } else {
       return {};
     }
@@ -475,12 +536,17 @@ class Repository<Model, Policies...> {
   /// One row of aggregates over the matching rows, computed in the database in one
   /// statement: `auto [n, total] = links.aggregate(gocp::count(), gocp::sum(&Link::clicks));`.
   /// Each element is typed from its aggregate (see gocp/aggregates.hpp): over no row a sum,
-  /// avg, min or max is std::nullopt and a count 0. Never answered from a cache.
+  /// avg, min or max is std::nullopt and a count 0. Answered from the query cache after cache().
   template <class A, class... More>
   std::tuple<typename A::result_type, typename More::result_type...> aggregate(const A& first, const More&... more) const {
     static_assert(detail::aggregates_of<Model, A, More...>,
                   "gocp: aggregate(...): an aggregate over a field of another model than the repository's");
-    return detail::aggregate_row(exec(), qs_, std::tuple<A, More...>(first, more...));
+    const auto read = [&] { return detail::aggregate_row(exec(), qs_, std::tuple<A, More...>(first, more...)); };
+    if (!caches_reads()) return read();
+    std::vector<std::uint32_t> specs;  // what the key says of each aggregate
+    for (const detail::AggregateSpec* s : {&first.spec(), &more.spec()...})
+      specs.insert(specs.end(), {static_cast<std::uint32_t>(s->function), s->column, s->rows, s->distinct, s->integer});
+    return cached_read<std::tuple<typename A::result_type, typename More::result_type...>>(qs_, 'A', nullptr, specs, read);
   }
 
   /// The matching rows grouped by the values of `keys` (members of the model), as a lazy
@@ -774,6 +840,79 @@ class Repository<Model, Policies...> {
         ". `field == value` terms joined by && fix fields (`== std::nullopt` fixes none: a UNIQUE constraint "
         "admits many NULLs). Declare gocp::unique or gocp::unique_together over them, or call "
         "allow_non_unique_lookups() to accept the race.");
+  }
+
+  /// ConfigurationError when the repository has no query cache (no `default` alias).
+  void require_query_cache() const {
+    if (!shared_->queries)
+      throw ConfigurationError("gocp: cache() on '" + std::string(info().name) +
+                               "' needs a repository built with a CacheRegistry that has a 'default' alias (it holds "
+                               "the query cache)");
+  }
+
+  /// Whether all/first/count/... use the query cache: after cache(), unless rows are locked.
+  bool caches_reads() const noexcept {
+    return qs_.caching() == detail::QueryCaching::on && qs_.lock() == detail::LockMode::none;
+  }
+
+  /// Whether get/find of `lookup` use the query cache: as cache() / no_cache() say, else
+  /// as the policies' cached_gets do.
+  bool caches_get(const Expr<Model>& lookup) const {
+    if (!shared_->queries || qs_.lock() != detail::LockMode::none || qs_.caching() == detail::QueryCaching::off)
+      return false;
+    if (qs_.caching() == detail::QueryCaching::on || caches_any_get) return true;
+    if constexpr (caches_unique_gets) return qs_.fixes_a_unique_set(lookup);
+    return false;
+  }
+
+  /// The one row matching `lookup`, from the query cache when caches_get() says so.
+  std::optional<Model> get_one(const Expr<Model>& lookup) const {
+    if constexpr (caches_any_get || caches_unique_gets) {
+      if (caches_get(lookup))
+        return cached_read<std::optional<Model>>(qs_, 'g', &lookup, {}, [&] { return exec().get_one(qs_, lookup); });
+    } else if (qs_.caching() == detail::QueryCaching::on && caches_get(lookup)) {
+      return cached_read<std::optional<Model>>(qs_, 'g', &lookup, {}, [&] { return exec().get_one(qs_, lookup); });
+    }
+    return exec().get_one(qs_, lookup);
+  }
+
+  std::optional<Model> first_of(const QuerySet<Model>& qs) const {
+    if (caches_reads()) return cached_read<std::optional<Model>>(qs, 'f', nullptr, {}, [&] { return exec().first(qs); });
+    return exec().first(qs);
+  }
+
+  /// `read()`'s result for the query `qs` (and a get's `lookup`) with verb `verb` and
+  /// `extra` (its selected columns, its aggregates), through the query cache: its exact
+  /// key, and the versions it depends on (cache/detail/query_dependencies.hpp).
+  template <class R, class Read>
+  R cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
+                const Read& read) const {
+    namespace qb = detail::query_bytes;
+    thread_local std::string key;
+    key.assign(detail::table_prefix(info()));  // the model and its schema: shelves are shared by models
+    key += verb;
+    qb::put_nodes(key, qs.scope().nodes());
+    qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
+    qb::put_u64(key, qs.ordering().size());
+    for (const detail::OrderTerm& t : qs.ordering())
+      qb::put_u64(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
+    qb::put_u64(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
+                         std::uint64_t{qs.slice().high.has_value()} << 2);
+    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().low));
+    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
+    qb::put_u64(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
+    qb::put_u64(key, extra.size());
+    for (std::uint32_t x : extra) qb::put_u64(key, x);
+    // a get's dependencies are those of the filters && the lookup together
+    Expr<Model> combined;
+    std::span<const detail::Node> nodes = qs.scope().nodes();
+    if (lookup && !lookup->empty()) {
+      combined = qs.scope() && *lookup;
+      nodes = combined.nodes();
+    }
+    detail::Dependencies deps;
+    detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
+    return shared_->queries->template read<R>(database(), info(), key, deps, read);
   }
 
   Model with_bound(Model obj) const {

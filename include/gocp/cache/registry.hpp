@@ -17,9 +17,12 @@
 /// copyable handle; repositories keep what they use alive.
 
 #include <functional>
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <typeindex>
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "../errors.hpp"
+#include "../model.hpp"
 #include "../spi/registry.hpp"
 #include "../spi/url.hpp"
 #include "../stats.hpp"
@@ -148,6 +152,26 @@ class CacheRegistry {
                              (configured.empty() ? "none" : configured) + ")");
   }
 
+  /// Never caches a query result that reads `model_or_table` (a model's name,
+  /// "library.author", or a table's, a through table's included): such reads always ask
+  /// the database, as cachebot's CACHEBOT_TABLE_BLACKLIST. Applies to every repository
+  /// of this registry (and its copies) from the next read on.
+  void never_cache_queries_of(std::string_view model_or_table) const {
+    std::lock_guard lock(state_->mutex);
+    state_->denied.emplace_back(model_or_table);
+    state_->any_denied.store(true);
+  }
+
+  /// Internal: whether a query reading `tables` must not be cached (never_cache_queries_of).
+  bool denies_queries_of(std::span<const ModelInfo* const> tables) const {
+    if (!state_->any_denied.load(std::memory_order_relaxed)) return false;
+    std::lock_guard lock(state_->mutex);
+    for (const ModelInfo* t : tables)
+      for (const std::string& d : state_->denied)
+        if (d == t->name || d == t->table) return true;
+    return false;
+  }
+
   /// Internal: records that model `name` is the C++ type `type`; another type under the
   /// same name would share its cache keys, so it is refused.
   void claim_model_name(std::string_view name, std::type_index type) const {
@@ -163,6 +187,8 @@ class CacheRegistry {
     std::vector<std::shared_ptr<detail::CacheSlot>> slots;
     std::mutex mutex;
     std::map<std::string, std::type_index, std::less<>> models;
+    std::vector<std::string> denied;     ///< never_cache_queries_of
+    std::atomic<bool> any_denied{false};  ///< denied is not empty (read without the lock)
   };
 
   std::shared_ptr<detail::CacheSlot> find(std::string_view alias) const noexcept {

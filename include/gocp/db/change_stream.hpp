@@ -105,6 +105,24 @@ class ChangeStream {
     subscribed_.store(subscribers_.size());
   }
 
+  /// Asks every writer of `table` on this stream to report a row's values before an
+  /// update (RowChange::before) from now on, reading the row first, in the update's
+  /// transaction, where the update alone cannot tell them (a save, a bulk update that
+  /// assigns values): the query cache needs them to bump the groups a row leaves.
+  void want_old_values(std::string_view table) {
+    std::lock_guard lock(mutex_);
+    if (std::find(old_values_tables_.begin(), old_values_tables_.end(), table) == old_values_tables_.end())
+      old_values_tables_.emplace_back(table);
+    any_old_values_.store(true);
+  }
+
+  /// Whether a writer of `table` must report its rows' old values (want_old_values).
+  bool wants_old_values(std::string_view table) const {
+    if (!any_old_values_.load()) return false;
+    std::lock_guard lock(mutex_);
+    return std::find(old_values_tables_.begin(), old_values_tables_.end(), table) != old_values_tables_.end();
+  }
+
   /// Whether anything may be subscribed (some subscriptions may have ended since): a
   /// writer fills a change's values only then, and a stream nobody hears is not
   /// published to. Sequentially consistent, as the store: a cache that subscribes and
@@ -155,6 +173,8 @@ class ChangeStream {
   mutable std::mutex mutex_;
   std::vector<Subscriber> subscribers_;
   std::atomic<std::size_t> subscribed_{0};  ///< subscribers_.size(), read without the lock
+  std::vector<std::string> old_values_tables_;  ///< want_old_values
+  std::atomic<bool> any_old_values_{false};     ///< old_values_tables_ is not empty
 };
 
 }  // namespace gocp

@@ -36,6 +36,9 @@ namespace gocp {
 /// (its `default` alias maps lookups to primary keys).
 struct CachedGetOrCreate : Policy {
   static constexpr bool needs_caches = true;  ///< construct its Repository with (db, CacheRegistry)
+  /// get() and find() by a lookup a unique constraint covers are answered by the query
+  /// cache too (cache/query_cache.hpp), a missing row included.
+  static constexpr QueryCacheGets cached_gets = QueryCacheGets::unique_lookups;
 
   /// What a get_or_create's cache read found, for the fill after the database read.
   struct call_state {

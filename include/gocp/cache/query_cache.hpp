@@ -1,0 +1,456 @@
+#pragma once
+// The query cache: a query's result kept under its exact key, served while every version
+// it depends on (cache/detail/query_dependencies.hpp) is the one it was filled under.
+//
+//  - Versions live in the cache (the `default` alias, with the entries). A missing
+//    version (evicted, expired, never set) is replaced by a fresh random one, which no
+//    entry carries: losing a version is a miss, never a stale hit.
+//  - A reader reads the versions BEFORE the database and stores them with the result; a
+//    write that lands in between bumps one of them, so the fill is never served (no
+//    stale set, no clocks).
+//  - A write bumps, for its row's old and new values, the version of every field's
+//    value, and the table's `any` version; a write whose values are unknown bumps the
+//    table's `wide` version too, on which every result depends. Invalidation is a
+//    subscriber of the Database's change stream (as cache/coherence.hpp's): every write
+//    path (bulk, cascades, upserts, m2m through rows) is a RowChange already, delivered
+//    at commit and dropped on rollback. On a byte store a bump deletes the version (the
+//    next reader makes a fresh one): one bump_and_drop_many call per write or commit.
+//  - Two tiers: on a locmem alias, versions are in-memory counters and a result is the
+//    C++ value itself (a hit copies it; nothing is encoded); on a byte store (Redis,
+//    memcached), a hit is one get_many_into of the entry and its versions (one MGET /
+//    multi-get: the version keys are computed from the query alone) and the result goes
+//    through query_bytes::Codec. An entry also holds its exact key, checked on a hit, so
+//    a hash collision is a miss.
+//  - Transactions: a read in a transaction that wrote one of the query's tables asks the
+//    database and fills nothing; any other read in a transaction may hit, and fills
+//    nothing (the simple correct rule: its snapshot is not what others see).
+//  - A cache that fails is a counted miss (cache_errors): the database answers.
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "../db/change_stream.hpp"
+#include "../db/database.hpp"
+#include "../db/transaction.hpp"
+#include "../detail/shared_spin_lock.hpp"
+#include "../detail/string_hash.hpp"
+#include "../stats.hpp"
+#include "coherence.hpp"
+#include "detail/cache_keys.hpp"
+#include "detail/query_bytes.hpp"
+#include "detail/query_dependencies.hpp"
+#include "locmem.hpp"
+#include "registry.hpp"
+
+namespace gocp::detail {
+
+/// `<table prefix>vw`, `<table prefix>vt`, `<table prefix>v<column>::<value ref>`: a
+/// version's key, the same in every process (the table's name and schema, the column's
+/// position, the value as write_entry_key writes a pk).
+inline void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
+                              std::uint32_t column = 0, const Value* value = nullptr) {
+  if (kind != VersionRef::Kind::field) {
+    out.assign(table_prefix);
+    out += kind == VersionRef::Kind::wide ? "vw" : "vt";
+    return;
+  }
+  thread_local std::string head;
+  head.assign(table_prefix);
+  head += 'v';
+  char digits[12];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, column);
+  head.append(digits, end);
+  write_entry_key(out, head, ':', *value);
+}
+
+/// The key prefix of `table` (key_prefix), computed once per table and thread.
+inline const std::string& table_prefix(const ModelInfo& table) {
+  thread_local std::unordered_map<const ModelInfo*, std::string> prefixes;
+  auto [it, inserted] = prefixes.try_emplace(&table);
+  if (inserted) it->second = key_prefix(table);
+  return it->second;
+}
+
+/// The version keys every change of `rows` (of `table`) bumps, into `keys` (deduplicated).
+inline void bumped_version_keys(const ModelInfo& table, std::span<const RowChange> rows, std::vector<std::string>& keys) {
+  const std::string& prefix = table_prefix(table);
+  keys.clear();
+  std::string key;
+  const auto add = [&](const std::string& k) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  };
+  write_version_key(key, prefix, VersionRef::Kind::any);
+  add(key);
+  for (const RowChange& row : rows) {
+    if ((row.had_row && !row.before) || (row.has_row && !row.after)) {  // values unknown: every result
+      write_version_key(key, prefix, VersionRef::Kind::wide);
+      add(key);
+    }
+    for (const auto* values : {&row.before, &row.after}) {
+      if (!*values) continue;
+      for (std::size_t c = 0; c < (*values)->size() && c < table.columns.size(); ++c) {
+        write_version_key(key, prefix, VersionRef::Kind::field, static_cast<std::uint32_t>(c), &(**values)[c]);
+        add(key);
+      }
+    }
+  }
+}
+
+/// The typed tier's versions: counters in memory, sharded. A shard past its share of
+/// `max_entries` forgets every version it holds (each becomes fresh at its next read:
+/// every entry under them misses, none is stale).
+class VersionShelf {
+ public:
+  /// As every shelf of a LocMemCache: bounded by `max_entries`; versions never expire.
+  VersionShelf(std::size_t max_entries, Cache::Ttl) : per_shard_(std::max<std::size_t>(max_entries / kShards, 64)) {}
+
+  /// The current version under each key, made fresh where there is none.
+  void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      Shard& s = shard(keys[i]);
+      std::lock_guard lock(s.mutex);
+      auto it = s.versions.find(keys[i]);
+      if (it == s.versions.end()) {
+        if (s.versions.size() >= per_shard_) s.versions.clear();
+        it = s.versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
+      }
+      out[i] = it->second;
+    }
+  }
+
+  /// Adds one to each version held (an absent one will be fresh when next read).
+  void bump(std::span<const std::string> keys) {
+    for (const std::string& key : keys) {
+      Shard& s = shard(key);
+      std::lock_guard lock(s.mutex);
+      if (auto it = s.versions.find(key); it != s.versions.end()) ++it->second;
+    }
+  }
+
+  /// Forgets every version (what an eviction does to some): for tests and operators.
+  void clear() {
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      s.versions.clear();
+    }
+  }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::uint64_t, StringHash, std::equal_to<>> versions;
+  };
+  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
+
+  std::size_t per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+/// The typed tier's query entries: a result as the C++ value (type-checked), with the
+/// versions it was filled under. Bounded as VersionShelf (a full shard is emptied).
+class QueryShelf {
+ public:
+  /// One result.
+  struct Entry {
+    std::vector<std::uint64_t> versions;  ///< read before the database, in the query's dependency order
+    const std::type_info* type;           ///< the result's C++ type
+    std::shared_ptr<const void> result;   ///< a `const R`
+  };
+
+  /// As every shelf of a LocMemCache; entries never expire by time (versions decide).
+  QueryShelf(std::size_t max_entries, Cache::Ttl) : per_shard_(std::max<std::size_t>(max_entries / kShards, 16)) {}
+
+  /// The entry under `key`, or null.
+  std::shared_ptr<const Entry> find(std::string_view key) {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    auto it = s.entries.find(key);
+    return it == s.entries.end() ? nullptr : it->second;
+  }
+
+  /// Stores `entry` under `key`, replacing any.
+  void put(std::string_view key, std::shared_ptr<const Entry> entry) {
+    Shard& s = shard(key);
+    std::lock_guard lock(s.mutex);
+    if (auto it = s.entries.find(key); it != s.entries.end()) {
+      it->second = std::move(entry);
+      return;
+    }
+    if (s.entries.size() >= per_shard_) s.entries.clear();
+    s.entries.emplace(std::string(key), std::move(entry));
+  }
+
+  /// Drops every entry.
+  void clear() {
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      s.entries.clear();
+    }
+  }
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::shared_ptr<const Entry>, StringHash, std::equal_to<>> entries;
+  };
+  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
+
+  std::size_t per_shard_;
+  std::array<Shard, kShards> shards_;
+};
+
+/// One repository's door to the query cache of its registry's `default` alias (see the
+/// file comment). Cheap to hold; thread-safe.
+class QueryCache {
+ public:
+  /// The `default` alias of `registry` holds the entries and versions; hits and misses
+  /// are counted in `repository_stats` and the alias's counters.
+  QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats)
+      : slot_(registry.slot("default")), registry_(registry), repository_stats_(std::move(repository_stats)) {
+    if (auto* local = dynamic_cast<LocMemCache*>(slot_->cache.get())) {
+      versions_ = local->template shelf<VersionShelf>("gocp:query-versions");
+      entries_ = local->template shelf<QueryShelf>("gocp:queries");
+    }
+  }
+
+  /// Bumps the versions `table`'s writes on `changes` touch, from now on (once per store
+  /// and stream, however many repositories ask).
+  void listen(ChangeStream& changes, const ModelInfo& table) const {
+    {
+      std::shared_lock lock(listened_lock_);
+      for (const auto& [stream, t] : listened_)
+        if (stream == &changes && t == &table) return;
+    }
+    const ModelInfo* info = &table;
+    changes.want_old_values(table.table);  // a row leaving a group bumps its old values' versions
+    if (VersionShelf* shelf = versions_.get()) {
+      changes.subscribe_keyed_batch(std::string(table.table), shelf, versions_,
+                                    [shelf, info, slot = slot_.get()](std::span<const RowChange> rows) {
+                                      thread_local std::vector<std::string> keys;
+                                      bumped_version_keys(*info, rows, keys);
+                                      shelf->bump(keys);
+                                      slot->stats->bump(StatCounters::invalidations, rows.size());
+                                    });
+    } else {
+      // keyed by the alias's slot (not the Cache: the objects cache of a model sharing
+      // the store subscribes under the Cache's address)
+      changes.subscribe_keyed_batch(std::string(table.table), slot_.get(), slot_,
+                                    [info, slot = slot_.get()](std::span<const RowChange> rows) {
+                                      bump_bytes(*slot, *info, rows);
+                                    });
+    }
+    std::lock_guard lock(listened_lock_);
+    listened_.emplace_back(&changes, &table);
+  }
+
+  /// The result of a query of `model` under `key` (its exact bytes) depending on `deps`:
+  /// a current entry's, else `read()`'s (the database's), stored for the next reader
+  /// when no transaction is open.
+  template <class R, class Read>
+  R read(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps, Read&& read) const {
+    const bool in_transaction = db.in_transaction();
+    if (in_transaction)
+      for (const ModelInfo* t : deps.tables)
+        if (DatabaseAccess::wrote(db, t)) return missed(read);  // its own writes: the database, no fill
+    if (registry_.denies_queries_of(deps.tables)) return read();
+    for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
+    thread_local std::vector<std::string> version_keys;
+    version_keys.resize(deps.refs.size());
+    for (std::size_t i = 0; i < deps.refs.size(); ++i) {
+      const VersionRef& r = deps.refs[i];
+      write_version_key(version_keys[i], table_prefix(*r.table), r.kind, r.column, r.value);
+    }
+    if (entries_) return read_typed<R>(key, version_keys, !in_transaction, read);
+    return read_bytes<R>(model, key, version_keys, !in_transaction, read);
+  }
+
+ private:
+  template <class Read>
+  auto missed(Read& read) const {
+    count(StatCounters::misses);
+    return read();
+  }
+
+  void count(StatCounters::Counter counter, std::uint64_t n = 1) const {
+    repository_stats_->bump(counter, n);
+    slot_->stats->bump(counter, n);
+  }
+
+  template <class R, class Read>
+  R read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
+    std::vector<std::uint64_t> versions(version_keys.size());
+    versions_->read(version_keys, versions);  // before the database
+    if (auto entry = entries_->find(key); entry && entry->type == &typeid(R) && entry->versions == versions) {
+      count(StatCounters::hits);
+      return *static_cast<const R*>(entry->result.get());
+    }
+    count(StatCounters::misses);
+    R result = read();
+    if (fill) {
+      entries_->put(key, std::make_shared<const QueryShelf::Entry>(
+                             QueryShelf::Entry{std::move(versions), &typeid(R), std::make_shared<const R>(result)}));
+      count(StatCounters::fills);
+    }
+    return result;
+  }
+
+  template <class R, class Read>
+  R read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
+               Read& read) const {
+    // the entry's key: the exact key hashed (it is long); the exact key is in the entry
+    Hash128 h;
+    h.add(key);
+    std::string entry_key = table_prefix(model);
+    entry_key += "q:";
+    append_hex(entry_key, h.finished());
+    const std::size_t n = version_keys.size();
+    std::vector<std::string_view> keys(1 + n);
+    keys[0] = entry_key;
+    for (std::size_t i = 0; i < n; ++i) keys[1 + i] = version_keys[i];
+    std::vector<std::string> values(1 + n);
+    std::unique_ptr<bool[]> found(new bool[1 + n]());
+    std::vector<std::optional<std::uint64_t>> versions(n);
+    bool read_ok = guarded(false, [&] {
+      slot_->cache->get_many_into(keys, values, {found.get(), 1 + n});
+      return true;
+    });
+    bool all_versions = read_ok;
+    for (std::size_t i = 0; read_ok && i < n; ++i) {
+      if (found[1 + i]) versions[i] = parse_version(values[1 + i]);
+      all_versions = all_versions && versions[i].has_value();
+    }
+    if (all_versions && found[0]) {
+      R result{};
+      if (decode<R>(values[0], key, versions, result)) {
+        count(StatCounters::hits);
+        return result;
+      }
+    }
+    count(StatCounters::misses);
+    fill = fill && read_ok && (all_versions || make_versions(std::span<const std::string_view>(keys).subspan(1), versions));
+    R result = read();
+    if (fill)
+      guarded(false, [&] {
+        slot_->cache->set(entry_key, encode(key, versions, result));
+        count(StatCounters::fills);
+        return true;
+      });
+    return result;
+  }
+
+  /// A fresh version under each key that has none (add: another reader's stays); false
+  /// when some key still has none a fill could be tagged with.
+  bool make_versions(std::span<const std::string_view> keys, std::vector<std::optional<std::uint64_t>>& versions) const {
+    std::vector<std::pair<std::string_view, std::string_view>> items;
+    std::vector<std::string> texts;
+    std::vector<std::size_t> at;
+    texts.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (!versions[i]) {
+        const auto fresh = static_cast<std::uint64_t>(fresh_generation());
+        versions[i] = fresh;
+        texts.push_back(std::to_string(fresh));
+        at.push_back(i);
+      }
+    for (std::size_t j = 0; j < at.size(); ++j) items.emplace_back(keys[at[j]], texts[j]);
+    std::unique_ptr<bool[]> stored(new bool[items.size()]());
+    if (!guarded(false, [&] {
+          slot_->cache->add_many(items, {stored.get(), items.size()});
+          return true;
+        }))
+      return false;
+    for (std::size_t j = 0; j < at.size(); ++j)
+      if (!stored[j]) return false;  // another reader made it first: its value is unknown here
+    return true;
+  }
+
+  template <class R>
+  static std::string encode(std::string_view key, const std::vector<std::optional<std::uint64_t>>& versions, const R& result) {
+    std::string out;
+    query_bytes::put_text(out, key);
+    query_bytes::put_u64(out, versions.size());
+    for (const auto& v : versions) query_bytes::put_u64(out, *v);
+    query_bytes::Codec<R>::put(out, result);
+    return out;
+  }
+
+  /// The entry's result when it is this key's, filled under exactly `versions`, and decodes to its end.
+  template <class R>
+  static bool decode(std::string_view bytes, std::string_view key, const std::vector<std::optional<std::uint64_t>>& versions,
+                     R& result) {
+    try {
+      thread_local std::string stored_key;
+      std::uint64_t n = 0;
+      if (!query_bytes::get_text(bytes, stored_key) || stored_key != key || !query_bytes::get_u64(bytes, n) ||
+          n != versions.size())
+        return false;
+      for (const auto& v : versions) {
+        std::uint64_t got = 0;
+        if (!query_bytes::get_u64(bytes, got) || got != *v) return false;
+      }
+      return query_bytes::Codec<R>::get(bytes, result) && bytes.empty();
+    } catch (const std::exception&) {  // a value its field cannot hold: not ours, a miss
+      return false;
+    }
+  }
+
+  static std::optional<std::uint64_t> parse_version(std::string_view s) {
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+    return n;
+  }
+
+  /// Deletes every version `rows` bump (the next reader makes fresh ones), in one call.
+  static void bump_bytes(const CacheSlot& slot, const ModelInfo& table, std::span<const RowChange> rows) noexcept {
+    try {
+      thread_local std::vector<std::string> keys;
+      bumped_version_keys(table, rows, keys);
+      std::vector<Cache::BumpAndDrop> items;
+      items.reserve(keys.size());
+      // bump, then drop the same key: the version is gone, as an eviction would leave it
+      for (const std::string& k : keys) items.push_back({k, k, fresh_generation()});
+      slot.cache->bump_and_drop_many(items);
+      slot.stats->bump(StatCounters::invalidations, rows.size());
+    } catch (const std::exception&) {  // the alias remembers undelivered keys (SharedCache)
+      slot.stats->bump(StatCounters::cache_errors);
+    }
+  }
+
+  template <class F>
+  bool guarded(bool fallback, F&& fn) const {
+    try {
+      return fn();
+    } catch (const ConfigurationError&) {
+      throw;
+    } catch (const std::exception&) {  // the cache is an optimisation: degrade, count
+      count(StatCounters::cache_errors);
+      return fallback;
+    }
+  }
+
+  std::shared_ptr<CacheSlot> slot_;
+  CacheRegistry registry_;
+  std::shared_ptr<StatCounters> repository_stats_;
+  std::shared_ptr<VersionShelf> versions_;  ///< when the alias is locmem
+  std::shared_ptr<QueryShelf> entries_;     ///< when the alias is locmem
+  mutable SharedSpinLock listened_lock_;
+  mutable std::vector<std::pair<const ChangeStream*, const ModelInfo*>> listened_;
+};
+
+}  // namespace gocp::detail

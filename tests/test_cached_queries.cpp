@@ -1,0 +1,496 @@
+// Cached querysets (issue 19): `.cache()` reads, get()/find() with CachedQueries (negative
+// caching included), and their invalidation rules 1-7, counted in SQL statements: a first
+// read Q(1), a repeat Q(0), after a write that must invalidate Q(1), after a write that
+// must not Q(0). Transactions, eviction of versions and entries, the deny list, and
+// threads checked against uncached reads. On SQLite and PostgreSQL (test_cached_queries_pg.*),
+// and on locmem, Redis and memcached (test_cached_queries_redis.*, _memcached.*).
+
+#include <catch2/catch.hpp>
+
+#include <gocp/gocp.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/cache_url.hpp"
+#include "support/database_url.hpp"
+#include "support/query_models.hpp"
+#include "support/temp_dir.hpp"
+
+using gocp::c;
+using qm::Link;
+using qm::Tag;
+using qm::User;
+
+namespace {
+
+using Ids = std::vector<std::int64_t>;
+
+template <class T>
+Ids ids(const std::vector<T>& rows) {
+  Ids out;
+  for (const T& r : rows) out.push_back(r.id);
+  return out;
+}
+
+gocp::CacheRegistry make_caches() {
+  const std::string url = gocp::test::cache_url();
+  return gocp::CacheRegistry{{"default", url}, {"qm.link", url}, {"qm.user", url}, {"qm.tag", url}};
+}
+
+struct Fixture {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  qm::Data data{db};
+  gocp::CacheRegistry caches = make_caches();
+  gocp::Repository<Link, gocp::CachedQueries> links{db, caches};
+  gocp::Repository<User, gocp::CachedQueries> users{db, caches};
+  gocp::Repository<Tag> tags{db, caches};
+
+  /// The SQL statements `read()` sent through `repo` (its counters are shared by its copies).
+  template <class Repo, class Read>
+  static std::uint64_t q(const Repo& repo, Read&& read) {
+    const auto before = repo.stats().db_queries;
+    read();
+    return repo.stats().db_queries - before;
+  }
+
+  gocp::Repository<Link, gocp::CachedQueries> of(const User& u) const {
+    return links.filter(c(&Link::user_id) == u.id).order_by(c(&Link::created_at).desc()).cache();
+  }
+
+  void touch(Link l) const {  // a write that changes no grouping field
+    l.clicks += 1;
+    links.save(l);
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Fixture, "a cached list: Q(1), then Q(0), with the database's rows", "[queries]") {
+  const auto anns = of(data.ann);
+  std::vector<Link> first, second;
+  CHECK(q(links, [&] { first = anns.all(); }) == 1);
+  CHECK(q(links, [&] { second = anns.all(); }) == 0);
+  CHECK(ids(first) == Ids{data.b.id, data.c.id, data.a.id});
+  CHECK(ids(second) == ids(first));
+  CHECK(second[0].url == "https://b");
+  CHECK(links.stats().hits >= 1);
+  // a different query is another entry
+  CHECK(q(links, [&] { anns.limit(1).all(); }) == 1);
+  CHECK(q(links, [&] { anns.limit(1).all(); }) == 0);
+  // without cache(), every read asks the database
+  CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
+  CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it; another's does not",
+                 "[queries][invalidation]") {
+  const auto anns = of(data.ann);
+  CHECK(q(links, [&] { anns.all(); }) == 1);
+  touch(data.d);  // bob's
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  touch(data.a);  // ann's
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(got.back().clicks == data.a.clicks + 1);
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  links.remove(data.c);  // a delete of a returned row
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(ids(got) == Ids{data.b.id, data.a.id});
+}
+
+TEST_CASE_METHOD(Fixture, "rule 2: a row entering or leaving the group invalidates (old and new values)",
+                 "[queries][invalidation]") {
+  const auto anns = of(data.ann);
+  const auto popular = links.filter(c(&Link::user_id) == data.ann.id && c(&Link::clicks) > 100).cache();
+  CHECK(q(links, [&] { anns.all(); }) == 1);
+  CHECK(q(links, [&] { popular.count(); }) == 1);
+  Link d = data.d;  // bob's link enters ann's group: its new values
+  d.user_id = data.ann.id;
+  links.save(d);
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(ids(got) == Ids{data.d.id, data.b.id, data.c.id, data.a.id});
+  std::size_t n = 0;
+  CHECK(q(links, [&] { n = popular.count(); }) == 1);
+  CHECK(n == 2);
+  Link a = data.a;  // ann's link leaves: its old values
+  a.user_id = data.bob.id;
+  links.save(a);
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(ids(got) == Ids{data.d.id, data.b.id, data.c.id});
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  CHECK(q(links, [&] { popular.count(); }) == 1);
+  touch(data.e);  // dee's: in neither group, before or after
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  CHECK(q(links, [&] { popular.count(); }) == 0);
+  // an insert into the group
+  links.create({0, data.ann.id, "https://new", 500, qm::day(9), std::nullopt, std::nullopt, std::nullopt});
+  CHECK(q(links, [&] { n = popular.count(); }) == 1);
+  CHECK(n == 3);
+}
+
+TEST_CASE_METHOD(Fixture, "rule 3: in() of a few values is per value; ranges, negations, LIKE and long in() are table-wide",
+                 "[queries][invalidation]") {
+  const auto two = links.filter(c(&Link::user_id).in({data.ann.id, data.bob.id})).cache();
+  CHECK(q(links, [&] { two.count(); }) == 1);
+  touch(data.e);  // dee's
+  CHECK(q(links, [&] { two.count(); }) == 0);
+  touch(data.d);  // bob's
+  CHECK(q(links, [&] { two.count(); }) == 1);
+
+  std::vector<std::int64_t> many;
+  for (std::int64_t i = 1; i <= 40; ++i) many.push_back(i);
+  const auto wide = links.filter(c(&Link::user_id).in(many)).cache();
+  const auto range = links.filter(c(&Link::clicks) > 100).cache();
+  const auto negation = links.exclude(c(&Link::user_id) == data.dee.id).cache();
+  const auto like = links.filter(c(&Link::url).startswith("https://a")).cache();
+  const auto everything = links.cache();
+  for (const auto* r : {&wide, &range, &negation, &like, &everything}) {
+    CHECK(q(links, [&] { r->count(); }) == 1);
+    CHECK(q(links, [&] { r->count(); }) == 0);
+  }
+  links.create({0, data.cy.id, "https://cy", 0, qm::day(1), std::nullopt, std::nullopt, std::nullopt});
+  for (const auto* r : {&wide, &range, &negation, &like, &everything}) CHECK(q(links, [&] { r->count(); }) == 1);
+  CHECK(everything.count() == 6);
+  CHECK(q(links, [&] { two.count(); }) == 0);  // cy is in neither of its groups
+}
+
+TEST_CASE_METHOD(Fixture, "rule 4: a condition across a relation is invalidated by writes to the inner table",
+                 "[queries][relations][invalidation]") {
+  const auto by_example = links.filter(c(&Link::user_id).in(users.filter(c(&User::email).endswith("@example.com")))).cache();
+  const auto by_ann = links.filter(c(&Link::user_id).in(users.filter(c(&User::email) == "ann@example.com"))).cache();
+  std::size_t n = 0;
+  CHECK(q(links, [&] { n = by_example.count(); }) == 1);
+  CHECK(n == 4);
+  CHECK(q(links, [&] { by_ann.count(); }) == 1);
+  CHECK(q(links, [&] { by_example.count(); }) == 0);
+  CHECK(q(links, [&] { by_ann.count(); }) == 0);
+  User dee = data.dee;  // enters the inner set
+  dee.email = "dee@example.com";
+  users.save(dee);
+  CHECK(q(links, [&] { n = by_example.count(); }) == 1);
+  CHECK(n == 5);
+  CHECK(q(links, [&] { by_ann.count(); }) == 0);  // the inner group is ann's email: dee's write is not in it
+  User ann = data.ann;  // leaves the inner set of by_ann
+  ann.email = "ann@elsewhere.org";
+  users.save(ann);
+  CHECK(q(links, [&] { n = by_ann.count(); }) == 1);
+  CHECK(n == 0);
+  // and the outer table's writes
+  CHECK(q(links, [&] { by_example.count(); }) == 1);
+  touch(data.e);
+  CHECK(q(links, [&] { n = by_example.count(); }) == 1);
+  CHECK(n == 2);  // bob's and dee's
+}
+
+TEST_CASE_METHOD(Fixture, "rule 5: many-to-many add, remove and clear invalidate through the through table",
+                 "[queries][relations][invalidation]") {
+  const Tag news = tags.create({0, "news"});
+  const Tag other = tags.create({0, "other"});
+  const auto tagged = gocp::related(links, news, gocp::model<Tag>::links);
+  const auto others = gocp::related(links, other, gocp::model<Tag>::links);
+  const auto cached = tagged.query().cache();
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = cached.all(); }) == 1);
+  CHECK(got.empty());
+  CHECK(q(links, [&] { cached.all(); }) == 0);
+  tagged.add(data.a, data.b);
+  CHECK(q(links, [&] { got = cached.all(); }) == 1);
+  CHECK(ids(got) == Ids{data.a.id, data.b.id});
+  others.add(data.c);  // another tag's through rows
+  CHECK(q(links, [&] { cached.all(); }) == 0);
+  tagged.remove(data.a);
+  CHECK(q(links, [&] { got = cached.all(); }) == 1);
+  CHECK(ids(got) == Ids{data.b.id});
+  // the reverse side: a link's tags
+  const auto tags_of_b = gocp::related(tags, data.b, gocp::model<Tag>::links).query().cache();
+  std::vector<Tag> b_tags;
+  CHECK(q(tags, [&] { b_tags = tags_of_b.all(); }) == 1);
+  CHECK(q(tags, [&] { tags_of_b.all(); }) == 0);
+  tagged.clear();
+  CHECK(q(links, [&] { got = cached.all(); }) == 1);
+  CHECK(got.empty());
+  CHECK(q(tags, [&] { b_tags = tags_of_b.all(); }) == 1);
+  CHECK(b_tags.empty());
+}
+
+TEST_CASE_METHOD(Fixture, "rule 6: cache(&field) is accepted when every OR-group fixes the field, refused otherwise",
+                 "[queries][invalidation]") {
+  // url first: without a restriction the url's version is chosen (fewest versions, first)
+  const auto by_url = links.filter(c(&Link::url) == "https://a" && c(&Link::user_id) == data.ann.id);
+  CHECK(q(links, [&] { by_url.cache().count(); }) == 1);
+  CHECK(q(links, [&] { by_url.cache(&Link::user_id).count(); }) == 1);
+  touch(data.b);  // ann's other link: not the url's value, but ann's
+  CHECK(q(links, [&] { by_url.cache().count(); }) == 0);
+  CHECK(q(links, [&] { by_url.cache(&Link::user_id).count(); }) == 1);
+  touch(data.d);  // bob's: neither
+  CHECK(q(links, [&] { by_url.cache(&Link::user_id).count(); }) == 0);
+  // in every OR-group, through && and in()
+  const auto grouped = links.filter((c(&Link::user_id) == data.ann.id && c(&Link::clicks) > 50) ||
+                                    (c(&Link::user_id).in({data.bob.id, data.dee.id}) && c(&Link::note).is_null()));
+  CHECK(q(links, [&] { grouped.cache(&Link::user_id).all(); }) == 1);
+  CHECK(q(links, [&] { grouped.cache(&Link::user_id).all(); }) == 0);
+  // refused, naming the field
+  const auto either = links.filter(c(&Link::user_id) == data.ann.id || c(&Link::clicks) > 100);
+  CHECK_THROWS_AS(either.cache(&Link::user_id).all(), gocp::ConfigurationError);
+  CHECK_THROWS_WITH(either.cache(&Link::user_id).count(), Catch::Contains("'user_id'") && Catch::Contains("qm.link"));
+  CHECK_THROWS_WITH(links.filter(c(&Link::clicks) > 1).cache(&Link::user_id).all(), Catch::Contains("'user_id'"));
+  CHECK_THROWS_WITH(links.cache(&Link::user_id).all(), Catch::Contains("'user_id'"));
+}
+
+TEST_CASE_METHOD(Fixture, "rule 7: bulk update, remove_all, bulk_create and upserts invalidate like single writes",
+                 "[queries][invalidation]") {
+  const auto anns = of(data.ann);
+  const auto bobs = of(data.bob);
+  const auto count_anns = [&] { return q(links, [&] { anns.all(); }); };
+  const auto count_bobs = [&] { return q(links, [&] { bobs.all(); }); };
+  CHECK(count_anns() == 1);
+  CHECK(count_bobs() == 1);
+  links.filter(c(&Link::user_id) == data.ann.id).update(c(&Link::clicks) += 1);
+  CHECK(count_anns() == 1);
+  CHECK(count_bobs() == 0);
+  links.filter(c(&Link::user_id) == data.dee.id).remove_all();
+  CHECK(count_anns() == 0);
+  CHECK(count_bobs() == 0);
+  links.bulk_create({Link{0, data.bob.id, "https://bulk", 1, qm::day(7), std::nullopt, std::nullopt, std::nullopt}});
+  CHECK(count_anns() == 0);
+  CHECK(count_bobs() == 1);
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = bobs.all(); }) == 0);
+  CHECK(got.size() == 2);
+  // an upsert that updates ann's link a
+  Link again = data.a;
+  again.id = 0;
+  again.clicks = 999;
+  links.bulk_create({again}, {.update_conflicts = gocp::update_conflicts(gocp::unique_fields(&Link::url),
+                                                                         gocp::update_fields(&Link::clicks))});
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(got.back().clicks == 999);
+  // an upsert does not know the old values of the row it updated: every result of the
+  // table is invalidated (its `wide` version), over-invalidating bob's, never under
+  CHECK(count_bobs() == 1);
+  CHECK(count_bobs() == 0);
+  // a cascade: deleting bob deletes his links
+  users.remove(data.bob);
+  CHECK(q(links, [&] { got = bobs.all(); }) == 1);
+  CHECK(got.empty());
+}
+
+TEST_CASE_METHOD(Fixture, "every cached read kind: first, last, count, exists, values, values_list, aggregate",
+                 "[queries]") {
+  const auto anns = of(data.ann);
+  const auto check_all = [&](std::uint64_t expected) {
+    CHECK(q(links, [&] { CHECK(anns.first()->id == data.b.id); }) == expected);
+    CHECK(q(links, [&] { CHECK(anns.last()->id == data.a.id); }) == expected);
+    CHECK(q(links, [&] { CHECK(anns.count() == 3); }) == expected);
+    CHECK(q(links, [&] { CHECK(anns.exists()); }) == expected);
+    CHECK(q(links, [&] { CHECK(anns.values(&Link::url, &Link::note)[2] == std::tuple<std::string, std::optional<std::string>>{"https://a", "x"}); }) == expected);
+    CHECK(q(links, [&] { CHECK(anns.values_list(&Link::clicks) == std::vector<std::int64_t>{200, 5, data.a.clicks}); }) == expected);
+    CHECK(q(links, [&] {
+            auto [n, total, best] = anns.aggregate(gocp::count(), gocp::sum(&Link::clicks), gocp::max(&Link::rating));
+            CHECK(n == 3);
+            CHECK(total == 205 + data.a.clicks);
+            CHECK(best == 4.5);
+          }) == expected);
+  };
+  check_all(1);
+  check_all(0);
+  touch(data.d);
+  check_all(0);
+  Link a = data.a;
+  links.save(a);  // the same values: still a write of ann's row
+  check_all(1);
+  // a missing answer is cached as well
+  const auto nobody = links.filter(c(&Link::user_id) == data.cy.id).cache();
+  CHECK(q(links, [&] { CHECK(!nobody.first()); }) == 1);
+  CHECK(q(links, [&] { CHECK(!nobody.first()); }) == 0);
+  CHECK(q(links, [&] { CHECK(!nobody.exists()); }) == 1);
+  CHECK(q(links, [&] { CHECK(!nobody.exists()); }) == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "CachedQueries: get and find by any lookup, and 'does not exist' cached until an insert",
+                 "[queries][negative]") {
+  for (int i = 0; i < 2; ++i)
+    CHECK(q(links, [&] { CHECK_THROWS_AS(links.get(c(&Link::url) == "https://zzz"), gocp::DoesNotExist); }) ==
+          (i == 0 ? 1u : 0u));
+  CHECK(q(links, [&] { CHECK(!links.find(c(&Link::url) == "https://zzz")); }) == 0);  // get and find share it
+  const Link made = links.create({0, data.cy.id, "https://zzz", 3, qm::day(5), std::nullopt, std::nullopt, std::nullopt});
+  CHECK(q(links, [&] { CHECK(links.get(c(&Link::url) == "https://zzz").id == made.id); }) == 1);
+  CHECK(q(links, [&] { CHECK(links.get(c(&Link::url) == "https://zzz").id == made.id); }) == 0);
+  // a lookup no unique constraint covers, and one with a range
+  CHECK(q(links, [&] { CHECK(links.get(c(&Link::user_id) == data.bob.id).id == data.d.id); }) == 1);
+  CHECK(q(links, [&] { CHECK(links.get(c(&Link::user_id) == data.bob.id).id == data.d.id); }) == 0);
+  CHECK(q(links, [&] { CHECK(links.find(c(&Link::clicks) > 175)->id == data.b.id); }) == 1);
+  CHECK(q(links, [&] { CHECK(links.find(c(&Link::clicks) > 175)->id == data.b.id); }) == 0);
+  // several rows: MultipleObjectsReturned every time, never cached as an answer
+  CHECK(q(links, [&] { CHECK_THROWS_AS(links.get(c(&Link::user_id) == data.ann.id), gocp::MultipleObjectsReturned); }) == 1);
+  CHECK(q(links, [&] { CHECK_THROWS_AS(links.get(c(&Link::user_id) == data.ann.id), gocp::MultipleObjectsReturned); }) == 1);
+  // no_cache() bypasses
+  CHECK(q(links, [&] { links.no_cache().find(c(&Link::url) == "https://zzz"); }) == 1);
+  // the repository's filters are part of the query
+  const auto bobs = links.filter(c(&Link::user_id) == data.bob.id);
+  CHECK(q(links, [&] { CHECK(!bobs.find(c(&Link::url) == "https://zzz")); }) == 1);
+  CHECK(q(links, [&] { CHECK(!bobs.find(c(&Link::url) == "https://zzz")); }) == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "CachedGetOrCreate: get and find by a unique lookup are cached, others are not",
+                 "[queries][policies]") {
+  gocp::Repository<User, gocp::CachedGetOrCreate> people{db, caches};
+  CHECK(q(people, [&] { CHECK(people.get(c(&User::email) == "bob@example.com").id == data.bob.id); }) == 1);
+  CHECK(q(people, [&] { CHECK(people.get(c(&User::email) == "bob@example.com").id == data.bob.id); }) == 0);
+  CHECK(q(people, [&] { CHECK(!people.find(c(&User::email) == "nobody@example.com")); }) == 1);
+  CHECK(q(people, [&] { CHECK(!people.find(c(&User::email) == "nobody@example.com")); }) == 0);
+  people.get_or_create(c(&User::email) == "nobody@example.com");
+  CHECK(q(people, [&] { CHECK(people.find(c(&User::email) == "nobody@example.com")); }) == 1);
+  CHECK(q(people, [&] { people.find(c(&User::email).endswith("@other.org")); }) == 1);
+  CHECK(q(people, [&] { people.find(c(&User::email).endswith("@other.org")); }) == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached; a transaction sees its own writes",
+                 "[queries][transaction]") {
+  const auto anns = of(data.ann);
+  CHECK(q(links, [&] { anns.all(); }) == 1);
+  try {
+    db.atomic([&] {
+      links.create({0, data.ann.id, "https://rolled", 1, qm::day(8), std::nullopt, std::nullopt, std::nullopt});
+      std::vector<Link> inside;
+      CHECK(q(links, [&] { inside = anns.all(); }) == 1);  // it wrote the table: the database
+      CHECK(inside.size() == 4);
+      CHECK(q(links, [&] { anns.all(); }) == 1);           // and nothing was filled
+      throw std::runtime_error("roll back");
+    });
+  } catch (const std::runtime_error&) {
+  }
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = anns.all(); }) == 0);  // nothing was invalidated, nothing stale cached
+  CHECK(got.size() == 3);
+  // a read-only transaction may hit; a miss inside fills nothing
+  const auto bobs = of(data.bob);
+  db.atomic([&] {
+    CHECK(q(links, [&] { anns.all(); }) == 0);
+    CHECK(q(links, [&] { bobs.all(); }) == 1);
+  });
+  CHECK(q(links, [&] { bobs.all(); }) == 1);
+  // a committed write invalidates at commit
+  db.atomic([&] { touch(data.a); });
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(got.back().clicks == data.a.clicks + 1);
+  // select_for_update is never cached
+  db.atomic([&] {
+    CHECK(q(links, [&] { anns.select_for_update().all(); }) == 1);
+    CHECK(q(links, [&] { anns.select_for_update().all(); }) == 1);
+  });
+}
+
+TEST_CASE_METHOD(Fixture, "eviction: a lost version or entry is a miss, never a stale hit", "[queries][eviction]") {
+  const auto anns = of(data.ann);
+  CHECK(q(links, [&] { anns.all(); }) == 1);
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  // lose ann's version, then write ann's row: the bump finds nothing to bump
+  std::string key;
+  const gocp::Value ann_id{data.ann.id};
+  gocp::detail::write_version_key(key, gocp::detail::table_prefix(gocp::model_info<Link>()),
+                                  gocp::detail::VersionRef::Kind::field, 1, &ann_id);
+  auto* local = dynamic_cast<gocp::LocMemCache*>(&caches.cache("default"));
+  const auto lose_versions = [&] {
+    if (local) local->shelf<gocp::detail::VersionShelf>("gocp:query-versions")->clear();
+    else caches.cache("default").remove(key);
+  };
+  lose_versions();
+  touch(data.a);
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = anns.all(); }) == 1);
+  CHECK(got.back().clicks == data.a.clicks + 1);
+  CHECK(q(links, [&] { anns.all(); }) == 0);
+  lose_versions();
+  CHECK(q(links, [&] { anns.all(); }) == 1);
+  // lose the entries
+  if (local) local->shelf<gocp::detail::QueryShelf>("gocp:queries")->clear();
+  else if (auto* shared = dynamic_cast<gocp::SharedCache*>(&caches.cache("default"))) (void)shared;
+  if (local) CHECK(q(links, [&] { anns.all(); }) == 1);
+  CHECK(q(links, [&] { got = anns.all(); }) == 0);
+  CHECK(got.size() == 3);
+}
+
+TEST_CASE_METHOD(Fixture, "the registry's deny list: queries reading a denied table always ask the database",
+                 "[queries]") {
+  caches.never_cache_queries_of("qm.user");
+  const auto across = links.filter(c(&Link::user_id).in(users.filter(c(&User::email).endswith("@example.com")))).cache();
+  CHECK(q(links, [&] { across.count(); }) == 1);
+  CHECK(q(links, [&] { across.count(); }) == 1);
+  CHECK(q(users, [&] { users.find(c(&User::email) == "ann@example.com"); }) == 1);
+  CHECK(q(users, [&] { users.find(c(&User::email) == "ann@example.com"); }) == 1);
+  CHECK(q(links, [&] { of(data.ann).all(); }) == 1);
+  CHECK(q(links, [&] { of(data.ann).all(); }) == 0);
+}
+
+TEST_CASE("cache() needs a default alias", "[queries]") {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  gocp::Repository<User> plain{db};
+  CHECK_THROWS_WITH(plain.cache(), Catch::Contains("'default'") && Catch::Contains("qm.user"));
+}
+
+TEST_CASE_METHOD(Fixture, "threads writing and reading cached querysets: every cached read is the database's",
+                 "[queries][concurrency]") {
+  constexpr int kWriters = 2, kReaders = 2, kRounds = 150;
+  const std::vector<User> people{data.ann, data.bob, data.cy, data.dee};
+  std::shared_mutex writing;  // readers compare while no write is in flight
+  std::atomic<int> checked{0};
+  std::vector<std::string> mismatches;
+  std::mutex mismatches_mutex;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      std::mt19937 rng(static_cast<unsigned>(w + 1));
+      for (int i = 0; i < kRounds; ++i) {
+        std::unique_lock lock(writing);
+        const auto all = links.no_cache().all();
+        if (all.empty()) break;
+        Link l = all[rng() % all.size()];
+        switch (rng() % 4) {
+          case 0: l.user_id = people[rng() % people.size()].id; links.save(l); break;
+          case 1: l.clicks = static_cast<std::int64_t>(rng() % 300); links.save(l); break;
+          case 2:
+            links.filter(c(&Link::user_id) == people[rng() % people.size()].id).update(c(&Link::clicks) += 1);
+            break;
+          default:
+            links.create({0, people[rng() % people.size()].id, "https://t" + std::to_string(w) + "-" + std::to_string(i),
+                          static_cast<std::int64_t>(rng() % 300), qm::day(static_cast<int>(rng() % 30)), std::nullopt,
+                          std::nullopt, std::nullopt});
+        }
+      }
+    });
+  for (int r = 0; r < kReaders; ++r)
+    threads.emplace_back([&, r] {
+      std::mt19937 rng(static_cast<unsigned>(100 + r));
+      for (int i = 0; i < kRounds * 2; ++i) {
+        const User& u = people[rng() % people.size()];
+        const auto query = links.filter(c(&Link::user_id) == u.id || c(&Link::clicks) > 250).order_by(c(&Link::clicks));
+        const auto by_user = links.filter(c(&Link::user_id) == u.id).order_by(c(&Link::created_at).desc()).limit(5);
+        std::shared_lock lock(writing);
+        const auto cached = ids(by_user.cache().all()), uncached = ids(by_user.no_cache().all());
+        const auto cached_n = query.cache().count(), uncached_n = query.no_cache().count();
+        const auto cached_sum = std::get<0>(query.cache().aggregate(gocp::sum(&Link::clicks)));
+        const auto uncached_sum = std::get<0>(query.no_cache().aggregate(gocp::sum(&Link::clicks)));
+        checked += 3;
+        if (cached != uncached || cached_n != uncached_n || cached_sum != uncached_sum) {
+          std::lock_guard g(mismatches_mutex);
+          mismatches.push_back("user " + std::to_string(u.id) + " round " + std::to_string(i));
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(mismatches.empty());
+  CHECK(checked.load() == kReaders * kRounds * 2 * 3);
+  CHECK(links.stats().hits > 0);
+}
