@@ -37,6 +37,7 @@
 #include "db/database.hpp"
 #include "errors.hpp"
 #include "executor.hpp"
+#include "from_cache.hpp"
 #include "grouping.hpp"
 #include "model.hpp"
 #include "policy.hpp"
@@ -298,6 +299,57 @@ class Repository<Model, Policies...> {
   /// A repository whose reads never use the query cache (get and find included, on a
   /// CachedQueries repository).
   Repository no_cache() const { return with(qs_.caching_as(detail::QueryCaching::off)); }
+
+  // ---- the cached manager (from_cache.hpp) --------------------------------------------
+
+  /// The one row matching `lookup` (and the repository's filters and `options.filters`),
+  /// through the query cache under the key `key_template` filled with the lookup's
+  /// values (`"article:{slug}"` with `slug == "war"` is `article:war`): a current entry
+  /// answers with no query, else one query whose answer is cached — "does not exist"
+  /// too (negative caching). Invalidated as every cached read (cache()): by the
+  /// committed writes of rows that hold, before or after, the lookup's values. A missing
+  /// row is DoesNotExist, or with `options.none_on_error` std::nullopt; several are
+  /// MultipleObjectsReturned. A template naming a field the lookup does not fix with an
+  /// ==-term is a ConfigurationError naming the field and the template, as is a
+  /// repository without a query cache (no `default` alias). The entry's key also holds
+  /// every condition exactly, so two calls that fill the template alike but differ in
+  /// other terms never share an entry.
+  ///
+  ///     std::optional<Article> a = articles.from_cache("article:{slug}", c(&Article::slug) == slug,
+  ///                                                    {.filters = c(&Article::published) == true});
+  template <class E>
+  std::optional<Model> from_cache(std::string_view key_template, const E& lookup,
+                                  const FromCache<Model>& options = {}) const {
+    return from_cache_one(key_template, detail::as_condition<Model>(lookup), options);
+  }
+  /// from_cache with the lookup's values as text (`{{"id", "42"}}`, gocp::TextLookup): a
+  /// value that cannot be its field's type is a ValidationError, or with
+  /// `options.none_on_error` std::nullopt (no query, nothing cached).
+  std::optional<Model> from_cache(std::string_view key_template, const TextLookup& lookup,
+                                  const FromCache<Model>& options = {}) const {
+    std::optional<Expr<Model>> expr = detail::text_lookup_expr<Model>(lookup, options.none_on_error);
+    if (!expr) return std::nullopt;
+    return from_cache_one(key_template, *expr, options);
+  }
+
+  /// Every row matching `lookup` (and the filters), in the repository's order and slice,
+  /// through the query cache under the filled template, as from_cache; no row is an
+  /// empty list (cached too).
+  ///
+  ///     std::vector<Link> theirs = links.from_cache_list("links:{user_id}", c(&Link::user_id) == u);
+  template <class E>
+  std::vector<Model> from_cache_list(std::string_view key_template, const E& lookup,
+                                     const FromCache<Model>& options = {}) const {
+    return from_cache_many(key_template, detail::as_condition<Model>(lookup), options);
+  }
+  /// from_cache_list with the lookup's values as text; a value that cannot be its
+  /// field's type is a ValidationError, or with `options.none_on_error` an empty list.
+  std::vector<Model> from_cache_list(std::string_view key_template, const TextLookup& lookup,
+                                     const FromCache<Model>& options = {}) const {
+    std::optional<Expr<Model>> expr = detail::text_lookup_expr<Model>(lookup, options.none_on_error);
+    if (!expr) return {};
+    return from_cache_many(key_template, *expr, options);
+  }
 
   // ---- ordering, slicing, distinct, row locks (Django's QuerySet) ----------------------
 
@@ -842,10 +894,35 @@ class Repository<Model, Policies...> {
         "allow_non_unique_lookups() to accept the race.");
   }
 
+  std::optional<Model> from_cache_one(std::string_view key_template, const Expr<Model>& lookup,
+                                      const FromCache<Model>& options) const {
+    qs_.refuse_if_sliced("from_cache");
+    const std::string name = detail::fill_key_template(key_template, info(), lookup.nodes());
+    require_query_cache("from_cache");
+    const QuerySet<Model> qs = options.filters.empty() ? qs_ : qs_.filtered(options.filters);
+    const auto read = [&] { return exec().get_one(qs, lookup); };
+    std::optional<Model> found = qs.lock() == detail::LockMode::none
+                                     ? cached_read<std::optional<Model>>(qs, 'k', &lookup, {}, read, name)
+                                     : read();
+    if (!found && !options.none_on_error)
+      throw DoesNotExist(std::string(info().name) + " matching query does not exist (from_cache \"" + name + "\").");
+    return found;
+  }
+
+  std::vector<Model> from_cache_many(std::string_view key_template, const Expr<Model>& lookup,
+                                     const FromCache<Model>& options) const {
+    const std::string name = detail::fill_key_template(key_template, info(), lookup.nodes());
+    require_query_cache("from_cache_list");
+    const QuerySet<Model> qs = qs_.filtered(options.filters.empty() ? lookup : lookup && options.filters);
+    const auto read = [&] { return exec().all(qs); };
+    if (qs.lock() != detail::LockMode::none) return read();
+    return cached_read<std::vector<Model>>(qs, 'K', nullptr, {}, read, name);
+  }
+
   /// ConfigurationError when the repository has no query cache (no `default` alias).
-  void require_query_cache() const {
+  void require_query_cache(std::string_view verb = "cache()") const {
     if (!shared_->queries)
-      throw ConfigurationError("gocp: cache() on '" + std::string(info().name) +
+      throw ConfigurationError("gocp: " + std::string(verb) + " on '" + std::string(info().name) +
                                "' needs a repository built with a CacheRegistry that has a 'default' alias (it holds "
                                "the query cache)");
   }
@@ -886,11 +963,15 @@ class Repository<Model, Policies...> {
   /// key, and the versions it depends on (cache/detail/query_dependencies.hpp).
   template <class R, class Read>
   R cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
-                const Read& read) const {
+                const Read& read, std::string_view name = {}) const {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
     key.assign(detail::table_prefix(info()));  // the model and its schema: shelves are shared by models
     key += verb;
+    if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
+      qb::put_u64(key, name.size());
+      key += name;
+    }
     qb::put_nodes(key, qs.scope().nodes());
     qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
     qb::put_u64(key, qs.ordering().size());
