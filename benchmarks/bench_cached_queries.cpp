@@ -22,7 +22,11 @@
 // thread of every side, the side that leads rotating. Printed: ns per operation of each
 // side (medians of per-round ratios), `speedup cached vs uncached` (target >= 20x),
 // `ratio cached / by_hand` (target <= 1.2x), and the SQL statements each side sent per
-// 1000 operations (precise: target <= 1/3 of table-wide's).
+// 1000 operations (precise: target <= 1/3 of table-wide's). `links_service_reads_only`:
+// the same without writes (diagnostic: every cached read a hit).
+//
+// With gocp::redis: `redis_query_hit`, a cached hit of the query on Redis (a throwaway
+// redis-server) vs a raw hiredis GET of the very bytes of its entry, paired (target <= 1.2x).
 //
 //   bench_cached_queries [--benchmark_repetitions=3] [google benchmark flags]
 
@@ -49,9 +53,20 @@
 
 #include <gocp/gocp.hpp>
 
+#include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
 #include "../tests/support/link_models.hpp"
 #include "../tests/support/temp_dir.hpp"
+
+#ifdef GOCP_BENCH_REDIS
+#include <hiredis/hiredis.h>
+
+#include <memory>
+
+#include <gocp/backends/redis.hpp>
+
+#include "../tests/support/redis_server.hpp"
+#endif
 
 namespace bcq {
 namespace {
@@ -317,6 +332,48 @@ BENCHMARK(links_service)->Name("links_service")->Arg(kWriteEvery)->UseManualTime
 // diagnostic: the same without writes (every cached read a hit once warm)
 BENCHMARK(links_service)->Name("links_service_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
 
+#ifdef GOCP_BENCH_REDIS
+gocp::test::RedisServer& redis_server() {
+  static gocp::test::RedisServer server;
+  return server;
+}
+
+/// A cached query hit on Redis (the user's 20 newest links: the entry and its versions in
+/// one MGET, decoded) vs a raw hiredis GET of the very bytes of that entry, paired
+/// (support/paired.hpp). Counter `round_trips`: per gocp hit.
+void redis_query_hit(benchmark::State& state) {
+  const std::string url = redis_server().url("key_prefix=bench_qhit");
+  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
+  gocp::CacheRegistry caches{{"default", url}, {"links.link", url}};
+  gocp::Repository<Link> link_rows{db, caches};
+  constexpr std::int64_t kUser = 1;
+  newest_links(link_rows.cache(), kUser);  // filled
+  std::unique_ptr<redisContext, gocp::detail::RedisContextDeleter> raw{redisConnect("127.0.0.1", redis_server().port())};
+  std::unique_ptr<redisReply, gocp::detail::RedisReplyDeleter> listed(
+      static_cast<redisReply*>(redisCommand(raw.get(), "KEYS %s", "bench_qhit:*q:*")));
+  if (!listed || listed->elements != 1) {
+    state.SkipWithError("expected one query entry on the server");
+    return;
+  }
+  const std::string key(listed->element[0]->str, listed->element[0]->len);
+  auto& redis = dynamic_cast<gocp::RedisCache&>(caches.cache("default"));
+  const auto trips_before = redis.round_trips();
+  const auto hits_before = link_rows.stats().hits;
+  gocp::bench::run_paired(
+      state, 64, false, [&] { return std::make_pair(newest_links(link_rows.cache(), kUser), false); },
+      [&] {
+        std::unique_ptr<redisReply, gocp::detail::RedisReplyDeleter> r(
+            static_cast<redisReply*>(redisCommand(raw.get(), "GET %b", key.data(), key.size())));
+        return std::make_pair(r && r->type == REDIS_REPLY_STRING ? std::string(r->str, r->len) : std::string(), false);
+      });
+  const auto hits = link_rows.stats().hits - hits_before;
+  if (hits < static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("not every gocp read was a hit");
+  state.counters["round_trips"] = static_cast<double>(redis.round_trips() - trips_before) / static_cast<double>(hits);
+}
+
+BENCHMARK(redis_query_hit)->Name("redis_query_hit")->UseManualTime()->Unit(benchmark::kNanosecond);
+#endif
+
 /// The figures of `name`: each side's time and statements, and with `targets` the targets.
 void print_figures(const gocp::bench::RatioReporter& r, const std::string& name, bool targets) {
   const double uncached = r.median(name, "uncached_ns");
@@ -350,6 +407,8 @@ int main(int argc, char** argv) {
     return 1;
   bcq::print_figures(reporter, "links_service", true);
   bcq::print_figures(reporter, "links_service_reads_only", false);
+  reporter.print_paired_ratio("redis query hit (20 links: gocp .cache() / raw hiredis GET of the entry's bytes)",
+                              "redis_query_hit", 1.2);
   benchmark::Shutdown();
   return reporter.failed() ? 1 : 0;
 }
