@@ -13,7 +13,15 @@
 
 #include <gocp/gocp.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -38,7 +46,7 @@ constexpr int kNames = 12;   // first names and last names drawn from: lookups t
 constexpr int kStock = 6;    // books_in_store values
 constexpr int kWriters = 2;
 constexpr int kRacers = 2;   // cached reads with no lock: their fills race the writes
-constexpr int kChecks = 300;
+constexpr int kChecks = 200;
 
 std::string first_name(std::uint32_t i) { return "F" + std::to_string(i % kNames); }
 std::string last_name(std::uint32_t i) { return "L" + std::to_string(i % kNames); }
@@ -63,16 +71,12 @@ std::string shown(const std::vector<T>& rows) {
 std::string shown(std::size_t n) { return std::to_string(n); }
 std::string shown(bool b) { return b ? "true" : "false"; }
 
-struct Oracle : gocp::test::CachedAuthors {
-  gocp::Repository<Author> plain{db};           // the database's own answers
-  gocp::Repository<Author> cached{db, caches};  // through every cache
-
-  Oracle() {
-    db.atomic([&] {
-      for (std::uint32_t i = 0; i < 40; ++i)
-        plain.create(Author{0, first_name(i), last_name(i * 7 + i / kNames), static_cast<int>(i % kStock), {}});
-    });
-  }
+/// What a process reads and writes through: a database, a repository without caches
+/// (the database's own answers) and one with them.
+struct Actors {
+  gocp::Database& db;
+  const gocp::Repository<Author>& plain;
+  const gocp::Repository<Author>& cached;
 
   /// Query `q` (0..7) with the draws `a`, `b`, asked through the caches (`through_cache`)
   /// or of the database: the answer as text.
@@ -160,10 +164,138 @@ struct Oracle : gocp::test::CachedAuthors {
   }
 };
 
-}  // namespace
+/// The rows both kinds of oracle start from.
+void seed(gocp::Database& db, const gocp::Repository<Author>& plain) {
+  db.atomic([&] {
+    for (std::uint32_t i = 0; i < 40; ++i)
+      plain.create(Author{0, first_name(i), last_name(i * 7 + i / kNames), static_cast<int>(i % kStock), {}});
+  });
+}
 
-TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the database's while writes and fills race",
-                 "[oracle][concurrency]") {
+struct Oracle : gocp::test::CachedAuthors {
+  gocp::Repository<Author> plain{db};
+  gocp::Repository<Author> cached{db, caches};
+  Actors here{db, plain, cached};
+
+  Oracle() { seed(db, plain); }
+};
+
+/// One process's own Database, registry and repositories on the file and cache both
+/// processes share; its writes bump the query versions from the start (CachedQueries
+/// listens when built), so the other process's entries hear of them.
+struct Process {
+  gocp::Database db;
+  gocp::CacheRegistry caches;
+  gocp::Repository<Author> plain{db};
+  gocp::Repository<Author> cached{db, caches};
+  gocp::Repository<Author, gocp::CachedQueries> listening{db, caches};
+  Actors here{db, plain, cached};
+
+  Process(const std::string& database_url, const std::string& cache_url)
+      : db(gocp::Database::open(database_url)), caches{{"default", cache_url}, {"library.author", cache_url}} {}
+};
+
+/// A lock between processes: flock on a file, through a descriptor of its own per holder
+/// (flock locks belong to the open file): writers shared, the checker exclusive.
+class FileGate {
+ public:
+  explicit FileGate(const std::string& path) : fd_(open(path.c_str(), O_RDWR | O_CREAT, 0600)) {
+    if (fd_ < 0) throw std::runtime_error("cannot open the gate file " + path);
+  }
+  FileGate(const FileGate&) = delete;
+  FileGate& operator=(const FileGate&) = delete;
+  ~FileGate() { close(fd_); }
+  void lock_shared() { take(LOCK_SH); }
+  void unlock_shared() { take(LOCK_UN); }
+  void lock() { take(LOCK_EX); }
+  void unlock() { take(LOCK_UN); }
+
+ private:
+  void take(int how) {
+    while (flock(fd_, how) != 0)
+      if (errno != EINTR) throw std::runtime_error("flock failed");
+  }
+  int fd_;
+};
+
+/// A second process on the same SQLite file and the same shared cache (its own Database,
+/// registry and repositories, opened after the fork), forked before this process opens
+/// the file or starts a thread: it writes at random under
+/// the gate, shared, and reads through the caches (its fills race the writes too) until
+/// the parent closes `stop`; it reports "writes reads" on `report`.
+struct WriterProcess {
+  pid_t pid = -1;
+  int start[2] = {-1, -1}, stop[2] = {-1, -1}, report[2] = {-1, -1};
+
+  WriterProcess(const std::string& database_url, const std::string& cache_url, const std::string& gate_path) {
+    if (pipe(start) != 0 || pipe(stop) != 0 || pipe(report) != 0) throw std::runtime_error("pipe failed");
+    std::fflush(nullptr);
+    pid = fork();
+    if (pid != 0) {
+      close(start[0]);
+      close(stop[0]);
+      close(report[1]);
+      return;
+    }
+    close(start[1]);
+    close(stop[1]);
+    close(report[0]);
+    alarm(120);
+    int status = 1;
+    try {
+      FileGate gate(gate_path);
+      char go;
+      while (read(start[0], &go, 1) < 0 && errno == EINTR) {
+      }
+      Process self(database_url, cache_url);  // opened after the fork: SQLite's locks are per process
+      Actors& there = self.here;
+      std::mt19937 rng(4242);
+      long writes = 0, reads = 0;
+      for (int n = 0;; ++n) {
+        pollfd p{stop[0], POLLIN, 0};
+        if (poll(&p, 1, 0) > 0) break;  // the parent closed it: done
+        gate.lock_shared();
+        try {
+          there.write(rng, 9, n);
+        } catch (...) {
+          gate.unlock_shared();
+          throw;
+        }
+        gate.unlock_shared();
+        ++writes;
+        there.ask(static_cast<int>(rng() % 8), static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng()), true);
+        ++reads;
+      }
+      const std::string counts = std::to_string(writes) + " " + std::to_string(reads);
+      status = write(report[1], counts.data(), counts.size()) == static_cast<ssize_t>(counts.size()) ? 0 : 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "writer process: %s\n", e.what());
+    }
+    std::fflush(nullptr);
+    _exit(status);
+  }
+  void go() { close(start[1]); }
+  /// Stops it; its wait status and its counts ("writes reads").
+  std::pair<int, std::string> finish() {
+    close(stop[1]);
+    std::string counts;
+    char buf[64];
+    for (ssize_t got; (got = read(report[0], buf, sizeof buf)) != 0;) {
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) break;
+      counts.append(buf, static_cast<std::size_t>(got));
+    }
+    close(report[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return {status, counts};
+  }
+};
+
+/// Writers and racing readers on threads (and, with `other`, the process's too) while the
+/// checker compares, at kChecks exact points, each cached answer with the database's.
+void run_oracle(const Actors& here, WriterProcess* other, FileGate* gate) {
   std::shared_mutex writing;  // writers shared (a write in flight), the checker exclusive (none is)
   std::atomic<bool> done{false};
   std::atomic<int> writes{0}, racing_reads{0};
@@ -183,7 +315,7 @@ TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the databa
         for (int n = 0; !done; ++n) {
           {
             std::shared_lock lock(writing);
-            write(rng, w, n);
+            here.write(rng, w, n);
           }
           ++writes;
           std::this_thread::yield();  // a gap for the checker
@@ -197,7 +329,7 @@ TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the databa
       std::mt19937 rng(static_cast<unsigned>(101 + r));
       try {
         while (!done) {
-          ask(static_cast<int>(rng() % 8), static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng()), true);
+          here.ask(static_cast<int>(rng() % 8), static_cast<std::uint32_t>(rng()), static_cast<std::uint32_t>(rng()), true);
           ++racing_reads;
         }
       } catch (const std::exception& e) {
@@ -205,6 +337,7 @@ TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the databa
       }
     });
 
+  if (other) other->go();
   int checked = 0, mismatches = 0;
   std::mt19937 rng(7);
   try {
@@ -215,8 +348,10 @@ TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the databa
       // would starve them), then no write in flight from the lock on
       for (const int seen = writes.load(); writes.load() < seen + 2 && failed.load() == 0;) std::this_thread::yield();
       std::unique_lock lock(writing);
+      std::unique_lock<FileGate> other_writers;
+      if (gate) other_writers = std::unique_lock(*gate);
       for (int twice = 0; twice < 2; ++twice) {  // a miss or hit, then (most likely) a hit
-        const std::string got = ask(q, a, b, true), expected = ask(q, a, b, false);
+        const std::string got = here.ask(q, a, b, true), expected = here.ask(q, a, b, false);
         ++checked;
         if (got != expected) {
           ++mismatches;
@@ -232,16 +367,47 @@ TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the databa
   }
   done = true;
   for (auto& t : threads) t.join();
+  const auto [status, counts] = other ? other->finish() : std::pair<int, std::string>{0, "0 0"};
 
   INFO("reads checked " << checked << ", mismatches " << mismatches << ", writes " << writes.load()
                         << ", racing reads " << racing_reads.load());
   WARN("oracle: reads checked " << checked << ", mismatches " << mismatches << ", writes " << writes.load()
                                 << ", racing cached reads " << racing_reads.load() << ", cache hits "
-                                << cached.stats().hits);
+                                << here.cached.stats().hits << "; the other process's writes and reads: " << counts);
   for (const auto& f : failures) UNSCOPED_INFO(f);
   CHECK(failures.empty());
   CHECK(mismatches == 0);
   CHECK(checked == 2 * kChecks);
   CHECK(writes.load() > 0);
-  CHECK(cached.stats().hits > 0);
+  CHECK(here.cached.stats().hits > 0);
+  if (other) {
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(counts.find(' ') != std::string::npos);
+    CHECK(counts.rfind("0 ", 0) != 0);  // it wrote
+  }
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Oracle, "differential oracle: every cached answer is the database's while writes and fills race",
+                 "[oracle][concurrency]") {
+  run_oracle(here, nullptr, nullptr);
+}
+
+// A second process only where it shares the cache and the database: SQLite and Redis
+// (CMake selects it for the _redis run only).
+TEST_CASE("differential oracle with a second process writing the same SQLite file through the same Redis",
+          "[oracle][concurrency][process]") {
+  REQUIRE(gocp::test::cache_kind() == "redis");
+  REQUIRE_FALSE(gocp::test::testing_postgres());
+  gocp::test::TempDir dir;
+  const std::string database_url = dir.sqlite_url(), cache_url = gocp::test::cache_url();  // the server starts here
+  const std::string gate_path = dir.file("gate").string();
+  FileGate gate(gate_path);
+  WriterProcess other(database_url, cache_url, gate_path);  // before this process opens the file
+  Process self(database_url, cache_url);
+  self.plain.create_table();
+  seed(self.db, self.plain);
+  run_oracle(self.here, &other, &gate);
 }
