@@ -35,9 +35,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <barrier>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -45,16 +43,18 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <gocp/gocp.hpp>
 
+#include "support/block_workers.hpp"
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
+#include "support/zipf.hpp"
 #include "../tests/support/link_models.hpp"
 #include "../tests/support/temp_dir.hpp"
 
@@ -87,21 +87,14 @@ constexpr double kStatementsTarget = 1.0 / 3;  // precise / table-wide
 /// Each thread's users, drawn Zipf(0.99) over a fixed shuffle of ranks to ids.
 const std::vector<std::vector<std::int64_t>>& draws() {
   static const auto all = [] {
-    std::vector<double> cdf(kUsers);
-    double sum = 0;
-    for (int r = 0; r < kUsers; ++r) cdf[static_cast<std::size_t>(r)] = sum += 1 / std::pow(r + 1.0, 0.99);
-    std::vector<std::int64_t> id_of_rank(kUsers);
-    std::iota(id_of_rank.begin(), id_of_rank.end(), 1);
+    std::vector<std::int64_t> ids(kUsers);
+    std::iota(ids.begin(), ids.end(), 1);
     std::mt19937_64 shuffle(42);
-    std::shuffle(id_of_rank.begin(), id_of_rank.end(), shuffle);
+    const gocp::bench::Zipf<std::int64_t> zipf(std::move(ids), 0.99, shuffle);
     std::vector<std::vector<std::int64_t>> out(kThreads);
     for (int t = 0; t < kThreads; ++t) {
       std::mt19937_64 rng(1000 + static_cast<unsigned>(t));
-      std::uniform_real_distribution<double> u(0, sum);
-      for (std::size_t i = 0; i < kDraws; ++i) {
-        const auto r = static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
-        out[static_cast<std::size_t>(t)].push_back(id_of_rank[std::min<std::size_t>(r, kUsers - 1)]);
-      }
+      for (std::size_t i = 0; i < kDraws; ++i) out[static_cast<std::size_t>(t)].push_back(zipf.draw(rng));
     }
     return out;
   }();
@@ -175,7 +168,11 @@ struct Side {
   virtual ~Side() = default;
   std::uint64_t write_every = kWriteEvery;  ///< 0: never (the reads-only diagnostic)
   bool writes(std::uint64_t n) const { return write_every != 0 && n % write_every == 0; }
-  virtual std::size_t op(std::uint64_t n, std::int64_t user) = 0;
+  /// What BlockWorkers runs: the operation, refusing an answer with no link (every user has 20).
+  void op(int, std::uint64_t n, std::int64_t user) {
+    if (read_and_write(n, user) == 0) throw std::runtime_error("read no link of user " + std::to_string(user));
+  }
+  virtual std::size_t read_and_write(std::uint64_t n, std::int64_t user) = 0;
   virtual std::uint64_t statements() const = 0;
 };
 
@@ -184,7 +181,7 @@ struct Uncached final : Side {
   gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
   gocp::Repository<Link> link_rows{db};
 
-  std::size_t op(std::uint64_t n, std::int64_t user) override {
+  std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
     const std::vector<Link> got = newest_links(link_rows, user);
     if (writes(n)) write_one(link_rows, n, user, got);
     return got.size();
@@ -200,7 +197,7 @@ struct Cached final : Side {
                              {"links.link", "locmem:///bench-cached-queries?max_entries=100000"}};
   gocp::Repository<Link> link_rows{db, caches};
 
-  std::size_t op(std::uint64_t n, std::int64_t user) override {
+  std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
     const std::vector<Link> got = newest_links(link_rows.cache(), user);
     if (writes(n)) write_one(link_rows, n, user, got);
     return got.size();
@@ -226,7 +223,7 @@ struct ByHand final : Side {
     results.emplace(user, got);  // a write may have cleared the map meanwhile: the same race a user's code has
     return got;
   }
-  std::size_t op(std::uint64_t n, std::int64_t user) override {
+  std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
     const std::vector<Link> got = read(user);
     if (writes(n)) {
       write_one(link_rows, n, user, got);
@@ -238,51 +235,6 @@ struct ByHand final : Side {
   std::uint64_t statements() const override { return link_rows.stats().db_queries; }
 };
 
-/// kThreads workers that run kBlock operations each of whichever side they are given, at
-/// once; run() returns the wall time of one such block.
-class Workers {
- public:
-  Workers() : start_(kThreads + 1), done_(kThreads + 1) {
-    for (int t = 0; t < kThreads; ++t)
-      threads_.emplace_back([this, t] {
-        const auto& users = draws()[static_cast<std::size_t>(t)];
-        std::size_t cursor = 0;
-        std::uint64_t n = static_cast<std::uint64_t>(t) * 37 + 1;  // the threads' writes do not fall together
-        for (;;) {
-          start_.arrive_and_wait();
-          if (!side_) return;
-          try {
-            for (int i = 0; i < kBlock; ++i, ++n, cursor = (cursor + 1) % users.size())
-              if (side_->op(n, users[cursor]) == 0) failed_ = true;
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "bench_cached_queries: %s\n", e.what());
-            failed_ = true;
-          }
-          done_.arrive_and_wait();
-        }
-      });
-  }
-  ~Workers() {
-    side_ = nullptr;
-    start_.arrive_and_wait();
-    for (auto& t : threads_) t.join();
-  }
-  double run(Side& side) {
-    side_ = &side;
-    const auto t0 = std::chrono::steady_clock::now();
-    start_.arrive_and_wait();
-    done_.arrive_and_wait();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  bool failed() const { return failed_; }
-
- private:
-  std::barrier<> start_, done_;
-  Side* side_ = nullptr;
-  std::atomic<bool> failed_{false};
-  std::vector<std::thread> threads_;
-};
-
 /// The workload on every side of `sides` (names[i] for sides[i]; side 0 the uncached one):
 /// warmed over every user (no write), then rounds of one block per side. Counters per
 /// side: `<name>_ns` per operation, `sql_<name>` statements per 1000 operations, and
@@ -291,10 +243,10 @@ template <std::size_t N>
 void run_sides(benchmark::State& state, const std::array<const char*, N>& names, const std::array<Side*, N>& sides) {
   for (Side* side : sides) side->write_every = static_cast<std::uint64_t>(state.range(0));
   for (Side* side : sides)
-    for (std::int64_t u = 1; u <= kUsers; ++u) side->op(1, u);  // n = 1: never a write
+    for (std::int64_t u = 1; u <= kUsers; ++u) side->op(0, 1, u);  // n = 1: never a write
   std::array<std::uint64_t, N> warm{};
   for (std::size_t s = 0; s < N; ++s) warm[s] = sides[s]->statements();
-  Workers workers;
+  gocp::bench::BlockWorkers<Side, std::int64_t> workers(draws(), kBlock, "bench_cached_queries");
   std::array<std::vector<double>, N> ratios;
   std::array<double, N> totals{};
   std::size_t first = 0;
@@ -311,7 +263,7 @@ void run_sides(benchmark::State& state, const std::array<const char*, N>& names,
     }
     state.SetIterationTime(round);
   }
-  if (workers.failed()) state.SkipWithError("an operation failed or read no link");
+  if (workers.failed()) state.SkipWithError("an operation failed or read no link");  // printed by the worker
   const double ops = static_cast<double>(state.iterations());
   for (std::size_t s = 0; s < N; ++s) {
     const std::string name = names[s];

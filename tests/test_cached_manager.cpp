@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/cached_authors.hpp"
+#include "support/error_of.hpp"
 #include "support/library_models.hpp"
 
 using gocp::c;
@@ -44,11 +45,7 @@ std::vector<std::int64_t> pks_of(const std::vector<std::optional<Author>>& got) 
 }
 
 #ifdef GOCP_TEST_HAVE_REDIS
-/// Round trips made so far by the objects alias, on a Redis run (0 on the others).
-std::uint64_t redis_round_trips(const gocp::CacheRegistry& caches) {
-  if (gocp::test::cache_kind() != "redis") return 0;
-  return dynamic_cast<gocp::RedisCache&>(caches.cache("library.author")).round_trips();
-}
+using gocp::test::redis_round_trips;
 #endif
 
 }  // namespace
@@ -186,17 +183,6 @@ TEST_CASE_METHOD(Fixture, "objects_by_pks of 1000 rows: one statement cold and n
 
 namespace {
 
-/// The text of `fn()`'s exception of type E ("" when it throws none).
-template <class E, class F>
-std::string message_of(F&& fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "";
-}
-
 auto leo_lookup() { return c(&Author::first_name) == "Leo" && c(&Author::last_name) == "Tolstoy"; }
 
 }  // namespace
@@ -293,27 +279,27 @@ TEST_CASE_METHOD(Fixture, "from_cache: a template naming a field the lookup does
   plain.create(Author{0, "Leo", "Tolstoy", 3, {}});
   const auto before = statements();
   const std::string not_fixed =
-      message_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{store}", leo_lookup()); });
+      gocp::test::error_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{store}", leo_lookup()); });
   CHECK_THAT(not_fixed, Catch::Contains("'store'") && Catch::Contains("\"author:{store}\"") &&
                             Catch::Contains("library.author"));
   // a range does not fix the field
-  CHECK_THAT(message_of<gocp::ConfigurationError>(
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>(
                  [&] { cached.from_cache("author:{books_in_store}", c(&Author::books_in_store) > 2); }),
              Catch::Contains("'books_in_store'") && Catch::Contains("does not fix"));
   // nor does one side of an OR
-  CHECK_THAT(message_of<gocp::ConfigurationError>([&] {
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>([&] {
                cached.from_cache("author:{first_name}",
                                  c(&Author::first_name) == "Leo" || c(&Author::first_name) == "Lev");
              }),
              Catch::Contains("'first_name'"));
-  CHECK_THAT(message_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{nope}", leo_lookup()); }),
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{nope}", leo_lookup()); }),
              Catch::Contains("'nope'") && Catch::Contains("not a field"));
-  CHECK_THAT(message_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{first_name", leo_lookup()); }),
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{first_name", leo_lookup()); }),
              Catch::Contains("unclosed"));
   CHECK(statements() == before);  // refused before any query
 
   // a repository without a query cache
-  CHECK_THAT(message_of<gocp::ConfigurationError>([&] { plain.from_cache("author:{first_name}", leo_lookup()); }),
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>([&] { plain.from_cache("author:{first_name}", leo_lookup()); }),
              Catch::Contains("from_cache") && Catch::Contains("'default'"));
 }
 
@@ -335,7 +321,7 @@ TEST_CASE_METHOD(Fixture, "from_cache with text values: converted to the field's
     INFO(bad);
     CHECK_FALSE(cached.from_cache("author:{id}", {{"id", bad}}, {.none_on_error = true}));
     CHECK(cached.from_cache_list("author:{id}", {{"id", bad}}, {.none_on_error = true}).empty());
-    CHECK_THAT(message_of<gocp::ValidationError>([&] { cached.from_cache("author:{id}", {{"id", bad}}); }),
+    CHECK_THAT(gocp::test::error_of<gocp::ValidationError>([&] { cached.from_cache("author:{id}", {{"id", bad}}); }),
                Catch::Contains("'id'") && Catch::Contains("library.author"));
   }
   // past the field's max_length (255 characters)
@@ -344,7 +330,7 @@ TEST_CASE_METHOD(Fixture, "from_cache with text values: converted to the field's
   CHECK(statements() - before == 0);
   // a missing row, as text
   CHECK_FALSE(cached.from_cache("author:{id}", {{"id", std::to_string(leo.id + 1)}}, {.none_on_error = true}));
-  CHECK_THAT(message_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{id}", {{"nope", "1"}}); }),
+  CHECK_THAT(gocp::test::error_of<gocp::ConfigurationError>([&] { cached.from_cache("author:{id}", {{"nope", "1"}}); }),
              Catch::Contains("'nope'"));
 }
 
