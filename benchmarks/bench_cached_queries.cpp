@@ -111,9 +111,7 @@ std::string make_database() {
     auto db = gocp::Database::open("sqlite:///" + path);
     gocp::Repository<User> users{db};
     gocp::Repository<Link> link_rows{db};
-    users.create_table();
-    link_rows.create_table();
-    db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+    links::create_tables_with_index(db);
     std::mt19937_64 rng(7);
     std::vector<User> user_rows;
     std::vector<Link> rows;

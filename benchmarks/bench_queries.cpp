@@ -77,9 +77,7 @@ const std::string& database_path() {
     auto db = gocp::Database::open("sqlite:///" + p);
     gocp::Repository<User> users{db};
     gocp::Repository<Link> link_rows{db};
-    users.create_table();
-    link_rows.create_table();
-    db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+    links::create_tables_with_index(db);
     std::mt19937_64 rng(7);
     db.atomic([&] {
       for (int u = 1; u <= kUsers; ++u) users.create(User{u, "user" + std::to_string(u) + "@example.com"});
