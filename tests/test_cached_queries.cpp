@@ -91,7 +91,7 @@ TEST_CASE_METHOD(Fixture, "a cached list: Q(1), then Q(0), with the database's r
   CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
 }
 
-TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it; another's does not",
+TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it, another row's does not",
                  "[queries][invalidation]") {
   const auto anns = of(data.ann);
   CHECK(q(links, [&] { anns.all(); }) == 1);
@@ -138,7 +138,7 @@ TEST_CASE_METHOD(Fixture, "rule 2: a row entering or leaving the group invalidat
   CHECK(n == 3);
 }
 
-TEST_CASE_METHOD(Fixture, "rule 3: in() of a few values is per value; ranges, negations, LIKE and long in() are table-wide",
+TEST_CASE_METHOD(Fixture, "rule 3: in() of a few values is per value, while ranges, negations, LIKE and long in() are table-wide",
                  "[queries][invalidation]") {
   const auto two = links.filter(c(&Link::user_id).in({data.ann.id, data.bob.id})).cache();
   CHECK(q(links, [&] { two.count(); }) == 1);
@@ -355,7 +355,7 @@ TEST_CASE_METHOD(Fixture, "CachedGetOrCreate: get and find by a unique lookup ar
   CHECK(q(people, [&] { people.find(c(&User::email).endswith("@other.org")); }) == 1);
 }
 
-TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached; a transaction sees its own writes",
+TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached and a transaction sees its own writes",
                  "[queries][transaction]") {
   const auto anns = of(data.ann);
   CHECK(q(links, [&] { anns.all(); }) == 1);
@@ -493,4 +493,24 @@ TEST_CASE_METHOD(Fixture, "threads writing and reading cached querysets: every c
   CHECK(mismatches.empty());
   CHECK(checked.load() == kReaders * kRounds * 2 * 3);
   CHECK(links.stats().hits > 0);
+}
+
+TEST_CASE("a cache that is down: every read asks the database, answers stay right, errors are counted",
+          "[queries][faults]") {
+  if (!gocp::test::cache_is_shared()) return;  // locmem cannot be down; the servers' runs check it
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));
+  qm::Data data{db};
+  // a port nothing listens on
+  const std::string url = gocp::test::cache_kind() + "://127.0.0.1:1" + (gocp::test::cache_kind() == "redis" ? "/0" : "") +
+                          "?timeout_ms=50&connect_timeout_ms=50";
+  gocp::CacheRegistry down{{"default", url}, {"qm.link", url}, {"qm.user", url}};
+  gocp::Repository<Link, gocp::CachedQueries> links{db, down};
+  const auto anns = links.filter(c(&Link::user_id) == data.ann.id).cache();
+  for (int i = 0; i < 3; ++i) CHECK(Fixture::q(links, [&] { CHECK(anns.count() == 3); }) == 1);
+  links.create({0, data.ann.id, "https://down", 0, qm::day(3), std::nullopt, std::nullopt, std::nullopt});
+  CHECK(Fixture::q(links, [&] { CHECK(anns.count() == 4); }) == 1);
+  CHECK(!links.find(c(&Link::url) == "https://nothing"));
+  CHECK(links.stats().cache_errors >= 1);
+  CHECK(links.stats().hits == 0);
 }

@@ -991,7 +991,7 @@ class Repository<Model, Policies...> {
       combined = qs.scope() && *lookup;
       nodes = combined.nodes();
     }
-    detail::Dependencies deps;
+    thread_local detail::Dependencies deps;  // its buffers stay warm; read() runs no other cached read
     detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
     return shared_->queries->template read<R>(database(), info(), key, deps, read);
   }

@@ -109,59 +109,84 @@ inline void bumped_version_keys(const ModelInfo& table, std::span<const RowChang
   }
 }
 
-/// The typed tier's versions: counters in memory, sharded. A shard past its share of
-/// `max_entries` forgets every version it holds (each becomes fresh at its next read:
-/// every entry under them misses, none is stale).
-class VersionShelf {
+/// Sixteen string-keyed maps, each under its own mutex: the typed tier's query shelves.
+/// A shard past `per_shard` entries is emptied before it grows (every entry it held is
+/// then a miss: never a stale hit).
+template <class V>
+class Shards {
  public:
-  /// As every shelf of a LocMemCache: bounded by `max_entries`; versions never expire.
-  VersionShelf(std::size_t max_entries, Cache::Ttl) : per_shard_(std::max<std::size_t>(max_entries / kShards, 64)) {}
+  /// At most `per_shard` entries per shard.
+  explicit Shards(std::size_t per_shard) : per_shard_(per_shard) {}
 
-  /// The current version under each key, made fresh where there is none.
-  void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      Shard& s = shard(keys[i]);
-      std::lock_guard lock(s.mutex);
-      auto it = s.versions.find(keys[i]);
-      if (it == s.versions.end()) {
-        if (s.versions.size() >= per_shard_) s.versions.clear();
-        it = s.versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
-      }
-      out[i] = it->second;
-    }
+  /// fn(map) under the lock of `key`'s shard.
+  template <class F>
+  decltype(auto) with(std::string_view key, F&& fn) {
+    Shard& s = shards_[StringHash{}(key) % kCount];
+    std::lock_guard lock(s.mutex);
+    return fn(s.map);
   }
 
-  /// Adds one to each version held (an absent one will be fresh when next read).
-  void bump(std::span<const std::string> keys) {
-    for (const std::string& key : keys) {
-      Shard& s = shard(key);
-      std::lock_guard lock(s.mutex);
-      if (auto it = s.versions.find(key); it != s.versions.end()) ++it->second;
-    }
+  /// Makes room for one more entry in `map` (a shard's): empties it when full.
+  template <class Map>
+  void make_room(Map& map) const {
+    if (map.size() >= per_shard_) map.clear();
   }
 
-  /// Forgets every version (what an eviction does to some): for tests and operators.
+  /// Forgets every entry.
   void clear() {
     for (Shard& s : shards_) {
       std::lock_guard lock(s.mutex);
-      s.versions.clear();
+      s.map.clear();
     }
   }
 
  private:
-  static constexpr std::size_t kShards = 16;
+  static constexpr std::size_t kCount = 16;
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::uint64_t, StringHash, std::equal_to<>> versions;
+    std::unordered_map<std::string, V, StringHash, std::equal_to<>> map;
   };
-  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
-
   std::size_t per_shard_;
-  std::array<Shard, kShards> shards_;
+  std::array<Shard, kCount> shards_;
+};
+
+/// The typed tier's versions: counters in memory (a full shard forgets its versions:
+/// each is fresh at its next read, so every entry under them misses, none is stale).
+class VersionShelf {
+ public:
+  /// As every shelf of a LocMemCache: bounded by `max_entries`; versions never expire.
+  VersionShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 64)) {}
+
+  /// The current version under each key, made fresh where there is none.
+  void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      out[i] = shards_.with(keys[i], [&](auto& versions) {
+        auto it = versions.find(keys[i]);
+        if (it == versions.end()) {
+          shards_.make_room(versions);
+          it = versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
+        }
+        return it->second;
+      });
+  }
+
+  /// Adds one to each version held (an absent one will be fresh when next read).
+  void bump(std::span<const std::string> keys) {
+    for (const std::string& key : keys)
+      shards_.with(key, [&](auto& versions) {
+        if (auto it = versions.find(key); it != versions.end()) ++it->second;
+      });
+  }
+
+  /// Forgets every version (what an eviction does to some): for tests and operators.
+  void clear() { shards_.clear(); }
+
+ private:
+  Shards<std::uint64_t> shards_;
 };
 
 /// The typed tier's query entries: a result as the C++ value (type-checked), with the
-/// versions it was filled under. Bounded as VersionShelf (a full shard is emptied).
+/// versions it was filled under. Bounded as VersionShelf.
 class QueryShelf {
  public:
   /// One result.
@@ -172,46 +197,33 @@ class QueryShelf {
   };
 
   /// As every shelf of a LocMemCache; entries never expire by time (versions decide).
-  QueryShelf(std::size_t max_entries, Cache::Ttl) : per_shard_(std::max<std::size_t>(max_entries / kShards, 16)) {}
+  QueryShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 16)) {}
 
   /// The entry under `key`, or null.
   std::shared_ptr<const Entry> find(std::string_view key) {
-    Shard& s = shard(key);
-    std::lock_guard lock(s.mutex);
-    auto it = s.entries.find(key);
-    return it == s.entries.end() ? nullptr : it->second;
+    return shards_.with(key, [&](auto& entries) -> std::shared_ptr<const Entry> {
+      auto it = entries.find(key);
+      return it == entries.end() ? nullptr : it->second;
+    });
   }
 
   /// Stores `entry` under `key`, replacing any.
   void put(std::string_view key, std::shared_ptr<const Entry> entry) {
-    Shard& s = shard(key);
-    std::lock_guard lock(s.mutex);
-    if (auto it = s.entries.find(key); it != s.entries.end()) {
-      it->second = std::move(entry);
-      return;
-    }
-    if (s.entries.size() >= per_shard_) s.entries.clear();
-    s.entries.emplace(std::string(key), std::move(entry));
+    shards_.with(key, [&](auto& entries) {
+      if (auto it = entries.find(key); it != entries.end()) {
+        it->second = std::move(entry);
+        return;
+      }
+      shards_.make_room(entries);
+      entries.emplace(std::string(key), std::move(entry));
+    });
   }
 
   /// Drops every entry.
-  void clear() {
-    for (Shard& s : shards_) {
-      std::lock_guard lock(s.mutex);
-      s.entries.clear();
-    }
-  }
+  void clear() { shards_.clear(); }
 
  private:
-  static constexpr std::size_t kShards = 16;
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::shared_ptr<const Entry>, StringHash, std::equal_to<>> entries;
-  };
-  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kShards]; }
-
-  std::size_t per_shard_;
-  std::array<Shard, kShards> shards_;
+  Shards<std::shared_ptr<const Entry>> shards_;
 };
 
 /// One repository's door to the query cache of its registry's `default` alias (see the
@@ -293,7 +305,8 @@ class QueryCache {
 
   template <class R, class Read>
   R read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
-    std::vector<std::uint64_t> versions(version_keys.size());
+    thread_local std::vector<std::uint64_t> versions;
+    versions.resize(version_keys.size());
     versions_->read(version_keys, versions);  // before the database
     if (auto entry = entries_->find(key); entry && entry->type == &typeid(R) && entry->versions == versions) {
       count(StatCounters::hits);
@@ -303,7 +316,7 @@ class QueryCache {
     R result = read();
     if (fill) {
       entries_->put(key, std::make_shared<const QueryShelf::Entry>(
-                             QueryShelf::Entry{std::move(versions), &typeid(R), std::make_shared<const R>(result)}));
+                             QueryShelf::Entry{versions, &typeid(R), std::make_shared<const R>(result)}));
       count(StatCounters::fills);
     }
     return result;
