@@ -34,6 +34,7 @@
 #include <gocp/gocp.hpp>
 
 #include "support/paired.hpp"
+#include "support/zipf.hpp"
 #include "support/ratio_reporter.hpp"
 #include "../tests/support/link_models.hpp"
 #include "../tests/support/temp_dir.hpp"
@@ -55,18 +56,11 @@ constexpr double kTarget = 1.05;
 class Draws {
  public:
   Draws() {
-    std::vector<double> cdf(kUsers);
-    double sum = 0;
-    for (int r = 0; r < kUsers; ++r) cdf[static_cast<std::size_t>(r)] = sum += 1 / std::pow(r + 1.0, 0.99);
-    std::vector<std::int64_t> id_of_rank(kUsers);
-    std::iota(id_of_rank.begin(), id_of_rank.end(), 1);
+    std::vector<std::int64_t> ids(kUsers);
+    std::iota(ids.begin(), ids.end(), 1);
     std::mt19937_64 rng(42);
-    std::shuffle(id_of_rank.begin(), id_of_rank.end(), rng);
-    std::uniform_real_distribution<double> u(0, sum);
-    for (int i = 0; i < (1 << 16); ++i) {
-      const auto r = static_cast<std::size_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
-      users_.push_back(id_of_rank[std::min<std::size_t>(r, kUsers - 1)]);
-    }
+    const gocp::bench::Zipf<std::int64_t> zipf(std::move(ids), 0.99, rng);
+    for (int i = 0; i < (1 << 16); ++i) users_.push_back(zipf.draw(rng));
   }
   std::int64_t next() { return users_[cursor_++ % users_.size()]; }
 
@@ -83,9 +77,7 @@ const std::string& database_path() {
     auto db = gocp::Database::open("sqlite:///" + p);
     gocp::Repository<User> users{db};
     gocp::Repository<Link> link_rows{db};
-    users.create_table();
-    link_rows.create_table();
-    db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+    links::create_tables_with_index(db);
     std::mt19937_64 rng(7);
     db.atomic([&] {
       for (int u = 1; u <= kUsers; ++u) users.create(User{u, "user" + std::to_string(u) + "@example.com"});

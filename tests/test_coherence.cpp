@@ -507,11 +507,7 @@ bool same_rows(const Map& got, const Map& expected) {
 }
 
 #ifdef GOCP_TEST_HAVE_REDIS
-/// Round trips made so far by the objects alias, on a Redis run (0 on the others).
-std::uint64_t redis_round_trips(const gocp::CacheRegistry& caches) {
-  if (gocp::test::cache_kind() != "redis") return 0;
-  return dynamic_cast<gocp::RedisCache&>(caches.cache("library.author")).round_trips();
-}
+using gocp::test::redis_round_trips;
 #endif
 
 }  // namespace

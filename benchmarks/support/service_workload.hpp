@@ -35,6 +35,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include "block_workers.hpp"
 #include "ratio_reporter.hpp"
 #include "../../tests/support/library_models.hpp"
 #include "../../tests/support/temp_dir.hpp"
@@ -239,52 +240,10 @@ struct GocpSide final : Side {
 };
 
 /// kThreads workers that run `kBlock` operations each of whichever side they are given,
-/// all at once; run() returns the wall time of one such block.
-class Workers {
+/// all at once (support/block_workers.hpp); run() returns the wall time of one such block.
+class Workers : public BlockWorkers<Side, std::uint32_t> {
  public:
-  Workers() : start_(kThreads + 1), done_(kThreads + 1) {
-    for (int t = 0; t < kThreads; ++t) {
-      threads_.emplace_back([this, t] {
-        std::size_t cursor = 0;
-        std::uint64_t n = static_cast<std::uint64_t>(t) * 37;  // the threads' saves do not fall together
-        const auto& draws = Workload::get().draws[static_cast<std::size_t>(t)];
-        for (;;) {
-          start_.arrive_and_wait();
-          if (!side_) return;
-          try {
-            for (int i = 0; i < kBlock; ++i, ++n) {
-              side_->op(t, n, draws[cursor]);
-              cursor = (cursor + 1) % draws.size();
-            }
-          } catch (const std::exception& e) {
-            std::fprintf(stderr, "bench_service: %s\n", e.what());
-            failed_ = true;
-          }
-          done_.arrive_and_wait();
-        }
-      });
-    }
-  }
-  ~Workers() {
-    side_ = nullptr;
-    start_.arrive_and_wait();
-    for (auto& t : threads_) t.join();
-  }
-
-  double run(Side& side) {
-    side_ = &side;
-    const auto t0 = std::chrono::steady_clock::now();
-    start_.arrive_and_wait();
-    done_.arrive_and_wait();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-  bool failed() const { return failed_; }
-
- private:
-  std::barrier<> start_, done_;
-  Side* side_ = nullptr;
-  std::atomic<bool> failed_{false};
-  std::vector<std::thread> threads_;
+  Workers() : BlockWorkers(Workload::get().draws, kBlock, "bench_service") {}
 };
 
 /// The workload on `gocp_side` and `floor_side`, with a save every state.range(0)

@@ -215,29 +215,37 @@ class Executor {
   }
 
   /// The rows of `qs` whose primary key is in `pks`, keyed by primary key (locked as
-  /// the queryset's select_for_update says).
+  /// the queryset's select_for_update says): one statement, `pk IN (...)`, unless the
+  /// pks and the queryset's own values bind more parameters than the connection takes
+  /// (SQLite's SQLITE_LIMIT_VARIABLE_NUMBER, PostgreSQL's 65535); then one per slice of
+  /// pks that fits.
   template <class R>
   std::unordered_map<pk_type, M> in_bulk(const QuerySet<M>& qs, const R& pks) const {
     detail::require_lock_allowed(db_, info().name, qs.lock(), false);
     std::unordered_map<pk_type, M> out;
-    std::vector<pk_type> chunk;
-    auto flush = [&] {
-      if (chunk.empty()) return;
+    std::vector<pk_type> all;
+    for (const auto& pk : pks) all.push_back(pk);
+    if (all.empty()) return out;
+    const std::size_t limit = db_.with_connection([](Connection& c) { return c.max_parameters(); });
+    std::size_t own = 0;  // the queryset's own parameters; the rest are the pks'
+    {
+      auto scope = writer();
+      scope.where({&qs.scope()});
+      own = scope.params().size();
+    }
+    const std::size_t per_statement = limit > own ? limit - own : 1;
+    for (std::size_t at = 0; at < all.size(); at += per_statement) {
+      const auto first = all.begin() + static_cast<std::ptrdiff_t>(at);
+      const Expr<M> in = Col<M, pk_type>(pk_member()).in(
+          std::vector<pk_type>(first, first + static_cast<std::ptrdiff_t>(std::min(per_statement, all.size() - at))));
       auto w = writer();
-      const Expr<M> in = Col<M, pk_type>(pk_member()).in(chunk);
       w.select_all_columns().where({&qs.scope(), &in}).text(detail::lock_clause(db_.dialect(), qs.lock()));
       run(w, [&](const Row& row) {
         M obj = detail::read_object<M>(row);
         out.emplace(detail::pk_of(obj), std::move(obj));
         return true;
       });
-      chunk.clear();
-    };
-    for (const auto& pk : pks) {
-      chunk.push_back(pk);
-      if (chunk.size() == kInBulkChunk) flush();
     }
-    flush();
     return out;
   }
 
@@ -577,7 +585,6 @@ class Executor {
   }
 
  private:
-  static constexpr std::size_t kInBulkChunk = 500;
   static constexpr std::int64_t kReservedRows = 1000;  ///< all()'s most rows reserved ahead, from a slice's bound
 
   static std::uint32_t pk_column() noexcept { return static_cast<std::uint32_t>(detail::pk_index<M>); }

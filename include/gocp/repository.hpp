@@ -37,6 +37,7 @@
 #include "db/database.hpp"
 #include "errors.hpp"
 #include "executor.hpp"
+#include "from_cache.hpp"
 #include "grouping.hpp"
 #include "model.hpp"
 #include "policy.hpp"
@@ -299,6 +300,57 @@ class Repository<Model, Policies...> {
   /// CachedQueries repository).
   Repository no_cache() const { return with(qs_.caching_as(detail::QueryCaching::off)); }
 
+  // ---- the cached manager (from_cache.hpp) --------------------------------------------
+
+  /// The one row matching `lookup` (and the repository's filters and `options.filters`),
+  /// through the query cache under the key `key_template` filled with the lookup's
+  /// values (`"article:{slug}"` with `slug == "war"` is `article:war`): a current entry
+  /// answers with no query, else one query whose answer is cached — "does not exist"
+  /// too (negative caching). Invalidated as every cached read (cache()): by the
+  /// committed writes of rows that hold, before or after, the lookup's values. A missing
+  /// row is DoesNotExist, or with `options.none_on_error` std::nullopt; several are
+  /// MultipleObjectsReturned. A template naming a field the lookup does not fix with an
+  /// ==-term is a ConfigurationError naming the field and the template, as is a
+  /// repository without a query cache (no `default` alias). The entry's key also holds
+  /// every condition exactly, so two calls that fill the template alike but differ in
+  /// other terms never share an entry.
+  ///
+  ///     std::optional<Article> a = articles.from_cache("article:{slug}", c(&Article::slug) == slug,
+  ///                                                    {.filters = c(&Article::published) == true});
+  template <class E>
+  std::optional<Model> from_cache(std::string_view key_template, const E& lookup,
+                                  const FromCache<Model>& options = {}) const {
+    return from_cache_one(key_template, detail::as_condition<Model>(lookup), options);
+  }
+  /// from_cache with the lookup's values as text (`{{"id", "42"}}`, gocp::TextLookup): a
+  /// value that cannot be its field's type is a ValidationError, or with
+  /// `options.none_on_error` std::nullopt (no query, nothing cached).
+  std::optional<Model> from_cache(std::string_view key_template, const TextLookup& lookup,
+                                  const FromCache<Model>& options = {}) const {
+    std::optional<Expr<Model>> expr = detail::text_lookup_expr<Model>(lookup, options.none_on_error);
+    if (!expr) return std::nullopt;
+    return from_cache_one(key_template, *expr, options);
+  }
+
+  /// Every row matching `lookup` (and the filters), in the repository's order and slice,
+  /// through the query cache under the filled template, as from_cache; no row is an
+  /// empty list (cached too).
+  ///
+  ///     std::vector<Link> theirs = links.from_cache_list("links:{user_id}", c(&Link::user_id) == u);
+  template <class E>
+  std::vector<Model> from_cache_list(std::string_view key_template, const E& lookup,
+                                     const FromCache<Model>& options = {}) const {
+    return from_cache_many(key_template, detail::as_condition<Model>(lookup), options);
+  }
+  /// from_cache_list with the lookup's values as text; a value that cannot be its
+  /// field's type is a ValidationError, or with `options.none_on_error` an empty list.
+  std::vector<Model> from_cache_list(std::string_view key_template, const TextLookup& lookup,
+                                     const FromCache<Model>& options = {}) const {
+    std::optional<Expr<Model>> expr = detail::text_lookup_expr<Model>(lookup, options.none_on_error);
+    if (!expr) return {};
+    return from_cache_many(key_template, *expr, options);
+  }
+
   // ---- ordering, slicing, distinct, row locks (Django's QuerySet) ----------------------
 
   /// A repository whose reads come in the order of `keys`, replacing any earlier
@@ -501,10 +553,34 @@ class Repository<Model, Policies...> {
         });
     return out;
   }
-  /// `in_bulk({1, 2, 3})`: the same, for a braced list.
+  /// `in_bulk({1, 2, 3})`: the same, for a braced list (through the caches too).
   std::unordered_map<pk_type, Model> in_bulk(std::initializer_list<pk_type> pks) const {
-    qs_.refuse_if_sliced("in_bulk");
-    return exec().in_bulk(qs_, std::vector<pk_type>(pks));
+    return in_bulk(std::vector<pk_type>(pks));
+  }
+
+  /// The cached manager's objects_by_pks: the matching rows whose primary keys are
+  /// `pks`, in the order given — an empty slot for a pk with no such row, a pk given
+  /// twice answered twice. Read as in_bulk() reads: on a repository with caches, one read
+  /// of the objects alias for every distinct pk (one MGET on Redis, one multi-get on
+  /// memcached), then one `IN` query for all the pks it could not answer, whose rows are
+  /// cached; without caches, one `IN` query. (A statement binds at most the connection's
+  /// parameter limit: past it, one query per slice of pks that fits.)
+  ///
+  ///     std::vector<std::optional<Link>> feed = links.objects_by_pks(std::vector<std::int64_t>{7, 3, 7, 99});
+  ///     // feed[0] and feed[2] are link 7, feed[1] link 3, feed[3] empty (no link 99)
+  template <class R>
+  std::vector<std::optional<Model>> objects_by_pks(const R& pks) const {
+    std::unordered_map<pk_type, Model> found = in_bulk(pks);
+    std::vector<std::optional<Model>> out;
+    for (const auto& pk : pks) {
+      const auto it = found.find(pk);
+      out.push_back(it == found.end() ? std::optional<Model>{} : std::optional<Model>{it->second});
+    }
+    return out;
+  }
+  /// `objects_by_pks({7, 3, 7})`: the same, for a braced list.
+  std::vector<std::optional<Model>> objects_by_pks(std::initializer_list<pk_type> pks) const {
+    return objects_by_pks(std::vector<pk_type>(pks));
   }
 
   // ---- aggregates (grouping.hpp, aggregates.hpp) -------------------------------------
@@ -818,10 +894,35 @@ class Repository<Model, Policies...> {
         "allow_non_unique_lookups() to accept the race.");
   }
 
+  std::optional<Model> from_cache_one(std::string_view key_template, const Expr<Model>& lookup,
+                                      const FromCache<Model>& options) const {
+    qs_.refuse_if_sliced("from_cache");
+    const std::string name = detail::fill_key_template(key_template, info(), lookup.nodes());
+    require_query_cache("from_cache");
+    const QuerySet<Model> qs = options.filters.empty() ? qs_ : qs_.filtered(options.filters);
+    const auto read = [&] { return exec().get_one(qs, lookup); };
+    std::optional<Model> found = qs.lock() == detail::LockMode::none
+                                     ? cached_read<std::optional<Model>>(qs, 'k', &lookup, {}, read, name)
+                                     : read();
+    if (!found && !options.none_on_error)
+      throw DoesNotExist(std::string(info().name) + " matching query does not exist (from_cache \"" + name + "\").");
+    return found;
+  }
+
+  std::vector<Model> from_cache_many(std::string_view key_template, const Expr<Model>& lookup,
+                                     const FromCache<Model>& options) const {
+    const std::string name = detail::fill_key_template(key_template, info(), lookup.nodes());
+    require_query_cache("from_cache_list");
+    const QuerySet<Model> qs = qs_.filtered(options.filters.empty() ? lookup : lookup && options.filters);
+    const auto read = [&] { return exec().all(qs); };
+    if (qs.lock() != detail::LockMode::none) return read();
+    return cached_read<std::vector<Model>>(qs, 'K', nullptr, {}, read, name);
+  }
+
   /// ConfigurationError when the repository has no query cache (no `default` alias).
-  void require_query_cache() const {
+  void require_query_cache(std::string_view verb = "cache()") const {
     if (!shared_->queries)
-      throw ConfigurationError("gocp: cache() on '" + std::string(info().name) +
+      throw ConfigurationError("gocp: " + std::string(verb) + " on '" + std::string(info().name) +
                                "' needs a repository built with a CacheRegistry that has a 'default' alias (it holds "
                                "the query cache)");
   }
@@ -862,11 +963,15 @@ class Repository<Model, Policies...> {
   /// key, and the versions it depends on (cache/detail/query_dependencies.hpp).
   template <class R, class Read>
   R cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
-                const Read& read) const {
+                const Read& read, std::string_view name = {}) const {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
     key.assign(detail::table_prefix(info()));  // the model and its schema: shelves are shared by models
     key += verb;
+    if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
+      qb::put_u64(key, name.size());
+      key += name;
+    }
     qb::put_nodes(key, qs.scope().nodes());
     qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
     qb::put_u64(key, qs.ordering().size());

@@ -9,13 +9,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "backend_under_test.hpp"
 
 #ifdef GOCP_TEST_HAVE_REDIS
 #include <gocp/backends/redis.hpp>
+#include <gocp/cache/registry.hpp>
 
 #include "redis_server.hpp"
 #endif
@@ -79,6 +82,15 @@ inline int shared_cache_port() {
 #endif
   throw std::logic_error("shared_cache_port: this run's cache is " + cache_kind() + ", not a shared one");
 }
+
+#ifdef GOCP_TEST_HAVE_REDIS
+/// Round trips made so far by the cache of `alias` (the author objects' by default), on a
+/// Redis run (0 on the others).
+inline std::uint64_t redis_round_trips(const CacheRegistry& caches, std::string_view alias = "library.author") {
+  if (cache_kind() != "redis") return 0;
+  return dynamic_cast<RedisCache&>(caches.cache(alias)).round_trips();
+}
+#endif
 
 /// A URL for a fresh, empty cache (`options` added to its query, for a shared cache).
 inline std::string cache_url(const std::string& options = "") {

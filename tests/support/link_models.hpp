@@ -43,3 +43,15 @@ struct gocp::model<links::Link> {
       gocp::field(&links::Link::url, "url", gocp::max_length(2000)), gocp::field(&links::Link::clicks, "clicks"),
       gocp::field(&links::Link::created_at, "created_at"), gocp::field(&links::Link::note, "note"));
 };
+
+namespace links {
+
+/// The users and links tables (gocp's own DDL) and the index a service adds for a user's
+/// newest links, (user_id, created_at): the benchmarks' schema.
+inline void create_tables_with_index(gocp::Database& db) {
+  gocp::Repository<User>{db}.create_table();
+  gocp::Repository<Link>{db}.create_table();
+  db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+}
+
+}  // namespace links
