@@ -109,21 +109,31 @@ inline void bumped_version_keys(const ModelInfo& table, std::span<const RowChang
   }
 }
 
-/// Sixteen string-keyed maps, each under its own mutex: the typed tier's query shelves.
-/// A shard past `per_shard` entries is emptied before it grows (every entry it held is
-/// then a miss: never a stale hit).
+/// Sixteen string-keyed maps, each under its own reader-writer spin lock: the typed
+/// tier's query shelves. Every read of a table's results reads its table-wide versions,
+/// so two threads meet on one shard at each read: as readers, they do not wait for each
+/// other. A shard past `per_shard` entries is emptied before it grows (every entry it
+/// held is then a miss: never a stale hit).
 template <class V>
 class Shards {
  public:
   /// At most `per_shard` entries per shard.
   explicit Shards(std::size_t per_shard) : per_shard_(per_shard) {}
 
-  /// fn(map) under the lock of `key`'s shard.
+  /// fn(map) under the exclusive lock of `key`'s shard.
   template <class F>
   decltype(auto) with(std::string_view key, F&& fn) {
-    Shard& s = shards_[StringHash{}(key) % kCount];
-    std::lock_guard lock(s.mutex);
+    Shard& s = shard(key);
+    std::lock_guard lock(s.lock);
     return fn(s.map);
+  }
+
+  /// fn(map), which only reads it, under the shared lock of `key`'s shard.
+  template <class F>
+  decltype(auto) reading(std::string_view key, F&& fn) const {
+    const Shard& s = shard(key);
+    std::shared_lock lock(s.lock);
+    return fn(std::as_const(s.map));
   }
 
   /// Makes room for one more entry in `map` (a shard's): empties it when full.
@@ -135,7 +145,7 @@ class Shards {
   /// Forgets every entry.
   void clear() {
     for (Shard& s : shards_) {
-      std::lock_guard lock(s.mutex);
+      std::lock_guard lock(s.lock);
       s.map.clear();
     }
   }
@@ -143,9 +153,11 @@ class Shards {
  private:
   static constexpr std::size_t kCount = 16;
   struct Shard {
-    std::mutex mutex;
+    mutable SharedSpinLock lock;
     std::unordered_map<std::string, V, StringHash, std::equal_to<>> map;
   };
+  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kCount]; }
+  const Shard& shard(std::string_view key) const { return shards_[StringHash{}(key) % kCount]; }
   std::size_t per_shard_;
   std::array<Shard, kCount> shards_;
 };
@@ -159,7 +171,14 @@ class VersionShelf {
 
   /// The current version under each key, made fresh where there is none.
   void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
-    for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const bool held = shards_.reading(keys[i], [&](const auto& versions) {
+        auto it = versions.find(keys[i]);
+        if (it == versions.end()) return false;
+        out[i] = it->second;
+        return true;
+      });
+      if (held) continue;
       out[i] = shards_.with(keys[i], [&](auto& versions) {
         auto it = versions.find(keys[i]);
         if (it == versions.end()) {
@@ -168,6 +187,7 @@ class VersionShelf {
         }
         return it->second;
       });
+    }
   }
 
   /// Adds one to each version held (an absent one will be fresh when next read).
@@ -200,8 +220,8 @@ class QueryShelf {
   QueryShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 16)) {}
 
   /// The entry under `key`, or null.
-  std::shared_ptr<const Entry> find(std::string_view key) {
-    return shards_.with(key, [&](auto& entries) -> std::shared_ptr<const Entry> {
+  std::shared_ptr<const Entry> find(std::string_view key) const {
+    return shards_.reading(key, [&](const auto& entries) -> std::shared_ptr<const Entry> {
       auto it = entries.find(key);
       return it == entries.end() ? nullptr : it->second;
     });
