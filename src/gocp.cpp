@@ -10,3 +10,5 @@
 #include <gocp/db/pool-inl.hpp>
 #include <gocp/cache/coherence-inl.hpp>
 #include <gocp/spi/registry-inl.hpp>
+#include <gocp/cache/codec-inl.hpp>
+#include <gocp/orm/detail/sql-inl.hpp>
