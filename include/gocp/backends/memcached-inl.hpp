@@ -3,25 +3,6 @@
 /// The definitions behind <gocp/backends/memcached.hpp>: included by it, or compiled once by
 /// src/memcached.cpp for gocp::memcached_compiled (detail/config.hpp).
 
-#include <gocp/backends/memcached.hpp>
-///     gocp::CacheRegistry caches{{"library.author", "memcached://10.0.0.1:11211,10.0.0.2:11211?timeout_ms=50"}};
-///
-/// URL: `memcached://host:port[,host:port...]` (each server with its port). Several
-/// servers are one cache through consistent hashing (ketama): a key lives on one
-/// server, losing or adding a server moves only that server's share, and a server that
-/// fails is left out (libmemcached's REMOVE_FAILED_SERVERS) and retried after
-/// `retry_s` (1). With one server, the circuit breaker alone paces the retries. Options: `pool` (8), and SharedCache's (cache/shared.hpp):
-/// timeout_ms, connect_timeout_ms, key_prefix, version, ttl_s, retry_ms, max_retry_ms,
-/// max_pending. libmemcached's own defaults (seconds per I/O) are replaced by these.
-///
-/// Keys: memcached takes at most 250 bytes, none a space or a control byte; any other
-/// key (and any key starting with `gocp#`, so the two forms never meet) is stored under
-/// `gocp#<128-bit hash>`. A value larger than the server's item size limit is not
-/// cached (any older value under its key is deleted) and is counted in
-/// health().oversize; it is not an error. get_many is one multi-get; increment is a
-/// compare-and-set loop, so it never creates a key, keeps the whole int64 range and
-/// answers nullopt for a non-integer or an overflow (memcached's own incr is unsigned).
-
 #include <libmemcached/memcached.h>
 
 #include <charconv>

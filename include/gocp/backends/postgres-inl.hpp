@@ -3,26 +3,6 @@
 /// The definitions behind <gocp/backends/postgres.hpp>: included by it, or compiled once by
 /// src/postgres.cpp for gocp::postgres_compiled (detail/config.hpp).
 
-#include <gocp/backends/postgres.hpp>
-///     auto db = gocp::Database::open("postgresql://app:secret@127.0.0.1:5432/library?pool=8");
-///
-/// URL: `postgresql://[user[:password]@][host][:port][/database][?options]`. An empty
-/// host means libpq's default (the local socket); a percent-encoded absolute path as the
-/// host (`%2Fvar%2Frun%2Fpostgresql`) names a socket directory. Options:
-/// `connect_timeout` (seconds, default 10), `sslmode`, `application_name` (default
-/// "gocp"), plus Database's `pool` (default 10) and `wait_timeout_ms`. Anything else is
-/// a ConfigurationError.
-///
-/// Each connection prepares every statement once (`gocp_s<N>`) and then only executes
-/// it. Errors are mapped by SQLSTATE: class 23 (unique, foreign key, not null, check) is
-/// an IntegrityError; 40001 (serialization failure) and 40P01 (deadlock) are retryable
-/// OperationalErrors; lock timeouts, cancellations, shutdowns, lost connections and 42P01/42703
-/// (a missing table or column, as SQLite's "no such table") are OperationalErrors, and a lost connection is dropped by the pool so the next use
-/// opens a fresh one. Every message carries the SQLSTATE, the server's words and the SQL.
-///
-/// PostgreSQL's text types cannot hold NUL bytes (in any wire format), so a text value
-/// containing one is a ValidationError, raised before anything is sent.
-
 #include <libpq-fe.h>
 #include <poll.h>
 
