@@ -10,13 +10,15 @@
 #   - the INTERFACE target gocp_<name>, alias gocp::<name>, EXPORT_NAME <name>,
 #     linking gocp::gocp and the client library: find_package(<package>) and its
 #     <imported target>, or pkg-config <module> (as PkgConfig::gocp_dep_<name>);
+#   - with src/<name>.cpp, the STATIC target gocp_<name>_compiled, alias
+#     gocp::<name>_compiled: its compiled mode (detail/config.hpp);
 #   - with GOCP_INSTALL: its own export, gocp<Name>Targets.cmake, installed and
 #     in the build tree, and its own gocp<Name>Config.cmake (from
 #     cmake/gocpComponentConfig.cmake.in) that finds the client library with
 #     find_dependency and includes that export. gocpConfig.cmake loads every
 #     built component (global property GOCP_COMPONENTS), nothing per component.
 # HEADERS is a regex on header paths under include/gocp/ that need this component
-# (default: the name as a path part, e.g. backends/postgres.hpp);
+# (default: the name as a path part, e.g. backends/postgres.hpp, backends/postgres-inl.hpp);
 # the header self-containment check builds those only against gocp::<name>.
 include_guard(GLOBAL)
 
@@ -36,7 +38,7 @@ function(gocp_add_component)
   string(TOUPPER "${first}" first)
   set(Name "${first}${rest}")  # file names: gocp<Name>Targets.cmake, gocp<Name>Config.cmake
   if(NOT DEFINED arg_HEADERS)
-    set(arg_HEADERS "(^|/)${name}([/._]|$)")
+    set(arg_HEADERS "(^|/)${name}([-/._]|$)")
   endif()
   # Declared even when off, so the header check can say which headers it skipped.
   set_property(GLOBAL APPEND PROPERTY GOCP_DECLARED_COMPONENTS "${name}")
@@ -82,6 +84,17 @@ function(gocp_add_component)
   set_target_properties(gocp_${name} PROPERTIES EXPORT_NAME ${name})
   target_link_libraries(gocp_${name} INTERFACE gocp::gocp ${dep_target})
   message(STATUS "gocp: gocp::${name} -> ${what}")
+  # Its compiled mode (include/gocp/detail/config.hpp), when the component has a source:
+  # gocp::<name>_compiled compiles src/<name>.cpp once and defines GOCP_<NAME>_COMPILED,
+  # so <gocp/backends/<name>.hpp> declares only the factory. It implies the core's
+  # compiled mode (gocp::gocp_compiled). Built only when linked; not installed.
+  if(EXISTS "${PROJECT_SOURCE_DIR}/src/${name}.cpp")
+    add_library(gocp_${name}_compiled STATIC EXCLUDE_FROM_ALL "${PROJECT_SOURCE_DIR}/src/${name}.cpp")
+    add_library(gocp::${name}_compiled ALIAS gocp_${name}_compiled)
+    target_link_libraries(gocp_${name}_compiled PUBLIC gocp::${name} gocp::gocp_compiled)
+    target_compile_definitions(gocp_${name}_compiled PUBLIC GOCP_${NAME}_COMPILED)
+    set_property(GLOBAL APPEND PROPERTY GOCP_COMPILED_TARGETS gocp_${name}_compiled)
+  endif()
 
   # Built components, in order; gocpConfig.cmake loads each.
   set_property(GLOBAL APPEND PROPERTY GOCP_COMPONENTS "${name}")

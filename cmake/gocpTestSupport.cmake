@@ -7,7 +7,8 @@
 #
 #   gocp_add_test_executable(<name> LABELS <label>... SOURCES <src>...
 #                            [LIBRARIES <lib>...] [TEST_PREFIX <prefix>] [SPEC <spec>])
-#       A Catch2 v2 test binary linked to gocp::gocp and gocp_catch_main; each
+#       A Catch2 v2 test binary linked to gocp::gocp_compiled (gocp::gocp with
+#       GOCP_TEST_HEADER_ONLY; LIBRARIES gocp::<component> likewise) and gocp_catch_main; each
 #       TEST_CASE (that the Catch test spec SPEC selects, if given) becomes one CTest
 #       test named "<prefix><case>" (prefix defaults to "<name>.") carrying LABELS.
 #       Discovery runs when ctest starts (PRE_TEST), never at build time.
@@ -158,6 +159,26 @@ endif()
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${include_file}")
 endfunction()
 
+# The tests link the compiled mode (gocp::gocp_compiled, gocp::<component>_compiled) unless
+# GOCP_TEST_HEADER_ONLY is ON: the library's non-template code is then compiled once for
+# every test binary, not once per test TU. The header-only mode stays covered by the
+# examples, gocp_header_check, the compile-fail and consumer tests.
+option(GOCP_TEST_HEADER_ONLY "Link gocp's tests to the header-only gocp::gocp instead of gocp::gocp_compiled" OFF)
+if(GOCP_TEST_HEADER_ONLY)
+  set(GOCP_TEST_LIBRARY gocp::gocp)
+else()
+  set(GOCP_TEST_LIBRARY gocp::gocp_compiled)
+endif()
+
+# Sets <out> to the library a test links for `lib`: gocp::<component> becomes
+# gocp::<component>_compiled in the tests' compiled mode, when that target exists.
+function(gocp_test_library out lib)
+  if(NOT GOCP_TEST_HEADER_ONLY AND lib MATCHES "^gocp::([a-z]+)$" AND TARGET ${lib}_compiled)
+    set(lib ${lib}_compiled)
+  endif()
+  set(${out} ${lib} PARENT_SCOPE)
+endfunction()
+
 function(gocp_add_test_executable name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "TEST_PREFIX;SPEC" "LABELS;SOURCES;LIBRARIES")
   if(NOT arg_SOURCES)
@@ -175,7 +196,11 @@ function(gocp_add_test_executable name)
   endif()
 
   add_executable(${name} ${arg_SOURCES})
-  target_link_libraries(${name} PRIVATE gocp::gocp gocp_catch_main ${arg_LIBRARIES})
+  target_link_libraries(${name} PRIVATE ${GOCP_TEST_LIBRARY} gocp_catch_main)
+  foreach(lib IN LISTS arg_LIBRARIES)
+    gocp_test_library(lib "${lib}")
+    target_link_libraries(${name} PRIVATE ${lib})
+  endforeach()
   gocp_target_defaults(${name})
   gocp_catch_discover_tests(${name} TEST_PREFIX "${arg_TEST_PREFIX}" SPEC "${arg_SPEC}" LABELS ${arg_LABELS})
 endfunction()

@@ -43,7 +43,6 @@
 #include <memory>
 #include <span>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 #include <typeindex>
@@ -57,6 +56,7 @@
 #include "detail/typed_shelf.hpp"
 #include "detail/match.hpp"
 #include "detail/reference_hints.hpp"
+#include "../detail/config.hpp"
 #include "../stats.hpp"
 #include "codec.hpp"
 #include "locmem.hpp"
@@ -64,10 +64,9 @@
 
 namespace gocp::detail {
 
-inline std::int64_t fresh_generation() {
-  thread_local std::mt19937_64 rng{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
-  return static_cast<std::int64_t>(rng() >> 2) + 1;  // positive, far from small counters
-}
+/// A random generation, positive and far from small counters (defined in coherence-inl.hpp,
+/// so that compiled mode spares every includer <random>).
+GOCP_INLINE std::int64_t fresh_generation();
 
 template <class Model>
 class ModelCaches {
@@ -623,3 +622,7 @@ class ModelCaches {
 };
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "coherence-inl.hpp"
+#endif

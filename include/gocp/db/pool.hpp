@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
 
@@ -39,9 +40,7 @@ class ConnectionPool {
       : connect_(std::move(connect)), max_size_(max_size), wait_timeout_(wait_timeout), url_(std::move(url)) {}
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
-  ~ConnectionPool() {
-    for (HotSlot& slot : hot_) delete slot.connection.exchange(nullptr);
-  }
+  ~ConnectionPool();
 
   class Lease {
    public:
@@ -67,62 +66,16 @@ class ConnectionPool {
     std::unique_ptr<Connection> connection_;
   };
 
-  Lease acquire() {
-    if (std::unique_ptr<Connection> c{hot_[home_slot()].connection.exchange(nullptr)}) return lend(std::move(c));
-    std::unique_lock lock(mutex_);
-    const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;
-    for (;;) {
-      if (!idle_.empty()) {
-        std::unique_ptr<Connection> c = std::move(idle_.back());
-        idle_.pop_back();
-        lock.unlock();
-        return lend(std::move(c));
-      }
-      // A new connection before another thread's hot one: each busy thread comes to keep
-      // one of its own (up to max_size), as a connection per thread would.
-      if (open_ < max_size_) {
-        ++open_;
-        lock.unlock();
-        return open_in_freed_slot();
-      }
-      // the hot slots may be emptied by borrowers that take no lock: look again on every pass
-      if (std::unique_ptr<Connection> c = take_any_hot()) {
-        lock.unlock();
-        return lend(std::move(c));
-      }
-      refuse_to_wait_for_own_cursors();
-      auto available = [&] { return !idle_.empty() || open_ < max_size_ || any_hot(); };
-      waiting_.fetch_add(1);
-      struct Done {  // however the wait ends
-        std::atomic<std::size_t>& waiting;
-        ~Done() { waiting.fetch_sub(1); }
-      } done{waiting_};
-      if (wait_timeout_.count() == 0) {
-        freed_.wait(lock, available);
-      } else if (!freed_.wait_until(lock, deadline, available)) {
-        throw OperationalError("gocp: timed out after " + std::to_string(wait_timeout_.count()) +
-                                   " ms waiting for one of " + std::to_string(max_size_) + " connections to '" +
-                                   url_ + "'",
-                               true);
-      }
-    }
-  }
+  Lease acquire();
 
   std::size_t max_size() const noexcept { return max_size_; }
 
   /// A cursor (db/cursor.hpp) opened on this thread keeps a lease until it closes:
   /// noted, so that a borrower waiting for a connection only its own cursors hold is
   /// told so instead of waiting forever.
-  void note_cursor_lease(std::thread::id holder) {
-    std::lock_guard lock(mutex_);
-    cursor_holders_.push_back(holder);
-  }
+  void note_cursor_lease(std::thread::id holder);
   /// The cursor noted by note_cursor_lease(holder) gave its lease back.
-  void forget_cursor_lease(std::thread::id holder) noexcept {
-    std::lock_guard lock(mutex_);
-    if (auto it = std::find(cursor_holders_.begin(), cursor_holders_.end(), holder); it != cursor_holders_.end())
-      cursor_holders_.erase(it);
-  }
+  void forget_cursor_lease(std::thread::id holder) noexcept;
 
  private:
   static constexpr std::size_t kHotSlots = 8;
@@ -154,63 +107,16 @@ class ConnectionPool {
 
   /// Called with mutex_ held, before waiting: when every connection is held by a cursor
   /// this very thread has open, no one would ever give one back.
-  void refuse_to_wait_for_own_cursors() const {
-    const auto here = std::this_thread::get_id();
-    if (static_cast<std::size_t>(std::count(cursor_holders_.begin(), cursor_holders_.end(), here)) < max_size_) return;
-    throw Error("gocp: this thread would wait forever for a connection to '" + url_ + "': all " +
-                std::to_string(max_size_) + " of its pool's connections are held by cursors (iterate()) open on "
-                "this same thread. Run the statement after the loop, or close the cursor first, or allow more "
-                "connections (?pool=N in the database URL)");
-  }
+  void refuse_to_wait_for_own_cursors() const;
 
   /// `c`, an idle connection, lent; if it died while idle (a server restart), a fresh
   /// one in its slot.
-  Lease lend(std::unique_ptr<Connection> c) {
-    if (c->revalidate()) return Lease(this, std::move(c));
-    c.reset();
-    return open_in_freed_slot();
-  }
+  Lease lend(std::unique_ptr<Connection> c);
 
   /// A new connection in a slot already counted in open_ (given back if it fails).
-  Lease open_in_freed_slot() {
-    try {
-      return Lease(this, connect_());
-    } catch (...) {
-      {
-        std::lock_guard lock(mutex_);
-        --open_;
-      }
-      freed_.notify_one();
-      throw;
-    }
-  }
+  Lease open_in_freed_slot();
 
-  void release(std::unique_ptr<Connection> c) noexcept {
-    // Into the thread's hot slot when nobody waits. A borrower that starts waiting
-    // meanwhile counts itself in waiting_ before it looks at the slots (both sequentially
-    // consistent), so either it sees the connection there or this sees it and wakes it.
-    if (waiting_.load() == 0 && c->usable()) {
-      Connection* empty = nullptr;
-      if (hot_[home_slot()].connection.compare_exchange_strong(empty, c.get())) {
-        c.release();
-        if (waiting_.load() != 0) {
-          std::lock_guard lock(mutex_);  // a waiter between its check and its wait holds the mutex
-          freed_.notify_all();
-        }
-        return;
-      }
-    }
-    {
-      std::lock_guard lock(mutex_);
-      if (c->usable()) {
-        idle_.push_back(std::move(c));
-      } else {
-        --open_;
-      }
-    }
-    freed_.notify_one();
-    // `c` (if not kept) closes here, outside the lock
-  }
+  void release(std::unique_ptr<Connection> c) noexcept;
 
   Factory connect_;
   std::size_t max_size_;
@@ -226,3 +132,7 @@ class ConnectionPool {
 };
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "pool-inl.hpp"
+#endif

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <utility>
 
+#include "../detail/config.hpp"
 #include "connection.hpp"
 #include "url.hpp"
 
@@ -49,31 +50,24 @@ class SchemeRegistry {
   using CacheFactory = std::function<std::shared_ptr<Cache>(Url&)>;
 
   /// The process's registry.
-  static SchemeRegistry& global() {
-    static SchemeRegistry registry;
-    return registry;
-  }
+  static SchemeRegistry& global();
 
   /// Makes `scheme://...` database URLs open with `factory`. Returns true, for
   /// `inline const bool registered = ...` in a header.
-  bool add_database(std::string scheme, DatabaseFactory factory) {
-    return add(std::move(scheme), &Entry::database, std::move(factory));
-  }
+  bool add_database(std::string scheme, DatabaseFactory factory);
   /// Makes `scheme://...` cache URLs create caches with `factory`. Returns true.
-  bool add_cache(std::string scheme, CacheFactory factory) {
-    return add(std::move(scheme), &Entry::cache, std::move(factory));
-  }
+  bool add_cache(std::string scheme, CacheFactory factory);
 
   ///@{
   /// The factory for `scheme`, or an empty function if none is registered.
-  DatabaseFactory database(std::string_view scheme) const { return find(scheme, &Entry::database); }
-  CacheFactory cache(std::string_view scheme) const { return find(scheme, &Entry::cache); }
+  DatabaseFactory database(std::string_view scheme) const;
+  CacheFactory cache(std::string_view scheme) const;
   ///@}
 
   ///@{
   /// "a, b, c": the schemes with a factory of that kind, for error messages.
-  std::string database_schemes() const { return list(&Entry::database); }
-  std::string cache_schemes() const { return list(&Entry::cache); }
+  std::string database_schemes() const;
+  std::string cache_schemes() const;
   ///@}
 
  private:
@@ -82,29 +76,20 @@ class SchemeRegistry {
     CacheFactory cache;
   };
 
+  // defined in registry-inl.hpp, as the functions that use them
   template <class F>
-  bool add(std::string scheme, F Entry::*kind, F factory) {
-    std::lock_guard lock(mutex_);
-    entries_[std::move(scheme)].*kind = std::move(factory);
-    return true;
-  }
+  bool add(std::string scheme, F Entry::*kind, F factory);
   template <class F>
-  F find(std::string_view scheme, F Entry::*kind) const {
-    std::lock_guard lock(mutex_);
-    auto it = entries_.find(scheme);
-    return it == entries_.end() ? F{} : it->second.*kind;
-  }
+  F find(std::string_view scheme, F Entry::*kind) const;
   template <class F>
-  std::string list(F Entry::*kind) const {
-    std::lock_guard lock(mutex_);
-    std::string out;
-    for (const auto& [scheme, entry] : entries_)
-      if (entry.*kind) out += (out.empty() ? "" : ", ") + scheme;
-    return out;
-  }
+  std::string list(F Entry::*kind) const;
 
   mutable std::mutex mutex_;
   std::map<std::string, Entry, std::less<>> entries_;
 };
 
 }  // namespace gocp
+
+#if !defined(GOCP_COMPILED)
+#include "registry-inl.hpp"
+#endif

@@ -11,7 +11,6 @@
 ///     url.take_int("timeout_ms", 100, 1, 60'000);   // 50; out of range: ConfigurationError
 ///     url.require_all_taken();                      // any other option: ConfigurationError
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../errors.hpp"
 
 namespace gocp::detail {
@@ -30,44 +30,11 @@ inline constexpr std::int64_t max_timeout_ms = 24LL * 60 * 60 * 1000;
 /// `text` with anything that may be a password replaced by "***": from the first ':'
 /// after "//" to the last '@'. Deliberately wider than the grammar, so it also hides a
 /// password in a URL that fails to parse (an unescaped '/' or '?' in it, say).
-inline std::string redact_url(std::string_view text) {
-  std::string out(text);
-  const auto slashes = out.find("//");
-  if (slashes == std::string::npos) return out;
-  const auto at = out.rfind('@');
-  if (at == std::string::npos || at < slashes) return out;
-  const auto colon = out.find(':', slashes + 2);
-  if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-  return out;
-}
+GOCP_INLINE std::string redact_url(std::string_view text);
 
 /// Decodes %XX escapes. `shown` is the redacted URL, for errors. A %00 is refused: a
 /// C API (SQLite's path, libpq's parameters) would silently cut the value there.
-inline std::string percent_decode(std::string_view s, std::string_view shown) {
-  std::string out;
-  out.reserve(s.size());
-  auto bad = [&](const char* why) {
-    return ConfigurationError(std::string("gocp: ") + why + " in URL '" + std::string(shown) + "'");
-  };
-  auto hex = [&](char ch) -> int {
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    throw bad("bad percent-escape");
-  };
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      if (i + 2 >= s.size()) throw bad("bad percent-escape");
-      const char ch = static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      if (ch == '\0') throw bad("a NUL byte (%00)");
-      out += ch;
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+GOCP_INLINE std::string percent_decode(std::string_view s, std::string_view shown);
 
 }  // namespace gocp::detail
 
@@ -78,59 +45,7 @@ namespace gocp {
 class Url {
  public:
   /// Parses `text`; a ConfigurationError (password redacted) if it is malformed.
-  explicit Url(std::string_view text) : redacted_(detail::redact_url(text)) {
-    const auto colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-      throw ConfigurationError("gocp: '" + redacted_ + "' is not a URL (expected scheme://...)");
-    scheme_ = std::string(text.substr(0, colon));
-    std::string_view rest = text.substr(colon + 1);
-    if (auto q = rest.find('?'); q != std::string_view::npos) {
-      parse_query(rest.substr(q + 1));
-      rest = rest.substr(0, q);
-    }
-    if (!rest.starts_with("//")) {  // opaque form, e.g. sqlite::memory:
-      opaque_ = detail::percent_decode(rest, redacted_);
-      return;
-    }
-    rest.remove_prefix(2);
-    const auto slash = rest.find('/');
-    std::string_view authority = rest.substr(0, slash);
-    if (slash != std::string_view::npos) {
-      if (authority.find('@') == std::string_view::npos && rest.find('@', slash) != std::string_view::npos &&
-          authority.find(':') != std::string_view::npos)
-        throw ConfigurationError("gocp: the user and password must come before the first '/' in URL '" + redacted_ +
-                                 "' (percent-encode '/', '@', '?' and ':' in a password: %2F %40 %3F %3A)");
-      path_ = detail::percent_decode(rest.substr(slash + 1), redacted_);
-    }
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
-      std::string_view userinfo = authority.substr(0, at);
-      const auto c = userinfo.find(':');
-      if (c != std::string_view::npos) {  // now the password's place is known: hide exactly it
-        const auto begin = static_cast<std::size_t>(userinfo.data() - text.data()) + c + 1;
-        redacted_ = std::string(text.substr(0, begin)) + "***" + std::string(text.substr(begin + at - c - 1));
-      }
-      authority.remove_prefix(at + 1);
-      user_ = detail::percent_decode(userinfo.substr(0, c), redacted_);
-      if (c != std::string_view::npos) password_ = detail::percent_decode(userinfo.substr(c + 1), redacted_);
-    }
-    std::string_view port;
-    bool has_port = false;
-    if (authority.starts_with('[')) {  // an IPv6 literal: its colons are not the port's
-      const auto close = authority.find(']');
-      if (close == std::string_view::npos || (close + 1 < authority.size() && authority[close + 1] != ':'))
-        throw ConfigurationError("gocp: bad IPv6 host (expected [address] or [address]:port) in URL '" + redacted_ +
-                                 "'");
-      has_port = close + 1 < authority.size();
-      if (has_port) port = authority.substr(close + 2);
-      authority = authority.substr(1, close - 1);
-    } else if (auto c = authority.rfind(':'); c != std::string_view::npos) {
-      has_port = true;
-      port = authority.substr(c + 1);
-      authority = authority.substr(0, c);
-    }
-    if (has_port) port_ = parse_port(port);
-    host_ = std::string(authority);
-  }
+  explicit Url(std::string_view text);
 
   /// What comes before the first ':', as written: "sqlite", "redis+unix".
   const std::string& scheme() const noexcept { return scheme_; }
@@ -155,65 +70,20 @@ class Url {
   const std::string& redacted() const noexcept { return redacted_; }
 
   /// Takes option `key` (once read it is no longer "unknown"), or nothing.
-  std::optional<std::string> take(std::string_view key) {
-    for (auto& [k, v] : params_) {
-      if (k == key && !v.second) {
-        v.second = true;
-        return v.first;
-      }
-    }
-    return std::nullopt;
-  }
+  std::optional<std::string> take(std::string_view key);
   /// Takes integer option `key`, which must lie in [min, max] (`fallback` if absent):
   /// every number a backend hands on to a C API is bounded here, so none can overflow.
   /// `why`, when given, explains the range in the error (what the option means).
   std::int64_t take_int(std::string_view key, std::int64_t fallback, std::int64_t min = 0,
-                        std::int64_t max = INT64_MAX, std::string_view why = {}) {
-    auto v = take(key);
-    if (!v) return fallback;
-    std::int64_t n = 0;
-    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc{} || end != v->data() + v->size() || n < min || n > max)
-      throw ConfigurationError("gocp: option '" + std::string(key) + "' must be an integer from " +
-                               std::to_string(min) + " to " + std::to_string(max) +
-                               (why.empty() ? "" : " (" + std::string(why) + ")") + ", got '" + *v + "' in URL '" +
-                               redacted_ + "'");
-    return n;
-  }
+                        std::int64_t max = INT64_MAX, std::string_view why = {});
 
   /// Throws naming every option that no reader took: nothing is silently ignored.
-  void require_all_taken() const {
-    std::string unknown;
-    for (const auto& [k, v] : params_)
-      if (!v.second) unknown += (unknown.empty() ? "'" : ", '") + k + "'";
-    if (!unknown.empty())
-      throw ConfigurationError("gocp: unknown option(s) " + unknown + " in URL '" + redacted_ + "'");
-  }
+  void require_all_taken() const;
 
  private:
-  int parse_port(std::string_view s) const {
-    int n = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n < 1 || n > 65535)
-      throw ConfigurationError("gocp: the port must be from 1 to 65535 in URL '" + redacted_ + "'");
-    return n;
-  }
+  int parse_port(std::string_view s) const;
 
-  void parse_query(std::string_view q) {
-    while (!q.empty()) {
-      const auto amp = q.find('&');
-      std::string_view kv = q.substr(0, amp);
-      q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-      if (kv.empty()) continue;
-      const auto eq = kv.find('=');
-      std::string key = detail::percent_decode(kv.substr(0, eq), redacted_);
-      for (const auto& p : params_)
-        if (p.first == key)
-          throw ConfigurationError("gocp: option '" + key + "' given twice in URL '" + redacted_ + "'");
-      params_.push_back({std::move(key),
-                         {eq == std::string_view::npos ? "" : detail::percent_decode(kv.substr(eq + 1), redacted_), false}});
-    }
-  }
+  void parse_query(std::string_view q);
 
   std::string redacted_, scheme_, opaque_, user_, password_, host_, path_;
   int port_ = 0;
@@ -221,3 +91,7 @@ class Url {
 };
 
 }  // namespace gocp
+
+#if !defined(GOCP_COMPILED)
+#include "url-inl.hpp"
+#endif

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "../../detail/config.hpp"
 #include "../../dialect.hpp"
 #include "../../model.hpp"
 #include "../../query.hpp"
@@ -191,40 +192,17 @@ std::size_t run_sql(Connection& c, SqlWriter& w, OnRow&& on_row) {
 }
 
 /// The SQL type of a column that is not an auto-increment key.
-inline std::string column_type_sql(const Dialect& d, const ColumnInfo& col) {
-  switch (col.type) {
-    case ColumnType::integer: return std::string(d.integer_type);
-    case ColumnType::real: return std::string(d.real_type);
-    case ColumnType::blob: return std::string(d.blob_type);
-    case ColumnType::timestamp: return std::string(d.timestamp_type);
-    case ColumnType::date: return std::string(d.date_type);
-    case ColumnType::text: break;
-  }
-  return col.max_length ? "VARCHAR(" + std::to_string(col.max_length) + ")" : std::string(d.text_type);
-}
-
+GOCP_INLINE std::string column_type_sql(const Dialect& d, const ColumnInfo& col);
 
 /// `name` as an identifier of at most 63 bytes, shortened with a hash past PostgreSQL's
 /// limit (which it would silently truncate, so two long names could collide).
-inline std::string short_identifier(std::string name) {
-  if (name.size() <= 63) return name;
-  std::uint64_t h = 14695981039346656037ull;
-  for (char ch : name) h = (h ^ static_cast<unsigned char>(ch)) * 1099511628211ull;
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string suffix = "_";
-  for (int i = 0; i < 8; ++i) suffix += hex[(h >> (4 * i)) & 0xfu];
-  return name.substr(0, 63 - suffix.size()) + suffix;
-}
+GOCP_INLINE std::string short_identifier(std::string name);
 
 /// `<table>_<column>_idx`: the index on a foreign key column.
-inline std::string index_name(const std::string& table, std::string_view column) {
-  return short_identifier(table + "_" + std::string(column) + "_idx");
-}
+GOCP_INLINE std::string index_name(const std::string& table, std::string_view column);
 
 /// `<table>_<column>_fk`: the foreign key constraint of `column`.
-inline std::string foreign_key_name(const ModelInfo& info, std::size_t column) {
-  return short_identifier(info.table + "_" + std::string(info.columns[column].name) + "_fk");
-}
+GOCP_INLINE std::string foreign_key_name(const ModelInfo& info, std::size_t column);
 
 /// Whether a delete must defer on_delete::restrict checks to the end of its own cascade
 /// itself: PostgreSQL checks NO ACTION as soon as the parent row goes, before the
@@ -234,65 +212,18 @@ inline bool restrict_deferred(const Dialect& d) { return d.name == "postgresql";
 /// The SQL action of each on_delete: PROTECT refuses at once (RESTRICT), Django's
 /// RESTRICT only if the rows are still there at the end of the statement (NO ACTION),
 /// which lets a cascade of the same delete remove them first.
-inline std::string_view on_delete_sql(on_delete action) {
-  switch (action) {
-    case on_delete::cascade: return "CASCADE";
-    case on_delete::set_null: return "SET NULL";
-    case on_delete::protect: return "RESTRICT";
-    default: return "NO ACTION";
-  }
-}
+GOCP_INLINE std::string_view on_delete_sql(on_delete action);
 
 /// CREATE TABLE IF NOT EXISTS with the primary key, NOT NULL, UNIQUE,
 /// UNIQUE(...) and REFERENCES constraints of the schema.
-inline std::string create_table_sql(const Dialect& d, const ModelInfo& info) {
-  SqlWriter w(d, info);
-  w.text("CREATE TABLE IF NOT EXISTS ").table().text(" (");
-  for (std::size_t i = 0; i < info.columns.size(); ++i) {
-    const ColumnInfo& col = info.columns[i];
-    if (i) w.text(", ");
-    w.column(i).text(" ");
-    if (col.auto_increment) {
-      w.text(d.auto_primary_key);
-      continue;
-    }
-    w.text(column_type_sql(d, col));
-    if (col.primary_key) w.text(" PRIMARY KEY");
-    else if (!col.nullable) w.text(" NOT NULL");
-    if (col.unique) w.text(" UNIQUE");
-    for (const ForeignKeyInfo& fk : info.foreign_keys) {
-      if (fk.column != i) continue;
-      w.text(" CONSTRAINT ").text(quote_identifier(foreign_key_name(info, fk.column)));
-      w.text(" REFERENCES ").text(quote_identifier(fk.target_table)).text(" (");
-      w.text(quote_identifier(fk.target_column)).text(") ON DELETE ").text(on_delete_sql(fk.action));
-      // checked at once as usual; a delete may defer it to the end of its cascade (restrict_deferred)
-      if (fk.action == on_delete::restrict) w.text(" DEFERRABLE INITIALLY IMMEDIATE");
-    }
-  }
-  for (const auto& set : info.unique_sets) {
-    if (set.size() < 2) continue;
-    w.text(", UNIQUE (");
-    for (std::size_t k = 0; k < set.size(); ++k) {
-      if (k) w.text(", ");
-      w.column(set[k]);
-    }
-    w.text(")");
-  }
-  w.text(")");
-  return std::move(w.sql());
-}
+GOCP_INLINE std::string create_table_sql(const Dialect& d, const ModelInfo& info);
 
 /// Every statement that creates the model's schema, each idempotent: the table, an
 /// index on each foreign key column, then each many-to-many through table with its own.
-inline std::vector<std::string> schema_sql(const Dialect& d, const ModelInfo& info) {
-  std::vector<std::string> out{create_table_sql(d, info)};
-  for (const ForeignKeyInfo& fk : info.foreign_keys)
-    out.push_back("CREATE INDEX IF NOT EXISTS " + quote_identifier(index_name(info.table, info.columns[fk.column].name)) +
-                  " ON " + info.quoted_table + " (" + info.quoted_columns[fk.column] + ")");
-  for (const ManyToManyInfo& r : info.many_to_many)
-    if (!r.explicit_through)
-      for (std::string& sql : schema_sql(d, *r.through)) out.push_back(std::move(sql));
-  return out;
-}
+GOCP_INLINE std::vector<std::string> schema_sql(const Dialect& d, const ModelInfo& info);
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "sql-inl.hpp"
+#endif

@@ -1,0 +1,14 @@
+// gocp::gocp_compiled: the library's non-template code, compiled once (detail/config.hpp).
+// Built with GOCP_COMPILED defined, so the headers only declare these functions and the
+// `*-inl.hpp` headers below hold their one definition each.
+#if !defined(GOCP_COMPILED)
+#error "src/gocp.cpp is built by the gocp::gocp_compiled target, which defines GOCP_COMPILED"
+#endif
+
+#include <gocp/backends/sqlite-inl.hpp>
+#include <gocp/spi/url-inl.hpp>
+#include <gocp/db/pool-inl.hpp>
+#include <gocp/cache/coherence-inl.hpp>
+#include <gocp/spi/registry-inl.hpp>
+#include <gocp/cache/codec-inl.hpp>
+#include <gocp/orm/detail/sql-inl.hpp>
