@@ -194,9 +194,6 @@ class RedisCache final : public SharedCache {
         endpoint_(std::move(endpoint)),
         pool_([this] { return connect(); }, pool_size, options.timeout, std::move(redacted_url)) {}
 
-  /// Round trips made so far (every command or pipeline sent), for benchmarks and tests.
-  std::uint64_t round_trips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
-
  protected:
   void fetch(std::span<const std::string> keys, std::span<std::string> values, std::span<bool> found) override {
     // many keys: MGETs of kMgetChunk keys, pipelined (one round trip), so that the
@@ -489,7 +486,7 @@ class RedisCache final : public SharedCache {
   }
 
   void send(Pool::Lease& lease, redisContext* c, std::string_view bytes) {
-    round_trips_.fetch_add(1, std::memory_order_relaxed);
+    count_round_trip();
     if (redisAppendFormattedCommand(c, bytes.data(), bytes.size()) != REDIS_OK) fail_io(lease, c);
   }
 
@@ -522,7 +519,7 @@ class RedisCache final : public SharedCache {
   /// replies, in order.
   std::vector<detail::RedisReplyPtr> setup(redisContext* c, const detail::RespCommands& cmd, const char* what,
                                            const std::string& misconfigured = {}) {
-    round_trips_.fetch_add(1, std::memory_order_relaxed);
+    count_round_trip();
     if (redisAppendFormattedCommand(c, cmd.bytes().data(), cmd.bytes().size()) != REDIS_OK) throw_io(c, errno, what);
     std::vector<detail::RedisReplyPtr> replies;
     for (std::size_t i = 0; i < cmd.count(); ++i) {
@@ -590,7 +587,6 @@ class RedisCache final : public SharedCache {
 
   detail::RedisEndpoint endpoint_;
   Pool pool_;
-  std::atomic<std::uint64_t> round_trips_{0};
   const std::array<detail::RedisScript, kScripts> scripts_{detail::RedisScript{kIncrementBody, detail::sha1_hex(kIncrementBody)},
                                                           detail::RedisScript{kBumpAndDropBody, detail::sha1_hex(kBumpAndDropBody)},
                                                           detail::RedisScript{kFollowBody, detail::sha1_hex(kFollowBody)}};

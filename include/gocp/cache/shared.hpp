@@ -176,6 +176,10 @@ class SharedCache : public Cache {
     s.open = !breaker_.closed();
     return s;
   }
+  /// Round trips made to the server so far (each command or pipeline sent), for
+  /// benchmarks and tests; a backend that does not count them says 0.
+  std::uint64_t round_trips() const noexcept { return round_trips_.load(std::memory_order_relaxed); }
+
   /// Reports this cache's errors, its circuit opening and closing, and invalidations
   /// flushed to `sink` (events.hpp; CacheRegistry::on_event); null: to nobody.
   void report_to(std::shared_ptr<const EventSink> sink) override {
@@ -263,6 +267,8 @@ class SharedCache : public Cache {
   const SharedCacheOptions& options() const noexcept { return options_; }
   /// `<key_prefix>:<version>:`, what every key of this alias starts with.
   const std::string& key_head() const noexcept { return key_head_; }
+  /// Counts one round trip to the server (round_trips()).
+  void count_round_trip() noexcept { round_trips_.fetch_add(1, std::memory_order_relaxed); }
   /// Counts a value too large to cache (it is not stored; not an error).
   void count_oversize() noexcept {
     std::lock_guard lock(mutex_);
@@ -491,6 +497,7 @@ class SharedCache : public Cache {
   std::unordered_set<std::string, detail::StringHash, std::equal_to<>> pending_;
   bool retire_all_ = false;
   std::shared_ptr<const EventSink> events_;  ///< under mutex_
+  std::atomic<std::uint64_t> round_trips_{0};
 };
 
 }  // namespace gocp
