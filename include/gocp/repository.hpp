@@ -177,7 +177,8 @@ class Repository<Model, Policies...> {
   Repository(Database db, const CacheRegistry& caches) : shared_(make_state(std::move(db))) {
     check_policies();
     if (needs_caches) caches.slot("default");  // throws naming the aliases configured when it is missing
-    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"));
+    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"),
+                                                                     database().id());
     shared_->caches->subscribe(database().changes());
     subscribe_policies();
   }

@@ -410,7 +410,7 @@ inline DatabaseBackend sqlite_backend(Url& url) {
                      return std::make_unique<SqliteConnection>(shared->uri, true, busy_ms, shown);
                    },
                    // one by default: no lock waits between threads; pool=N shares the one database
-                   std::size_t{1}};
+                   std::size_t{1}, /*ephemeral=*/true};
   }
   return DatabaseBackend{sqlite_dialect,
                  [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, false, busy_ms, shown); },

@@ -72,15 +72,17 @@ inline std::int64_t fresh_generation() {
 template <class Model>
 class ModelCaches {
  public:
-  ModelCaches(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, bool with_lookups)
+  /// The caches of Model's rows in the database whose id() is `database_id`.
+  ModelCaches(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, bool with_lookups,
+              std::string_view database_id)
       : objects_(registry.slot(model_info<Model>().name)),
         lookups_(with_lookups ? registry.slot("default") : nullptr),
         repository_stats_(std::move(repository_stats)),
-        prefix_(key_prefix(model_info<Model>())),
+        prefix_(key_prefix(model_info<Model>(), database_id)),
         object_prefixes_{prefix_ + "o:", prefix_ + "g:"} {
     registry.claim_model_name(model_info<Model>().name, std::type_index(typeid(Model)));
     // an in-process alias is the typed tier (the shelves are named by the key prefix:
-    // model and schema, as the byte keys are)
+    // database, model and schema, as the byte keys are)
     if (auto* local = dynamic_cast<LocMemCache*>(objects_->cache.get()))
       typed_objects_ = local->template shelf<ObjectShelf<Model>>(prefix_);
     if (lookups_)

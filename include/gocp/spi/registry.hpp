@@ -36,6 +36,9 @@ struct DatabaseBackend {
   /// cannot; called by the pool from any thread, as connections are needed.
   std::function<std::unique_ptr<Connection>()> connect;
   std::size_t default_pool_size;  ///< the pool's size when the URL has no `pool=N`
+  /// The database lives only in this process and only as long as its Database (SQLite's
+  /// `:memory:`): its identity is a random one kept in memory, not a row in it.
+  bool ephemeral = false;
 };
 
 /// URL schemes to factories; see the file comment. Thread-safe: registration and lookup
