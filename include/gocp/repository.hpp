@@ -414,6 +414,7 @@ class Repository<Model, Policies...> {
     if (!shared_->caches || qs_.lock() != detail::LockMode::none || detail::DatabaseAccess::wrote(database(), &info()) ||
         detail::reads_other_tables(qs_.scope().nodes()))
       return exec().in_bulk(qs_, pks);
+    database().catch_up();  // other processes' writes invalidate first (SQLite ?watch=)
     std::vector<pk_type> distinct;
     std::vector<Value> values;
     {

@@ -63,6 +63,7 @@ struct DatabaseState {
   Dialect dialect;
   ConnectionPool pool;
   std::string id;  ///< the database's identity (detail/identity.hpp)
+  std::function<void()> catch_up;  ///< the backend's check for other writers (DatabaseBackend::watch), if any
   /// Shared by every Database of this identity in the process (change_stream_for()).
   std::shared_ptr<ChangeStream> changes = std::make_shared<ChangeStream>();
   std::atomic<std::uint64_t> transactions{0}, savepoints{0};
@@ -129,10 +130,11 @@ class Database {
                                                         wait));
     {  // fail now, not at first use, if it cannot connect; and learn which database this is
       auto probe = db.state_->pool.acquire();
-      db.state_->id = backend.ephemeral ? detail::random_database_id()
-                                        : detail::stored_database_id(*probe, backend.dialect, db.state_->url);
+      db.state_->id = !backend.identity.empty() ? backend.identity
+                                                : detail::stored_database_id(*probe, backend.dialect, db.state_->url);
     }
     db.state_->changes = detail::change_stream_for(db.state_->id);
+    if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id);
     return db;
   }
 
@@ -192,6 +194,15 @@ class Database {
   /// change_stream.hpp), shared by every Database open on it (same id()); changes inside
   /// a transaction arrive when it commits.
   ChangeStream& changes() const noexcept { return *state_->changes; }
+
+  /// Publishes on changes() the writes that other processes and programs committed
+  /// since the last check, where the backend can see them (SQLite with `?watch=strict`
+  /// or `?watch=<ms>`, backends/sqlite.hpp; a no-op otherwise), so that no cache serves
+  /// a row they overwrote. Caches call it before each cached read; throws what the
+  /// database raises.
+  void catch_up() const {
+    if (state_->catch_up) state_->catch_up();
+  }
 
   /// True while this thread is inside a transaction on this database.
   bool in_transaction() const noexcept { return transaction_state() != nullptr; }

@@ -91,11 +91,29 @@ inline std::string renew_database_id(Connection& c, const Dialect& dialect, cons
   return std::get<std::string>(fresh);
 }
 
+/// The process's change streams by database identity, and the lock that guards them.
+struct ChangeStreams {
+  std::mutex mutex;
+  std::map<std::string, std::weak_ptr<ChangeStream>, std::less<>> by_id;
+  static ChangeStreams& instance() {
+    static ChangeStreams streams;
+    return streams;
+  }
+};
+
+/// The change stream a Database of identity `id` opened in this process uses, or null
+/// while none is open: what a backend's own hooks publish to.
+inline std::shared_ptr<ChangeStream> find_change_stream(std::string_view id) {
+  auto& streams = ChangeStreams::instance();
+  std::lock_guard lock(streams.mutex);
+  auto it = streams.by_id.find(id);
+  return it == streams.by_id.end() ? nullptr : it->second.lock();
+}
+
 /// The change stream of the database with identity `id` in this process: the one another
 /// open Database of it uses, else a new one (kept while a Database holds it).
 inline std::shared_ptr<ChangeStream> change_stream_for(const std::string& id) {
-  static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<ChangeStream>, std::less<>> streams;
+  auto& [mutex, streams] = ChangeStreams::instance();
   std::lock_guard lock(mutex);
   for (auto it = streams.begin(); it != streams.end();)  // a few entries: one per database this process opened
     it = it->second.expired() ? streams.erase(it) : std::next(it);
