@@ -11,9 +11,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -446,4 +450,189 @@ TEST_CASE("?watch= installs the change log triggers with the table, and off inst
   CHECK_THROWS_WITH(gocp::Database::open(dir.sqlite_url() + "?watch=soon"),
                     Catch::Contains("watch='soon'") && Catch::Contains("strict"));
   CHECK_THROWS_WITH(gocp::Database::open("sqlite::memory:?watch=strict"), Catch::Contains("in-memory"));
+}
+
+// ---- the history checker ----------------------------------------------------------------
+
+namespace {
+
+/// One operation of the history, its start and end on CLOCK_MONOTONIC (comparable across
+/// processes): a read of `key` that returned `value`, or a write of `value` to `key`.
+struct Op {
+  bool write = false;
+  int key = 0;
+  std::string value;
+  std::int64_t start = 0, end = 0;
+};
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+constexpr int kHistoryKeys = 8;
+
+std::string history_slug(int key) { return "k" + std::to_string(key); }
+
+/// A worker process: `threads` threads on its own Database and locmem cache, each doing
+/// cached reads, repository saves and raw SQL writes for `duration`; the history goes to
+/// `log` (one line per operation), errors to `log`.errors.
+void history_worker(const std::string& url, int process, int threads, std::chrono::milliseconds duration,
+                    const std::filesystem::path& log) {
+  const auto db = gocp::Database::open(url);
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached links{db, caches};
+  std::vector<std::vector<Op>> ops(static_cast<std::size_t>(threads));
+  std::vector<int> errors(static_cast<std::size_t>(threads), 0);
+  std::vector<std::thread> workers;
+  const auto until = std::chrono::steady_clock::now() + duration;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      std::uint64_t rng = 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(process * 16 + t + 1);
+      int n = 0;
+      while (std::chrono::steady_clock::now() < until) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        const int key = static_cast<int>((rng >> 33) % kHistoryKeys);
+        const int kind = static_cast<int>((rng >> 20) % 4);
+        Op op;
+        op.key = key;
+        try {
+          if (kind < 2) {  // a cached read
+            op.start = monotonic_ns();
+            op.value = links.get_or_create(c(&Link::slug) == history_slug(key)).first.url;
+            op.end = monotonic_ns();
+          } else {
+            op.write = true;
+            op.value = "p" + std::to_string(process) + "t" + std::to_string(t) + "n" + std::to_string(n++);
+            op.start = monotonic_ns();
+            if (kind == 2) {  // through the repository
+              links.filter(c(&Link::slug) == history_slug(key)).update(c(&Link::url) = op.value);
+            } else {  // raw SQL
+              db.execute("UPDATE " + links.info().table + " SET url = '" + op.value + "' WHERE slug = '" +
+                         history_slug(key) + "'");
+            }
+            op.end = monotonic_ns();
+          }
+          ops[static_cast<std::size_t>(t)].push_back(std::move(op));
+        } catch (const std::exception&) {
+          ++errors[static_cast<std::size_t>(t)];  // an error returned to a caller: counted by the checker
+        }
+      }
+    });
+  for (auto& w : workers) w.join();
+  std::FILE* out = std::fopen(log.c_str(), "w");
+  int total_errors = 0;
+  for (int e : errors) total_errors += e;
+  std::fprintf(out, "E %d\n", total_errors);
+  for (const auto& thread_ops : ops)
+    for (const Op& op : thread_ops)
+      std::fprintf(out, "%c %d %s %lld %lld\n", op.write ? 'W' : 'R', op.key, op.value.c_str(),
+                   static_cast<long long>(op.start), static_cast<long long>(op.end));
+  std::fclose(out);
+}
+
+struct HistoryVerdict {
+  std::size_t reads = 0, writes = 0, stale = 0, phantom = 0;
+  int errors = 0;
+};
+
+/// Stale: a read returned a value that a write strictly after the one that wrote it had
+/// overwritten before the read began. Phantom: a value no write produced.
+HistoryVerdict check_history(const std::vector<Op>& ops, int errors) {
+  HistoryVerdict v;
+  v.errors = errors;
+  std::map<std::pair<int, std::string>, const Op*> writer;  // (key, value) -> the write of it
+  for (const Op& op : ops)
+    if (op.write) {
+      ++v.writes;
+      writer[{op.key, op.value}] = &op;
+    }
+  for (const Op& read : ops) {
+    if (read.write) continue;
+    ++v.reads;
+    const Op* w1 = nullptr;
+    if (read.value != "init") {
+      auto it = writer.find({read.key, read.value});
+      if (it == writer.end()) {
+        ++v.phantom;
+        continue;
+      }
+      w1 = it->second;
+    }
+    for (const Op& w2 : ops)
+      if (w2.write && w2.key == read.key && w2.end < read.start && (!w1 || w1->end < w2.start)) {
+        ++v.stale;
+        break;
+      }
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
+          "[sqlite][history]") {
+  gocp::test::TempDir dir;
+  const std::string url = dir.sqlite_url() + "?watch=strict";
+  {
+    const auto db = gocp::Database::open(url);
+    gocp::Repository<Link> links{db};
+    links.create_table();
+    for (int key = 0; key < kHistoryKeys; ++key)
+      links.create(Link{0, history_slug(key), "init"});
+  }
+  constexpr int processes = 2, threads = 2;
+  const auto duration = std::chrono::milliseconds(1500);
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      int status = 0;
+      try {
+        history_worker(url, p, threads, duration, dir.file("history-" + std::to_string(p)));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "history worker %d: %s\n", p, e.what());
+        status = 1;
+      }
+      _exit(status);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    INFO("exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
+                        << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  std::vector<Op> ops;
+  int errors = 0;
+  for (int p = 0; p < processes; ++p) {
+    std::FILE* in = std::fopen(dir.file("history-" + std::to_string(p)).c_str(), "r");
+    REQUIRE(in);
+    int e = 0;
+    REQUIRE(std::fscanf(in, "E %d\n", &e) == 1);
+    errors += e;
+    char kind = 0;
+    int key = 0;
+    char value[128];
+    long long start = 0, end = 0;
+    while (std::fscanf(in, " %c %d %127s %lld %lld", &kind, &key, value, &start, &end) == 5)
+      ops.push_back(Op{kind == 'W', key, value, start, end});
+    std::fclose(in);
+  }
+  const HistoryVerdict v = check_history(ops, errors);
+  INFO("operations " << ops.size() << ": reads " << v.reads << ", writes " << v.writes << ", stale " << v.stale
+                     << ", phantom " << v.phantom << ", errors " << v.errors);
+  std::printf("history (strict, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu, "
+              "phantom %zu, errors %d\n",
+              processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale, v.phantom,
+              v.errors);
+  CHECK(v.reads > 100);
+  CHECK(v.writes > 100);
+  CHECK(v.stale == 0);
+  CHECK(v.phantom == 0);
+  CHECK(v.errors == 0);
 }

@@ -44,10 +44,7 @@
 /// shared by its connections (one by default; `?pool=N` for more).
 
 #include <sqlite3.h>
-#include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>  // not <filesystem>, which would cost every includer ~15k lines for one check
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -699,7 +696,7 @@ class SqliteChangeLog {
     sqlite3_busy_timeout(raw, busy_timeout_ms);
     data_version_ = data_version();  // the first read of the file: its WAL index exists now
     last_seq_ = last_sequence();
-    map_wal_index(path);
+    map_wal_index();
     if (bound_.count() > 0)
       ticker_ = std::thread([this] {
         std::unique_lock lock(ticker_mutex_);
@@ -709,7 +706,6 @@ class SqliteChangeLog {
   }
 
   ~SqliteChangeLog() {
-    if (wal_index_) ::munmap(const_cast<std::uint64_t*>(wal_index_), kWalIndexBytes);
     if (!ticker_.joinable()) return;
     {
       std::lock_guard lock(ticker_mutex_);
@@ -775,16 +771,19 @@ class SqliteChangeLog {
     return h;
   }
 
-  /// Maps the WAL index (`<file>-shm`) to read its header, if the file is in WAL mode
-  /// (gocp's connections make it so; this connection, kept open, keeps it so).
-  void map_wal_index(const std::string& path) {
-    const int fd = ::open((path + "-shm").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;  // not WAL: every check is a full one
-    void* p = ::mmap(nullptr, kWalIndexBytes, PROT_READ, MAP_SHARED, fd, 0);
-    ::close(fd);
-    if (p != MAP_FAILED) wal_index_ = static_cast<const std::uint64_t*>(p);
+  /// Finds the WAL index this log's connection has mapped (SQLite's own mapping of
+  /// `<file>-shm`, region 0, asked of its VFS: valid while the connection is open in WAL
+  /// mode, which gocp's connections keep) to read its header. Without one (another VFS,
+  /// not WAL), every check is a full one.
+  void map_wal_index() {
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+        !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+      return;
+    volatile void* region = nullptr;
+    if (file->pMethods->xShmMap(file, 0, 32768, 0, &region) == SQLITE_OK && region)
+      wal_index_ = static_cast<const std::uint64_t*>(const_cast<void*>(region));
   }
-  static constexpr std::size_t kWalIndexBytes = 4096;
 
   [[noreturn]] void fail(const char* what) const {
     throw OperationalError(std::string("gocp: SQLite: cannot ") + what + " the change log (?watch=) of '" + url_ +
