@@ -398,11 +398,11 @@ TEST_CASE_METHOD(Fixture, "eviction: a lost version or entry is a miss, never a 
   // lose ann's version, then write ann's row: the bump finds nothing to bump
   std::string key;
   const gocp::Value ann_id{data.ann.id};
-  gocp::detail::write_version_key(key, gocp::detail::table_prefix(gocp::model_info<Link>()),
+  gocp::detail::write_version_key(key, gocp::detail::table_prefix(gocp::model_info<Link>(), db.id()),
                                   gocp::detail::VersionRef::Kind::field, 1, &ann_id);
   auto* local = dynamic_cast<gocp::LocMemCache*>(&caches.cache("default"));
   const auto lose_versions = [&] {
-    if (local) local->shelf<gocp::detail::VersionShelf>("gocp:query-versions")->clear();
+    if (local) local->shelf<gocp::detail::VersionShelf>("gocp:query-versions:" + db.id())->clear();
     else caches.cache("default").remove(key);
   };
   lose_versions();
@@ -414,7 +414,7 @@ TEST_CASE_METHOD(Fixture, "eviction: a lost version or entry is a miss, never a 
   lose_versions();
   CHECK(q(links, [&] { anns.all(); }) == 1);
   // lose the entries
-  if (local) local->shelf<gocp::detail::QueryShelf>("gocp:queries")->clear();
+  if (local) local->shelf<gocp::detail::QueryShelf>("gocp:queries:" + db.id())->clear();
   else if (auto* shared = dynamic_cast<gocp::SharedCache*>(&caches.cache("default"))) (void)shared;
   if (local) CHECK(q(links, [&] { anns.all(); }) == 1);
   CHECK(q(links, [&] { got = anns.all(); }) == 0);

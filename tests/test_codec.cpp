@@ -362,9 +362,12 @@ TEST_CASE("codec: garbage is a miss", "[codec]") {
 
 namespace {
 
+/// A database id as Database::id() makes them: 32 hex digits.
+constexpr std::string_view kDatabaseId = "0123456789abcdef0123456789abcdef";
+
 template <class T>
 std::string key_of(const gocp::Expr<T>& filters, const gocp::Expr<T>& lookup) {
-  return gocp::detail::lookup_key(gocp::detail::key_prefix(gocp::model_info<T>()), filters, lookup);
+  return gocp::detail::lookup_key(gocp::detail::key_prefix(gocp::model_info<T>(), kDatabaseId), filters, lookup);
 }
 template <class T>
 std::string key_of(const gocp::Expr<T>& lookup) {
@@ -462,7 +465,7 @@ TEST_CASE("keys: long or unsafe keys are hashed to safe keys that still differ",
   for (const auto& [what, key] : keys) {
     INFO(what << ": " << key);
     CHECK(memcached_safe(key));
-    CHECK(key.rfind("gocp:tests.record:", 0) == 0);  // still names its model
+    CHECK(key.rfind("gocp:" + std::string(kDatabaseId) + ":tests.record:", 0) == 0);  // still names its database and model
   }
   for (std::size_t i = 0; i < keys.size(); ++i)
     for (std::size_t j = i + 1; j < keys.size(); ++j) {
@@ -474,7 +477,7 @@ TEST_CASE("keys: long or unsafe keys are hashed to safe keys that still differ",
   CHECK(key_of(c(&RecordTwin::text) == long_a) != keys[0].second);
 
   // Entry keys (pk -> object, generation) obey the same rules.
-  const std::string prefix = gocp::detail::key_prefix(gocp::model_info<Record>());
+  const std::string prefix = gocp::detail::key_prefix(gocp::model_info<Record>(), kDatabaseId);
   const auto object_key = gocp::detail::entry_key(prefix, 'o', gocp::Value{std::string("a b\x01")});
   const auto generation_key = gocp::detail::entry_key(prefix, 'g', gocp::Value{std::string("a b\x01")});
   CHECK(memcached_safe(object_key));

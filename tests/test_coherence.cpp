@@ -72,16 +72,16 @@ struct BytesFixture {
     REQUIRE(counting_scheme);
     authors.create_table();
   }
-  static std::string object_key(std::int64_t pk) {
-    return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>()), 'o', gocp::Value{pk});
+  std::string object_key(std::int64_t pk) const {
+    return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>(), db.id()), 'o', gocp::Value{pk});
   }
   CountingCache& objects() const { return dynamic_cast<CountingCache&>(caches.cache("library.author")); }
 };
 
 struct Fixture : gocp::test::CachedAuthors {
   /// The key of an author's object entry, as cache/detail/cache_keys.hpp writes it.
-  static std::string object_key(std::int64_t pk) {
-    return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>()), 'o', gocp::Value{pk});
+  std::string object_key(std::int64_t pk) const {
+    return gocp::detail::entry_key(gocp::detail::key_prefix(gocp::model_info<Author>(), db.id()), 'o', gocp::Value{pk});
   }
 };
 
@@ -173,7 +173,8 @@ template <class F>
 void late_fill_is_never_served(F& f, LateFill late) {
   auto [a, created] = f.authors.get_or_create(leo());
   f.authors.get_or_create(leo());  // mapping and object cached
-  gocp::detail::ModelCaches<Author> reader(f.caches, std::make_shared<gocp::detail::StatCounters>(), true);
+  gocp::detail::ModelCaches<Author> reader(f.caches, std::make_shared<gocp::detail::StatCounters>(), true,
+                                           f.db.id());
   const gocp::Value pk{a.id};
   const auto generation = reader.generation(pk);      // 1. reader: generation, then the row
   REQUIRE(generation);
@@ -182,8 +183,8 @@ void late_fill_is_never_served(F& f, LateFill late) {
   f.authors.save(a);
   const auto fills = f.caches.stats("library.author").fills;
   reader.store(stale, *generation);                    // 3. reader: the late fill of the old row
-  if constexpr (requires { F::object_key(a.id); }) {
-    if (late == LateFill::lands) CHECK(f.caches.cache("library.author").get(F::object_key(a.id)));  // it is there ...
+  if constexpr (requires { f.object_key(a.id); }) {
+    if (late == LateFill::lands) CHECK(f.caches.cache("library.author").get(f.object_key(a.id)));  // it is there ...
   }
   if (late == LateFill::refused) CHECK(f.caches.stats("library.author").fills == fills);  // refused
   const auto before = f.authors.stats();
@@ -258,7 +259,7 @@ TEST_CASE_METHOD(BytesFixture, "an entry written under another schema is a miss,
 
 TEST_CASE_METHOD(Fixture, "keys differ across models and filters, long lookups are hashed", "[keys]") {
   const auto& info = gocp::model_info<Author>();
-  const std::string prefix = gocp::detail::key_prefix(info);
+  const std::string prefix = gocp::detail::key_prefix(info, db.id());
   CHECK(prefix.find("library.author") != std::string::npos);
   const auto plain = gocp::detail::lookup_key(prefix, gocp::Expr<Author>{}, leo());
   const auto filtered = gocp::detail::lookup_key(prefix, c(&Author::store) == "Amazon", leo());
@@ -451,7 +452,7 @@ TEST_CASE("two registries on one thread never answer with each other's objects",
 }
 
 TEST_CASE("lookup keys see every byte of a value, whatever its length", "[keys]") {
-  const std::string prefix = gocp::detail::key_prefix(gocp::model_info<Author>());
+  const std::string prefix = gocp::detail::key_prefix(gocp::model_info<Author>(), "0123456789abcdef0123456789abcdef");
   std::vector<std::string> keys;
   for (std::size_t length = 0; length <= 24; ++length) {
     const std::string base(length, 'a');

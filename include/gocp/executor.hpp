@@ -24,6 +24,7 @@
 #include "db/database.hpp"
 #include "orm/detail/bulk_insert.hpp"
 #include "orm/detail/cascade.hpp"
+#include "detail/reported_writes.hpp"
 #include "detail/small_vector.hpp"
 #include "detail/chrono.hpp"
 #include "orm/detail/select.hpp"
@@ -675,6 +676,7 @@ class Executor {
         throw Error("gocp: internal error: the SQL of a '" + info().table + "' statement binds other values than its shape");
       sql = std::move(w.sql());
     };
+    const detail::ReportedWrites reported;  // the repository publishes the rows it writes itself
     return db_.with_connection(
         [&](Connection& c) { return c.query_keyed(shape.key(), write_sql, shape.params(), on_row); });
   }

@@ -183,10 +183,11 @@ class Repository<Model, Policies...> {
   Repository(Database db, const CacheRegistry& caches) : shared_(make_state(std::move(db))) {
     check_policies();
     if (needs_caches) caches.slot("default");  // throws naming the aliases configured when it is missing
-    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"));
+    shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"),
+                                                                     database().id());
     shared_->caches->subscribe(database().changes());
     if (caches.contains("default")) {
-      shared_->queries = std::make_shared<detail::QueryCache>(caches, exec().counters());
+      shared_->queries = std::make_shared<detail::QueryCache>(caches, exec().counters(), database().id());
       // CachedQueries: this process's writes of the table bump its versions from now on
       // (another process may cache them); other tables are heard from the first cached
       // read that depends on them (a save then reads its row's old values first)
@@ -526,6 +527,7 @@ class Repository<Model, Policies...> {
     if (!shared_->caches || qs_.lock() != detail::LockMode::none || detail::DatabaseAccess::wrote(database(), &info()) ||
         detail::reads_other_tables(qs_.scope().nodes()))
       return exec().in_bulk(qs_, pks);
+    database().catch_up();  // other processes' writes invalidate first (SQLite ?watch=)
     std::vector<pk_type> distinct;
     std::vector<Value> values;
     {
@@ -966,7 +968,7 @@ class Repository<Model, Policies...> {
                 const Read& read, std::string_view name = {}) const {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
-    key.assign(detail::table_prefix(info()));  // the model and its schema: shelves are shared by models
+    key.assign(detail::table_prefix(info(), database().id()));  // the database, model and schema
     key += verb;
     if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
       qb::put_u64(key, name.size());

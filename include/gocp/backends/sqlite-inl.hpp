@@ -6,14 +6,28 @@
 #include <sqlite3.h>
 #include <sys/stat.h>  // not <filesystem>, which would cost every includer ~15k lines for one check
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <iterator>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <variant>
+#include <vector>
 
+#include "../db/change_stream.hpp"
+#include "../db/detail/identity.hpp"
+#include "../detail/reported_writes.hpp"
 #include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
@@ -54,7 +68,12 @@ struct SqliteCloser {
 class SqliteConnection final : public Connection {
  public:
   /// `path` is a file name, or (with `uri`) a `file:` URI such as a memdb database's.
-  SqliteConnection(const std::string& path, bool uri, int busy_timeout_ms, const std::string& url) : url_(url) {
+  /// `identity`: the database's id when it is not stored in it (an in-memory database's).
+  /// `change_log`: keep the change log of the tables this connection creates or alters
+  /// (`?watch=`, see the file comment).
+  SqliteConnection(const std::string& path, bool uri, int busy_timeout_ms, const std::string& url,
+                   std::string identity = {}, bool change_log = false)
+      : url_(url), database_id_(std::move(identity)), change_log_(change_log) {
     sqlite3* raw = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -87,6 +106,7 @@ class SqliteConnection final : public Connection {
     execute("PRAGMA synchronous=NORMAL");
     execute("PRAGMA foreign_keys=ON");
     execute("PRAGMA case_sensitive_like=ON");  // LIKE and startswith match case, as on PostgreSQL
+    watch_writes();
   }
 
   /// A statement without parameters (DDL, PRAGMA, SAVEPOINT), prepared once per text.
@@ -94,6 +114,7 @@ class SqliteConnection final : public Connection {
     const Statement& s = prepare(sql, [&](std::string& text) { text = sql; });
     if (s.parameters) sqlite3_clear_bindings(s.st.get());  // a placeholder is NULL, as query() binds it
     step_through(s.st.get());
+    ran(s);
   }
 
   /// BEGIN IMMEDIATE, COMMIT and ROLLBACK, each prepared once and kept by this
@@ -111,6 +132,7 @@ class SqliteConnection final : public Connection {
       kept.reset(st);
     }
     step_through(kept.get());
+    publish_if_committed();
   }
 
   /// The `sqlite3*`.
@@ -174,9 +196,17 @@ class SqliteConnection final : public Connection {
   struct Finalizer {
     void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
   };
+  /// A table a statement writes, as the authorizer saw it when the statement was prepared.
+  struct Touch {
+    std::string table;
+    /// Which rows the update hook cannot tell: DDL, or a REPLACE's implicit deletes.
+    bool whole_table = false;
+    bool ddl = false;
+  };
   struct Statement {
     std::unique_ptr<sqlite3_stmt, Finalizer> st;
     int parameters;  ///< sqlite3_bind_parameter_count
+    std::vector<Touch> touches;  ///< the tables it writes (none for a read)
   };
   static constexpr std::size_t kMaxCachedStatements = 256;
 
@@ -244,7 +274,9 @@ class SqliteConnection final : public Connection {
         fail(rc, sqlite3_sql(st));
       }
     }
-    return sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+    const std::size_t changed = sqlite3_stmt_readonly(st) ? 0 : static_cast<std::size_t>(sqlite3_changes64(db_.get()));
+    ran(s);
+    return changed;
   }
 
   /// The statement cached under `key`, prepared from `write_sql`'s text the first time.
@@ -261,10 +293,13 @@ class SqliteConnection final : public Connection {
     std::string sql;
     write_sql(sql);
     sqlite3_stmt* st = nullptr;
+    preparing_.clear();
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
-    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st)};
+    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st), std::move(preparing_)};
+    if (!entry.touches.empty() && mentions_replace(sql))
+      for (Touch& t : entry.touches) t.whole_table = true;
     return remember(*statements_.emplace(std::string(key), std::move(entry)).first);
   }
 
@@ -316,13 +351,451 @@ class SqliteConnection final : public Connection {
     }
   }
 
+  // ---- the writes this connection sees (see the file comment) ----------------------
+
+  /// Rows and tables written since this connection's transaction began (outside one:
+  /// by the statement running), published when it commits.
+  struct PendingWrites {
+    std::vector<std::string> tables;  ///< each table written, once
+    std::vector<char> whole_table;    ///< by tables' index: which rows is not known
+    std::vector<std::string> ddl;     ///< tables whose shape may have changed (created, altered, dropped)
+    struct RowWrite {
+      std::uint32_t table;  ///< index in tables
+      int op;               ///< SQLITE_INSERT, SQLITE_UPDATE or SQLITE_DELETE
+      sqlite3_int64 rowid;
+    };
+    std::vector<RowWrite> rows;
+    bool empty() const noexcept { return tables.empty(); }
+    std::uint32_t table(std::string_view name) {
+      for (std::uint32_t i = 0; i < tables.size(); ++i)  // a transaction writes a few tables
+        if (tables[i] == name) return i;
+      tables.emplace_back(name);
+      whole_table.push_back(0);
+      return static_cast<std::uint32_t>(tables.size() - 1);
+    }
+  };
+
+  /// Tables whose writes no cache needs to hear of: SQLite's own, gocp's bookkeeping.
+  static bool unwatched(const char* database, const char* table) noexcept {
+    if (!table || !database || std::string_view(database) != "main") return true;  // temp and attached: not this database's
+    const std::string_view name(table);
+    return name.rfind("sqlite_", 0) == 0 || name == "gocp_database" || name == "gocp_changes";
+  }
+
+  void watch_writes() {
+    sqlite3* db = db_.get();
+    sqlite3_update_hook(db, &SqliteConnection::on_row_written, this);
+    sqlite3_rollback_hook(db, &SqliteConnection::on_rollback, this);
+    sqlite3_set_authorizer(db, &SqliteConnection::on_authorize, this);
+  }
+
+  /// The update hook: one row of a rowid table, while its statement runs.
+  static void on_row_written(void* self, int op, const char* database, const char* table, sqlite3_int64 rowid) {
+    if (reported_writes_depth() != 0 || unwatched(database, table)) return;  // a repository's own write
+    auto& pending = static_cast<SqliteConnection*>(self)->pending_;
+    pending.rows.push_back({pending.table(table), op, rowid});
+  }
+
+  static void on_rollback(void* self) { static_cast<SqliteConnection*>(self)->pending_ = {}; }
+
+  /// The authorizer, while a statement is prepared: notes the tables it writes and DDL;
+  /// a DELETE deletes row by row (SQLITE_IGNORE turns the truncate optimisation off),
+  /// so the update hook names every row `DELETE FROM t` removes.
+  static int on_authorize(void* self, int action, const char* a, const char* b, const char* database, const char*) {
+    auto& touches = static_cast<SqliteConnection*>(self)->preparing_;
+    const auto touch = [&](const char* table, bool ddl, const char* in = nullptr) {
+      if (unwatched(in ? in : database, table)) return;
+      touches.push_back({table, ddl, ddl});
+    };
+    switch (action) {
+      case SQLITE_DELETE: {
+        // DROP TABLE asks for DELETE on its table right after DROP_TABLE: IGNORE would skip the drop
+        const bool dropping = !touches.empty() && touches.back().ddl && a && touches.back().table == a;
+        touch(a, false);
+        return unwatched(database, a) || dropping ? SQLITE_OK : SQLITE_IGNORE;
+      }
+      case SQLITE_INSERT:
+      case SQLITE_UPDATE:
+        touch(a, false);
+        break;
+      case SQLITE_CREATE_TABLE:
+      case SQLITE_DROP_TABLE:
+        touch(a, true);
+        break;
+      case SQLITE_ALTER_TABLE:  // (database, table)
+        touch(b, true, a);
+        break;
+      case SQLITE_CREATE_INDEX:  // (index, table)
+      case SQLITE_DROP_INDEX:
+        touch(b, true);
+        break;
+      default:
+        break;
+    }
+    return SQLITE_OK;
+  }
+
+  /// Whether `sql` holds the word REPLACE outside a quoted name or string: such a
+  /// statement may delete rows the update hook does not report. A column or function
+  /// of that name is counted too (the table is then invalidated whole: never stale).
+  static bool mentions_replace(std::string_view sql) noexcept {
+    static constexpr std::string_view word = "REPLACE";
+    for (std::size_t i = 0; i + word.size() <= sql.size(); ++i) {
+      std::size_t j = 0;
+      while (j < word.size() && (sql[i + j] & ~0x20) == word[j]) ++j;
+      if (j == word.size()) return true;
+    }
+    return false;
+  }
+
+  /// After a statement `s` ran: its tables are noted (unless a repository ran it), and
+  /// what its transaction wrote is published if it has committed.
+  void ran(const Statement& s) {
+    if (!s.touches.empty() && reported_writes_depth() == 0) {
+      for (const Touch& t : s.touches) {
+        const auto i = pending_.table(t.table);
+        pending_.whole_table[i] = static_cast<char>(pending_.whole_table[i] || t.whole_table);
+        if (t.ddl && std::find(pending_.ddl.begin(), pending_.ddl.end(), t.table) == pending_.ddl.end())
+          pending_.ddl.push_back(t.table);
+      }
+    }
+    publish_if_committed();
+  }
+
+  /// Publishes the pending writes once no transaction is open on this connection (the
+  /// one that made them has committed: a rollback would have dropped them). Checked
+  /// after each statement rather than in the commit hook, which runs before the commit
+  /// is durable: a cache refilled in between would keep the old row.
+  void publish_if_committed() {
+    if (pending_.empty() || !sqlite3_get_autocommit(db_.get())) return;
+    PendingWrites writes = std::move(pending_);
+    pending_ = {};
+    if (!writes.ddl.empty()) {
+      rowid_keyed_.clear();  // a table's shape may have changed
+      if (change_log_) keep_change_log(writes.ddl);
+    }
+    const std::shared_ptr<ChangeStream> stream = change_stream();
+    if (!stream || !stream->has_subscribers()) return;
+    std::vector<RowChange> changes;
+    changes.reserve(writes.rows.size() + writes.tables.size());
+    for (std::uint32_t i = 0; i < writes.tables.size(); ++i)
+      if (!writes.whole_table[i] && !rowid_keyed(writes.tables[i])) writes.whole_table[i] = 1;
+    // one table's rows together, so each cache invalidates them in one call
+    std::stable_sort(writes.rows.begin(), writes.rows.end(),
+                     [](const PendingWrites::RowWrite& x, const PendingWrites::RowWrite& y) { return x.table < y.table; });
+    std::uint32_t table = 0;
+    const auto flush_whole_tables_up_to = [&](std::uint32_t end) {
+      for (; table < end; ++table) {
+        if (!writes.whole_table[table]) continue;
+        RowChange& c = changes.emplace_back();
+        c.table = writes.tables[table];
+        c.had_row = c.has_row = c.whole_table = true;
+      }
+    };
+    for (const auto& row : writes.rows) {
+      if (writes.whole_table[row.table]) continue;
+      flush_whole_tables_up_to(row.table);
+      RowChange& c = changes.emplace_back();
+      c.table = writes.tables[row.table];
+      c.pk = Value(static_cast<std::int64_t>(row.rowid));
+      c.had_row = row.op != SQLITE_INSERT;
+      c.has_row = row.op != SQLITE_DELETE;
+    }
+    flush_whole_tables_up_to(static_cast<std::uint32_t>(writes.tables.size()));
+    stream->publish_many(changes);
+  }
+
+  /// Installs the change log's triggers on each of `tables` that exists and lacks them
+  /// (and the log itself): every write to the table, by any program, then leaves a row
+  /// (table, pk, operation) in gocp_changes, which SqliteChangeLog reads. The pk is the
+  /// rowid where it is the key; else NULL: a table-wide change.
+  void keep_change_log(const std::vector<std::string>& tables) {
+    std::string sql =
+        "CREATE TABLE IF NOT EXISTS gocp_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, pk, "
+        "op INTEGER NOT NULL);";
+    const auto quoted = [](std::string_view text, char quote) {
+      std::string out(1, quote);
+      for (char ch : text) {
+        out += ch;
+        if (ch == quote) out += quote;
+      }
+      return out + quote;
+    };
+    for (const std::string& table : tables) {
+      if (!table_exists(table)) continue;
+      const std::string name = quoted(table, '"'), literal = quoted(table, '\'');
+      const bool keyed = rowid_keyed(table);
+      const std::string old_pk = keyed ? "OLD.rowid" : "NULL", new_pk = keyed ? "NEW.rowid" : "NULL";
+      const auto trigger = [&](const char* suffix, const char* event, const std::string& body) {
+        sql += "CREATE TRIGGER IF NOT EXISTS " + quoted("gocp_log_" + table + suffix, '"') + " AFTER " + event +
+               " ON " + name + " BEGIN " + body + " END;";
+      };
+      const std::string insert = "INSERT INTO gocp_changes (tbl, pk, op) ";
+      trigger("_i", "INSERT", insert + "VALUES (" + literal + ", " + new_pk + ", " + std::to_string(SQLITE_INSERT) + ");");
+      trigger("_u", "UPDATE",
+              insert + "VALUES (" + literal + ", " + old_pk + ", " + std::to_string(SQLITE_UPDATE) + "); " + insert +
+                  "SELECT " + literal + ", " + new_pk + ", " + std::to_string(SQLITE_INSERT) + " WHERE " + new_pk +
+                  " IS NOT " + old_pk + ";");
+      trigger("_d", "DELETE", insert + "VALUES (" + literal + ", " + old_pk + ", " + std::to_string(SQLITE_DELETE) + ");");
+    }
+    char* error = nullptr;
+    const int rc = sqlite3_exec(db_.get(), ("BEGIN IMMEDIATE;" + sql + "COMMIT;").c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      const std::string why = error ? error : sqlite3_errstr(rc);
+      sqlite3_free(error);
+      if (!sqlite3_get_autocommit(db_.get())) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw OperationalError("gocp: SQLite: cannot install the change log (?watch=) on '" + url_ + "': " + why);
+    }
+  }
+
+  bool table_exists(const std::string& table) {
+    sqlite3_stmt* raw = nullptr;
+    sqlite3_prepare_v2(db_.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1, &raw, nullptr);
+    const std::unique_ptr<sqlite3_stmt, Finalizer> st(raw);
+    if (!st) return false;
+    sqlite3_bind_text(st.get(), 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+    return sqlite3_step(st.get()) == SQLITE_ROW;
+  }
+
+  /// The change stream of this connection's database (the one its open Database uses).
+  std::shared_ptr<ChangeStream> change_stream() {
+    if (auto stream = stream_.lock()) return stream;
+    if (database_id_.empty()) database_id_ = read_database_id(*this);
+    if (database_id_.empty()) return nullptr;  // not opened through Database::open
+    auto stream = find_change_stream(database_id_);
+    stream_ = stream;
+    return stream;
+  }
+
+  /// Whether the update hook's rowid is `table`'s primary key: a rowid table whose key
+  /// is one INTEGER PRIMARY KEY column (else its writes are table-wide changes).
+  bool rowid_keyed(const std::string& table) {
+    if (auto it = rowid_keyed_.find(table); it != rowid_keyed_.end()) return it->second;
+    bool keyed = false;
+    std::string quoted = "\"";
+    for (char ch : table) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    quoted += '"';
+    const auto prepared = [&](const std::string& sql) {
+      sqlite3_stmt* raw = nullptr;
+      sqlite3_prepare_v2(db_.get(), sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+      return std::unique_ptr<sqlite3_stmt, Finalizer>(raw);
+    };
+    if (prepared("SELECT rowid FROM " + quoted + " LIMIT 0")) {  // fails on a WITHOUT ROWID table
+      auto info = prepared("SELECT COUNT(*), MAX(upper(type)) FROM pragma_table_info(?1) WHERE pk > 0");
+      if (info) {
+        sqlite3_bind_text(info.get(), 1, table.data(), static_cast<int>(table.size()), SQLITE_STATIC);
+        if (sqlite3_step(info.get()) == SQLITE_ROW && sqlite3_column_int(info.get(), 0) == 1) {
+          const auto* type = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 1));
+          keyed = type && std::string_view(type) == "INTEGER";
+        }
+      }
+    }
+    rowid_keyed_.emplace(table, keyed);
+    return keyed;
+  }
+
   std::string url_;
+  std::string database_id_;             ///< Database::id(), read when first needed
+  std::weak_ptr<ChangeStream> stream_;  ///< its change stream, while a Database holds it
+  PendingWrites pending_;
+  std::vector<Touch> preparing_;  ///< what the authorizer saw of the statement being prepared
+  std::unordered_map<std::string, bool> rowid_keyed_;  ///< rowid_keyed(), by table
+  bool change_log_ = false;  ///< keep_change_log() on the tables this connection creates or alters
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
   std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
   std::array<std::unique_ptr<sqlite3_stmt, Finalizer>, 3> transaction_steps_;  // by TransactionStep
   using Entry = std::pair<const std::string, Statement>;
   std::array<const Entry*, 4> recent_{};  // the last few statements_ entries prepare() found
   std::size_t next_recent_ = 0;
+};
+
+/// Reads the change log (gocp_changes, kept by triggers: SqliteConnection::keep_change_log)
+/// for the writes other connections, processes and programs committed, and publishes
+/// them on the database's change stream as pk-only RowChanges (a NULL pk: table-wide).
+/// `PRAGMA data_version` on a connection of its own says cheaply whether anything was
+/// committed since the last check; only then is the log read, from the last sequence
+/// seen. Strict (`bound` 0): checked before every cached read. Bounded: at most once
+/// per `bound`, so a cached read is at most `bound` staler than the database.
+class SqliteChangeLog {
+ public:
+  SqliteChangeLog(const std::string& path, int busy_timeout_ms, std::chrono::milliseconds bound,
+                  std::shared_ptr<ChangeStream> stream, std::string url)
+      : bound_(bound), stream_(std::move(stream)), url_(std::move(url)) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) fail("open");
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    data_version_ = data_version();  // the first read of the file: its WAL index exists now
+    last_seq_ = last_sequence();
+    map_wal_index();
+    if (bound_.count() > 0)
+      ticker_ = std::thread([this] {
+        std::unique_lock lock(ticker_mutex_);
+        while (!ticker_wakes_.wait_for(lock, bound_, [this] { return stopping_; }))
+          due_.store(true, std::memory_order_relaxed);
+      });
+  }
+
+  ~SqliteChangeLog() {
+    if (!ticker_.joinable()) return;
+    {
+      std::lock_guard lock(ticker_mutex_);
+      stopping_ = true;
+    }
+    ticker_wakes_.notify_one();
+    ticker_.join();
+  }
+  SqliteChangeLog(const SqliteChangeLog&) = delete;
+  SqliteChangeLog& operator=(const SqliteChangeLog&) = delete;
+
+  /// Publishes what was committed since the last check, if the bound allows a check now.
+  /// Bounded: a thread of the log's raises `due_` every `bound` ms, so a read between
+  /// checks costs one relaxed load (no clock read: a system call on some hosts).
+  void check() {
+    if (bound_.count() > 0 && !due_.load(std::memory_order_relaxed)) return;
+    const WalHeader header = wal_header();
+    if (header.valid && header == checked_header()) return;  // nothing committed since the last full check
+    std::lock_guard lock(mutex_);
+    if (bound_.count() > 0) {
+      if (!due_.load(std::memory_order_relaxed)) return;  // another thread just checked
+      due_.store(false, std::memory_order_relaxed);
+    }
+    const std::int64_t version = data_version();  // before the log: a commit after it is seen next time
+    if (version != data_version_) {
+      data_version_ = version;
+      publish_since_last();
+    }
+    // as read before the version: a commit since differs
+    for (int i = 0; i < 4; ++i) checked_words_[i].store(header.words[i], std::memory_order_release);
+    checked_valid_.store(header.valid, std::memory_order_release);
+  }
+
+ private:
+  struct Finalizer {
+    void operator()(sqlite3_stmt* st) const noexcept { sqlite3_finalize(st); }
+  };
+  using Statement = std::unique_ptr<sqlite3_stmt, Finalizer>;
+
+  /// The first 32 bytes of the WAL index header (https://www.sqlite.org/walformat.html,
+  /// 2.1), which every commit rewrites (mxFrame grows, or a restarted WAL gets new
+  /// salts): equal to the last check's, nothing was committed since, and the check costs
+  /// a few loads instead of `PRAGMA data_version` (which locks the WAL index: a few
+  /// microseconds of system calls). A torn read differs: it only costs the full check.
+  struct WalHeader {
+    std::uint64_t words[4] = {};
+    bool valid = false;
+    friend bool operator==(const WalHeader& a, const WalHeader& b) noexcept {
+      return a.valid == b.valid && std::equal(std::begin(a.words), std::end(a.words), std::begin(b.words));
+    }
+  };
+  WalHeader checked_header() const noexcept {
+    WalHeader h;
+    for (int i = 0; i < 4; ++i) h.words[i] = checked_words_[i].load(std::memory_order_acquire);
+    h.valid = checked_valid_.load(std::memory_order_acquire);
+    return h;
+  }
+  WalHeader wal_header() const noexcept {
+    WalHeader h;
+    if (!wal_index_) return h;
+    for (int i = 0; i < 4; ++i) h.words[i] = __atomic_load_n(&wal_index_[i], __ATOMIC_ACQUIRE);
+    h.valid = true;
+    return h;
+  }
+
+  /// Finds the WAL index this log's connection has mapped (SQLite's own mapping of
+  /// `<file>-shm`, region 0, asked of its VFS: valid while the connection is open in WAL
+  /// mode, which gocp's connections keep) to read its header. Without one (another VFS,
+  /// not WAL), every check is a full one.
+  void map_wal_index() {
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+        !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap)
+      return;
+    volatile void* region = nullptr;
+    if (file->pMethods->xShmMap(file, 0, 32768, 0, &region) == SQLITE_OK && region)
+      wal_index_ = static_cast<const std::uint64_t*>(const_cast<void*>(region));
+  }
+
+  [[noreturn]] void fail(const char* what) const {
+    throw OperationalError(std::string("gocp: SQLite: cannot ") + what + " the change log (?watch=) of '" + url_ +
+                           "': " + (db_ ? sqlite3_errmsg(db_.get()) : "out of memory"));
+  }
+
+  Statement& prepared(Statement& st, const char* sql) {
+    if (!st) {
+      sqlite3_stmt* raw = nullptr;
+      if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) return st;
+      st.reset(raw);
+    }
+    return st;
+  }
+
+  std::int64_t data_version() {
+    auto& st = prepared(version_st_, "PRAGMA data_version");
+    if (!st) fail("read");
+    std::int64_t v = 0;
+    if (sqlite3_step(st.get()) == SQLITE_ROW) v = sqlite3_column_int64(st.get(), 0);
+    sqlite3_reset(st.get());
+    return v;
+  }
+
+  /// The log's last sequence, 0 while there is no log.
+  std::int64_t last_sequence() {
+    Statement st;
+    if (!prepared(st, "SELECT COALESCE(MAX(seq), 0) FROM gocp_changes")) return 0;  // no log yet
+    return sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int64(st.get(), 0) : 0;
+  }
+
+  void publish_since_last() {
+    auto& st = prepared(log_st_, "SELECT seq, tbl, pk, op FROM gocp_changes WHERE seq > ?1 ORDER BY seq");
+    if (!st) return;  // no log yet: no table has one
+    struct Reset {
+      sqlite3_stmt* st;
+      ~Reset() { sqlite3_reset(st); }
+    } reset{st.get()};
+    sqlite3_bind_int64(st.get(), 1, last_seq_);
+    std::vector<RowChange> changes;
+    int rc = 0;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      last_seq_ = sqlite3_column_int64(st.get(), 0);
+      RowChange& c = changes.emplace_back();
+      c.table.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
+      const int op = sqlite3_column_int(st.get(), 3);
+      if (sqlite3_column_type(st.get(), 2) == SQLITE_NULL) {
+        c.had_row = c.has_row = c.whole_table = true;
+      } else {
+        c.pk = Value(static_cast<std::int64_t>(sqlite3_column_int64(st.get(), 2)));
+        c.had_row = op != SQLITE_INSERT;
+        c.has_row = op != SQLITE_DELETE;
+      }
+    }
+    if (rc != SQLITE_DONE) fail("read");
+    // one table's changes together, so each cache invalidates them in one call
+    std::stable_sort(changes.begin(), changes.end(),
+                     [](const RowChange& x, const RowChange& y) { return x.table < y.table; });
+    stream_->publish_many(changes);
+  }
+
+  const std::chrono::milliseconds bound_;
+  std::shared_ptr<ChangeStream> stream_;
+  std::string url_;
+  std::mutex mutex_;  ///< one check at a time: the connection and the positions below are its
+  std::atomic<bool> due_{true};  ///< bounded: a check is due (the first read checks)
+  const std::uint64_t* wal_index_ = nullptr;  ///< the mapped WAL index, if any
+  /// Its header at the last full check, word by word: a read mixing two checks' words
+  /// equals the current header only where both checks' headers do, so it is safe.
+  std::atomic<std::uint64_t> checked_words_[4] = {};
+  std::atomic<bool> checked_valid_{false};
+  std::mutex ticker_mutex_;
+  std::condition_variable ticker_wakes_;
+  bool stopping_ = false;  ///< under ticker_mutex_
+  std::unique_ptr<sqlite3, SqliteCloser> db_;
+  Statement version_st_, log_st_;  // declared after db_: finalized before it is closed
+  std::int64_t data_version_ = 0;
+  std::int64_t last_seq_ = 0;
+  std::thread ticker_;  ///< bounded: raises due_ every bound_; last, so it starts after the rest is made
 };
 
 GOCP_INLINE void require_sqlite_version(int number, std::string_view text) {
@@ -336,7 +809,9 @@ GOCP_INLINE void require_sqlite_version(int number, std::string_view text) {
 /// instead of failing with SQLITE_LOCKED. It lives while one connection is open, so a
 /// keeper connection, owned by the Database's connection factory, holds it.
 struct SharedMemoryDatabase {
-  SharedMemoryDatabase() : uri("file:/gocp-mem-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "?vfs=memdb") {
+  SharedMemoryDatabase()
+      : uri("file:/gocp-mem-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "?vfs=memdb"),
+        identity(random_database_id()) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(uri.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr);
     keeper.reset(raw);
@@ -345,6 +820,7 @@ struct SharedMemoryDatabase {
                                (raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
   }
   std::string uri;  // unique while this object lives: it holds its own address
+  std::string identity;  ///< Database::id(): nothing is stored in a database that lives in memory
   std::unique_ptr<sqlite3, SqliteCloser> keeper;
 };
 
@@ -367,18 +843,44 @@ GOCP_INLINE DatabaseBackend sqlite_backend(Url& url) {
   }
   const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
   const std::string shown = url.redacted();
+  // watch=off (default) | strict | <ms>: see the file comment
+  std::optional<std::chrono::milliseconds> watch;
+  if (auto mode = url.take("watch"); mode && *mode != "off") {
+    if (*mode == "strict") {
+      watch = std::chrono::milliseconds(0);
+    } else {
+      std::int64_t ms = 0;
+      const auto [end, ec] = std::from_chars(mode->data(), mode->data() + mode->size(), ms);
+      if (ec != std::errc{} || end != mode->data() + mode->size() || ms < 1 || ms > max_timeout_ms)
+        throw ConfigurationError("gocp: SQLite URL '" + shown + "': watch='" + *mode +
+                                 "' is not off, strict or a bound in milliseconds (1 to " +
+                                 std::to_string(max_timeout_ms) + ")");
+      watch = std::chrono::milliseconds(ms);
+    }
+    if (memory)
+      throw ConfigurationError("gocp: SQLite URL '" + shown +
+                               "': watch= is for a database file other processes write; an in-memory database has none");
+  }
   if (memory) {
     auto shared = std::make_shared<SharedMemoryDatabase>();
     return DatabaseBackend{sqlite_dialect,
                    [shared, busy_ms, shown] {
-                     return std::make_unique<SqliteConnection>(shared->uri, true, busy_ms, shown);
+                     return std::make_unique<SqliteConnection>(shared->uri, true, busy_ms, shown, shared->identity);
                    },
                    // one by default: no lock waits between threads; pool=N shares the one database
-                   std::size_t{1}};
+                   std::size_t{1}, shared->identity};
   }
-  return DatabaseBackend{sqlite_dialect,
-                 [path, busy_ms, shown] { return std::make_unique<SqliteConnection>(path, false, busy_ms, shown); },
-                 std::size_t{64}};
+  DatabaseBackend backend{sqlite_dialect,
+                          [path, busy_ms, shown, log = watch.has_value()] {
+                            return std::make_unique<SqliteConnection>(path, false, busy_ms, shown, std::string{}, log);
+                          },
+                          std::size_t{64}};
+  if (watch)
+    backend.watch = [path, busy_ms, bound = *watch, shown](const std::string& identity) -> std::function<void()> {
+      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, change_stream_for(identity), shown);
+      return [log] { log->check(); };
+    };
+  return backend;
 }
 
 }  // namespace detail

@@ -6,8 +6,41 @@
 /// `BEGIN IMMEDIATE`, so two writers queue on the busy timeout instead of failing
 /// when one upgrades a read to a write.
 ///
-/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), plus Database's `pool`
-/// and `wait_timeout_ms`. `sqlite::memory:` is one in-memory database per Database,
+/// Every statement's writes reach the change stream (and so the caches), whoever issued
+/// it on a gocp connection: raw SQL through `db.execute(...)` or a borrowed connection,
+/// a migration, DDL. Each connection installs SQLite's update hook (the rows of rowid
+/// tables), rollback hook and authorizer (which tables a statement writes, and DDL);
+/// a statement's rows are kept until its transaction commits (dropped if it rolls back)
+/// and then published as pk-only RowChanges. What the update hook cannot name becomes a
+/// table-wide change (RowChange::whole_table): DDL, a statement with REPLACE (its
+/// implicit deletes are not reported), and any write to a WITHOUT ROWID table or a table
+/// whose primary key is not its rowid (INTEGER PRIMARY KEY). `DELETE FROM t` without
+/// WHERE deletes row by row (the authorizer turns SQLite's truncate optimisation off), so
+/// each row is named. Repositories publish their own writes, with the rows' values: the
+/// hooks skip their statements (detail/reported_writes.hpp). A user's own update hook,
+/// rollback hook or authorizer, installed through OpenOptions::on_connect, replaces
+/// gocp's on that connection.
+///
+/// Writes by other connections, processes and programs (the `sqlite3` CLI, another
+/// language) are seen with `?watch=`: `off` (the default), `strict` (checked before every
+/// cached read: a cached read is never staler than the database) or a bound in
+/// milliseconds (`watch=50`: checked at most every 50 ms, so at most 50 ms stale). With
+/// it, the tables this process creates or alters through gocp (create_table(),
+/// sync_schema(), raw DDL) get three triggers that log every row written, by anyone, to
+/// `gocp_changes` (table, pk, sequence); before a cached read is trusted,
+/// `PRAGMA data_version` says whether anything was committed since the last check, and
+/// only then are the log's new rows read and published (pk-only RowChanges: a write to
+/// one row invalidates that row). Cost: per written row, one more row inserted into
+/// the log by the trigger; per cached read, strict: one `PRAGMA data_version` (a few
+/// hundred ns, under a lock shared by the process's threads), bounded: a clock read.
+/// A process's own writes come back through the log too (one extra invalidation each).
+/// Limits: a table that no gocp connection created or altered since the option was set
+/// has no triggers (call sync_schema() at startup); REPLACE's implicit deletes are
+/// logged only with `PRAGMA recursive_triggers=ON` in the writer; the log is not
+/// trimmed yet (delete old rows of gocp_changes by hand if it grows too large).
+///
+/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), `watch` (above), plus
+/// Database's `pool` and `wait_timeout_ms`. `sqlite::memory:` is one in-memory database per Database,
 /// shared by its connections (one by default; `?pool=N` for more).
 
 #include <sqlite3.h>  // in both modes: native_handle() is a sqlite3*, used with its API

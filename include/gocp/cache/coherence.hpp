@@ -38,6 +38,8 @@
 // together and are invalidated in one call. No verb invalidates by hand.
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -71,15 +73,17 @@ GOCP_INLINE std::int64_t fresh_generation();
 template <class Model>
 class ModelCaches {
  public:
-  ModelCaches(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, bool with_lookups)
+  /// The caches of Model's rows in the database whose id() is `database_id`.
+  ModelCaches(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, bool with_lookups,
+              std::string_view database_id)
       : objects_(registry.slot(model_info<Model>().name)),
         lookups_(with_lookups ? registry.slot("default") : nullptr),
         repository_stats_(std::move(repository_stats)),
-        prefix_(key_prefix(model_info<Model>())),
+        prefix_(key_prefix(model_info<Model>(), database_id)),
         object_prefixes_{prefix_ + "o:", prefix_ + "g:"} {
     registry.claim_model_name(model_info<Model>().name, std::type_index(typeid(Model)));
     // an in-process alias is the typed tier (the shelves are named by the key prefix:
-    // model and schema, as the byte keys are)
+    // database, model and schema, as the byte keys are)
     if (auto* local = dynamic_cast<LocMemCache*>(objects_->cache.get()))
       typed_objects_ = local->template shelf<ObjectShelf<Model>>(prefix_);
     if (lookups_)
@@ -104,12 +108,14 @@ class ModelCaches {
       changes.subscribe_keyed_batch(model_info<Model>().table, shelf, objects_, [slot, shelf](std::span<const RowChange> rows) {
         SmallVector<const Value*, 4> pks;
         pks.reserve(rows.size());
-        bool new_keys_only = true;
+        bool new_keys_only = true, whole_table = false;
         for (const RowChange& row : rows) {
           pks.emplace_back(&row.pk);
           new_keys_only = new_keys_only && row.is_insert();
+          whole_table = whole_table || row.whole_table;
         }
-        shelf->invalidate(pks, new_keys_only);
+        if (whole_table) shelf->invalidate_all();
+        else shelf->invalidate(pks, new_keys_only);
         slot->stats->bump(StatCounters::invalidations, rows.size());
       });
       return;
@@ -499,17 +505,35 @@ class ModelCaches {
       std::vector<std::string> keys;
       keys.reserve(2 * rows.size());
       for (const RowChange& row : rows) {
+        if (row.whole_table) {
+          unreachable_whole_table(slot);
+          continue;
+        }
         keys.push_back(entry_key(prefix, 'g', row.pk));
         keys.push_back(entry_key(prefix, 'o', row.pk));
       }
       std::vector<Cache::BumpAndDrop> items;
-      items.reserve(rows.size());
-      for (std::size_t i = 0; i < rows.size(); ++i) items.push_back({keys[2 * i], keys[2 * i + 1], fresh_generation()});
-      slot.cache->bump_and_drop_many(items);
-      slot.stats->bump(StatCounters::invalidations, rows.size());
+      items.reserve(keys.size() / 2);
+      for (std::size_t i = 0; i < keys.size() / 2; ++i) items.push_back({keys[2 * i], keys[2 * i + 1], fresh_generation()});
+      if (!items.empty()) slot.cache->bump_and_drop_many(items);
+      slot.stats->bump(StatCounters::invalidations, items.size());
     } catch (const std::exception&) {  // degrade: the entry will be replaced or expire
       slot.stats->bump(StatCounters::cache_errors);
     }
+  }
+
+  /// A byte store cannot drop every entry of one table (its keys are not enumerable):
+  /// a table-wide change (RowChange::whole_table) leaves them to their TTL. Counted as a
+  /// cache error, and said once per model on stderr.
+  static void unreachable_whole_table(const CacheSlot& slot) noexcept {
+    slot.stats->bump(StatCounters::cache_errors);
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true))
+      std::fprintf(stderr,
+                   "gocp: a table-wide change of '%s' (DDL, REPLACE, or raw SQL on a table whose primary key is not "
+                   "its rowid) cannot be applied to a shared cache: its entries there may be stale until they expire "
+                   "(set ttl_s on the alias, or write such changes through a repository)\n",
+                   std::string(model_info<Model>().table).c_str());
   }
 
   /// An object entry's value and its generation's, as read: the object when its entry is

@@ -76,17 +76,29 @@ inline void write_version_key(std::string& out, const std::string& table_prefix,
   write_entry_key(out, head, ':', *value);
 }
 
-/// The key prefix of `table` (key_prefix), computed once per table and thread.
-inline const std::string& table_prefix(const ModelInfo& table) {
-  thread_local std::unordered_map<const ModelInfo*, std::string> prefixes;
-  auto [it, inserted] = prefixes.try_emplace(&table);
-  if (inserted) it->second = key_prefix(table);
-  return it->second;
+/// A table's key prefix in one database, as table_prefix() keeps it.
+struct KnownPrefix {
+  std::string database_id, prefix;
+};
+
+/// The key prefix of `table` in the database whose id() is `database_id` (key_prefix),
+/// computed once per table, database and thread.
+inline const std::string& table_prefix(const ModelInfo& table, std::string_view database_id) {
+  // a process uses one database, or a few: a short list per table
+  thread_local std::unordered_map<const ModelInfo*, std::vector<KnownPrefix>> prefixes;
+  std::vector<KnownPrefix>& known = prefixes[&table];
+  for (const KnownPrefix& k : known)
+    if (k.database_id == database_id) return k.prefix;
+  return known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)}).prefix;
 }
 
-/// The version keys every change of `rows` (of `table`) bumps, into `keys` (deduplicated).
-inline void bumped_version_keys(const ModelInfo& table, std::span<const RowChange> rows, std::vector<std::string>& keys) {
-  const std::string& prefix = table_prefix(table);
+/// The version keys every change of `rows` (of `table`, in database `database_id`)
+/// bumps, into `keys` (deduplicated). A change whose values are unknown (a pk-only change
+/// from raw SQL, a table-wide one: RowChange::whole_table) bumps the wide version, which
+/// every result of the table depends on.
+inline void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
+                                std::vector<std::string>& keys) {
+  const std::string& prefix = table_prefix(table, database_id);
   keys.clear();
   std::string key;
   const auto add = [&](const std::string& k) {
@@ -252,11 +264,16 @@ class QueryCache {
  public:
   /// The `default` alias of `registry` holds the entries and versions; hits and misses
   /// are counted in `repository_stats` and the alias's counters.
-  QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats)
-      : slot_(registry.slot("default")), registry_(registry), repository_stats_(std::move(repository_stats)) {
+  /// Its keys name the database whose id() is `database_id` (as the object cache's do):
+  /// results of two databases never meet.
+  QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, std::string_view database_id)
+      : slot_(registry.slot("default")),
+        registry_(registry),
+        repository_stats_(std::move(repository_stats)),
+        database_id_(database_id) {
     if (auto* local = dynamic_cast<LocMemCache*>(slot_->cache.get())) {
-      versions_ = local->template shelf<VersionShelf>("gocp:query-versions");
-      entries_ = local->template shelf<QueryShelf>("gocp:queries");
+      versions_ = local->template shelf<VersionShelf>("gocp:query-versions:" + database_id_);
+      entries_ = local->template shelf<QueryShelf>("gocp:queries:" + database_id_);
     }
   }
 
@@ -272,9 +289,9 @@ class QueryCache {
     changes.want_old_values(table.table);  // a row leaving a group bumps its old values' versions
     if (VersionShelf* shelf = versions_.get()) {
       changes.subscribe_keyed_batch(std::string(table.table), shelf, versions_,
-                                    [shelf, info, slot = slot_.get()](std::span<const RowChange> rows) {
+                                    [shelf, info, slot = slot_.get(), id = database_id_](std::span<const RowChange> rows) {
                                       thread_local std::vector<std::string> keys;
-                                      bumped_version_keys(*info, rows, keys);
+                                      bumped_version_keys(*info, id, rows, keys);
                                       shelf->bump(keys);
                                       slot->stats->bump(StatCounters::invalidations, rows.size());
                                     });
@@ -282,8 +299,8 @@ class QueryCache {
       // keyed by the alias's slot (not the Cache: the objects cache of a model sharing
       // the store subscribes under the Cache's address)
       changes.subscribe_keyed_batch(std::string(table.table), slot_.get(), slot_,
-                                    [info, slot = slot_.get()](std::span<const RowChange> rows) {
-                                      bump_bytes(*slot, *info, rows);
+                                    [info, slot = slot_.get(), id = database_id_](std::span<const RowChange> rows) {
+                                      bump_bytes(*slot, *info, id, rows);
                                     });
     }
     std::lock_guard lock(listened_lock_);
@@ -301,11 +318,12 @@ class QueryCache {
         if (DatabaseAccess::wrote(db, t)) return missed(read);  // its own writes: the database, no fill
     if (registry_.denies_queries_of(deps.tables)) return read();
     for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
+    db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
     thread_local std::vector<std::string> version_keys;
     version_keys.resize(deps.refs.size());
     for (std::size_t i = 0; i < deps.refs.size(); ++i) {
       const VersionRef& r = deps.refs[i];
-      write_version_key(version_keys[i], table_prefix(*r.table), r.kind, r.column, r.value);
+      write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
     }
     if (entries_) return read_typed<R>(key, version_keys, !in_transaction, read);
     return read_bytes<R>(model, key, version_keys, !in_transaction, read);
@@ -348,7 +366,7 @@ class QueryCache {
     // the entry's key: the exact key hashed (it is long); the exact key is in the entry
     Hash128 h;
     h.add(key);
-    std::string entry_key = table_prefix(model);
+    std::string entry_key = table_prefix(model, database_id_);
     entry_key += "q:";
     append_hex(entry_key, h.finished());
     const std::size_t n = version_keys.size();
@@ -450,10 +468,11 @@ class QueryCache {
   }
 
   /// Deletes every version `rows` bump (the next reader makes fresh ones), in one call.
-  static void bump_bytes(const CacheSlot& slot, const ModelInfo& table, std::span<const RowChange> rows) noexcept {
+  static void bump_bytes(const CacheSlot& slot, const ModelInfo& table, std::string_view database_id,
+                         std::span<const RowChange> rows) noexcept {
     try {
       thread_local std::vector<std::string> keys;
-      bumped_version_keys(table, rows, keys);
+      bumped_version_keys(table, database_id, rows, keys);
       std::vector<Cache::BumpAndDrop> items;
       items.reserve(keys.size());
       // bump, then drop the same key: the version is gone, as an eviction would leave it
@@ -480,6 +499,7 @@ class QueryCache {
   std::shared_ptr<CacheSlot> slot_;
   CacheRegistry registry_;
   std::shared_ptr<StatCounters> repository_stats_;
+  std::string database_id_;  ///< Database::id() of the repository's database: in every key
   std::shared_ptr<VersionShelf> versions_;  ///< when the alias is locmem
   std::shared_ptr<QueryShelf> entries_;     ///< when the alias is locmem
   mutable SharedSpinLock listened_lock_;

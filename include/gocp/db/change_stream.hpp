@@ -58,6 +58,12 @@ struct RowChange {
   /// carries its values.
   bool has_row = false;
 
+  /// Any row of the table may have changed, which ones is not known (`pk` is empty,
+  /// `had_row` and `has_row` true): DDL, a REPLACE's implicit deletes, a raw write to a
+  /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp). A
+  /// cache drops every entry of the table.
+  bool whole_table = false;
+
   /// A new row (no row had this key before).
   bool is_insert() const noexcept { return !had_row && has_row; }
   /// The row is gone (a delete, a cascade, an unlink).

@@ -26,6 +26,7 @@
 #include "../spi/registry.hpp"
 #include "../spi/url.hpp"
 #include "change_stream.hpp"
+#include "detail/identity.hpp"
 #include "detail/traced_connection.hpp"
 #include "pool.hpp"
 
@@ -62,7 +63,10 @@ struct DatabaseState {
   std::string url;  ///< redacted
   Dialect dialect;
   ConnectionPool pool;
-  ChangeStream changes;
+  std::string id;  ///< the database's identity (detail/identity.hpp)
+  std::function<void()> catch_up;  ///< the backend's check for other writers (DatabaseBackend::watch), if any
+  /// Shared by every Database of this identity in the process (change_stream_for()).
+  std::shared_ptr<ChangeStream> changes = std::make_shared<ChangeStream>();
   std::atomic<std::uint64_t> transactions{0}, savepoints{0};
   SchemasChecked schemas_checked;
 };
@@ -137,9 +141,37 @@ class Database {
     }
     Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend.dialect, std::move(connect), pool_size,
                                                         wait));
-    { auto probe = db.state_->pool.acquire(); }  // fail now, not at first use, if it cannot connect
+    {  // fail now, not at first use, if it cannot connect; and learn which database this is
+      auto probe = db.state_->pool.acquire();
+      db.state_->id = !backend.identity.empty() ? backend.identity
+                                                : detail::stored_database_id(*probe, backend.dialect, db.state_->url);
+    }
+    db.state_->changes = detail::change_stream_for(db.state_->id);
+    if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id);
     return db;
   }
+
+  /// Gives the database at `url_text` a new identity (a fresh random id in its
+  /// `gocp_database` row) and returns it. Run it on a copy of a database file, or on a
+  /// backup restored beside the original, before any process caches from it: a copy
+  /// holds the original's id, so without it the two would share cache entries. Handles
+  /// opened before keep the id they read; open them again.
+  ///
+  ///     gocp::Database::renew_identity("sqlite:///copy-of-app.db");
+  static std::string renew_identity(std::string_view url_text) {
+    const Database db = open(url_text);
+    auto lease = db.state_->pool.acquire();
+    if (detail::read_database_id(*lease).empty())
+      throw ConfigurationError("gocp: database '" + db.url() + "' is in memory: it has no stored identity to renew");
+    return detail::renew_database_id(*lease, db.dialect(), db.url());
+  }
+
+  /// The database's identity: 32 hex digits stored in the database itself (table
+  /// `gocp_database`, created on the first open), the same for every process and every
+  /// spelling of its URL, different for any other database. Every cache key carries it,
+  /// so two databases never share cache entries, and two handles on one database in a
+  /// process share one change stream. An in-memory database's id is random.
+  const std::string& id() const noexcept { return state_->id; }
 
   /// What SQL this backend speaks (column types, RETURNING, FOR UPDATE...).
   const Dialect& dialect() const noexcept { return state_->dialect; }
@@ -171,9 +203,19 @@ class Database {
   std::uint64_t savepoints_begun() const noexcept { return state_->savepoints.load(std::memory_order_relaxed); }
   ///@}
 
-  /// The stream of every row change written through this handle's repositories (see
-  /// change_stream.hpp); changes inside a transaction arrive when it commits.
-  ChangeStream& changes() const noexcept { return state_->changes; }
+  /// The stream of every row change written to this database from this process (see
+  /// change_stream.hpp), shared by every Database open on it (same id()); changes inside
+  /// a transaction arrive when it commits.
+  ChangeStream& changes() const noexcept { return *state_->changes; }
+
+  /// Publishes on changes() the writes that other processes and programs committed
+  /// since the last check, where the backend can see them (SQLite with `?watch=strict`
+  /// or `?watch=<ms>`, backends/sqlite.hpp; a no-op otherwise), so that no cache serves
+  /// a row they overwrote. Caches call it before each cached read; throws what the
+  /// database raises.
+  void catch_up() const {
+    if (state_->catch_up) state_->catch_up();
+  }
 
   /// True while this thread is inside a transaction on this database.
   bool in_transaction() const noexcept { return transaction_state() != nullptr; }

@@ -112,7 +112,7 @@ struct DatabaseAccess {
       tx->changes.emplace_back_with(make);
       return;
     }
-    db.state_->changes.publish(make());
+    db.state_->changes->publish(make());
   }
   /// emit() of every change of one write (a bulk update or delete): published as one
   /// batch outside a transaction, so a cache invalidates the rows in one call.
@@ -124,7 +124,7 @@ struct DatabaseAccess {
       for (RowChange& change : changes) tx->changes.emplace_back(std::move(change));
       return;
     }
-    db.state_->changes.publish_many(changes);
+    db.state_->changes->publish_many(changes);
   }
   /// Where a write of up to `expected` rows inside the transaction open on this thread
   /// makes its changes in place (room for them reserved, `table` noted as written), so a
@@ -229,12 +229,12 @@ class Transaction {
     }
     auto hooks = std::move(state_->on_commit);
     decltype(state_->changes) changes;
-    if (db_.state_->changes.has_subscribers()) changes = std::move(state_->changes);  // else nobody hears them
+    if (db_.state_->changes->has_subscribers()) changes = std::move(state_->changes);  // else nobody hears them
     close();
     // Changes first: caches are invalidated before any on_commit hook refills them.
     std::exception_ptr first;
     try {
-      db_.state_->changes.publish_many(changes);
+      db_.state_->changes->publish_many(changes);
     } catch (...) {
       first = std::current_exception();
     }

@@ -64,6 +64,7 @@ struct CachedGetOrCreate : Policy {
       caches.count(Served{});  // the database answers past the caches: no alias was asked
       return false;
     }
+    repo.database().catch_up();  // other processes' writes invalidate first (SQLite ?watch=)
     state.lookup = caches.lookup_key(scope, lookup, state.words);
     state.hashed = true;
     state.epoch = caches.write_epoch();  // before the caches and the database are read

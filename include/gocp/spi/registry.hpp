@@ -37,6 +37,16 @@ struct DatabaseBackend {
   /// cannot; called by the pool from any thread, as connections are needed.
   std::function<std::unique_ptr<Connection>()> connect;
   std::size_t default_pool_size;  ///< the pool's size when the URL has no `pool=N`
+  /// The database's identity (Database::id()) when the backend knows it without asking
+  /// the database: an in-memory database lives only in this process (SQLite's
+  /// `:memory:`), and its identity is a random one kept in memory. Empty (the usual
+  /// case): read from the database itself.
+  std::string identity{};
+  /// Optional: what a cache runs before it trusts a cached read, to see writes this
+  /// process's connections did not make (other processes, other programs). Database::open
+  /// calls it once with the database's identity and keeps the check it returns (empty:
+  /// none); see Database::catch_up().
+  std::function<std::function<void()>(const std::string& identity)> watch{};
 };
 
 /// URL schemes to factories; see the file comment. Thread-safe: registration and lookup

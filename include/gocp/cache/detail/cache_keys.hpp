@@ -1,10 +1,10 @@
 #pragma once
-// Cache keys. Every key names the model and its schema hash, so nothing collides across
-// models, apps or layouts:
+// Cache keys. Every key names the database (its identity, Database::id()), the model
+// and its schema hash, so nothing collides across databases, models, apps or layouts:
 //
-//   gocp:<model>:<schema hash>:o:<pk>       the object            (alias: the model's name)
-//   gocp:<model>:<schema hash>:g:<pk>       its generation        (same alias)
-//   gocp:<model>:<schema hash>:l:<lookup>   lookup -> pk          (alias: default)
+//   gocp:<database id>:<model>:<schema hash>:o:<pk>       the object    (alias: the model's name)
+//   gocp:<database id>:<model>:<schema hash>:g:<pk>       its generation (same alias)
+//   gocp:<database id>:<model>:<schema hash>:l:<lookup>   lookup -> pk  (alias: default)
 //
 // A lookup entry holds the pk's *reference*, what follows `o:` / `g:` in its keys (`i42`,
 // `s<text>`, `#<hash>` then a space and the pk encoded), so a cache can follow it to the
@@ -176,9 +176,10 @@ inline Hash128 hash_expression(std::span<const Node> nodes) {
   return hash_nodes(nodes, i);
 }
 
-/// `gocp:<model>:<schema hash>:` — shared by every key of the model.
-inline std::string key_prefix(const ModelInfo& info) {
-  std::string prefix = "gocp:" + std::string(info.name) + ":";
+/// `gocp:<database id>:<model>:<schema hash>:` — shared by every key of the model in
+/// that database.
+inline std::string key_prefix(const ModelInfo& info, std::string_view database_id) {
+  std::string prefix = "gocp:" + std::string(database_id) + ":" + std::string(info.name) + ":";
   append_hex(prefix, info.schema_hash);
   return prefix + ":";
 }

@@ -168,6 +168,15 @@ class Shelf {
     }
   }
 
+  /// Drops every entry.
+  void clear() {
+    for (Shard& s : shards_) {
+      std::lock_guard lock(s.mutex);
+      for (auto& [key, slot] : s.map) retire(slot.value);
+      s.map.clear();
+    }
+  }
+
   /// Entries across shards (expired ones not yet replaced may be counted).
   std::size_t size() const {
     std::size_t n = 0;
@@ -299,6 +308,13 @@ class ObjectShelf {
         e->object.reset();
       });
     }
+  }
+
+  /// Makes every entry stale (a table-wide change): the epoch moves, so no fill read
+  /// before is taken, and every entry goes, so no store under an old generation is.
+  void invalidate_all() {
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+    shelf_.clear();
   }
 
   std::size_t size() const { return shelf_.size(); }

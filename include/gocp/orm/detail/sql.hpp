@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../detail/config.hpp"
+#include "../../detail/reported_writes.hpp"
 #include "../../dialect.hpp"
 #include "../../model.hpp"
 #include "../../query.hpp"
@@ -184,9 +185,11 @@ class SqlWriter {
   std::deque<Value> owned_;
 };
 
-/// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed).
+/// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed). The ORM
+/// publishes the rows it writes itself (detail/reported_writes.hpp).
 template <class OnRow>
 std::size_t run_sql(Connection& c, SqlWriter& w, OnRow&& on_row) {
+  const ReportedWrites reported;
   auto copy = [&](std::string& sql) { sql = w.sql(); };
   return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row);
 }

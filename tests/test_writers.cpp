@@ -1,0 +1,699 @@
+// Every writer seen (issue 20): a cache key names the database it came from, two handles
+// on one database in a process share one change stream, and (SQLite) every statement's
+// writes reach the caches. Built per database: test_writers (SQLite file) and
+// test_writers_pg (a fresh PostgreSQL database).
+
+#include <catch2/catch.hpp>
+
+#include <gocp/gocp.hpp>
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "support/database_url.hpp"
+#include "support/temp_dir.hpp"
+
+#ifdef GOCP_TEST_HAVE_REDIS
+#include <gocp/backends/redis.hpp>
+
+#include "support/redis_server.hpp"
+#endif
+
+using gocp::c;
+
+namespace writers {
+
+/// The link shortener of the issue's reproductions.
+struct Link {
+  std::int64_t id = 0;
+  std::string slug;
+  std::string url;
+};
+
+}  // namespace writers
+
+template <>
+struct gocp::model<writers::Link> {
+  static constexpr std::string_view name = "writers.link";
+  static constexpr auto schema =
+      gocp::table(gocp::primary_key(&writers::Link::id, "id"),
+                  gocp::field(&writers::Link::slug, "slug", gocp::max_length(64), gocp::unique),
+                  gocp::field(&writers::Link::url, "url", gocp::max_length(2000)));
+};
+
+namespace {
+
+using writers::Link;
+using Cached = gocp::Repository<Link, gocp::CachedGetOrCreate>;
+
+/// The same database under another spelling of its URL: `/./` inside a SQLite path,
+/// `localhost` for PostgreSQL's `127.0.0.1`.
+std::string respelled(std::string url) {
+  if (auto at = url.find("@127.0.0.1:"); at != std::string::npos) return url.replace(at, 11, "@localhost:");
+  const auto slash = url.rfind('/');
+  return url.insert(slash, "/.");
+}
+
+}  // namespace
+
+// ---- 1. cache keys name the database ---------------------------------------------------
+
+TEST_CASE("a database's identity is stored in it: every handle and spelling reads the same one",
+          "[identity]") {
+  gocp::test::TempDir dir;
+  const std::string url = gocp::test::database_url(dir);
+  const auto first = gocp::Database::open(url);
+  REQUIRE(first.id().size() == 32);
+  CHECK(gocp::Database::open(url).id() == first.id());
+  CHECK(gocp::Database::open(respelled(url)).id() == first.id());
+  gocp::test::TempDir other_dir;
+  CHECK(gocp::Database::open(gocp::test::database_url(other_dir)).id() != first.id());
+  // two in-memory databases are two databases
+  CHECK(gocp::Database::open("sqlite::memory:").id() != gocp::Database::open("sqlite::memory:").id());
+}
+
+TEST_CASE("two spellings of one database share cache entries", "[identity]") {
+  gocp::test::TempDir dir;
+  const std::string url = gocp::test::database_url(dir);
+  const auto a = gocp::Database::open(url);
+  const auto b = gocp::Database::open(respelled(url));
+  // two registries naming one locmem store, as two parts of a program would
+  gocp::CacheRegistry caches_a{{"default", "locmem:///spellings"}, {"writers.link", "locmem:///spellings"}},
+      caches_b{{"default", "locmem:///spellings"}, {"writers.link", "locmem:///spellings"}};
+  Cached links_a{a, caches_a}, links_b{b, caches_b};
+  links_a.create_table();
+  const Link hot = links_a.get_or_create(c(&Link::slug) == "hot", gocp::defaults(c(&Link::url) = "https://v1/")).first;
+  CHECK(links_a.get_or_create(c(&Link::slug) == "hot").first.url == "https://v1/");  // filled
+  const auto before = links_b.stats();
+  const auto [got, created] = links_b.get_or_create(c(&Link::slug) == "hot");
+  CHECK_FALSE(created);
+  CHECK(got.id == hot.id);
+  CHECK(links_b.stats().db_queries == before.db_queries);  // answered from the entry a filled
+  CHECK(links_b.stats().hits == before.hits + 1);
+}
+
+TEST_CASE("a copied database file gets a new identity from renew_identity", "[identity][sqlite]") {
+  gocp::test::TempDir dir;
+  const auto original = gocp::Database::open(dir.sqlite_url("original.db"));
+  original.execute("PRAGMA wal_checkpoint(TRUNCATE)");  // the id row is in the main file, as cp copies it
+  std::filesystem::copy_file(dir.file("original.db"), dir.file("copy.db"));
+  CHECK(gocp::Database::open(dir.sqlite_url("copy.db")).id() == original.id());  // what a copy is
+  const std::string renewed = gocp::Database::renew_identity(dir.sqlite_url("copy.db"));
+  CHECK(renewed != original.id());
+  CHECK(gocp::Database::open(dir.sqlite_url("copy.db")).id() == renewed);
+  CHECK(gocp::Database::open(dir.sqlite_url("original.db")).id() == original.id());
+  CHECK_THROWS_WITH(gocp::Database::renew_identity("sqlite::memory:"),
+                    Catch::Contains("in memory") && Catch::Contains("no stored identity"));
+}
+
+#if defined(GOCP_TEST_HAVE_REDIS) && defined(GOCP_TEST_HAVE_POSTGRES)
+// The issue's reproduction 3: one Redis shared by a SQLite and a PostgreSQL database, no
+// key_prefix. Ids collide (each database's first link is id 1); each must read its own row.
+TEST_CASE("one Redis, a SQLite and a PostgreSQL database, no key_prefix: each reads its own rows",
+          "[identity][redis][postgres]") {
+  gocp::test::RedisServer redis;
+  gocp::test::TempDir dir;
+  const auto lite = gocp::Database::open(dir.sqlite_url());
+  const auto pg = gocp::Database::open(gocp::test::PostgresServer::instance().create_database());
+  gocp::CacheRegistry lite_caches{{"default", redis.url()}, {"writers.link", redis.url()}},
+      pg_caches{{"default", redis.url()}, {"writers.link", redis.url()}};
+  Cached lite_links{lite, lite_caches}, pg_links{pg, pg_caches};
+  lite_links.create_table();
+  pg_links.create_table();
+  const Link from_lite =
+      lite_links.get_or_create(c(&Link::slug) == "home", gocp::defaults(c(&Link::url) = "https://sqlite/")).first;
+  const Link only_lite =
+      lite_links.get_or_create(c(&Link::slug) == "staging", gocp::defaults(c(&Link::url) = "https://sqlite-only/")).first;
+  // cached: the second ask of each is a hit
+  CHECK(lite_links.get_or_create(c(&Link::id) == from_lite.id).first.url == "https://sqlite/");
+  CHECK(lite_links.get_or_create(c(&Link::id) == only_lite.id).first.url == "https://sqlite-only/");
+  CHECK(lite_links.get_or_create(c(&Link::id) == from_lite.id).first.url == "https://sqlite/");
+  CHECK(lite_links.stats().hits >= 1);
+  const Link from_pg =
+      pg_links.get_or_create(c(&Link::slug) == "home", gocp::defaults(c(&Link::url) = "https://pg/")).first;
+  REQUIRE(from_pg.id == from_lite.id);  // the collision the keys must survive
+  CHECK(pg_links.get_or_create(c(&Link::id) == from_pg.id).first.url == "https://pg/");
+  CHECK(pg_links.get_or_create(c(&Link::id) == from_pg.id).first.url == "https://pg/");
+  // a row only the SQLite database holds: PostgreSQL creates its own
+  const auto [pg_staging, created] =
+      pg_links.get_or_create(c(&Link::id) == only_lite.id, gocp::defaults(c(&Link::slug) = "pg-staging",
+                                                                          c(&Link::url) = "https://pg-staging/"));
+  CHECK(created);
+  CHECK(pg_staging.url == "https://pg-staging/");
+  CHECK(pg_links.in_bulk({from_pg.id}).at(from_pg.id).url == "https://pg/");
+  CHECK(lite_links.in_bulk({from_lite.id}).at(from_lite.id).url == "https://sqlite/");
+  CHECK(lite_links.get_or_create(c(&Link::id) == only_lite.id).first.url == "https://sqlite-only/");
+}
+#endif
+
+// ---- 2. one process, one view of a database -------------------------------------------
+
+// The issue's reproduction 2: a write through handle 2 reaches handle 1's cached repository.
+TEST_CASE("two Database::open of one database share one change stream", "[identity][coherence]") {
+  gocp::test::TempDir dir;
+  const std::string url = gocp::test::database_url(dir);
+  const auto one = gocp::Database::open(url);
+  const auto two = gocp::Database::open(url);
+  CHECK_FALSE(one == two);  // two handles ...
+  CHECK(&one.changes() == &two.changes());  // ... one stream
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached cached{one, caches};
+  gocp::Repository<Link> plain{two};
+  cached.create_table();
+  cached.get_or_create(c(&Link::slug) == "hot", gocp::defaults(c(&Link::url) = "https://v1/"));
+  CHECK(cached.get_or_create(c(&Link::slug) == "hot").first.url == "https://v1/");
+  CHECK(cached.stats().hits == 1);
+  Link hot = plain.get(c(&Link::slug) == "hot");
+  hot.url = "https://v2/";
+  plain.save(hot);
+  CHECK(cached.get_or_create(c(&Link::slug) == "hot").first.url == "https://v2/");
+  // a bulk update through the second handle too
+  plain.filter(c(&Link::slug) == "hot").update(c(&Link::url) = "https://v3/");
+  CHECK(cached.get_or_create(c(&Link::slug) == "hot").first.url == "https://v3/");
+}
+
+// ---- 3. SQLite: every statement's writes become RowChanges ----------------------------
+
+namespace {
+
+/// A text primary key: not the rowid, so the update hook cannot name its rows.
+struct Tag {
+  std::string name;
+  int uses = 0;
+};
+
+}  // namespace
+
+template <>
+struct gocp::model<Tag> {
+  static constexpr std::string_view name = "writers.tag";
+  static constexpr auto schema = gocp::table(gocp::primary_key(&Tag::name, "name", gocp::max_length(64)),
+                                             gocp::field(&Tag::uses, "uses"));
+};
+
+namespace {
+
+/// Three cached links on a SQLite file, and every change the stream delivers.
+struct Hooked {
+  gocp::test::TempDir dir;
+  gocp::Database db = gocp::Database::open(dir.sqlite_url());
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}, {"writers.tag", "locmem:///"}};
+  Cached links{db, caches};
+  std::vector<gocp::RowChange> seen;
+  std::shared_ptr<void> subscription;
+  std::string table = links.info().table;
+
+  Hooked() {
+    links.create_table();
+    for (const char* slug : {"a", "b", "c"}) {
+      links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = std::string("https://") + slug + "/"));
+      links.get_or_create(c(&Link::slug) == slug);  // cached
+    }
+    subscription = db.changes().subscribe(table, [this](const gocp::RowChange& change) { seen.push_back(change); });
+  }
+
+  /// The url a cached get_or_create answers for `slug`, and whether it came from the cache.
+  std::pair<std::string, bool> read(const char* slug) {
+    const auto hits = links.stats().hits;
+    const std::string url = links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = "https://new/"))
+                                .first.url;
+    return {url, links.stats().hits == hits + 1};
+  }
+  std::int64_t id_of(const char* slug) const { return links.get(c(&Link::slug) == slug).id; }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Hooked, "raw SQL through db.execute invalidates exactly the rows it wrote (update hook)",
+                 "[sqlite][hooks]") {
+  CHECK(read("a") == std::pair<std::string, bool>{"https://a/", true});
+  db.execute("UPDATE " + table + " SET url = 'https://raw/' WHERE slug = 'a'");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].pk == gocp::Value{id_of("a")});
+  CHECK((seen[0].had_row && seen[0].has_row && !seen[0].whole_table && !seen[0].before && !seen[0].after));
+  CHECK(read("a") == std::pair<std::string, bool>{"https://raw/", false});
+  CHECK(read("b") == std::pair<std::string, bool>{"https://b/", true});  // the other rows stay cached
+  db.execute("DELETE FROM " + table + " WHERE slug = 'c'");
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1].is_delete());
+  CHECK(read("c") == std::pair<std::string, bool>{"https://new/", false});  // created again
+  // a borrowed connection is raw SQL too
+  db.with_connection([&](gocp::Connection& conn) {
+    const gocp::Value url{std::string("https://borrowed/")};
+    conn.query("UPDATE " + table + " SET url = ? WHERE slug = 'b'", {&url, 1}, [](const gocp::Row&) { return true; });
+  });
+  CHECK(read("b") == std::pair<std::string, bool>{"https://borrowed/", false});
+}
+
+TEST_CASE_METHOD(Hooked, "a repository's writes are published once, with their values", "[sqlite][hooks]") {
+  Link a = links.get(c(&Link::slug) == "a");
+  a.url = "https://saved/";
+  links.save(a);
+  REQUIRE(seen.size() == 1);  // the repository's change, not the hook's as well
+  CHECK(seen[0].after.has_value());
+  links.filter(c(&Link::slug) != "a").update(c(&Link::url) = "https://bulk/");
+  CHECK(seen.size() == 3);
+}
+
+TEST_CASE_METHOD(Hooked, "DELETE without WHERE names every row (no truncate optimisation)", "[sqlite][hooks]") {
+  const std::vector<std::int64_t> ids{id_of("a"), id_of("b"), id_of("c")};
+  db.execute("DELETE FROM " + table);
+  REQUIRE(seen.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(seen[i].is_delete());
+    CHECK_FALSE(seen[i].whole_table);
+    CHECK(seen[i].pk == gocp::Value{ids[i]});
+  }
+  CHECK(read("a") == std::pair<std::string, bool>{"https://new/", false});
+}
+
+TEST_CASE_METHOD(Hooked, "REPLACE's implicit deletes invalidate the whole table", "[sqlite][hooks]") {
+  // 'a' holds the slug: REPLACE deletes its row (unreported by the update hook) and inserts 99
+  db.execute("REPLACE INTO " + table + " (id, slug, url) VALUES (99, 'a', 'https://replaced/')");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].whole_table);
+  const auto [url, hit] = read("a");
+  CHECK(url == "https://replaced/");
+  CHECK_FALSE(hit);
+  CHECK(links.get_or_create(c(&Link::slug) == "a").first.id == 99);
+}
+
+TEST_CASE_METHOD(Hooked, "writes to a WITHOUT ROWID table, or one keyed by text, invalidate the whole table",
+                 "[sqlite][hooks]") {
+  gocp::Repository<Tag, gocp::CachedGetOrCreate> tags{db, caches};
+  std::vector<gocp::RowChange> tag_changes;
+  auto sub = db.changes().subscribe(tags.info().table,
+                                    [&](const gocp::RowChange& change) { tag_changes.push_back(change); });
+  for (const bool without_rowid : {true, false}) {
+    INFO("WITHOUT ROWID: " << without_rowid);
+    db.execute("DROP TABLE IF EXISTS " + tags.info().table);
+    db.execute("CREATE TABLE " + tags.info().table + " (name TEXT PRIMARY KEY, uses INTEGER NOT NULL)" +
+               (without_rowid ? " WITHOUT ROWID" : ""));
+    tags.get_or_create(c(&Tag::name) == "cpp", gocp::defaults(c(&Tag::uses) = 1));
+    CHECK(tags.get_or_create(c(&Tag::name) == "cpp").first.uses == 1);  // cached
+    tag_changes.clear();
+    db.execute("UPDATE " + tags.info().table + " SET uses = 2 WHERE name = 'cpp'");
+    REQUIRE(tag_changes.size() == 1);
+    CHECK(tag_changes[0].whole_table);
+    CHECK(tags.get_or_create(c(&Tag::name) == "cpp").first.uses == 2);
+  }
+}
+
+TEST_CASE_METHOD(Hooked, "DDL invalidates the whole table", "[sqlite][hooks]") {
+  CHECK(read("a").second);
+  db.execute("CREATE INDEX writers_link_url ON " + table + " (url)");
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].whole_table);
+  CHECK_FALSE(read("a").second);  // dropped: read again
+  CHECK(read("a").second);
+  db.execute("ALTER TABLE " + table + " ADD COLUMN extra INTEGER");
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[1].whole_table);
+  CHECK_FALSE(read("b").second);
+}
+
+TEST_CASE_METHOD(Hooked, "cached querysets see raw SQL: a pk-only or table-wide change is a miss, then cached again",
+                 "[sqlite][hooks][queries]") {
+  gocp::Repository<Link, gocp::CachedQueries> queries{db, caches};
+  const auto urls = [&] {
+    const auto before = queries.stats().db_queries;
+    std::vector<std::string> out;
+    for (const Link& l : queries.filter(c(&Link::slug) != "none").order_by(c(&Link::slug)).cache().all())
+      out.push_back(l.url);
+    return std::pair{out, queries.stats().db_queries - before};
+  };
+  using Read = std::pair<std::vector<std::string>, std::uint64_t>;
+  CHECK(urls() == Read{{"https://a/", "https://b/", "https://c/"}, 1});
+  CHECK(urls() == Read{{"https://a/", "https://b/", "https://c/"}, 0});  // cached
+  db.execute("UPDATE " + table + " SET url = 'https://raw/' WHERE slug = 'b'");  // pk only: values unknown
+  CHECK(urls() == Read{{"https://a/", "https://raw/", "https://c/"}, 1});
+  CHECK(urls() == Read{{"https://a/", "https://raw/", "https://c/"}, 0});
+  db.execute("REPLACE INTO " + table + " (id, slug, url) VALUES (99, 'c', 'https://replaced/')");  // whole table
+  CHECK(urls() == Read{{"https://a/", "https://raw/", "https://replaced/"}, 1});
+  // a get by any lookup is a cached query too
+  CHECK(queries.get(c(&Link::url) == "https://raw/").slug == "b");
+  CHECK(queries.get(c(&Link::url) == "https://raw/").slug == "b");
+  const auto before = queries.stats().db_queries;
+  db.execute("UPDATE " + table + " SET url = 'https://raw-2/' WHERE slug = 'b'");
+  CHECK_FALSE(queries.find(c(&Link::url) == "https://raw/").has_value());
+  CHECK(queries.stats().db_queries == before + 1);
+}
+
+TEST_CASE("two databases behind one locmem registry: cached querysets never meet", "[identity][queries][sqlite]") {
+  gocp::test::TempDir dir;
+  const auto one = gocp::Database::open(dir.sqlite_url());
+  const auto two = gocp::Database::open(dir.sqlite_url("two.db"));
+  REQUIRE(one.id() != two.id());
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  gocp::Repository<Link, gocp::CachedQueries> first{one, caches}, second{two, caches};
+  first.create_table();
+  second.create_table();
+  first.create({.slug = "home", .url = "https://one/"});
+  second.create({.slug = "home", .url = "https://two/"});
+  for (int i = 0; i < 2; ++i) {  // the second round from the caches: each its own
+    CHECK(first.filter(c(&Link::slug) == "home").cache().all().at(0).url == "https://one/");
+    CHECK(second.filter(c(&Link::slug) == "home").cache().all().at(0).url == "https://two/");
+    CHECK(first.get(c(&Link::slug) == "home").url == "https://one/");
+    CHECK(second.get(c(&Link::slug) == "home").url == "https://two/");
+  }
+  CHECK(first.stats().hits == 2);
+  CHECK(second.stats().hits == 2);
+}
+
+TEST_CASE_METHOD(Hooked, "raw writes of a transaction are published at its commit, dropped by its rollback",
+                 "[sqlite][hooks]") {
+  CHECK_THROWS_AS(db.atomic([&] {
+                    db.execute("UPDATE " + table + " SET url = 'https://rolled-back/'");
+                    throw std::runtime_error("no");
+                  }),
+                  std::runtime_error);
+  CHECK(seen.empty());
+  CHECK(read("a") == std::pair<std::string, bool>{"https://a/", true});
+  // BEGIN ... ROLLBACK in raw SQL too
+  db.with_connection([&](gocp::Connection& conn) {
+    conn.execute("BEGIN");
+    conn.execute("UPDATE " + table + " SET url = 'https://rolled-back/'");
+    conn.execute("ROLLBACK");
+  });
+  CHECK(seen.empty());
+  db.atomic([&] {
+    db.execute("UPDATE " + table + " SET url = 'https://committed/' WHERE slug = 'b'");
+    CHECK(seen.empty());  // not before the commit
+  });
+  REQUIRE(seen.size() == 1);
+  CHECK(read("b") == std::pair<std::string, bool>{"https://committed/", false});
+  CHECK(read("a").second);
+}
+
+// ---- 4. SQLite: writes by other processes and programs (?watch=) ----------------------
+
+namespace {
+
+/// Runs `sql` on `file` with the sqlite3 command-line shell: a writer that is not gocp.
+void sqlite3_cli(const std::filesystem::path& file, const std::string& sql) {
+  const std::string command = "sqlite3 '" + file.string() + "' \"" + sql + "\"";
+  REQUIRE(std::system(command.c_str()) == 0);
+}
+
+/// Runs `sql` on `file` in a forked child through SQLite's C API, and waits for it.
+void forked_writer(const std::filesystem::path& file, const std::string& sql) {
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    sqlite3* conn = nullptr;
+    int rc = sqlite3_open(file.c_str(), &conn);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(conn, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(conn, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(conn);
+    _exit(rc == SQLITE_OK ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+}
+
+/// Two cached links on a SQLite file opened with `?watch=<mode>`.
+struct Watched {
+  gocp::test::TempDir dir;
+  gocp::Database db;
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached links;
+  std::string table;
+
+  explicit Watched(const std::string& mode)
+      : db(gocp::Database::open(dir.sqlite_url() + "?watch=" + mode)), links(db, caches), table(links.info().table) {
+    links.create_table();
+    for (const char* slug : {"hot", "cold"})
+      links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = std::string("https://") + slug + "/"));
+  }
+  std::pair<std::string, bool> read(const char* slug) {
+    const auto hits = links.stats().hits;
+    const std::string url = links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = "https://new/"))
+                                .first.url;
+    return {url, links.stats().hits == hits + 1};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("?watch=strict: a write by the sqlite3 CLI reaches this process's locmem cache at the next read",
+          "[sqlite][watch]") {
+  Watched w("strict");
+  for (int i = 0; i < 2; ++i) {  // the first read may see this process's own creates come back through the log
+    w.read("hot");
+    w.read("cold");
+  }
+  CHECK(w.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  sqlite3_cli(w.dir.file("test.db"), "UPDATE " + w.table + " SET url = 'https://cli/' WHERE slug = 'hot'");
+  CHECK(w.read("hot") == std::pair<std::string, bool>{"https://cli/", false});
+  CHECK(w.read("cold") == std::pair<std::string, bool>{"https://cold/", true});  // only the row written
+  sqlite3_cli(w.dir.file("test.db"), "DELETE FROM " + w.table + " WHERE slug = 'cold'");
+  CHECK(w.read("cold") == std::pair<std::string, bool>{"https://new/", false});  // gone: created again
+}
+
+TEST_CASE("?watch=strict: a cached queryset sees a write by the sqlite3 CLI at the next read", "[sqlite][watch][queries]") {
+  Watched w("strict");
+  gocp::Repository<Link, gocp::CachedQueries> queries{w.db, w.caches};
+  const auto hot = [&] { return queries.filter(c(&Link::slug) == "hot").cache().all().at(0).url; };
+  for (int i = 0; i < 2; ++i) hot();  // this process's own creates may come back through the log first
+  const auto before = queries.stats().db_queries;
+  CHECK(hot() == "https://hot/");
+  CHECK(queries.stats().db_queries == before);  // cached
+  sqlite3_cli(w.dir.file("test.db"), "UPDATE " + w.table + " SET url = 'https://cli/' WHERE slug = 'hot'");
+  CHECK(hot() == "https://cli/");
+  CHECK(queries.stats().db_queries == before + 1);
+}
+
+TEST_CASE("?watch=<ms>: a write by another process is seen within the bound", "[sqlite][watch]") {
+  Watched w("50");
+  for (int i = 0; i < 2; ++i) w.read("hot");
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // past the bound of the reads above
+  w.read("hot");
+  forked_writer(w.dir.file("test.db"), "UPDATE " + w.table + " SET url = 'https://forked/' WHERE slug = 'hot'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  CHECK(w.read("hot").first == "https://forked/");
+}
+
+TEST_CASE("?watch= installs the change log triggers with the table, and off installs none", "[sqlite][watch]") {
+  Watched w("strict");
+  const auto triggers = [](const gocp::Database& db) {
+    std::int64_t n = 0;
+    db.with_connection([&](gocp::Connection& conn) {
+      conn.query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'gocp_log_%'", {},
+                 [&](const gocp::Row& row) {
+                   n = row.integer(0);
+                   return false;
+                 });
+    });
+    return n;
+  };
+  CHECK(triggers(w.db) == 3);
+  gocp::test::TempDir dir;
+  const auto plain = gocp::Database::open(dir.sqlite_url());
+  gocp::Repository<Link>(plain).create_table();
+  CHECK(triggers(plain) == 0);
+  CHECK_THROWS_WITH(gocp::Database::open(dir.sqlite_url() + "?watch=soon"),
+                    Catch::Contains("watch='soon'") && Catch::Contains("strict"));
+  CHECK_THROWS_WITH(gocp::Database::open("sqlite::memory:?watch=strict"), Catch::Contains("in-memory"));
+}
+
+// ---- the history checker ----------------------------------------------------------------
+
+namespace {
+
+/// One operation of the history, its start and end on CLOCK_MONOTONIC (comparable across
+/// processes): a read of `key` that returned `value`, or a write of `value` to `key`.
+struct Op {
+  bool write = false;
+  int key = 0;
+  std::string value;
+  std::int64_t start = 0, end = 0;
+};
+
+std::int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+constexpr int kHistoryKeys = 8;
+
+std::string history_slug(int key) { return "k" + std::to_string(key); }
+
+/// A worker process: `threads` threads on its own Database and locmem cache, each doing
+/// cached reads, repository saves and raw SQL writes for `duration`; the history goes to
+/// `log` (one line per operation), errors to `log`.errors.
+void history_worker(const std::string& url, int process, int threads, std::chrono::milliseconds duration,
+                    const std::filesystem::path& log) {
+  const auto db = gocp::Database::open(url);
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached links{db, caches};
+  std::vector<std::vector<Op>> ops(static_cast<std::size_t>(threads));
+  std::vector<int> errors(static_cast<std::size_t>(threads), 0);
+  std::vector<std::thread> workers;
+  const auto until = std::chrono::steady_clock::now() + duration;
+  for (int t = 0; t < threads; ++t)
+    workers.emplace_back([&, t] {
+      std::uint64_t rng = 0x9e3779b97f4a7c15ull * static_cast<std::uint64_t>(process * 16 + t + 1);
+      int n = 0;
+      while (std::chrono::steady_clock::now() < until) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        const int key = static_cast<int>((rng >> 33) % kHistoryKeys);
+        const int kind = static_cast<int>((rng >> 20) % 4);
+        Op op;
+        op.key = key;
+        try {
+          if (kind < 2) {  // a cached read
+            op.start = monotonic_ns();
+            op.value = links.get_or_create(c(&Link::slug) == history_slug(key)).first.url;
+            op.end = monotonic_ns();
+          } else {
+            op.write = true;
+            op.value = "p" + std::to_string(process) + "t" + std::to_string(t) + "n" + std::to_string(n++);
+            op.start = monotonic_ns();
+            if (kind == 2) {  // through the repository
+              links.filter(c(&Link::slug) == history_slug(key)).update(c(&Link::url) = op.value);
+            } else {  // raw SQL
+              db.execute("UPDATE " + links.info().table + " SET url = '" + op.value + "' WHERE slug = '" +
+                         history_slug(key) + "'");
+            }
+            op.end = monotonic_ns();
+          }
+          ops[static_cast<std::size_t>(t)].push_back(std::move(op));
+        } catch (const std::exception&) {
+          ++errors[static_cast<std::size_t>(t)];  // an error returned to a caller: counted by the checker
+        }
+      }
+    });
+  for (auto& w : workers) w.join();
+  std::FILE* out = std::fopen(log.c_str(), "w");
+  int total_errors = 0;
+  for (int e : errors) total_errors += e;
+  std::fprintf(out, "E %d\n", total_errors);
+  for (const auto& thread_ops : ops)
+    for (const Op& op : thread_ops)
+      std::fprintf(out, "%c %d %s %lld %lld\n", op.write ? 'W' : 'R', op.key, op.value.c_str(),
+                   static_cast<long long>(op.start), static_cast<long long>(op.end));
+  std::fclose(out);
+}
+
+struct HistoryVerdict {
+  std::size_t reads = 0, writes = 0, stale = 0, phantom = 0;
+  int errors = 0;
+};
+
+/// Stale: a read returned a value that a write strictly after the one that wrote it had
+/// overwritten before the read began. Phantom: a value no write produced.
+HistoryVerdict check_history(const std::vector<Op>& ops, int errors) {
+  HistoryVerdict v;
+  v.errors = errors;
+  std::map<std::pair<int, std::string>, const Op*> writer;  // (key, value) -> the write of it
+  for (const Op& op : ops)
+    if (op.write) {
+      ++v.writes;
+      writer[{op.key, op.value}] = &op;
+    }
+  for (const Op& read : ops) {
+    if (read.write) continue;
+    ++v.reads;
+    const Op* w1 = nullptr;
+    if (read.value != "init") {
+      auto it = writer.find({read.key, read.value});
+      if (it == writer.end()) {
+        ++v.phantom;
+        continue;
+      }
+      w1 = it->second;
+    }
+    for (const Op& w2 : ops)
+      if (w2.write && w2.key == read.key && w2.end < read.start && (!w1 || w1->end < w2.start)) {
+        ++v.stale;
+        break;
+      }
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
+          "[sqlite][history]") {
+  gocp::test::TempDir dir;
+  const std::string url = dir.sqlite_url() + "?watch=strict";
+  {
+    const auto db = gocp::Database::open(url);
+    gocp::Repository<Link> links{db};
+    links.create_table();
+    for (int key = 0; key < kHistoryKeys; ++key)
+      links.create(Link{0, history_slug(key), "init"});
+  }
+  constexpr int processes = 2, threads = 2;
+  const auto duration = std::chrono::milliseconds(1500);
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      int status = 0;
+      try {
+        history_worker(url, p, threads, duration, dir.file("history-" + std::to_string(p)));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "history worker %d: %s\n", p, e.what());
+        status = 1;
+      }
+      _exit(status);
+    }
+    children.push_back(child);
+  }
+  for (pid_t child : children) {
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    INFO("exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1) << ", signal "
+                        << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  std::vector<Op> ops;
+  int errors = 0;
+  for (int p = 0; p < processes; ++p) {
+    std::FILE* in = std::fopen(dir.file("history-" + std::to_string(p)).c_str(), "r");
+    REQUIRE(in);
+    int e = 0;
+    REQUIRE(std::fscanf(in, "E %d\n", &e) == 1);
+    errors += e;
+    char kind = 0;
+    int key = 0;
+    char value[128];
+    long long start = 0, end = 0;
+    while (std::fscanf(in, " %c %d %127s %lld %lld", &kind, &key, value, &start, &end) == 5)
+      ops.push_back(Op{kind == 'W', key, value, start, end});
+    std::fclose(in);
+  }
+  const HistoryVerdict v = check_history(ops, errors);
+  INFO("operations " << ops.size() << ": reads " << v.reads << ", writes " << v.writes << ", stale " << v.stale
+                     << ", phantom " << v.phantom << ", errors " << v.errors);
+  std::printf("history (strict, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu, "
+              "phantom %zu, errors %d\n",
+              processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale, v.phantom,
+              v.errors);
+  CHECK(v.reads > 100);
+  CHECK(v.writes > 100);
+  CHECK(v.stale == 0);
+  CHECK(v.phantom == 0);
+  CHECK(v.errors == 0);
+}
