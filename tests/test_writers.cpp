@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <map>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,11 @@
 #include <gocp/backends/redis.hpp>
 
 #include "support/redis_server.hpp"
+#endif
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+#include <gocp/backends/memcached.hpp>
+
+#include "support/memcached_server.hpp"
 #endif
 
 using gocp::c;
@@ -315,17 +321,39 @@ TEST_CASE_METHOD(Hooked, "writes to a WITHOUT ROWID table, or one keyed by text,
   }
 }
 
-TEST_CASE_METHOD(Hooked, "DDL invalidates the whole table", "[sqlite][hooks]") {
+TEST_CASE_METHOD(Hooked, "a kept statement that SQLite prepares again after a schema change names what it now writes",
+                 "[sqlite][hooks]") {
+  gocp::Repository<Tag, gocp::CachedGetOrCreate> tags{db, caches};
+  const std::string drop = "DROP TABLE IF EXISTS " + tags.info().table;
+  db.execute(drop);  // kept while the table is absent: it writes nothing
+  tags.create_table();
+  tags.get_or_create(c(&Tag::name) == "cpp", gocp::defaults(c(&Tag::uses) = 1));
+  CHECK(tags.get_or_create(c(&Tag::name) == "cpp").first.uses == 1);  // cached
+  db.execute(drop);  // the kept statement, prepared again by SQLite: now it drops the table
+  tags.create_table();
+  const auto [tag, created] = tags.get_or_create(c(&Tag::name) == "cpp", gocp::defaults(c(&Tag::uses) = 5));
+  CHECK(created);  // not the dropped row from the cache
+  CHECK(tag.uses == 5);
+}
+
+TEST_CASE_METHOD(Hooked, "ALTER TABLE and DROP TABLE invalidate the whole table, CREATE TABLE and indexes nothing",
+                 "[sqlite][hooks]") {
   CHECK(read("a").second);
-  db.execute("CREATE INDEX writers_link_url ON " + table + " (url)");
+  db.execute("CREATE INDEX writers_link_url ON " + table + " (url)");  // no row changes
+  db.execute("DROP INDEX writers_link_url");
+  db.execute("CREATE TABLE IF NOT EXISTS " + table + " (id INTEGER PRIMARY KEY)");  // exists: nothing happens
+  CHECK(seen.empty());
+  CHECK(read("a").second);  // still cached
+  db.execute("ALTER TABLE " + table + " ADD COLUMN extra INTEGER");
   REQUIRE(seen.size() == 1);
   CHECK(seen[0].whole_table);
   CHECK_FALSE(read("a").second);  // dropped: read again
   CHECK(read("a").second);
-  db.execute("ALTER TABLE " + table + " ADD COLUMN extra INTEGER");
+  db.execute("DROP TABLE " + table);
   REQUIRE(seen.size() == 2);
   CHECK(seen[1].whole_table);
-  CHECK_FALSE(read("b").second);
+  links.create_table();
+  CHECK(read("a") == std::pair<std::string, bool>{"https://new/", false});  // the old row is gone from the cache too
 }
 
 TEST_CASE_METHOD(Hooked, "cached querysets see raw SQL: a pk-only or table-wide change is a miss, then cached again",
@@ -536,13 +564,13 @@ constexpr int kHistoryKeys = 8;
 
 std::string history_slug(int key) { return "k" + std::to_string(key); }
 
-/// A worker process: `threads` threads on its own Database and locmem cache, each doing
-/// cached reads, repository saves and raw SQL writes for `duration`; the history goes to
-/// `log` (one line per operation), errors to `log`.errors.
-void history_worker(const std::string& url, int process, int threads, std::chrono::milliseconds duration,
-                    const std::filesystem::path& log) {
+/// A worker process: `threads` threads on its own Database and cache (`cache_url` for both
+/// aliases), each doing cached reads, repository saves and raw SQL writes for `duration`;
+/// the history goes to `log` (one line per operation, the errors returned first).
+void history_worker(const std::string& url, const std::string& cache_url, int process, int threads,
+                    std::chrono::milliseconds duration, const std::filesystem::path& log) {
   const auto db = gocp::Database::open(url);
-  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  gocp::CacheRegistry caches{{"default", cache_url}, {"writers.link", cache_url}};
   Cached links{db, caches};
   std::vector<std::vector<Op>> ops(static_cast<std::size_t>(threads));
   std::vector<int> errors(static_cast<std::size_t>(threads), 0);
@@ -630,21 +658,20 @@ HistoryVerdict check_history(const std::vector<Op>& ops, int errors) {
   return v;
 }
 
-}  // namespace
 
-TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
-          "[sqlite][history]") {
+/// Runs `processes` x `threads` history workers (forked) on a fresh SQLite file opened with
+/// `?watch=strict`, each with its own `cache_url` caches, while `fault` runs here; reads
+/// their logs and checks the history.
+HistoryVerdict run_history(const char* name, const std::string& cache_url, int processes, int threads,
+                           std::chrono::milliseconds duration, const std::function<void()>& fault = {}) {
   gocp::test::TempDir dir;
   const std::string url = dir.sqlite_url() + "?watch=strict";
   {
     const auto db = gocp::Database::open(url);
     gocp::Repository<Link> links{db};
     links.create_table();
-    for (int key = 0; key < kHistoryKeys; ++key)
-      links.create(Link{0, history_slug(key), "init"});
+    for (int key = 0; key < kHistoryKeys; ++key) links.create(Link{0, history_slug(key), "init"});
   }
-  constexpr int processes = 2, threads = 2;
-  const auto duration = std::chrono::milliseconds(1500);
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
     const pid_t child = fork();
@@ -652,7 +679,7 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
     if (child == 0) {
       int status = 0;
       try {
-        history_worker(url, p, threads, duration, dir.file("history-" + std::to_string(p)));
+        history_worker(url, cache_url, p, threads, duration, dir.file("history-" + std::to_string(p)));
       } catch (const std::exception& e) {
         std::fprintf(stderr, "history worker %d: %s\n", p, e.what());
         status = 1;
@@ -661,6 +688,7 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
     }
     children.push_back(child);
   }
+  if (fault) fault();
   for (pid_t child : children) {
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
@@ -685,15 +713,78 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
     std::fclose(in);
   }
   const HistoryVerdict v = check_history(ops, errors);
-  INFO("operations " << ops.size() << ": reads " << v.reads << ", writes " << v.writes << ", stale " << v.stale
-                     << ", phantom " << v.phantom << ", errors " << v.errors);
-  std::printf("history (strict, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu, "
+  std::printf("history (%s, strict, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu, "
               "phantom %zu, errors %d\n",
-              processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale, v.phantom,
-              v.errors);
+              name, processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale,
+              v.phantom, v.errors);
+  return v;
+}
+
+void check_clean(const HistoryVerdict& v) {
+  INFO("reads " << v.reads << ", writes " << v.writes << ", stale " << v.stale << ", phantom " << v.phantom
+                << ", errors " << v.errors);
   CHECK(v.reads > 100);
   CHECK(v.writes > 100);
   CHECK(v.stale == 0);
   CHECK(v.phantom == 0);
   CHECK(v.errors == 0);
 }
+
+}  // namespace
+
+TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
+          "[sqlite][history]") {
+  check_clean(run_history("locmem", "locmem:///", 2, 2, std::chrono::milliseconds(1500)));
+}
+
+#ifdef GOCP_TEST_HAVE_REDIS
+// Issue 21's history: a write whose process cannot reach the cache (its circuit open)
+// leaves its invalidation remembered in that process only; every other process reads
+// the change log before a cached read and delivers it itself.
+TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), one Redis paused, out of memory, "
+          "its scripts flushed, killed and restarted mid-run: no stale read, no error",
+          "[sqlite][history][redis]") {
+  using namespace std::chrono_literals;
+  gocp::test::RedisServer redis;
+  const std::string cache_url = redis.url("timeout_ms=100&connect_timeout_ms=100&retry_ms=50&max_retry_ms=200");
+  const HistoryVerdict v = run_history("redis, faults", cache_url, 3, 2, 3500ms, [&] {
+    std::this_thread::sleep_for(500ms);
+    redis.pause();  // past the timeout: circuits open while writes go on
+    std::this_thread::sleep_for(500ms);
+    redis.resume();
+    std::this_thread::sleep_for(400ms);
+    redis.command("CONFIG SET maxmemory-policy noeviction");
+    redis.command("CONFIG SET maxmemory 1");  // every write refused (OOM), reads still answered
+    std::this_thread::sleep_for(400ms);
+    redis.command("CONFIG SET maxmemory 0");
+    std::this_thread::sleep_for(300ms);
+    redis.command("SCRIPT FLUSH");
+    std::this_thread::sleep_for(300ms);
+    redis.kill();  // entries and versions gone, then back empty
+    std::this_thread::sleep_for(300ms);
+    redis.restart();
+  });
+  check_clean(v);
+}
+#endif
+
+#ifdef GOCP_TEST_HAVE_MEMCACHED
+TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), one memcached paused, killed and "
+          "restarted mid-run: no stale read, no error",
+          "[sqlite][history][memcached]") {
+  using namespace std::chrono_literals;
+  gocp::test::MemcachedServer memcached;
+  const std::string cache_url = memcached.url("timeout_ms=100&connect_timeout_ms=100&retry_ms=50&max_retry_ms=200");
+  const HistoryVerdict v = run_history("memcached, faults", cache_url, 3, 2, 2500ms, [&] {
+    std::this_thread::sleep_for(500ms);
+    memcached.pause();
+    std::this_thread::sleep_for(500ms);
+    memcached.resume();
+    std::this_thread::sleep_for(400ms);
+    memcached.kill();
+    std::this_thread::sleep_for(300ms);
+    memcached.restart();
+  });
+  check_clean(v);
+}
+#endif

@@ -113,6 +113,7 @@ class SqliteConnection final : public Connection {
   void execute(std::string_view sql) override {
     const Statement& s = prepare(sql, [&](std::string& text) { text = sql; });
     if (s.parameters) sqlite3_clear_bindings(s.st.get());  // a placeholder is NULL, as query() binds it
+    preparing_.clear();  // what the authorizer sees from here on is a re-prepare of `s`
     step_through(s.st.get());
     ran(s);
   }
@@ -199,14 +200,19 @@ class SqliteConnection final : public Connection {
   /// A table a statement writes, as the authorizer saw it when the statement was prepared.
   struct Touch {
     std::string table;
-    /// Which rows the update hook cannot tell: DDL, or a REPLACE's implicit deletes.
+    /// Which rows the update hook cannot tell: DROP TABLE, ALTER TABLE, or a REPLACE's
+    /// implicit deletes.
     bool whole_table = false;
+    /// DDL: the table's shape may change. CREATE TABLE and CREATE / DROP INDEX change no
+    /// row (a new table has none cached), so they invalidate nothing.
     bool ddl = false;
   };
   struct Statement {
     std::unique_ptr<sqlite3_stmt, Finalizer> st;
     int parameters;  ///< sqlite3_bind_parameter_count
-    std::vector<Touch> touches;  ///< the tables it writes (none for a read)
+    /// The tables it writes (none for a read); taken again when SQLite re-prepares it
+    /// (after a schema change), whose authorizer calls then run inside a step.
+    mutable std::vector<Touch> touches;
   };
   static constexpr std::size_t kMaxCachedStatements = 256;
 
@@ -264,6 +270,7 @@ class SqliteConnection final : public Connection {
     for (std::size_t i = 0; i < params.size(); ++i) bind(st, static_cast<int>(i) + 1, *params[i]);
     for (int i = static_cast<int>(params.size()); i < s.parameters; ++i) sqlite3_bind_null(st, i + 1);
     const Rows row{st};
+    preparing_.clear();  // what the authorizer sees from here on is a re-prepare of `s`
     for (;;) {
       const int rc = sqlite3_step(st);
       if (rc == SQLITE_ROW) {
@@ -297,9 +304,7 @@ class SqliteConnection final : public Connection {
     const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                       &st, nullptr);
     if (rc != SQLITE_OK) fail(rc, sql);
-    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st), std::move(preparing_)};
-    if (!entry.touches.empty() && mentions_replace(sql))
-      for (Touch& t : entry.touches) t.whole_table = true;
+    Statement entry{decltype(Statement::st)(st), sqlite3_bind_parameter_count(st), taken_touches(sql)};
     return remember(*statements_.emplace(std::string(key), std::move(entry)).first);
   }
 
@@ -365,7 +370,7 @@ class SqliteConnection final : public Connection {
       sqlite3_int64 rowid;
     };
     std::vector<RowWrite> rows;
-    bool empty() const noexcept { return tables.empty(); }
+    bool empty() const noexcept { return tables.empty() && ddl.empty(); }
     std::uint32_t table(std::string_view name) {
       for (std::uint32_t i = 0; i < tables.size(); ++i)  // a transaction writes a few tables
         if (tables[i] == name) return i;
@@ -403,31 +408,33 @@ class SqliteConnection final : public Connection {
   /// so the update hook names every row `DELETE FROM t` removes.
   static int on_authorize(void* self, int action, const char* a, const char* b, const char* database, const char*) {
     auto& touches = static_cast<SqliteConnection*>(self)->preparing_;
-    const auto touch = [&](const char* table, bool ddl, const char* in = nullptr) {
+    const auto touch = [&](const char* table, bool ddl, bool whole_table, const char* in = nullptr) {
       if (unwatched(in ? in : database, table)) return;
-      touches.push_back({table, ddl, ddl});
+      touches.push_back({table, whole_table, ddl});
     };
     switch (action) {
       case SQLITE_DELETE: {
         // DROP TABLE asks for DELETE on its table right after DROP_TABLE: IGNORE would skip the drop
         const bool dropping = !touches.empty() && touches.back().ddl && a && touches.back().table == a;
-        touch(a, false);
+        touch(a, false, false);
         return unwatched(database, a) || dropping ? SQLITE_OK : SQLITE_IGNORE;
       }
       case SQLITE_INSERT:
       case SQLITE_UPDATE:
-        touch(a, false);
+        touch(a, false, false);
         break;
       case SQLITE_CREATE_TABLE:
+        touch(a, true, false);
+        break;
       case SQLITE_DROP_TABLE:
-        touch(a, true);
+        touch(a, true, true);
         break;
       case SQLITE_ALTER_TABLE:  // (database, table)
-        touch(b, true, a);
+        touch(b, true, true, a);
         break;
       case SQLITE_CREATE_INDEX:  // (index, table)
       case SQLITE_DROP_INDEX:
-        touch(b, true);
+        touch(b, true, false);
         break;
       default:
         break;
@@ -448,15 +455,26 @@ class SqliteConnection final : public Connection {
     return false;
   }
 
+  /// The tables the statement of text `sql` writes, as the authorizer saw it prepared.
+  std::vector<Touch> taken_touches(std::string_view sql) {
+    std::vector<Touch> touches = std::move(preparing_);
+    preparing_.clear();
+    if (!touches.empty() && mentions_replace(sql))
+      for (Touch& t : touches) t.whole_table = true;
+    return touches;
+  }
+
   /// After a statement `s` ran: its tables are noted (unless a repository ran it), and
   /// what its transaction wrote is published if it has committed.
   void ran(const Statement& s) {
+    if (!preparing_.empty()) s.touches = taken_touches(sqlite3_sql(s.st.get()));  // SQLite re-prepared it
     if (!s.touches.empty() && reported_writes_depth() == 0) {
       for (const Touch& t : s.touches) {
-        const auto i = pending_.table(t.table);
-        pending_.whole_table[i] = static_cast<char>(pending_.whole_table[i] || t.whole_table);
         if (t.ddl && std::find(pending_.ddl.begin(), pending_.ddl.end(), t.table) == pending_.ddl.end())
           pending_.ddl.push_back(t.table);
+        if (t.ddl && !t.whole_table) continue;  // its shape only: no row changed
+        const auto i = pending_.table(t.table);
+        pending_.whole_table[i] = static_cast<char>(pending_.whole_table[i] || t.whole_table);
       }
     }
     publish_if_committed();
@@ -502,7 +520,7 @@ class SqliteConnection final : public Connection {
       c.has_row = row.op != SQLITE_DELETE;
     }
     flush_whole_tables_up_to(static_cast<std::uint32_t>(writes.tables.size()));
-    stream->publish_many(changes);
+    if (!changes.empty()) stream->publish_many(changes);
   }
 
   /// Installs the change log's triggers on each of `tables` that exists and lacks them
