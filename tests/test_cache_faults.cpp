@@ -247,6 +247,23 @@ TEST_CASE("a paused server costs one timeout, then calls are skipped until a pro
   CHECK_FALSE(health.open);
 }
 
+TEST_CASE("killed and restarted: the first probe past the backoff reaches the server", "[faults][breaker]") {
+  Server server;
+  gocp::CacheRegistry caches{{"c", fault_url(server, "restart-probe")}};
+  gocp::Cache& cache = caches.cache("c");
+  auto& shared = dynamic_cast<gocp::SharedCache&>(cache);
+  cache.set("k", "v");
+  server.kill();
+  CHECK_THROWS_AS(cache.get("k"), gocp::CacheError);  // the failure opens the circuit
+  server.restart();  // empty, and listening again when this returns
+  std::this_thread::sleep_for(250ms);  // past the backoff (at most max_retry_ms=200)
+  const auto probes = shared.health().probes;
+  cache.set("k", "again");  // the probe, then the call
+  CHECK(shared.health().probes == probes + 1);
+  CHECK_FALSE(shared.health().open);
+  CHECK(cache.get("k") == std::optional<std::string>("again"));
+}
+
 TEST_CASE("more lost writes than max_pending: the probe deletes every key of the alias", "[faults][breaker]") {
   Server server;
   gocp::CacheRegistry caches{{"c", fault_url(server, "retire") + "&max_pending=3"},

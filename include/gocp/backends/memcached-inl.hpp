@@ -239,6 +239,13 @@ class MemcachedCache final : public SharedCache {
  private:
   using Pool = detail::HandlePool<detail::MemcachedPtr>;
 
+  /// A handle that saw the server fail keeps it marked failed ("SERVER HAS FAILED AND IS
+  /// DISABLED UNTIL TIMED RETRY") for a second or more, even after the server is back:
+  /// after any failure every pooled handle is replaced, when next seen, by a fresh clone
+  /// of the master (which never talks to a server), so the first probe after a restart
+  /// reaches it.
+  void on_failure() noexcept override { pool_.retire_all(); }
+
   detail::MemcachedPtr clone() {
     detail::MemcachedPtr c(memcached_clone(nullptr, master_.get()));
     if (!c) throw std::bad_alloc();

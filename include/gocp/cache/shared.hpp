@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -447,26 +448,36 @@ class SharedCache : public Cache {
           return true;
         }
         {
+          // taken out, not copied: a key remembered again while these are deleted (a new
+          // write of a row already pending) stays pending for the next round, so an entry
+          // refilled in between is deleted too
           std::lock_guard lock(mutex_);
           all = retire_all_;
-          keys.assign(pending_.begin(), pending_.end());
+          retire_all_ = false;
+          keys.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(pending_.end()));
+          pending_.clear();
         }
-        if (all) {
-          erase_all();
-          emit({.kind = Event::Kind::invalidations_flushed,
-                .detail = "more invalidations were remembered than max_pending: every key of the alias deleted"});
-        } else {
-          for (std::size_t at = 0; at < keys.size(); at += 512) {
-            const std::size_t n = std::min<std::size_t>(512, keys.size() - at);
-            erase(std::span<const std::string>(keys.data() + at, n));
+        try {
+          if (all) {
+            erase_all();
+            emit({.kind = Event::Kind::invalidations_flushed,
+                  .detail = "more invalidations were remembered than max_pending: every key of the alias deleted"});
+          } else {
+            for (std::size_t at = 0; at < keys.size(); at += 512) {
+              const std::size_t n = std::min<std::size_t>(512, keys.size() - at);
+              erase(std::span<const std::string>(keys.data() + at, n));
+            }
           }
+        } catch (...) {  // not delivered: remembered again (the keys, or everything)
+          std::lock_guard lock(mutex_);
+          if (all) retire_all_ = true;
+          remember(keys);
+          throw;
         }
         std::lock_guard lock(mutex_);
         if (all) {
-          retire_all_ = false;
           ++health_.retired;
         } else {
-          for (const auto& k : keys) pending_.erase(k);
           health_.redelivered += keys.size();
           delivered += keys.size();
         }
