@@ -502,6 +502,28 @@ void hit(benchmark::State& state) { run_peers(state, 64, false, true, false, [] 
 /// MISS: a new key per call, so SELECT (nothing), BEGIN IMMEDIATE, INSERT ... RETURNING, COMMIT.
 void miss(benchmark::State& state) { run_peers(state, 16, true, true, false, [] { return NewKeys{}; }); }
 
+/// MISS with `?watch=strict` against the same without: each written row also leaves a row
+/// in the change log (its trigger), what watching other writers costs a write. The same
+/// keys and statements on both sides, each on its own seeded file.
+void miss_watch(benchmark::State& state) {
+  auto plain_db = open_gocp(make_database(true));
+  auto watched_db = gocp::Database::open(url_of(make_database(true)) + "?busy_timeout_ms=" +
+                                         std::to_string(kBusyTimeoutMs) + "&watch=strict");
+  const Authors plain{plain_db}, watched{watched_db};
+  watched.create_table();  // installs the change log's triggers on the seeded table
+  NewKeys plain_keys, watched_keys;
+  run_sides(
+      state, 16, true, std::array{"gocp", "gocp_watch"},
+      [&] {
+        const auto& [first, last] = plain_keys.next();
+        return plain.get_or_create(c(&Author::first_name) == first && c(&Author::last_name) == last);
+      },
+      [&] {
+        const auto& [first, last] = watched_keys.next();
+        return watched.get_or_create(c(&Author::first_name) == first && c(&Author::last_name) == last);
+      });
+}
+
 /// HIT inside one open transaction on each side: without the per-statement lock/unlock
 /// system calls of autocommit reads, SQLite's share shrinks and each library's own CPU
 /// cost shows.
@@ -691,6 +713,7 @@ int main(int argc, char** argv) {
   for (auto& [name, fn] : std::initializer_list<std::pair<const char*, void (*)(benchmark::State&)>>{
            {"hit", hit},
            {"miss", miss},
+           {"miss_watch", miss_watch},
            {"hit_in_transaction", hit_in_transaction},
            {"hit_one_key", hit_one_key},
            {"hit_prebuilt_lookup", hit_prebuilt_lookup},
@@ -717,6 +740,8 @@ int main(int argc, char** argv) {
   reporter.print_side_ratios("hit, Zipf keys", "hit", sides);
   reporter.print_side_ratios("miss, new key per call", "miss", sides);
   reporter.print_side_ratios("hit inside one transaction, Zipf keys", "hit_in_transaction", sides);
+  reporter.print_side_ratios("miss, ?watch=strict (its trigger logs each row) vs without", "miss_watch",
+                             {"gocp", "gocp_watch"});
   reporter.print_side_ratios("insert, own transaction each (raw sqlite3)", "insert_pk_autocommit",
                              {"rowid", "autoincrement"});
   reporter.print_side_ratios("insert, all in one transaction (raw sqlite3)", "insert_pk_in_transaction",

@@ -8,6 +8,10 @@
 //          thread) then an insert into the map; a save is the same read, UPDATE of every
 //          column by id, then erase of the key.
 //
+// Watching other writers (`service_watch_strict`, `service_watch_50`): gocp as above on a
+// URL with `?watch=strict` / `?watch=50` (SQLite's change log: triggers on the table, a
+// check before each cached read) against the same gocp without it, today's hit.
+//
 // And uncached (`service_uncached`), the same keys and threads with no cache on either side:
 //
 //   gocp   Repository<Author> (no policy, no cache): get_or_create hits; a write is
@@ -44,6 +48,8 @@ using namespace gocp::bench::service;
 
 constexpr double kTarget = 1.2;
 constexpr double kUncachedTarget = 1.1;
+constexpr double kWatchStrictTarget = 2.0;   // issue 20: strict <= 2x today's hit
+constexpr double kWatchBoundedTarget = 1.1;  // bounded <= 1.1x
 
 class CacheAside {
  public:
@@ -145,6 +151,16 @@ BENCHMARK(service)->Name("service")->Arg(kSaveEvery)->UseManualTime()->Unit(benc
 // diagnostic: the same without saves (every operation a hit, nothing invalidated)
 BENCHMARK(service)->Name("service_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
 
+/// gocp watching other writers (`options`) against gocp without: what the watch costs.
+void service_watch(benchmark::State& state, const char* options) {
+  GocpSide watching{"locmem:///?max_entries=200000", "locmem:///?max_entries=200000", options};
+  GocpSide today{"locmem:///?max_entries=200000", "locmem:///?max_entries=200000"};
+  run_service(state, watching, today);
+}
+
+BENCHMARK_CAPTURE(service_watch, strict, "?watch=strict")->Name("service_watch_strict")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
+BENCHMARK_CAPTURE(service_watch, bounded, "?watch=50")->Name("service_watch_50")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
+
 BENCHMARK(service_uncached)->Name("service_uncached")->Arg(kSaveEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
 BENCHMARK(service_uncached)->Name("service_uncached_reads_only")->Arg(0)->UseManualTime()->Unit(benchmark::kNanosecond);
 
@@ -155,6 +171,10 @@ int main(int argc, char** argv) {
   if (!gocp::bench::run_benchmarks(argc, argv, reporter)) return 1;
   reporter.print_paired_ratio("service (gocp locmem / hand-written cache-aside map), per operation", "service", kTarget);
   reporter.print_paired_ratio("service, reads only (diagnostic)", "service_reads_only");
+  reporter.print_paired_ratio("service, ?watch=strict (gocp watching / gocp today), per operation",
+                              "service_watch_strict", kWatchStrictTarget);
+  reporter.print_paired_ratio("service, ?watch=50 (gocp watching / gocp today), per operation", "service_watch_50",
+                              kWatchBoundedTarget);
   reporter.print_paired_ratio("service uncached (gocp get_or_create / raw sqlite3, no cache), per operation",
                               "service_uncached", kUncachedTarget);
   reporter.print_paired_ratio("service uncached, reads only (diagnostic)", "service_uncached_reads_only");

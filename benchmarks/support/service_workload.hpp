@@ -215,10 +215,15 @@ struct Side {
 /// the lookups (`default`) and objects aliases on the URLs given; saves through the
 /// repository (the change stream invalidates).
 struct GocpSide final : Side {
-  GocpSide(const std::string& lookups_url, const std::string& objects_url)
-      : caches{{"default", lookups_url}, {"library.author", objects_url}} {}
+  /// `url_options`: appended to the database's URL (`?watch=strict`: then create_table()
+  /// installs the change log's triggers on the seeded table).
+  GocpSide(const std::string& lookups_url, const std::string& objects_url, const std::string& url_options = "")
+      : db(gocp::Database::open("sqlite:///" + make_database() + url_options)),
+        caches{{"default", lookups_url}, {"library.author", objects_url}} {
+    if (!url_options.empty()) authors.create_table();
+  }
 
-  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
+  gocp::Database db;
   gocp::CacheRegistry caches;
   gocp::Repository<Author, gocp::CachedGetOrCreate> authors{db, caches};
   std::atomic<bool> created{false};  ///< a get_or_create created a row: the workload should only hit
