@@ -518,6 +518,47 @@ TEST_CASE("?watch=<ms>: a write by another process is seen within the bound", "[
   CHECK(w.read("hot").first == "https://forked/");
 }
 
+TEST_CASE("?watch=: readers keep the log short, and a reader the trimming passed invalidates every logged table",
+          "[sqlite][watch]") {
+  Watched w("strict&watch_log_rows=100");
+  for (int i = 0; i < 2; ++i) w.read("hot");
+  CHECK(w.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  const std::string url = w.dir.sqlite_url() + "?watch=strict&watch_log_rows=100";
+  // another process: changes hot, writes 300 more rows, then reads (and so trims the log)
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int status = 0;
+    try {
+      const auto db = gocp::Database::open(url);
+      gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+      Cached links{db, caches};
+      links.filter(c(&Link::slug) == "hot").update(c(&Link::url) = "https://child/");
+      for (int i = 0; i < 300; ++i) links.create(Link{0, "c" + std::to_string(i), "https://c/"});
+      links.get_or_create(c(&Link::slug) == "cold");  // a cached read: the log is read, then trimmed
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      status = 1;
+    }
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  std::int64_t logged = 0;
+  w.db.with_connection([&](gocp::Connection& conn) {
+    conn.query("SELECT COUNT(*) FROM gocp_changes", {}, [&](const gocp::Row& row) {
+      logged = row.integer(0);
+      return false;
+    });
+  });
+  CHECK(logged <= 110);  // trimmed to the last 100 rows (and the few written since)
+  CHECK(logged >= 100);
+  // hot's change was trimmed before this process read it: the gap flushes the table
+  CHECK(w.read("hot") == std::pair<std::string, bool>{"https://child/", false});
+  CHECK(w.read("cold") == std::pair<std::string, bool>{"https://cold/", false});
+}
+
 TEST_CASE("?watch= installs the change log triggers with the table, and off installs none", "[sqlite][watch]") {
   Watched w("strict");
   const auto triggers = [](const gocp::Database& db) {

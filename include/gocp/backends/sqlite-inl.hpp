@@ -634,11 +634,17 @@ class SqliteConnection final : public Connection {
 /// committed since the last check; only then is the log read, from the last sequence
 /// seen. Strict (`bound` 0): checked before every cached read. Bounded: at most once
 /// per `bound`, so a cached read is at most `bound` staler than the database.
+///
+/// The log keeps about `kept_rows` rows: each reader deletes older ones, without waiting
+/// for the write lock (busy: next time). A reader further behind than that finds a gap
+/// in the sequence (a committed sequence is dense: SQLite has one writer, and a rolled
+/// back insert gives its number back) and invalidates every logged table whole.
 class SqliteChangeLog {
  public:
   SqliteChangeLog(const std::string& path, int busy_timeout_ms, std::chrono::milliseconds bound,
-                  std::shared_ptr<ChangeStream> stream, std::string url)
-      : bound_(bound), stream_(std::move(stream)), url_(std::move(url)) {
+                  std::int64_t kept_rows, std::shared_ptr<ChangeStream> stream, std::string url)
+      : bound_(bound), kept_rows_(kept_rows), busy_timeout_ms_(busy_timeout_ms), stream_(std::move(stream)),
+        url_(std::move(url)) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw);
@@ -776,7 +782,9 @@ class SqliteChangeLog {
     std::vector<RowChange> changes;
     int rc = 0;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      last_seq_ = sqlite3_column_int64(st.get(), 0);
+      const std::int64_t seq = sqlite3_column_int64(st.get(), 0);
+      if (seq != last_seq_ + 1 && changes.empty()) whole_logged_tables(changes);  // trimmed past us: lost rows
+      last_seq_ = seq;
       RowChange& c = changes.emplace_back();
       c.table.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
                      static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
@@ -794,9 +802,42 @@ class SqliteChangeLog {
     std::stable_sort(changes.begin(), changes.end(),
                      [](const RowChange& x, const RowChange& y) { return x.table < y.table; });
     stream_->publish_many(changes);
+    if (last_seq_ - kept_rows_ >= trimmed_to_ + kept_rows_ / 10) trim();
+  }
+
+  /// A table-wide change of every table that has the log's triggers, into `changes`.
+  void whole_logged_tables(std::vector<RowChange>& changes) {
+    Statement st;
+    if (!prepared(st, "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
+                      "'gocp\\_log\\_%' ESCAPE '\\'"))
+      fail("read");
+    int rc = 0;
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+      RowChange& c = changes.emplace_back();
+      c.table.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
+                     static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 0)));
+      c.had_row = c.has_row = c.whole_table = true;
+    }
+    if (rc != SQLITE_DONE) fail("read");
+  }
+
+  /// Deletes the log's rows older than the last `kept_rows_`, if the write lock is free
+  /// now (a reader does not wait for writers: busy, it tries again later).
+  void trim() {
+    auto& st = prepared(trim_st_, "DELETE FROM gocp_changes WHERE seq <= ?1");
+    if (!st) return;
+    const std::int64_t below = last_seq_ - kept_rows_;
+    sqlite3_bind_int64(st.get(), 1, below);
+    sqlite3_busy_timeout(db_.get(), 0);
+    const int rc = sqlite3_step(st.get());
+    sqlite3_reset(st.get());
+    sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
+    if (rc == SQLITE_DONE) trimmed_to_ = below;
   }
 
   const std::chrono::milliseconds bound_;
+  const std::int64_t kept_rows_;
+  const int busy_timeout_ms_;
   std::shared_ptr<ChangeStream> stream_;
   std::string url_;
   std::mutex mutex_;  ///< one check at a time: the connection and the positions below are its
@@ -810,9 +851,10 @@ class SqliteChangeLog {
   std::condition_variable ticker_wakes_;
   bool stopping_ = false;  ///< under ticker_mutex_
   std::unique_ptr<sqlite3, SqliteCloser> db_;
-  Statement version_st_, log_st_;  // declared after db_: finalized before it is closed
+  Statement version_st_, log_st_, trim_st_;  // declared after db_: finalized before it is closed
   std::int64_t data_version_ = 0;
   std::int64_t last_seq_ = 0;
+  std::int64_t trimmed_to_ = 0;  ///< this reader's last trim: rows up to it deleted
   std::thread ticker_;  ///< bounded: raises due_ every bound_; last, so it starts after the rest is made
 };
 
@@ -860,6 +902,7 @@ GOCP_INLINE DatabaseBackend sqlite_backend(Url& url) {
                                "'): directory '" + dir + "' does not exist");
   }
   const int busy_ms = static_cast<int>(url.take_int("busy_timeout_ms", 5000, 0, max_timeout_ms));
+  const std::int64_t log_rows = url.take_int("watch_log_rows", 100'000, 100, std::int64_t{1} << 40);
   const std::string shown = url.redacted();
   // watch=off (default) | strict | <ms>: see the file comment
   std::optional<std::chrono::milliseconds> watch;
@@ -894,8 +937,8 @@ GOCP_INLINE DatabaseBackend sqlite_backend(Url& url) {
                           },
                           std::size_t{64}};
   if (watch)
-    backend.watch = [path, busy_ms, bound = *watch, shown](const std::string& identity) -> std::function<void()> {
-      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, change_stream_for(identity), shown);
+    backend.watch = [path, busy_ms, bound = *watch, log_rows, shown](const std::string& identity) -> std::function<void()> {
+      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, log_rows, change_stream_for(identity), shown);
       return [log] { log->check(); };
     };
   return backend;

@@ -12,7 +12,7 @@
 /// tables), rollback hook and authorizer (which tables a statement writes, and DDL);
 /// a statement's rows are kept until its transaction commits (dropped if it rolls back)
 /// and then published as pk-only RowChanges. What the update hook cannot name becomes a
-/// table-wide change (RowChange::whole_table): DDL, a statement with REPLACE (its
+/// table-wide change (RowChange::whole_table): ALTER or DROP TABLE, a statement with REPLACE (its
 /// implicit deletes are not reported), and any write to a WITHOUT ROWID table or a table
 /// whose primary key is not its rowid (INTEGER PRIMARY KEY). `DELETE FROM t` without
 /// WHERE deletes row by row (the authorizer turns SQLite's truncate optimisation off), so
@@ -35,11 +35,16 @@
 /// hundred ns, under a lock shared by the process's threads), bounded: a clock read.
 /// A process's own writes come back through the log too (one extra invalidation each).
 /// Limits: a table that no gocp connection created or altered since the option was set
-/// has no triggers (call sync_schema() at startup); REPLACE's implicit deletes are
-/// logged only with `PRAGMA recursive_triggers=ON` in the writer; the log is not
-/// trimmed yet (delete old rows of gocp_changes by hand if it grows too large).
+/// has no triggers (call create_table() at startup: on an existing table it installs
+/// them); REPLACE's implicit deletes are logged only with `PRAGMA recursive_triggers=ON`
+/// in the writer. The log keeps about `watch_log_rows` rows (default 100,000): each
+/// reading process deletes older ones when it can take the write lock without waiting,
+/// and a process that falls further behind (its rows deleted before it read them) sees
+/// the gap in the sequence and invalidates every logged table whole. Only processes
+/// that read the log trim it: with writers alone, it grows.
 ///
-/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), `watch` (above), plus
+/// URL options: `busy_timeout_ms` (default 5000, at most 24 h), `watch` and
+/// `watch_log_rows` (above), plus
 /// Database's `pool` and `wait_timeout_ms`. `sqlite::memory:` is one in-memory database per Database,
 /// shared by its connections (one by default; `?pool=N` for more).
 

@@ -530,7 +530,7 @@ class ModelCaches {
     static std::atomic<bool> said{false};
     if (!said.exchange(true))
       std::fprintf(stderr,
-                   "gocp: a table-wide change of '%s' (DDL, REPLACE, or raw SQL on a table whose primary key is not "
+                   "gocp: a table-wide change of '%s' (ALTER or DROP TABLE, REPLACE, or raw SQL on a table whose primary key is not "
                    "its rowid) cannot be applied to a shared cache: its entries there may be stale until they expire "
                    "(set ttl_s on the alias, or write such changes through a repository)\n",
                    std::string(model_info<Model>().table).c_str());

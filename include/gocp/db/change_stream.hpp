@@ -59,7 +59,7 @@ struct RowChange {
   bool has_row = false;
 
   /// Any row of the table may have changed, which ones is not known (`pk` is empty,
-  /// `had_row` and `has_row` true): DDL, a REPLACE's implicit deletes, a raw write to a
+  /// `had_row` and `has_row` true): ALTER or DROP TABLE, a REPLACE's implicit deletes, a raw write to a
   /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp). A
   /// cache drops every entry of the table.
   bool whole_table = false;
