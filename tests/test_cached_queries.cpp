@@ -433,6 +433,26 @@ TEST_CASE_METHOD(Fixture, "the registry's deny list: queries reading a denied ta
   CHECK(q(links, [&] { of(data.ann).all(); }) == 0);
 }
 
+TEST_CASE_METHOD(Fixture, "the registry's cache_gets(false): get and find are cached only after cache()",
+                 "[queries]") {
+  CHECK(caches.caches_gets());
+  caches.cache_gets(false);  // CACHEBOT_CACHE_GET = False
+  CHECK(q(links, [&] { links.get(c(&Link::url) == data.a.url); }) == 1);
+  CHECK(q(links, [&] { links.get(c(&Link::url) == data.a.url); }) == 1);
+  CHECK(q(links, [&] { links.find(c(&Link::url) == "https://zzz"); }) == 1);
+  CHECK(q(links, [&] { links.find(c(&Link::url) == "https://zzz"); }) == 1);
+  gocp::Repository<User, gocp::CachedGetOrCreate> people{db, caches};
+  CHECK(q(people, [&] { people.get(c(&User::email) == "bob@example.com"); }) == 1);
+  CHECK(q(people, [&] { people.get(c(&User::email) == "bob@example.com"); }) == 1);
+  // asked for: cached
+  CHECK(q(links, [&] { links.cache().get(c(&Link::url) == data.a.url); }) == 1);
+  CHECK(q(links, [&] { links.cache().get(c(&Link::url) == data.a.url); }) == 0);
+  caches.cache_gets(true);
+  CHECK(q(links, [&] { CHECK(links.get(c(&Link::url) == data.a.url).id == data.a.id); }) == 0);  // the same entry
+  CHECK(q(people, [&] { people.get(c(&User::email) == "bob@example.com"); }) == 1);
+  CHECK(q(people, [&] { people.get(c(&User::email) == "bob@example.com"); }) == 0);
+}
+
 TEST_CASE("cache() needs a default alias", "[queries]") {
   gocp::test::TempDir dir;
   gocp::Database db = gocp::Database::open(gocp::test::database_url(dir));

@@ -935,11 +935,13 @@ class Repository<Model, Policies...> {
   }
 
   /// Whether get/find of `lookup` use the query cache: as cache() / no_cache() say, else
-  /// as the policies' cached_gets do.
+  /// as the policies' cached_gets do while the registry caches gets (cache_gets()).
   bool caches_get(const Expr<Model>& lookup) const {
     if (!shared_->queries || qs_.lock() != detail::LockMode::none || qs_.caching() == detail::QueryCaching::off)
       return false;
-    if (qs_.caching() == detail::QueryCaching::on || caches_any_get) return true;
+    if (qs_.caching() == detail::QueryCaching::on) return true;
+    if (!shared_->queries->caches_gets()) return false;
+    if (caches_any_get) return true;
     if constexpr (caches_unique_gets) return qs_.fixes_a_unique_set(lookup);
     return false;
   }

@@ -277,6 +277,9 @@ class QueryCache {
     }
   }
 
+  /// Whether its registry caches get()/find() without asking (CacheRegistry::cache_gets).
+  bool caches_gets() const noexcept { return registry_.caches_gets(); }
+
   /// Bumps the versions `table`'s writes on `changes` touch, from now on (once per store
   /// and stream, however many repositories ask).
   void listen(ChangeStream& changes, const ModelInfo& table) const {

@@ -171,6 +171,16 @@ class CacheRegistry {
     state_->any_denied.store(true);
   }
 
+  /// Whether get()/find() are cached without asking (cachebot's CACHEBOT_CACHE_GET):
+  /// true by default, so a CachedQueries repository caches them by any lookup and a
+  /// CachedGetOrCreate one by a unique lookup. False: they are cached only after
+  /// `.cache()`, as every other read. Applies to every repository of this registry (and
+  /// its copies) from the next read on.
+  void cache_gets(bool on) const { state_->cache_gets.store(on, std::memory_order_relaxed); }
+
+  /// Whether get()/find() are cached without asking (cache_gets()).
+  bool caches_gets() const noexcept { return state_->cache_gets.load(std::memory_order_relaxed); }
+
   /// Internal: whether a query reading `tables` must not be cached (never_cache_queries_of).
   bool denies_queries_of(std::span<const ModelInfo* const> tables) const {
     if (!state_->any_denied.load(std::memory_order_relaxed)) return false;
@@ -198,6 +208,7 @@ class CacheRegistry {
     std::map<std::string, std::type_index, std::less<>> models;
     std::vector<std::string> denied;     ///< never_cache_queries_of
     std::atomic<bool> any_denied{false};  ///< denied is not empty (read without the lock)
+    std::atomic<bool> cache_gets{true};   ///< cache_gets()
   };
 
   std::shared_ptr<detail::CacheSlot> find(std::string_view alias) const noexcept {
