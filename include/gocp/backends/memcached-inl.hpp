@@ -71,7 +71,8 @@ class MemcachedCache final : public SharedCache {
                  std::string redacted_url, const SharedCacheOptions& options)
       : SharedCache(redacted_url, options),
         master_(memcached_create(nullptr)),
-        pool_([this] { return clone(); }, pool_size, options.timeout, std::move(redacted_url)) {
+        pool_([this] { return clone(); }, pool_size, options.timeout, std::move(redacted_url)),
+        single_server_(servers.size() == 1) {
     if (!master_) throw std::bad_alloc();
     memcached_st* m = master_.get();
     const auto set = [&](memcached_behavior_t b, std::uint64_t v) {
@@ -239,12 +240,15 @@ class MemcachedCache final : public SharedCache {
  private:
   using Pool = detail::HandlePool<detail::MemcachedPtr>;
 
-  /// A handle that saw the server fail keeps it marked failed ("SERVER HAS FAILED AND IS
-  /// DISABLED UNTIL TIMED RETRY") for a second or more, even after the server is back:
-  /// after any failure every pooled handle is replaced, when next seen, by a fresh clone
-  /// of the master (which never talks to a server), so the first probe after a restart
-  /// reaches it.
-  void on_failure() noexcept override { pool_.retire_all(); }
+  /// One server: a handle that saw it fail keeps it marked failed ("SERVER HAS FAILED AND
+  /// IS DISABLED UNTIL TIMED RETRY") for a second or more, even after it is back, so after
+  /// any failure every pooled handle is replaced, when next seen, by a fresh clone of the
+  /// master (which never talks to a server): the first probe after a restart reaches it.
+  /// Several: the handles keep what they learnt, a failed server left out of the ring
+  /// for `retry_s` (a fresh clone would send its keys to it again).
+  void on_failure() noexcept override {
+    if (single_server_) pool_.retire_all();
+  }
 
   detail::MemcachedPtr clone() {
     detail::MemcachedPtr c(memcached_clone(nullptr, master_.get()));
@@ -299,6 +303,7 @@ class MemcachedCache final : public SharedCache {
 
   detail::MemcachedPtr master_;
   Pool pool_;
+  bool single_server_;  ///< one server in the URL: on_failure() replaces the pooled handles
 };
 
 namespace detail {

@@ -578,7 +578,7 @@ class SqliteConnection final : public Connection {
   /// The change stream of this connection's database (the one its open Database uses).
   std::shared_ptr<ChangeStream> change_stream() {
     if (auto stream = stream_.lock()) return stream;
-    if (database_id_.empty()) database_id_ = read_database_id(*this);
+    if (database_id_.empty()) database_id_ = read_database_id(*this, sqlite_dialect);
     if (database_id_.empty()) return nullptr;  // not opened through Database::open
     auto stream = find_change_stream(database_id_);
     stream_ = stream;

@@ -161,7 +161,7 @@ class Database {
   static std::string renew_identity(std::string_view url_text) {
     const Database db = open(url_text);
     auto lease = db.state_->pool.acquire();
-    if (detail::read_database_id(*lease).empty())
+    if (detail::read_database_id(*lease, db.dialect()).empty())
       throw ConfigurationError("gocp: database '" + db.url() + "' is in memory: it has no stored identity to renew");
     return detail::renew_database_id(*lease, db.dialect(), db.url());
   }

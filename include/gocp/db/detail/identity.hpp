@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../dialect.hpp"
 #include "../../errors.hpp"
 #include "../../spi/connection.hpp"
 #include "../change_stream.hpp"
@@ -47,23 +48,28 @@ inline std::string random_database_id() {
 }
 
 /// The id stored in `gocp_database`, or "" when the table or its row does not exist.
-inline std::string read_database_id(Connection& c) {
+/// Whether the table exists is asked first (the dialect's column listing), so a first
+/// open runs no failing statement: none in the server's log, none on an event sink.
+inline std::string read_database_id(Connection& c, const Dialect& dialect) {
+  bool exists = false;
+  const Value table(std::string("gocp_database"));
+  c.query(dialect.table_columns_sql, {&table, 1}, [&](const Row&) {
+    exists = true;
+    return false;
+  });
+  if (!exists) return {};
   std::string id;
-  try {
-    c.query("SELECT id FROM gocp_database WHERE one = 1", {}, [&](const Row& row) {
-      id = std::string(row.text(0));
-      return false;
-    });
-  } catch (const DatabaseError&) {  // no such table yet: the first open creates it
-    return {};
-  }
+  c.query("SELECT id FROM gocp_database WHERE one = 1", {}, [&](const Row& row) {
+    id = std::string(row.text(0));
+    return false;
+  });
   return id;
 }
 
 /// The database's id, creating `gocp_database` and its row if missing (see the file
 /// comment). `url` (redacted) names the database in errors.
 inline std::string stored_database_id(Connection& c, const Dialect& dialect, const std::string& url) {
-  if (std::string id = read_database_id(c); !id.empty()) return id;
+  if (std::string id = read_database_id(c, dialect); !id.empty()) return id;
   std::string why;
   for (int attempt = 0; attempt < 3; ++attempt) {  // two first opens racing on CREATE TABLE: one may fail, then see it
     try {
@@ -75,7 +81,7 @@ inline std::string stored_database_id(Connection& c, const Dialect& dialect, con
     } catch (const DatabaseError& e) {
       why = e.what();
     }
-    if (std::string id = read_database_id(c); !id.empty()) return id;
+    if (std::string id = read_database_id(c, dialect); !id.empty()) return id;
   }
   throw ConfigurationError("gocp: cannot read or create the identity row (table gocp_database) of database '" + url +
                            "': " + (why.empty() ? std::string("the row is missing after it was inserted") : why));
