@@ -13,6 +13,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -20,6 +21,7 @@
 #include <map>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -697,3 +699,195 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
   CHECK(v.phantom == 0);
   CHECK(v.errors == 0);
 }
+
+// ---- 5. PostgreSQL: writes by anyone (?watch=notify) -----------------------------------
+
+#ifdef GOCP_TEST_HAVE_POSTGRES
+namespace {
+
+/// The database name in a test URL (`postgresql://...:<port>/<name>?...`).
+std::string database_name(const std::string& url) {
+  const auto slash = url.rfind('/');
+  return url.substr(slash + 1, url.find('?', slash) - slash - 1);
+}
+
+/// Two cached links on a fresh PostgreSQL database opened with `?watch=notify`, and a
+/// writer that is not gocp: a libpq connection of its own (as psql would be).
+struct Notified {
+  gocp::test::PostgresServer& server = gocp::test::PostgresServer::instance();
+  std::string url = server.create_database("watch=notify");
+  std::string name = database_name(url);
+  gocp::Database db = gocp::Database::open(url);
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached links{db, caches};
+  std::string table = links.info().table;
+
+  Notified() {
+    links.create_table();
+    for (const char* slug : {"hot", "cold"})
+      links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = std::string("https://") + slug + "/"));
+    wait_for_notices(2);  // this process's own two inserts come back: an extra invalidation each
+    read("hot");
+    read("cold");
+  }
+  std::pair<std::string, bool> read(const char* slug) {
+    const auto hits = links.stats().hits;
+    const std::string url = links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = "https://new/"))
+                                .first.url;
+    return {url, links.stats().hits == hits + 1};
+  }
+  std::uint64_t notices() const { return gocp::postgres::listener_status(db).notices; }
+  /// Waits (at most 5 s) until the listener has received `n` notices in all.
+  void wait_for_notices(std::uint64_t n) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (notices() < n && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    REQUIRE(notices() >= n);
+  }
+  /// Runs `sql` on a connection of its own (not gocp's) and waits for its notice.
+  void write_elsewhere(const std::string& sql) {
+    const auto before = notices();
+    server.execute(name, sql);
+    wait_for_notices(before + 1);
+  }
+  std::int64_t triggers_on(const std::string& t) const {
+    return std::stoll(server.scalar(name, "SELECT count(*) FROM pg_trigger WHERE tgrelid = '\"" + t +
+                                              "\"'::regclass AND tgname LIKE 'gocp_notify_%'"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("?watch=notify: a write by another connection reaches this process's locmem cache", "[postgres][notify]") {
+  Notified n;
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", true});
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://psql/' WHERE slug = 'hot'");
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://psql/", false});
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", true});  // only the row written
+  n.write_elsewhere("DELETE FROM " + n.table + " WHERE slug = 'cold'");
+  const auto heard = n.notices();
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://new/", false});  // gone: created again
+  n.wait_for_notices(heard + 1);  // that create comes back too: pk-only, so a cached query of the table misses once
+  // a cached queryset (CachedQueries) too
+  gocp::Repository<Link, gocp::CachedQueries> queries{n.db, n.caches};
+  const auto hot = [&] { return queries.filter(c(&Link::slug) == "hot").cache().all().at(0).url; };
+  hot();
+  const auto before = queries.stats().db_queries;
+  CHECK(hot() == "https://psql/");
+  CHECK(queries.stats().db_queries == before);  // cached
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://psql-2/' WHERE slug = 'hot'");
+  CHECK(hot() == "https://psql-2/");
+  CHECK(queries.stats().db_queries == before + 1);
+}
+
+TEST_CASE("?watch=notify: one notice per statement, a table-wide one past 1000 rows, and TRUNCATE",
+          "[postgres][notify]") {
+  Notified n;
+  const auto start = n.notices();
+  n.write_elsewhere("INSERT INTO " + n.table + " (slug, url) SELECT 'm' || g, 'https://m/' FROM generate_series(1, 500) g");
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://m2/' WHERE slug LIKE 'm%'");
+  n.server.execute(n.name, "UPDATE " + n.table + " SET url = url WHERE slug = 'nothing'");  // no row: no notice
+  n.write_elsewhere("DELETE FROM " + n.table + " WHERE slug LIKE 'm%'");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // time for a stray extra notice to arrive
+  CHECK(n.notices() == start + 3);
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", true});  // 500 keys named: not this one
+  // 2000 rows do not fit in one notice: the whole table is invalidated instead
+  n.write_elsewhere("INSERT INTO " + n.table + " (slug, url) SELECT 'b' || g, 'https://b/' FROM generate_series(1, 2000) g");
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", false});
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://hot/", false});
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  n.write_elsewhere("TRUNCATE " + n.table);
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://new/", false});  // gone: created again
+}
+
+TEST_CASE("?watch=notify: a listener whose backend is terminated reconnects and flushes the caches",
+          "[postgres][notify]") {
+  Notified n;
+  REQUIRE(gocp::postgres::listener_status(n.db).connections == 1);
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  n.server.execute(n.name, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND application_name = 'gocp listener'");
+  // written while the listener may be down: its notice may be lost
+  n.server.execute(n.name, "UPDATE " + n.table + " SET url = 'https://while-down/' WHERE slug = 'hot'");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (gocp::postgres::listener_status(n.db).connections < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto status = gocp::postgres::listener_status(n.db);
+  CHECK(status.connections == 2);
+  CHECK(status.listening);
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://while-down/", false});  // flushed: no stale read
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", false});       // every entry went
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://after/' WHERE slug = 'cold'");  // heard again
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://after/", false});
+}
+
+TEST_CASE("?watch=notify: create_table installs the triggers, watch_table adds them to an existing table",
+          "[postgres][notify]") {
+  Notified n;
+  CHECK(n.triggers_on(n.table) == 4);
+  n.server.execute(n.name, "CREATE TABLE legacy (code TEXT PRIMARY KEY, price INTEGER); "
+                           "CREATE TABLE keyless (a INTEGER, b INTEGER)");
+  n.db.watch_table("legacy");
+  n.db.watch_table("legacy");  // idempotent
+  n.db.watch_table("keyless");
+  CHECK(n.triggers_on("legacy") == 4);
+  CHECK(n.triggers_on("keyless") == 4);
+  std::vector<gocp::RowChange> seen;
+  std::mutex mutex;
+  const auto record = [&](const gocp::RowChange& change) {
+    std::lock_guard lock(mutex);
+    seen.push_back(change);
+  };
+  auto legacy = n.db.changes().subscribe("legacy", record);
+  auto keyless = n.db.changes().subscribe("keyless", record);
+  n.write_elsewhere("INSERT INTO legacy VALUES ('a:1', 1), ('ünï', 2)");
+  n.write_elsewhere("INSERT INTO keyless VALUES (1, 2)");
+  {
+    std::lock_guard lock(mutex);
+    REQUIRE(seen.size() == 3);
+    std::vector<gocp::Value> keys{seen[0].pk, seen[1].pk};  // the keys' text as written, any character
+    CHECK(std::count(keys.begin(), keys.end(), gocp::Value(std::string("a:1"))) == 1);
+    CHECK(std::count(keys.begin(), keys.end(), gocp::Value(std::string("ünï"))) == 1);
+    CHECK((seen[0].table == "legacy" && seen[0].is_insert() && !seen[0].whole_table));
+    CHECK(seen[2].table == "keyless");
+    CHECK(seen[2].whole_table);  // no primary key: which row is unknown
+  }
+  CHECK_THROWS_WITH(n.db.watch_table("missing"), Catch::Contains("missing") && Catch::Contains("no such table"));
+  // without watch=notify nothing is installed
+  n.server.execute(n.name, "CREATE TABLE plain (id BIGINT PRIMARY KEY)");
+  gocp::Database::open(n.server.url(n.name)).watch_table("plain");
+  CHECK(n.triggers_on("plain") == 0);
+}
+
+TEST_CASE("locmem on PostgreSQL without ?watch=notify says once that other writers are not seen; a bad watch= is "
+          "refused", "[postgres][notify]") {
+  auto& server = gocp::test::PostgresServer::instance();
+  const std::string url = server.create_database();
+  std::vector<std::string> unseen;
+  std::mutex mutex;
+  const auto sink = [&](const gocp::Event& e) {
+    if (e.kind != gocp::Event::Kind::writes_unseen) return;
+    std::lock_guard lock(mutex);
+    unseen.emplace_back(e.detail);
+  };
+  const auto db = gocp::Database::open(url, {.on_event = sink});
+  gocp::Repository<Link>{db}.create_table();  // no cache: nothing to say
+  CHECK(unseen.empty());
+  gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+  Cached first{db, caches}, second{db, caches};
+  REQUIRE(unseen.size() == 1);
+  CHECK_THAT(unseen[0], Catch::Contains("?watch=notify") && Catch::Contains("other processes"));
+  CHECK_FALSE(gocp::postgres::listener_status(db).running);
+  const auto watched = gocp::Database::open(url + "?watch=notify", {.on_event = sink});
+  Cached third{watched, caches};
+  CHECK(unseen.size() == 1);
+  CHECK(gocp::postgres::listener_status(watched).running);
+  CHECK_THROWS_MATCHES(gocp::Database::open(url + "?watch=yes"), gocp::ConfigurationError,
+                       Catch::Matchers::Predicate<gocp::ConfigurationError>([&](const auto& e) {
+                         const std::string what = e.what();
+                         return what.find("watch") != std::string::npos && what.find("'yes'") != std::string::npos &&
+                                what.find("127.0.0.1") != std::string::npos;
+                       }));
+}
+#endif

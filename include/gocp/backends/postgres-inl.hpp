@@ -29,7 +29,9 @@
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
 #include "../spi/registry.hpp"
+#include "../db/detail/identity.hpp"
 #include "../spi/url.hpp"
+#include "detail/postgres_notify.hpp"
 #include "postgres.hpp"
 
 namespace gocp {
@@ -77,10 +79,6 @@ inline constexpr Dialect postgres_dialect{
     .ddl_lock_sql = "SELECT pg_advisory_xact_lock(7453285242693250048)",  // 0x676f637064646c00, "gocpddl\0"
     .declared_type_holds = postgres_declared_type_holds,
 };
-
-/// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never
-/// spliced into a conninfo string, so a password with spaces or quotes is just a value.
-using PostgresConnectParams = std::vector<std::pair<std::string, std::string>>;
 
 class PostgresConnection final : public Connection {
  public:
@@ -581,13 +579,50 @@ GOCP_POSTGRES_INLINE DatabaseBackend postgres_backend(Url& url) {
                                "verify-full, got '" + *mode + "' in URL '" + shown + "'");
     params.emplace_back("sslmode", *mode);
   }
-  params.emplace_back("application_name", url.take("application_name").value_or("gocp"));
+  const std::string application = url.take("application_name").value_or("gocp");
   params.emplace_back("client_encoding", "UTF8");
   // the output formats Row reads timestamps, dates and bytes in, whatever the server's defaults
   params.emplace_back("options", "-c DateStyle=ISO -c bytea_output=hex");
-  return DatabaseBackend{postgres_dialect,
-                 [params = std::move(params), shown] { return std::make_unique<PostgresConnection>(params, shown); },
-                 10};
+  // watch=off (default) | notify: see the file comment of postgres.hpp
+  const std::string watch = url.take("watch").value_or("off");
+  if (watch != "off" && watch != "notify")
+    throw ConfigurationError("gocp: PostgreSQL URL '" + shown + "': option 'watch' must be off or notify, got '" +
+                             watch + "'");
+  PostgresConnectParams listener_params = params;
+  params.emplace_back("application_name", application);
+  DatabaseBackend backend{postgres_dialect,
+                          [params = std::move(params), shown] { return std::make_unique<PostgresConnection>(params, shown); },
+                          10};
+  if (watch == "off") {
+    backend.unseen_writes =
+        "a cache in this process's memory (locmem) does not see writes to this database by other processes or "
+        "programs (other servers, psql, cron jobs, raw SQL from them): it may serve rows they changed until its "
+        "entries expire (ttl_s). Open the database with ?watch=notify to have every writer's changes invalidate it "
+        "(<gocp/backends/postgres.hpp>)";
+    return backend;
+  }
+  // the listener's own session: named apart in pg_stat_activity, and a dead peer found by
+  // TCP keepalives within about 20 s (a socket that never says it closed)
+  listener_params.emplace_back("application_name", application + " listener");
+  for (const auto& [keyword, value] : {std::pair{"keepalives", "1"}, std::pair{"keepalives_idle", "10"},
+                                       std::pair{"keepalives_interval", "5"}, std::pair{"keepalives_count", "2"}})
+    listener_params.emplace_back(keyword, value);
+  backend.watch = [listener_params, shown](const std::string& identity) -> std::function<void()> {
+    auto listener = postgres_listener_for(identity, listener_params, shown, change_stream_for(identity));
+    return [listener] { listener->catch_up(); };
+  };
+  backend.watch_table = [shown](Connection& c, std::string_view table) {
+    postgres_watch_table(c, table, postgres_dialect, shown);
+  };
+  return backend;
+}
+
+GOCP_POSTGRES_INLINE postgres::ListenerStatus postgres_listener_status(std::string_view identity) {
+  const auto listener = find_postgres_listener(identity);
+  if (!listener) return {};
+  const auto counters = listener->status();
+  return {.running = true, .listening = counters.listening, .connections = counters.connections,
+          .notices = counters.notices};
 }
 
 }  // namespace detail
