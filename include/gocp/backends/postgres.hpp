@@ -23,9 +23,9 @@
 /// notice at commit, never for a rollback. Each process keeps one listening connection
 /// per database, outside the pool, on its own thread (application_name "<name> listener"),
 /// which publishes pk-only RowChanges on the database's change stream: a cache drops
-/// exactly the rows written. A table-wide change instead when a statement writes more
-/// than 1000 rows (or its keys pass 7900 bytes), and for a table whose primary key is not
-/// one integer or text column. This process's own writes come back too: one extra
+/// exactly the rows written. A table-wide change instead when a statement writes 1000 rows
+/// or more (or its keys pass 7800 bytes), and for a table whose primary key is not one
+/// integer or text column. This process's own writes come back too: one extra
 /// invalidation each, harmless.
 ///
 /// Guarantees and limits: a cached read may return a row for the short time between

@@ -60,8 +60,10 @@ struct RowChange {
 
   /// Any row of the table may have changed, which ones is not known (`pk` is empty,
   /// `had_row` and `has_row` true): DDL, a REPLACE's implicit deletes, a raw write to a
-  /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp). A
-  /// cache drops every entry of the table.
+  /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp); a
+  /// TRUNCATE, a statement of 1000 rows or more, or a listener that reconnected
+  /// (PostgreSQL's `?watch=notify`, backends/postgres.hpp). A cache drops every entry of
+  /// the table.
   bool whole_table = false;
 
   /// A change of `table` whose rows are not known (whole_table, as described above).

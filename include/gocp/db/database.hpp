@@ -221,7 +221,9 @@ class Database {
 
   /// Publishes on changes() the writes that other processes and programs committed
   /// since the last check, where the backend can see them (SQLite with `?watch=strict`
-  /// or `?watch=<ms>`, backends/sqlite.hpp; a no-op otherwise), so that no cache serves
+  /// or `?watch=<ms>`, backends/sqlite.hpp; PostgreSQL with `?watch=notify`, whose
+  /// listener publishes them as they come, invalidates every cached table here while it
+  /// is reconnecting, backends/postgres.hpp; a no-op otherwise), so that no cache serves
   /// a row they overwrote. Caches call it before each cached read; throws what the
   /// database raises.
   void catch_up() const {
