@@ -860,7 +860,7 @@ TEST_CASE("?watch=notify: create_table installs the triggers, watch_table adds t
   CHECK(n.triggers_on("plain") == 0);
 }
 
-TEST_CASE("locmem on PostgreSQL without ?watch=notify says once that other writers are not seen; a bad watch= is "
+TEST_CASE("locmem on PostgreSQL without ?watch=notify says once that other writers are not seen, and a bad watch= is "
           "refused", "[postgres][notify]") {
   auto& server = gocp::test::PostgresServer::instance();
   const std::string url = server.create_database();

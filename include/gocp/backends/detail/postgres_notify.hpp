@@ -260,9 +260,13 @@ class PostgresListener {
     if (!core_->listening.load(std::memory_order_acquire)) core_->flush();
   }
 
+  /// Whether it listens now, how many times it connected, how many notices it received.
   Counters status() const noexcept {
-    return {core_->listening.load(std::memory_order_acquire), core_->connections.load(std::memory_order_acquire),
-            core_->notices.load(std::memory_order_acquire)};
+    Counters c;
+    c.connections = core_->connections.load(std::memory_order_acquire);  // first: a count seen, its listening is too
+    c.listening = core_->listening.load(std::memory_order_acquire);
+    c.notices = core_->notices.load(std::memory_order_acquire);
+    return c;
   }
 
  private:
@@ -312,8 +316,8 @@ class PostgresListener {
                                "': " + trimmed(PQerrorMessage(c.get())));
       conn = std::move(c);
       flush();
-      connections.fetch_add(1, std::memory_order_acq_rel);
       listening.store(true, std::memory_order_release);
+      connections.fetch_add(1, std::memory_order_acq_rel);  // last: whoever sees the count sees it listening
     }
 
     /// A whole-table change for every table with a subscriber.
