@@ -32,6 +32,7 @@
 #include "../db/detail/identity.hpp"
 #include "../spi/url.hpp"
 #include "detail/postgres_notify.hpp"
+#include "detail/postgres_session.hpp"
 #include "postgres.hpp"
 
 namespace gocp {
@@ -199,22 +200,13 @@ class PostgresConnection final : public Connection {
 
   /// Opens (or reopens) the session; a fresh session has no prepared statements.
   void connect() {
-    std::vector<const char*> keywords, values;
-    for (const auto& [k, v] : params_) {
-      keywords.push_back(k.c_str());
-      values.push_back(v.c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0));
+    conn_ = postgres_connect(params_);
     statements_.clear();
     broken_ = false;
     if (!conn_) throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': out of memory");
     if (PQstatus(conn_.get()) != CONNECTION_OK)
       throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': " +
                              trimmed(PQerrorMessage(conn_.get())));
-    // NOTICEs ("relation ... already exists, skipping") would go to stderr by default.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
     // Servers before 12 print doubles rounded to 15 digits unless asked for all of them.
     if (PQserverVersion(conn_.get()) < 120000) execute_once("SET extra_float_digits = 3");
   }
@@ -246,13 +238,7 @@ class PostgresConnection final : public Connection {
     }
   }
 
-  struct ConnCloser {
-    void operator()(PGconn* c) const noexcept { PQfinish(c); }
-  };
-  struct ResultClearer {
-    void operator()(PGresult* r) const noexcept { PQclear(r); }
-  };
-  using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+  using ResultPtr = std::unique_ptr<PGresult, PostgresResultClearer>;
 
   static constexpr std::size_t kMaxCachedStatements = 256;
 
@@ -402,11 +388,7 @@ class PostgresConnection final : public Connection {
                 "outside the transaction.");
   }
 
-  static std::string trimmed(const char* message) {
-    std::string s = message ? message : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
+  static std::string trimmed(const char* message) { return postgres_trimmed(message); }
 
   static std::size_t changed(const PGresult* res) {
     const char* n = PQcmdTuples(const_cast<PGresult*>(res));
@@ -543,7 +525,7 @@ class PostgresConnection final : public Connection {
 
   std::string url_;
   PostgresConnectParams params_;
-  std::unique_ptr<PGconn, ConnCloser> conn_;
+  std::unique_ptr<PGconn, PostgresConnCloser> conn_;
   bool broken_ = false;
   bool reused_ = false;
   Cursor* cursor_ = nullptr;  // the cursor reading from this connection, if one is open  // handed out again by the pool, and no statement run since

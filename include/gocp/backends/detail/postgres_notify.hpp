@@ -44,12 +44,9 @@
 #include "../../db/change_stream.hpp"
 #include "../../errors.hpp"
 #include "../../spi/connection.hpp"
+#include "postgres_session.hpp"
 
 namespace gocp::detail {
-
-/// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never
-/// spliced into a conninfo string, so a password with spaces or quotes is just a value.
-using PostgresConnectParams = std::vector<std::pair<std::string, std::string>>;
 
 /// The channel every watched table's triggers notify and every listener listens on.
 inline constexpr std::string_view postgres_notify_channel = "gocp_changes";
@@ -270,13 +267,6 @@ class PostgresListener {
   }
 
  private:
-  struct ConnCloser {
-    void operator()(PGconn* c) const noexcept { PQfinish(c); }
-  };
-  struct ResultClearer {
-    void operator()(PGresult* r) const noexcept { PQclear(r); }
-  };
-
   struct Core {
     Core(PostgresConnectParams p, std::string u, std::weak_ptr<ChangeStream> s)
         : params(std::move(p)), url(std::move(u)), stream(std::move(s)) {
@@ -297,23 +287,15 @@ class PostgresListener {
     /// Opens the connection, LISTENs, invalidates what may have been missed, and only
     /// then counts as listening.
     void connect_and_listen() {
-      std::vector<const char*> keywords, values;
-      for (const auto& [k, v] : params) {
-        keywords.push_back(k.c_str());
-        values.push_back(v.c_str());
-      }
-      keywords.push_back(nullptr);
-      values.push_back(nullptr);
-      std::unique_ptr<PGconn, ConnCloser> c(PQconnectdbParams(keywords.data(), values.data(), 0));
+      auto c = postgres_connect(params);
       if (!c || PQstatus(c.get()) != CONNECTION_OK)
         throw OperationalError("gocp: PostgreSQL listener (?watch=notify) cannot connect to '" + url +
-                               "': " + (c ? trimmed(PQerrorMessage(c.get())) : std::string("out of memory")));
-      PQsetNoticeProcessor(c.get(), [](void*, const char*) {}, nullptr);
-      const std::unique_ptr<PGresult, ResultClearer> res(
+                               "': " + (c ? postgres_trimmed(PQerrorMessage(c.get())) : std::string("out of memory")));
+      const std::unique_ptr<PGresult, PostgresResultClearer> res(
           PQexec(c.get(), ("LISTEN " + std::string(postgres_notify_channel)).c_str()));
       if (!res || PQresultStatus(res.get()) != PGRES_COMMAND_OK)
         throw OperationalError("gocp: PostgreSQL listener (?watch=notify) cannot LISTEN on '" + url +
-                               "': " + trimmed(PQerrorMessage(c.get())));
+                               "': " + postgres_trimmed(PQerrorMessage(c.get())));
       conn = std::move(c);
       flush();
       listening.store(true, std::memory_order_release);
@@ -358,11 +340,11 @@ class PostgresListener {
         if (fds[1].revents) return;  // stop()
         if (!fds[0].revents) continue;
         if (!PQconsumeInput(conn.get())) {
-          lose(trimmed(PQerrorMessage(conn.get())));
+          lose(postgres_trimmed(PQerrorMessage(conn.get())));
           continue;
         }
         publish_notices();
-        if (PQstatus(conn.get()) == CONNECTION_BAD) lose(trimmed(PQerrorMessage(conn.get())));
+        if (PQstatus(conn.get()) == CONNECTION_BAD) lose(postgres_trimmed(PQerrorMessage(conn.get())));
       }
     }
 
@@ -407,17 +389,11 @@ class PostgresListener {
       std::fwrite(line.data(), 1, line.size(), stderr);
     }
 
-    static std::string trimmed(const char* message) {
-      std::string s = message ? message : "";
-      while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-      return s;
-    }
-
     const PostgresConnectParams params;
     const std::string url;
     const std::weak_ptr<ChangeStream> stream;
     int wake[2] = {-1, -1};  ///< a byte written to [1] wakes the thread to stop
-    std::unique_ptr<PGconn, ConnCloser> conn;  ///< the thread's alone once it runs
+    std::unique_ptr<PGconn, PostgresConnCloser> conn;  ///< the thread's alone once it runs
     std::atomic<bool> stopping{false}, listening{false};
     std::atomic<std::uint64_t> connections{0}, notices{0};
   };
