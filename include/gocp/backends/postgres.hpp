@@ -26,11 +26,12 @@
 /// exactly the rows written. A table-wide change instead when a statement writes 1000 rows
 /// or more (or its keys pass 7800 bytes), and for a table whose primary key is not one
 /// integer or text column. This process's own writes come back too: one extra
-/// invalidation each, harmless.
+/// invalidation each, harmless (the row's entry is dropped again; a cached queryset of
+/// the table, which a change without values cannot place, misses once).
 ///
 /// Guarantees and limits: a cached read may return a row for the short time between
-/// another writer's commit and its notice reaching this process (under a millisecond
-/// on loopback; measured in the README). A listener that loses its connection
+/// another writer's commit and its notice reaching this process (on loopback, p99 about
+/// 0.1 ms after the writer's commit returns: bench_postgres `notify delay`). A listener that loses its connection
 /// (pg_terminate_backend, a server restart, a network fault found by TCP keepalives
 /// within about 20 s) reconnects at once and then backing off to once a second; until it
 /// listens again every cached read of the database is a miss (its tables are invalidated
@@ -40,9 +41,15 @@
 /// created by other means has no triggers until Database::watch_table() is called on
 /// it (by any process with `?watch=notify`): writes to it are not seen.
 /// Cost per writing statement: the trigger's function, one scan of the statement's
-/// transition table (up to 1000 keys) and one NOTIFY; PostgreSQL queues notices in a
-/// shared 8 GB area that a listener drains (a listener stuck for hours can fill it).
+/// transition table (up to 1000 keys) and one NOTIFY (tens of microseconds of server
+/// time: bench_postgres `update_triggers_only`), then each listening process's wake-up
+/// to take the notice; PostgreSQL queues notices in a shared 8 GB area that listeners
+/// drain (a listener stuck for hours can fill it). Dropping a table leaves its trigger
+/// function `gocp_notify_<oid>` behind (harmless; drop it by hand).
 /// The listener stops (its thread joined) when the last Database of the database closes.
+/// Database::open() fails (OperationalError) if it cannot connect and LISTEN; it needs a
+/// session of its own (not a transaction-pooling proxy such as PgBouncer in transaction
+/// mode, where LISTEN does not last).
 ///
 /// Without `?watch=notify`, a locmem cache cannot see other writers: the first
 /// repository that caches in process memory says so once, on stderr and as an
