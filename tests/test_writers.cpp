@@ -822,7 +822,7 @@ TEST_CASE("?watch=notify: a listener whose backend is terminated reconnects and 
   CHECK(n.read("cold") == std::pair<std::string, bool>{"https://after/", false});
 }
 
-TEST_CASE("?watch=notify: create_table installs the triggers, watch_table adds them to an existing table",
+TEST_CASE("?watch=notify: create_table and sync_schema install the triggers, watch_table adds them to any table",
           "[postgres][notify]") {
   Notified n;
   CHECK(n.triggers_on(n.table) == 4);
@@ -854,6 +854,12 @@ TEST_CASE("?watch=notify: create_table installs the triggers, watch_table adds t
     CHECK(seen[2].whole_table);  // no primary key: which row is unknown
   }
   CHECK_THROWS_WITH(n.db.watch_table("missing"), Catch::Contains("missing") && Catch::Contains("no such table"));
+  // sync_schema installs them on the model's table when it exists already
+  n.server.execute(n.name, "DROP TRIGGER gocp_notify_i ON " + n.table + "; DROP TRIGGER gocp_notify_u ON " + n.table +
+                               "; DROP TRIGGER gocp_notify_d ON " + n.table + "; DROP TRIGGER gocp_notify_t ON " + n.table);
+  REQUIRE(n.triggers_on(n.table) == 0);
+  CHECK(n.links.sync_schema().empty());
+  CHECK(n.triggers_on(n.table) == 4);
   // without watch=notify nothing is installed
   n.server.execute(n.name, "CREATE TABLE plain (id BIGINT PRIMARY KEY)");
   gocp::Database::open(n.server.url(n.name)).watch_table("plain");
