@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <map>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -598,6 +599,7 @@ void history_worker(const std::string& url, int process, int threads, std::chron
 struct HistoryVerdict {
   std::size_t reads = 0, writes = 0, stale = 0, phantom = 0;
   int errors = 0;
+  std::int64_t max_stale_ns = 0;  ///< the stalest read: from the end of the first write it missed to its start
 };
 
 /// Stale: a read returned a value that a write strictly after the one that wrote it had
@@ -623,30 +625,31 @@ HistoryVerdict check_history(const std::vector<Op>& ops, int errors) {
       }
       w1 = it->second;
     }
+    std::int64_t missed_since = 0;  // the end of the earliest write the read should have seen
     for (const Op& w2 : ops)
-      if (w2.write && w2.key == read.key && w2.end < read.start && (!w1 || w1->end < w2.start)) {
-        ++v.stale;
-        break;
-      }
+      if (w2.write && w2.key == read.key && w2.end < read.start && (!w1 || w1->end < w2.start))
+        missed_since = missed_since ? std::min(missed_since, w2.end) : w2.end;
+    if (missed_since) {
+      ++v.stale;
+      v.max_stale_ns = std::max(v.max_stale_ns, read.start - missed_since);
+    }
   }
   return v;
 }
 
-}  // namespace
-
-TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
-          "[sqlite][history]") {
-  gocp::test::TempDir dir;
-  const std::string url = dir.sqlite_url() + "?watch=strict";
+/// Seeds kHistoryKeys links at `url`, runs `processes` history_worker processes of
+/// `threads` threads for `duration` while `during` (if given) runs here, then reads and
+/// checks their histories; prints and returns the verdict (`label` names the run).
+HistoryVerdict run_history(const std::string& label, const std::string& url, const gocp::test::TempDir& dir,
+                           int processes, int threads, std::chrono::milliseconds duration,
+                           const std::function<void()>& during = {}) {
   {
     const auto db = gocp::Database::open(url);
     gocp::Repository<Link> links{db};
     links.create_table();
     for (int key = 0; key < kHistoryKeys; ++key)
       links.create(Link{0, history_slug(key), "init"});
-  }
-  constexpr int processes = 2, threads = 2;
-  const auto duration = std::chrono::milliseconds(1500);
+  }  // closed before the fork: no thread of gocp's runs in this process
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
     const pid_t child = fork();
@@ -663,6 +666,7 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
     }
     children.push_back(child);
   }
+  if (during) during();
   for (pid_t child : children) {
     int status = 0;
     REQUIRE(waitpid(child, &status, 0) == child);
@@ -688,16 +692,27 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
   }
   const HistoryVerdict v = check_history(ops, errors);
   INFO("operations " << ops.size() << ": reads " << v.reads << ", writes " << v.writes << ", stale " << v.stale
-                     << ", phantom " << v.phantom << ", errors " << v.errors);
-  std::printf("history (strict, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu, "
-              "phantom %zu, errors %d\n",
-              processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale, v.phantom,
-              v.errors);
+                     << " (stalest " << v.max_stale_ns / 1000 << " us), phantom " << v.phantom << ", errors "
+                     << v.errors);
+  std::printf("history (%s, %d processes x %d threads, %lld ms): %zu reads, %zu writes checked; stale %zu (stalest "
+              "%lld us), phantom %zu, errors %d\n",
+              label.c_str(), processes, threads, static_cast<long long>(duration.count()), v.reads, v.writes, v.stale,
+              static_cast<long long>(v.max_stale_ns / 1000), v.phantom, v.errors);
   CHECK(v.reads > 100);
   CHECK(v.writes > 100);
-  CHECK(v.stale == 0);
   CHECK(v.phantom == 0);
   CHECK(v.errors == 0);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), each with locmem: no stale read",
+          "[sqlite][history]") {
+  gocp::test::TempDir dir;
+  const HistoryVerdict v = run_history("strict", dir.sqlite_url() + "?watch=strict", dir, 2, 2,
+                                       std::chrono::milliseconds(1500));
+  CHECK(v.stale == 0);
 }
 
 // ---- 5. PostgreSQL: writes by anyone (?watch=notify) -----------------------------------
@@ -864,6 +879,29 @@ TEST_CASE("?watch=notify: create_table and sync_schema install the triggers, wat
   n.server.execute(n.name, "CREATE TABLE plain (id BIGINT PRIMARY KEY)");
   gocp::Database::open(n.server.url(n.name)).watch_table("plain");
   CHECK(n.triggers_on("plain") == 0);
+}
+
+TEST_CASE("history: 2 processes x 2 threads on PostgreSQL (?watch=notify), each with locmem, the listeners' "
+          "backends killed every 300 ms: no read staler than the notices' delay",
+          "[postgres][notify][history]") {
+  gocp::test::TempDir dir;
+  auto& server = gocp::test::PostgresServer::instance();
+  const std::string url = server.create_database("watch=notify");
+  const auto duration = std::chrono::milliseconds(1500);
+  int kills = 0;
+  const HistoryVerdict v = run_history("notify, listeners killed", url, dir, 2, 2, duration, [&] {
+    const auto until = std::chrono::steady_clock::now() + duration;
+    while (std::chrono::steady_clock::now() + std::chrono::milliseconds(300) < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      server.execute(database_name(url), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                                         "current_database() AND application_name = 'gocp listener'");
+      ++kills;
+    }
+  });
+  CHECK(kills >= 3);
+  // a read may miss a write only while its notice is on its way (or its loss not yet
+  // seen): well under a millisecond on an idle loopback; the bound leaves room for CI load
+  CHECK(v.max_stale_ns < 100'000'000);
 }
 
 TEST_CASE("locmem on PostgreSQL without ?watch=notify says once that other writers are not seen, and a bad watch= is "
