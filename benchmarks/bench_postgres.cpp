@@ -377,14 +377,15 @@ void notify_delay() {
     from_ack.push_back(std::chrono::duration<double, std::micro>(invalidated - acknowledged).count());
     from_send.push_back(std::chrono::duration<double, std::micro>(invalidated - sent).count());
   }
-  const auto show = [](const char* label, std::vector<double> v) {
+  const auto show = [](const char* label, std::vector<double> v, bool targeted) {
     std::sort(v.begin(), v.end());
     const auto at = [&](double q) { return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]; };
     std::printf("notify delay %s: p50 %.0f us, p99 %.0f us, max %.0f us over %zu writes%s\n", label, at(0.5), at(0.99),
-                v.back(), v.size(), at(0.99) > 5000 ? "  ** above target (p99 < 5 ms) **" : "");
+                v.back(), v.size(), !targeted ? "" : at(0.99) > 5000 ? "  (target p99 < 5 ms)  ** above target **"
+                                                                       : "  (target p99 < 5 ms)");
   };
-  show("(B's commit acknowledged -> A's cache invalidated)", from_ack);
-  show("(B's UPDATE sent -> A's cache invalidated)", from_send);
+  show("(B's commit acknowledged -> A's cache invalidated)", from_ack, true);
+  show("(B's UPDATE sent -> A's cache invalidated; diagnostic: includes the UPDATE itself)", from_send, false);
 }
 
 // ---- startup check: the statements each side sends, from the server's log ------------
