@@ -935,3 +935,47 @@ TEST_CASE("locmem on PostgreSQL without ?watch=notify says once that other write
                        }));
 }
 #endif
+
+#if defined(GOCP_TEST_HAVE_POSTGRES) && !defined(__SANITIZE_THREAD__)
+// (Not under ThreadSanitizer, which cannot start threads in a child forked from a
+// threaded process: the child's listener is a thread.)
+TEST_CASE("?watch=notify: a process forked after the listener started gets its own, and the parent's keeps "
+          "listening", "[postgres][notify]") {
+  Notified n;  // this process listens
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {  // no Catch assertions here: the exit status says what went wrong
+    int status = 0;
+    try {
+      const auto db = gocp::Database::open(n.url);  // the inherited listener is the parent's: not running here
+      gocp::CacheRegistry caches{{"default", "locmem:///child"}, {"writers.link", "locmem:///child"}};
+      Cached links{db, caches};
+      const auto hot = [&] { return links.get_or_create(c(&Link::slug) == "hot").first.url; };
+      hot();  // starts this process's listener
+      if (gocp::postgres::listener_status(db).connections < 2 || !gocp::postgres::listener_status(db).listening)
+        status = 2;
+      hot();
+      const auto heard = gocp::postgres::listener_status(db).notices;
+      n.server.execute(n.name, "UPDATE " + n.table + " SET url = 'https://from-child-test/' WHERE slug = 'hot'");
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      while (gocp::postgres::listener_status(db).notices == heard && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      if (status == 0 && hot() != "https://from-child-test/") status = 3;  // the child's cache heard it
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "forked child: %s\n", e.what());
+      status = 1;
+    }
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  // the parent's listener is untouched by the child's: still connected once, still hearing
+  CHECK(gocp::postgres::listener_status(n.db).connections == 1);
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://parent/' WHERE slug = 'cold'");
+  CHECK(n.read("cold") == std::pair<std::string, bool>{"https://parent/", false});
+  CHECK(n.read("hot") == std::pair<std::string, bool>{"https://from-child-test/", false});
+}
+#endif

@@ -47,6 +47,10 @@
 /// drain (a listener stuck for hours can fill it). Dropping a table leaves its trigger
 /// function `gocp_notify_<oid>` behind (harmless; drop it by hand).
 /// The listener stops (its thread joined) when the last Database of the database closes.
+/// A process forked after it started (a pre-forking server) has no listener thread: its
+/// first cached read of the database starts its own (until then, and while it cannot
+/// connect, its cached reads miss); the parent's is left alone. (Open each child's
+/// Database after fork() anyway: pooled connections are not shared across processes.)
 /// Database::open() fails (OperationalError) if it cannot connect and LISTEN; it needs a
 /// session of its own (not a transaction-pooling proxy such as PgBouncer in transaction
 /// mode, where LISTEN does not last).

@@ -20,6 +20,7 @@
 
 #include <libpq-fe.h>
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -244,17 +245,35 @@ class PostgresListener {
   PostgresListener& operator=(const PostgresListener&) = delete;
 
   /// Stops the thread and joins it (closing the connection). Dropped by the thread itself
-  /// (a subscriber it called held the last Database), it is left to finish on its own.
+  /// (a subscriber it called held the last Database), it is left to finish on its own. In
+  /// a child forked from the process that started it, and never respawned there, nothing
+  /// of it is touched: the thread, connection and pipe are the parent's.
   ~PostgresListener() {
+    if (core_->forked.load(std::memory_order_acquire)) {
+      static_cast<void>(core_->conn.release());                // the parent's session: never closed from here
+      static_cast<void>(new std::thread(std::move(thread_)));  // names the parent's thread: neither joined nor dropped
+      return;
+    }
     core_->stop();
     if (thread_.get_id() == std::this_thread::get_id()) thread_.detach();
     else thread_.join();
   }
 
   /// Before a cached read: while the listener is not listening, invalidates every table
-  /// with a subscriber (one atomic load otherwise).
-  void catch_up() const {
-    if (!core_->listening.load(std::memory_order_acquire)) core_->flush();
+  /// with a subscriber (one atomic load otherwise). In a child forked after it started,
+  /// the first call starts the child's own (see forked_in_child).
+  void catch_up() {
+    if (core_->listening.load(std::memory_order_acquire)) return;
+    if (core_->forked.load(std::memory_order_acquire)) respawn();
+    core_->flush();
+  }
+
+  /// Called in a child process right after fork() (PostgresListeners' atfork handler):
+  /// the thread did not come along, so nothing is heard until the child's own listener
+  /// runs; until then every cached read invalidates first, and the first starts it.
+  void forked_in_child() noexcept {
+    core_->forked.store(true, std::memory_order_release);
+    core_->listening.store(false, std::memory_order_release);
   }
 
   /// Whether it listens now, how many times it connected, how many notices it received.
@@ -267,6 +286,25 @@ class PostgresListener {
   }
 
  private:
+  /// In a forked child: a connection, a pipe and a thread of the child's own, in place of
+  /// the parent's (left untouched: the session is the parent's); if it cannot connect,
+  /// cached reads keep invalidating first and the next one tries again.
+  void respawn() {
+    std::lock_guard lock(respawn_mutex_);
+    if (!core_->forked.load(std::memory_order_acquire)) return;  // another thread did
+    try {
+      core_->adopt_after_fork();
+      core_->connect_and_listen();
+    } catch (const std::exception& e) {
+      core_->say(std::string("cannot start this forked process's own listener yet (") + e.what() +
+                 "); its cached reads miss until it can");
+      return;
+    }
+    static_cast<void>(new std::thread(std::move(thread_)));  // the parent's thread: see ~PostgresListener
+    thread_ = std::thread([core = core_] { core->run(); });
+    core_->forked.store(false, std::memory_order_release);
+  }
+
   struct Core {
     Core(PostgresConnectParams p, std::string u, std::weak_ptr<ChangeStream> s)
         : params(std::move(p)), url(std::move(u)), stream(std::move(s)) {
@@ -276,6 +314,18 @@ class PostgresListener {
     ~Core() {
       ::close(wake[0]);
       ::close(wake[1]);
+    }
+
+    /// In a forked child: drops the parent's connection and pipe without closing the
+    /// session (closing it would end the parent's), and makes a pipe of its own.
+    void adopt_after_fork() {
+      static_cast<void>(conn.release());
+      ::close(wake[0]);
+      ::close(wake[1]);
+      wake[0] = wake[1] = -1;
+      stopping.store(false, std::memory_order_release);
+      if (::pipe(wake) != 0)
+        throw OperationalError("gocp: PostgreSQL listener (?watch=notify) on '" + url + "': cannot create a pipe");
     }
 
     void stop() noexcept {
@@ -395,15 +445,21 @@ class PostgresListener {
     int wake[2] = {-1, -1};  ///< a byte written to [1] wakes the thread to stop
     std::unique_ptr<PGconn, PostgresConnCloser> conn;  ///< the thread's alone once it runs
     std::atomic<bool> stopping{false}, listening{false};
+    std::atomic<bool> forked{false};  ///< in a child forked after this started: the thread is the parent's
     std::atomic<std::uint64_t> connections{0}, notices{0};
   };
 
   std::shared_ptr<Core> core_;
   std::thread thread_;
+  std::mutex respawn_mutex_;
 };
 
 /// The process's listeners, by database identity: one per database, shared by every
 /// Database opened on it with `?watch=notify`, alive while one of them is.
+/// A child forked from a process with listeners has none running (threads do not come
+/// along), so each is told (PostgresListener::forked_in_child) by a fork handler installed
+/// with the first listener; the registry's lock is held across fork(), so the child finds
+/// it consistent.
 struct PostgresListeners {
   std::mutex mutex;
   std::map<std::string, std::weak_ptr<PostgresListener>, std::less<>> by_id;
@@ -411,12 +467,26 @@ struct PostgresListeners {
     static PostgresListeners listeners;
     return listeners;
   }
+  /// Installs the fork handlers, once per process.
+  static void watch_forks() {
+    static std::once_flag installed;
+    std::call_once(installed, [] {
+      ::pthread_atfork([] { instance().mutex.lock(); }, [] { instance().mutex.unlock(); },
+                       [] {
+                         auto& self = instance();
+                         self.mutex.unlock();
+                         for (auto& [id, weak] : self.by_id)
+                           if (auto listener = weak.lock()) listener->forked_in_child();
+                       });
+    });
+  }
 };
 
 /// The listener of the database `identity`, started (connected and listening) if none runs.
 inline std::shared_ptr<PostgresListener> postgres_listener_for(const std::string& identity, PostgresConnectParams params,
                                                                const std::string& url,
                                                                std::weak_ptr<ChangeStream> stream) {
+  PostgresListeners::watch_forks();
   auto& [mutex, listeners] = PostgresListeners::instance();
   std::lock_guard lock(mutex);
   for (auto it = listeners.begin(); it != listeners.end();)
