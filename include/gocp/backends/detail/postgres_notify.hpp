@@ -463,9 +463,11 @@ class PostgresListener {
 struct PostgresListeners {
   std::mutex mutex;
   std::map<std::string, std::weak_ptr<PostgresListener>, std::less<>> by_id;
+  /// Never destroyed: a fork() during static destruction (a test's server stopping at
+  /// exit) still runs the fork handlers, which read it.
   static PostgresListeners& instance() {
-    static PostgresListeners listeners;
-    return listeners;
+    static auto* listeners = new PostgresListeners;
+    return *listeners;
   }
   /// Installs the fork handlers, once per process.
   static void watch_forks() {
