@@ -41,6 +41,10 @@ struct Event {
     circuit_opened,     ///< after a failure, calls to the cache are skipped until a probe
     circuit_closed,     ///< a probe reached the cache again: calls go through; `count` invalidations delivered
     invalidations_flushed,  ///< too many invalidations were remembered: every key of the alias was deleted
+    /// A cache in this process's memory (locmem) is used on a database whose other writers
+    /// it cannot see (PostgreSQL without `?watch=notify`): `detail` says which writes and
+    /// what to do. Reported once per database per process.
+    writes_unseen,
   };
 
   Kind kind = Kind::statement;  ///< what happened
@@ -63,6 +67,7 @@ inline std::string_view to_string(Event::Kind kind) noexcept {
     case Event::Kind::circuit_opened: return "circuit opened";
     case Event::Kind::circuit_closed: return "circuit closed";
     case Event::Kind::invalidations_flushed: return "invalidations flushed";
+    case Event::Kind::writes_unseen: return "writes unseen";
   }
   return "event";
 }

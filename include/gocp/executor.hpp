@@ -567,6 +567,7 @@ class Executor {
   /// then checked against the model.
   void create_table() const {
     for (const std::string& sql : detail::schema_sql(db_.dialect(), info())) db_.execute(sql);
+    detail::watch_tables(db_, info());  // every writer seen, where the URL asks for it (Database::watch_table)
     check_schema();
   }
 

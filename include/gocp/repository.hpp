@@ -186,6 +186,7 @@ class Repository<Model, Policies...> {
     shared_->caches = std::make_shared<detail::ModelCaches<Model>>(caches, exec().counters(), caches.contains("default"),
                                                                      database().id());
     shared_->caches->subscribe(database().changes());
+    if (shared_->caches->process_local()) database().note_process_local_cache();  // says once what it cannot see
     if (caches.contains("default")) {
       shared_->queries = std::make_shared<detail::QueryCache>(caches, exec().counters(), database().id());
       // CachedQueries: this process's writes of the table bump its versions from now on

@@ -15,6 +15,10 @@
 /// model's default object's value as its DEFAULT, so existing rows get what `Model{}`
 /// has) and missing unique indexes. It never drops, renames or retypes anything; that is
 /// a migration, which gocp does not do.
+///
+/// Both `create_table()` and `sync_schema()` then call Database::watch_table() for the
+/// model's tables: on PostgreSQL opened with `?watch=notify`, that installs the triggers
+/// that make every writer's changes reach the caches (backends/postgres.hpp).
 
 #include <algorithm>
 #include <charconv>
@@ -275,6 +279,16 @@ inline void check_related_tables(const Database& db, const ModelInfo& info) {
                              missing);
 }
 
+namespace detail {
+/// Database::watch_table() for `info`'s table and its many-to-many through tables that
+/// it creates (not an explicit through model's: its own repository does that one).
+inline void watch_tables(const Database& db, const ModelInfo& info) {
+  db.watch_table(info.table);
+  for (const ManyToManyInfo& r : info.many_to_many)
+    if (!r.explicit_through) watch_tables(db, *r.through);
+}
+}  // namespace detail
+
 /// Brings `info`'s table up to the model, additively, in one transaction (see the file
 /// comment); `column_defaults[i]` is column i's value in the model's default object.
 /// Then checks it: a column of the wrong type is still a ConfigurationError.
@@ -313,6 +327,7 @@ inline SchemaChanges sync_schema(const Database& db, const ModelInfo& info, cons
       }
     });
   });
+  detail::watch_tables(db, info);  // every writer seen, where the URL asks for it (Database::watch_table)
   check_schema(db, info);
   return changes;
 }

@@ -29,7 +29,10 @@
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
 #include "../spi/registry.hpp"
+#include "../db/detail/identity.hpp"
 #include "../spi/url.hpp"
+#include "detail/postgres_notify.hpp"
+#include "detail/postgres_session.hpp"
 #include "postgres.hpp"
 
 namespace gocp {
@@ -77,10 +80,6 @@ inline constexpr Dialect postgres_dialect{
     .ddl_lock_sql = "SELECT pg_advisory_xact_lock(7453285242693250048)",  // 0x676f637064646c00, "gocpddl\0"
     .declared_type_holds = postgres_declared_type_holds,
 };
-
-/// libpq keyword/value pairs, passed to PQconnectdbParams as arrays: a value is never
-/// spliced into a conninfo string, so a password with spaces or quotes is just a value.
-using PostgresConnectParams = std::vector<std::pair<std::string, std::string>>;
 
 class PostgresConnection final : public Connection {
  public:
@@ -201,22 +200,13 @@ class PostgresConnection final : public Connection {
 
   /// Opens (or reopens) the session; a fresh session has no prepared statements.
   void connect() {
-    std::vector<const char*> keywords, values;
-    for (const auto& [k, v] : params_) {
-      keywords.push_back(k.c_str());
-      values.push_back(v.c_str());
-    }
-    keywords.push_back(nullptr);
-    values.push_back(nullptr);
-    conn_.reset(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0));
+    conn_ = postgres_connect(params_);
     statements_.clear();
     broken_ = false;
     if (!conn_) throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': out of memory");
     if (PQstatus(conn_.get()) != CONNECTION_OK)
       throw OperationalError("gocp: cannot connect to PostgreSQL at '" + url_ + "': " +
                              trimmed(PQerrorMessage(conn_.get())));
-    // NOTICEs ("relation ... already exists, skipping") would go to stderr by default.
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
     // Servers before 12 print doubles rounded to 15 digits unless asked for all of them.
     if (PQserverVersion(conn_.get()) < 120000) execute_once("SET extra_float_digits = 3");
   }
@@ -248,13 +238,7 @@ class PostgresConnection final : public Connection {
     }
   }
 
-  struct ConnCloser {
-    void operator()(PGconn* c) const noexcept { PQfinish(c); }
-  };
-  struct ResultClearer {
-    void operator()(PGresult* r) const noexcept { PQclear(r); }
-  };
-  using ResultPtr = std::unique_ptr<PGresult, ResultClearer>;
+  using ResultPtr = std::unique_ptr<PGresult, PostgresResultClearer>;
 
   static constexpr std::size_t kMaxCachedStatements = 256;
 
@@ -404,11 +388,7 @@ class PostgresConnection final : public Connection {
                 "outside the transaction.");
   }
 
-  static std::string trimmed(const char* message) {
-    std::string s = message ? message : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-  }
+  static std::string trimmed(const char* message) { return postgres_trimmed(message); }
 
   static std::size_t changed(const PGresult* res) {
     const char* n = PQcmdTuples(const_cast<PGresult*>(res));
@@ -545,7 +525,7 @@ class PostgresConnection final : public Connection {
 
   std::string url_;
   PostgresConnectParams params_;
-  std::unique_ptr<PGconn, ConnCloser> conn_;
+  std::unique_ptr<PGconn, PostgresConnCloser> conn_;
   bool broken_ = false;
   bool reused_ = false;
   Cursor* cursor_ = nullptr;  // the cursor reading from this connection, if one is open  // handed out again by the pool, and no statement run since
@@ -581,13 +561,50 @@ GOCP_POSTGRES_INLINE DatabaseBackend postgres_backend(Url& url) {
                                "verify-full, got '" + *mode + "' in URL '" + shown + "'");
     params.emplace_back("sslmode", *mode);
   }
-  params.emplace_back("application_name", url.take("application_name").value_or("gocp"));
+  const std::string application = url.take("application_name").value_or("gocp");
   params.emplace_back("client_encoding", "UTF8");
   // the output formats Row reads timestamps, dates and bytes in, whatever the server's defaults
   params.emplace_back("options", "-c DateStyle=ISO -c bytea_output=hex");
-  return DatabaseBackend{postgres_dialect,
-                 [params = std::move(params), shown] { return std::make_unique<PostgresConnection>(params, shown); },
-                 10};
+  // watch=off (default) | notify: see the file comment of postgres.hpp
+  const std::string watch = url.take("watch").value_or("off");
+  if (watch != "off" && watch != "notify")
+    throw ConfigurationError("gocp: PostgreSQL URL '" + shown + "': option 'watch' must be off or notify, got '" +
+                             watch + "'");
+  PostgresConnectParams listener_params = params;
+  params.emplace_back("application_name", application);
+  DatabaseBackend backend{postgres_dialect,
+                          [params = std::move(params), shown] { return std::make_unique<PostgresConnection>(params, shown); },
+                          10};
+  if (watch == "off") {
+    backend.unseen_writes =
+        "a cache in this process's memory (locmem) does not see writes to this database by other processes or "
+        "programs (other servers, psql, cron jobs, raw SQL from them): it may serve rows they changed until its "
+        "entries expire (ttl_s). Open the database with ?watch=notify to have every writer's changes invalidate it "
+        "(<gocp/backends/postgres.hpp>)";
+    return backend;
+  }
+  // the listener's own session: named apart in pg_stat_activity, and a dead peer found by
+  // TCP keepalives within about 20 s (a socket that never says it closed)
+  listener_params.emplace_back("application_name", application + " listener");
+  for (const auto& [keyword, value] : {std::pair{"keepalives", "1"}, std::pair{"keepalives_idle", "10"},
+                                       std::pair{"keepalives_interval", "5"}, std::pair{"keepalives_count", "2"}})
+    listener_params.emplace_back(keyword, value);
+  backend.watch = [listener_params, shown](const std::string& identity) -> std::function<void()> {
+    auto listener = postgres_listener_for(identity, listener_params, shown, change_stream_for(identity));
+    return [listener] { listener->catch_up(); };
+  };
+  backend.watch_table = [shown](Connection& c, std::string_view table) {
+    postgres_watch_table(c, table, postgres_dialect, shown);
+  };
+  return backend;
+}
+
+GOCP_POSTGRES_INLINE postgres::ListenerStatus postgres_listener_status(std::string_view identity) {
+  const auto listener = find_postgres_listener(identity);
+  if (!listener) return {};
+  const auto counters = listener->status();
+  return {.running = true, .listening = counters.listening, .connections = counters.connections,
+          .notices = counters.notices};
 }
 
 }  // namespace detail

@@ -99,6 +99,11 @@ class ModelCaches {
 
   bool has_lookups() const noexcept { return lookups_ != nullptr; }
 
+  /// Whether objects or lookups are kept in this process's memory (a locmem alias): such
+  /// a cache sees other processes' writes only through the database's watch, if any
+  /// (Database::note_process_local_cache).
+  bool process_local() const noexcept { return typed_objects_ || typed_lookups_; }
+
   /// Invalidates this objects cache on every change of the model's table in `changes`
   /// (once per cache, however many repositories share it), for as long as the cache's
   /// alias is alive: the rows of one write or commit in one call.

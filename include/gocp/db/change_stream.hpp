@@ -60,9 +60,19 @@ struct RowChange {
 
   /// Any row of the table may have changed, which ones is not known (`pk` is empty,
   /// `had_row` and `has_row` true): ALTER or DROP TABLE, a REPLACE's implicit deletes, a raw write to a
-  /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp). A
-  /// cache drops every entry of the table.
+  /// table whose primary key is not its rowid (SQLite's hooks, backends/sqlite.hpp); a
+  /// TRUNCATE, a statement of 1000 rows or more, or a listener that reconnected
+  /// (PostgreSQL's `?watch=notify`, backends/postgres.hpp). A cache drops every entry of
+  /// the table.
   bool whole_table = false;
+
+  /// A change of `table` whose rows are not known (whole_table, as described above).
+  static RowChange whole(std::string table) {
+    RowChange c;
+    c.table = std::move(table);
+    c.had_row = c.has_row = c.whole_table = true;
+    return c;
+  }
 
   /// A new row (no row had this key before).
   bool is_insert() const noexcept { return !had_row && has_row; }
@@ -135,6 +145,18 @@ class ChangeStream {
   /// then reads the database, and a writer that commits and then asks, cannot both
   /// miss the other.
   bool has_subscribers() const noexcept { return subscribed_.load() != 0; }
+
+  /// The tables that have a live subscriber, each once: what a source of changes that
+  /// may have missed some (PostgreSQL's listener after a lost connection) invalidates
+  /// whole, by publishing a RowChange::whole_table change for each.
+  std::vector<std::string> subscribed_tables() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> tables;
+    for (const auto& s : subscribers_)
+      if (!s.owner.expired() && std::find(tables.begin(), tables.end(), s.table) == tables.end())
+        tables.push_back(s.table);
+    return tables;
+  }
 
   /// Delivers `change` to every live subscriber of its table. A subscriber that throws
   /// does not keep the others from seeing the change; the first exception is rethrown.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -22,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "../events.hpp"
 #include "../spi/connection.hpp"
 #include "../spi/registry.hpp"
 #include "../spi/url.hpp"
@@ -65,6 +67,10 @@ struct DatabaseState {
   ConnectionPool pool;
   std::string id;  ///< the database's identity (detail/identity.hpp)
   std::function<void()> catch_up;  ///< the backend's check for other writers (DatabaseBackend::watch), if any
+  std::function<void(Connection&, std::string_view)> watch_table;  ///< DatabaseBackend::watch_table, if any
+  std::string unseen_writes;                 ///< DatabaseBackend::unseen_writes
+  std::atomic<bool> unseen_writes_reported{false};
+  std::shared_ptr<const EventSink> events;  ///< OpenOptions::on_event, if set
   /// Shared by every Database of this identity in the process (change_stream_for()).
   std::shared_ptr<ChangeStream> changes = std::make_shared<ChangeStream>();
   std::atomic<std::uint64_t> transactions{0}, savepoints{0};
@@ -133,8 +139,10 @@ class Database {
         return c;
       };
     }
+    std::shared_ptr<const EventSink> events;
     if (options.on_event) {
-      connect = [connect = std::move(connect), sink = std::make_shared<const EventSink>(std::move(options.on_event)),
+      events = std::make_shared<const EventSink>(std::move(options.on_event));
+      connect = [connect = std::move(connect), sink = events,
                  source = std::make_shared<const std::string>(url.redacted())]() -> std::unique_ptr<Connection> {
         return std::make_unique<detail::TracedConnection>(connect(), sink, source);
       };
@@ -147,6 +155,9 @@ class Database {
                                                 : detail::stored_database_id(*probe, backend.dialect, db.state_->url);
     }
     db.state_->changes = detail::change_stream_for(db.state_->id);
+    db.state_->watch_table = std::move(backend.watch_table);
+    db.state_->unseen_writes = std::move(backend.unseen_writes);
+    db.state_->events = std::move(events);
     if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id);
     return db;
   }
@@ -210,11 +221,42 @@ class Database {
 
   /// Publishes on changes() the writes that other processes and programs committed
   /// since the last check, where the backend can see them (SQLite with `?watch=strict`
-  /// or `?watch=<ms>`, backends/sqlite.hpp; a no-op otherwise), so that no cache serves
+  /// or `?watch=<ms>`, backends/sqlite.hpp; PostgreSQL with `?watch=notify`, whose
+  /// listener publishes them as they come, invalidates every cached table here while it
+  /// is reconnecting, backends/postgres.hpp; a no-op otherwise), so that no cache serves
   /// a row they overwrote. Caches call it before each cached read; throws what the
   /// database raises.
   void catch_up() const {
     if (state_->catch_up) state_->catch_up();
+  }
+
+  /// Makes every write to `table` (unquoted), by anyone — raw SQL, `psql`, another
+  /// program — reach the caches of every process that watches this database, where the
+  /// backend can: on PostgreSQL opened with `?watch=notify` it installs the table's NOTIFY
+  /// triggers (backends/postgres.hpp); elsewhere it does nothing. create_table() and
+  /// sync_schema() call it for their tables; call it for a table gocp did not create.
+  /// Idempotent; runs in this thread's transaction if one is open. Throws what the
+  /// database raises (a missing table is an OperationalError naming it).
+  ///
+  ///     auto db = gocp::Database::open("postgresql://app@db/shop?watch=notify");
+  ///     db.watch_table("legacy_prices");
+  void watch_table(std::string_view table) const {
+    if (state_->watch_table) with_connection([&](Connection& c) { state_->watch_table(c, table); });
+  }
+
+  /// Called by a repository that caches in this process's memory (locmem): when this
+  /// database has writers such a cache cannot see (DatabaseBackend::unseen_writes:
+  /// PostgreSQL without `?watch=notify`), says so once per Database::open, on stderr and
+  /// as an Event::Kind::writes_unseen to OpenOptions::on_event. Otherwise does nothing;
+  /// costs one atomic load after the first call.
+  void note_process_local_cache() const {
+    if (state_->unseen_writes.empty() || state_->unseen_writes_reported.load(std::memory_order_relaxed) ||
+        state_->unseen_writes_reported.exchange(true))
+      return;
+    const Event e{.kind = Event::Kind::writes_unseen, .source = state_->url, .detail = state_->unseen_writes};
+    std::string line = describe(e) + '\n';
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    detail::report(state_->events.get(), e);
   }
 
   /// True while this thread is inside a transaction on this database.

@@ -47,6 +47,15 @@ struct DatabaseBackend {
   /// calls it once with the database's identity and keeps the check it returns (empty:
   /// none); see Database::catch_up().
   std::function<std::function<void()>(const std::string& identity)> watch{};
+  /// Optional: makes every write to one table, by anyone, reach `watch`'s check (PostgreSQL
+  /// with `?watch=notify` installs its NOTIFY triggers); run on `connection`, inside the
+  /// caller's transaction if one is open; `table` is unquoted. Database::watch_table() calls it.
+  std::function<void(Connection& connection, std::string_view table)> watch_table{};
+  /// Which writes a cache held in this process's memory (locmem) does not see, as
+  /// configured, and what to do about it; empty when it sees every writer or when the
+  /// backend does not say. Database reports it once, when such a cache is first used
+  /// (Database::note_process_local_cache()).
+  std::string unseen_writes{};
 };
 
 /// URL schemes to factories; see the file comment. Thread-safe: registration and lookup
