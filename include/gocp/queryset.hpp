@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "detail/small_vector.hpp"
 #include "query.hpp"
 
 namespace gocp {
@@ -150,7 +151,7 @@ class QuerySet {
   QuerySet ordered_by(std::vector<detail::OrderTerm> keys) const {
     refuse_if_sliced("order_by");
     QuerySet out = *this;
-    out.narrow_order(std::move(keys));
+    out.narrow_order(keys);
     return out;
   }
 
@@ -253,9 +254,10 @@ class QuerySet {
       scope_ = std::move(scope_) && Expr<M>(std::forward<E>(condition));
   }
   void narrow_allow_non_unique() noexcept { allow_non_unique_ = true; }
-  void narrow_order(std::vector<detail::OrderTerm>&& keys) {
+  void narrow_order(std::span<const detail::OrderTerm> keys) {
     refuse_if_sliced("order_by");
-    ordering_ = std::move(keys);
+    ordering_.clear();
+    ordering_.append(keys.begin(), keys.end());
   }
   void narrow_reverse() {
     refuse_if_sliced("reverse");
@@ -325,7 +327,7 @@ class QuerySet {
   detail::LockMode lock_ = detail::LockMode::none;
   detail::QueryCaching caching_ = detail::QueryCaching::unset;
   std::optional<std::uint32_t> cache_field_;
-  std::vector<detail::OrderTerm> ordering_;
+  detail::SmallVector<detail::OrderTerm, 2> ordering_;  // inline: an order_by of a key or two allocates nothing
   detail::Slice slice_;
 };
 

@@ -412,7 +412,7 @@ class Repository<Model, Policies...> {
   /// order_by(), on a temporary repository.
   template <class... Keys>
   Repository order_by(const Keys&... keys) && {
-    qs_.narrow_order({detail::as_order<Model>(keys)...});
+    qs_.narrow_order(std::array<detail::OrderTerm, sizeof...(Keys)>{detail::as_order<Model>(keys)...});
     return std::move(*this);
   }
 
@@ -508,6 +508,20 @@ class Repository<Model, Policies...> {
   std::vector<Model> all() const {
     if (caches_reads()) return cached_read<std::vector<Model>>(qs_, 'a', nullptr, {}, [&] { return exec().all(qs_); });
     return exec().all(qs_);
+  }
+  /// all(), as one immutable list shared rather than copied: after cache(), a hit hands
+  /// out the cached result itself (no row is copied, whatever its size), and a miss the
+  /// database's rows, which the cache then shares. The list stays valid, and unchanged,
+  /// for as long as the pointer is held, even after a write invalidates it (the next
+  /// read then gets a new list). Without cache(), all() in a new shared list.
+  ///
+  ///     std::shared_ptr<const std::vector<Link>> recent =
+  ///         links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).cache().all_shared();
+  std::shared_ptr<const std::vector<Model>> all_shared() const {
+    if (caches_reads())
+      return cached_read<std::vector<Model>, std::shared_ptr<const std::vector<Model>>>(
+          qs_, 'a', nullptr, {}, [&] { return exec().all(qs_); });
+    return std::make_shared<const std::vector<Model>>(exec().all(qs_));
   }
   /// The matching rows, as all() reads them, one at a time: a single-pass range over an
   /// open cursor that holds one connection until the loop ends, breaks or the range is
@@ -1027,29 +1041,30 @@ class Repository<Model, Policies...> {
   /// `read()`'s result for the query `qs` (and a get's `lookup`) with verb `verb` and
   /// `extra` (its selected columns, its aggregates), through the query cache: its exact
   /// key, and the versions it depends on (cache/detail/query_dependencies.hpp).
-  template <class R, class Read>
-  R cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
-                const Read& read, std::string_view name = {}) const {
+  /// `Out` is R, or std::shared_ptr<const R> (all_shared()).
+  template <class R, class Out = R, class Read>
+  Out cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
+                  const Read& read, std::string_view name = {}) const {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
     key.assign(detail::table_prefix(info()));  // the model and its schema: shelves are shared by models
     key += verb;
     if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
-      qb::put_u64(key, name.size());
+      qb::put_varint(key, name.size());
       key += name;
     }
     qb::put_nodes(key, qs.scope().nodes());
     qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
-    qb::put_u64(key, qs.ordering().size());
+    qb::put_varint(key, qs.ordering().size());
     for (const detail::OrderTerm& t : qs.ordering())
-      qb::put_u64(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
-    qb::put_u64(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
+      qb::put_varint(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
+    qb::put_varint(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
                          std::uint64_t{qs.slice().high.has_value()} << 2);
-    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().low));
-    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
-    qb::put_u64(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
-    qb::put_u64(key, extra.size());
-    for (std::uint32_t x : extra) qb::put_u64(key, x);
+    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().low));
+    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
+    qb::put_varint(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
+    qb::put_varint(key, extra.size());
+    for (std::uint32_t x : extra) qb::put_varint(key, x);
     // a get's dependencies are those of the filters && the lookup together
     Expr<Model> combined;
     std::span<const detail::Node> nodes = qs.scope().nodes();
@@ -1059,7 +1074,10 @@ class Repository<Model, Policies...> {
     }
     thread_local detail::Dependencies deps;  // its buffers stay warm; read() runs no other cached read
     detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
-    return shared_->queries->template read<R>(database(), info(), key, deps, read);
+    if constexpr (std::is_same_v<Out, R>)
+      return shared_->queries->template read<R>(database(), info(), key, deps, read);
+    else
+      return shared_->queries->template read_shared<R>(database(), info(), key, deps, read);
   }
 
   Model with_bound(Model obj) const {
