@@ -212,33 +212,31 @@ struct Uncached final : Side {
 };
 
 /// The same queryset with .cache() on locmem: a write invalidates the results of the
-/// users whose rows it changed (before or after), no other.
+/// users whose rows it changed (before or after), no other. With `shared`, each read is
+/// handed out as the cached list itself (all_shared(): no row copied), on a store of
+/// its own (`cached_shared`).
 struct Cached final : Side {
+  explicit Cached(bool shared_results)
+      : shared(shared_results),
+        caches{{"default", store(shared_results)}, {"links.link", store(shared_results)}} {}
+  const bool shared;
   gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
-  gocp::CacheRegistry caches{{"default", "locmem:///bench-cached-queries?max_entries=100000"},
-                             {"links.link", "locmem:///bench-cached-queries?max_entries=100000"}};
+  gocp::CacheRegistry caches;
   gocp::Repository<Link> link_rows{db, caches};
 
+  static std::string store(bool shared) {
+    return shared ? "locmem:///bench-cached-queries-shared?max_entries=100000"
+                  : "locmem:///bench-cached-queries?max_entries=100000";
+  }
   std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
+    if (shared) {
+      const auto got = timed_read([&] { return shared_newest_links(link_rows.cache(), user); });
+      if (writes(n)) write_one(link_rows, n, user, *got);
+      return got->size();
+    }
     const std::vector<Link> got = timed_read([&] { return newest_links(link_rows.cache(), user); });
     if (writes(n)) write_one(link_rows, n, user, got);
     return got.size();
-  }
-  std::uint64_t statements() const override { return link_rows.stats().db_queries; }
-};
-
-/// Cached, each read handed out as the cached list itself (all_shared(): no row copied),
-/// on a store of its own.
-struct CachedShared final : Side {
-  gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
-  gocp::CacheRegistry caches{{"default", "locmem:///bench-cached-queries-shared?max_entries=100000"},
-                             {"links.link", "locmem:///bench-cached-queries-shared?max_entries=100000"}};
-  gocp::Repository<Link> link_rows{db, caches};
-
-  std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
-    const auto got = timed_read([&] { return shared_newest_links(link_rows.cache(), user); });
-    if (writes(n)) write_one(link_rows, n, user, *got);
-    return got->size();
   }
   std::uint64_t statements() const override { return link_rows.stats().db_queries; }
 };
@@ -319,9 +317,9 @@ void run_sides(benchmark::State& state, const std::array<const char*, N>& names,
 
 void links_service(benchmark::State& state) {
   Uncached uncached;
-  Cached cached;
+  Cached cached{false};
   ByHand by_hand;
-  CachedShared cached_shared;
+  Cached cached_shared{true};
   run_sides<4>(state, {"uncached", "cached", "by_hand", "cached_shared"}, {&uncached, &cached, &by_hand, &cached_shared});
 }
 
