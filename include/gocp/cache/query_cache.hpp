@@ -79,9 +79,15 @@ inline void write_version_key(std::string& out, const std::string& table_prefix,
 
 /// The key prefix of `table` (key_prefix), computed once per table and thread.
 inline const std::string& table_prefix(const ModelInfo& table) {
-  thread_local std::unordered_map<const ModelInfo*, std::string> prefixes;
+  // the table asked last, first: a cached read asks for its table's prefix several times
+  thread_local const ModelInfo* last = nullptr;
+  thread_local const std::string* last_prefix = nullptr;
+  if (&table == last) return *last_prefix;
+  thread_local std::unordered_map<const ModelInfo*, std::string> prefixes;  // nodes: a prefix never moves
   auto [it, inserted] = prefixes.try_emplace(&table);
   if (inserted) it->second = key_prefix(table);
+  last = &table;
+  last_prefix = &it->second;
   return it->second;
 }
 
