@@ -184,8 +184,8 @@ class Shards {
     mutable SharedSpinLock lock;
     std::unordered_map<std::string, V, Hash, Equal> map;
   };
-  // the top bits: the maps' buckets take the low ones
-  static std::size_t shard_of(const HashedKey& k) noexcept { return (k.hash >> 32) % kCount; }
+  // the upper half's bits: the maps' buckets take the low ones
+  static std::size_t shard_of(const HashedKey& k) noexcept { return (k.hash >> (sizeof(std::size_t) * 4)) % kCount; }
   std::size_t per_shard_;
   std::array<Shard, kCount> shards_;
 };
