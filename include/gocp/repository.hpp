@@ -856,7 +856,8 @@ class Repository<Model, Policies...> {
   }
 
   /// This repository seeing `qs`: the queryset is moved in, never copied and then
-  /// overwritten (a fluent chain of filter/order_by/limit makes one per step).
+  /// overwritten (bind, select_for_update and allow_non_unique_lookups make one per call;
+  /// the other narrowing verbs narrow a temporary in place).
   Repository with(QuerySet<Model> qs) const { return Repository(std::move(qs), shared_); }
   Repository(QuerySet<Model> qs, std::shared_ptr<Shared> shared) : qs_(std::move(qs)), shared_(std::move(shared)) {}
 
