@@ -92,7 +92,7 @@ TEST_CASE_METHOD(Fixture, "a cached list: Q(1), then Q(0), with the database's r
   CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
 }
 
-TEST_CASE_METHOD(Fixture, "all_shared: the cached list itself on a hit, a new one after a write; the old one unchanged",
+TEST_CASE_METHOD(Fixture, "all_shared: the cached list itself on a hit, a new one after a write - the old one unchanged",
                  "[queries]") {
   const auto anns = of(data.ann);
   std::shared_ptr<const std::vector<Link>> first, second, third;

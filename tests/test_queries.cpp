@@ -195,7 +195,7 @@ TEST_CASE_METHOD(Fixture, "limit and offset compose as Django's slices of a slic
   CHECK(ids_of(by_created.limit(std::numeric_limits<std::int64_t>::max()).all()) == all);
 }
 
-TEST_CASE_METHOD(Fixture, "narrowing a named repository leaves it as it was; a chain of temporaries narrows each in place",
+TEST_CASE_METHOD(Fixture, "narrowing a named repository leaves it as it was - a chain of temporaries narrows each in place",
                  "[queries]") {
   const auto u1s = [&](const Link& l) { return l.user_id == u1.id; };
   const auto newest = [](const Link& a, const Link& b) { return a.created_at > b.created_at; };
