@@ -23,6 +23,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include "../benchmarks/support/raw_links.hpp"
 #include "../tests/support/link_models.hpp"
 
 using gocp::c;
@@ -54,50 +55,18 @@ static std::string seed(const std::string& dir) {
   return p;
 }
 
-struct Raw {
+/// get_or_create's hit by hand: the SELECT gocp runs (LIMIT 21, stepped to its end).
+struct RawUserLookup {
   sqlite3* db = nullptr;
-  sqlite3_stmt* recent_ = nullptr;
-  sqlite3_stmt* total_ = nullptr;
   sqlite3_stmt* goc_ = nullptr;
-  explicit Raw(const std::string& path) {
+  explicit RawUserLookup(const std::string& path) {
     sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
-      sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
-    sqlite3_prepare_v3(db,
-                       "SELECT id, user_id, url, clicks, created_at, note FROM links_link WHERE user_id = ? "
-                       "ORDER BY created_at DESC, id DESC LIMIT 20",
-                       -1, SQLITE_PREPARE_PERSISTENT, &recent_, nullptr);
-    sqlite3_prepare_v3(db, "SELECT SUM(clicks) FROM links_link WHERE user_id = ?", -1, SQLITE_PREPARE_PERSISTENT,
-                       &total_, nullptr);
-    sqlite3_prepare_v3(db, "SELECT id, email FROM links_user WHERE email = ? LIMIT 21", -1, SQLITE_PREPARE_PERSISTENT, &goc_,
-                       nullptr);
+    sqlite3_prepare_v3(db, "SELECT id, email FROM links_user WHERE email = ? LIMIT 21", -1, SQLITE_PREPARE_PERSISTENT,
+                       &goc_, nullptr);
   }
-  std::vector<Link> recent(std::int64_t user) {
-    sqlite3_bind_int64(recent_, 1, user);
-    std::vector<Link> out;
-    while (sqlite3_step(recent_) == SQLITE_ROW) {
-      Link l;
-      l.id = sqlite3_column_int64(recent_, 0);
-      l.user_id = sqlite3_column_int64(recent_, 1);
-      l.url.assign(reinterpret_cast<const char*>(sqlite3_column_text(recent_, 2)),
-                   static_cast<std::size_t>(sqlite3_column_bytes(recent_, 2)));
-      l.clicks = sqlite3_column_int(recent_, 3);
-      l.created_at = gocp::Timestamp{std::chrono::microseconds{sqlite3_column_int64(recent_, 4)}};
-      if (sqlite3_column_type(recent_, 5) != SQLITE_NULL)
-        l.note.emplace(reinterpret_cast<const char*>(sqlite3_column_text(recent_, 5)),
-                       static_cast<std::size_t>(sqlite3_column_bytes(recent_, 5)));
-      out.push_back(std::move(l));
-    }
-    sqlite3_reset(recent_);
-    return out;
-  }
-  std::optional<std::int64_t> total(std::int64_t user) {
-    sqlite3_bind_int64(total_, 1, user);
-    std::optional<std::int64_t> out;
-    if (sqlite3_step(total_) == SQLITE_ROW && sqlite3_column_type(total_, 0) != SQLITE_NULL)
-      out = sqlite3_column_int64(total_, 0);
-    sqlite3_reset(total_);
-    return out;
+  ~RawUserLookup() {
+    sqlite3_finalize(goc_);
+    sqlite3_close_v2(db);
   }
   User goc(const std::string& email) {
     sqlite3_bind_text(goc_, 1, email.data(), static_cast<int>(email.size()), SQLITE_STATIC);
@@ -125,7 +94,8 @@ int main(int argc, char** argv) {
   gocp::Repository<Link> plain{db};
   gocp::Repository<Link> cached{db, caches};
   gocp::Repository<User> users{db};
-  Raw raw(path);
+  gocp::bench::RawLinks raw(path);
+  RawUserLookup raw_users(path);
   std::vector<std::string> emails;
   for (int u = 1; u <= kUsers; ++u) emails.push_back("user" + std::to_string(u) + "@example.com");
   static const char* const modes[] = {"recent", "raw_recent", "total", "raw_total", "cached", "goc", "raw_goc", "cached_shared"};
@@ -152,7 +122,7 @@ int main(int argc, char** argv) {
     else if (m == 5)
       sink = static_cast<std::size_t>(users.get_or_create(c(&User::email) == emails[static_cast<std::size_t>(u - 1)]).first.id);
     else if (m == 6)
-      sink = static_cast<std::size_t>(raw.goc(emails[static_cast<std::size_t>(u - 1)]).id);
+      sink = static_cast<std::size_t>(raw_users.goc(emails[static_cast<std::size_t>(u - 1)]).id);
     else
       throw std::runtime_error("mode?");
   };
