@@ -14,6 +14,8 @@
 //   uncached  Repository<Link>: every read is the query on SQLite.
 //   cached    the same queryset with .cache() on locmem (h-qcache's query cache): a write
 //             invalidates only the results whose user it touched (precise invalidation).
+//   cached_shared  cached, each read handed out by all_shared(): the cached list itself,
+//             no row copied (its own locmem store).
 //   by_hand   what a user writes: std::unordered_map<user id, std::vector<Link>> under a
 //             std::mutex, a miss read through Repository<Link>, cleared table-wide on every
 //             write (the user cannot know which cached lists a write changed).
@@ -22,7 +24,7 @@
 // thread of every side, the side that leads rotating. Printed: ns per operation of each
 // side (medians of per-round ratios; a write's own time is the same on every side), each
 // side's reads alone (their latency while the writes run, misses included), and on them
-// `speedup cached vs uncached` (target >= 20x) and `ratio cached / by_hand` (target
+// `speedup cached vs uncached` (target >= 20x; also for cached_shared) and `ratio cached / by_hand` (target
 // <= 1.2x), and the SQL statements each side sent per 1000 operations (precise: target
 // <= 1/3 of table-wide's). `links_service_reads_only`:
 // the same without writes (diagnostic: every cached read a hit).
@@ -41,6 +43,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -62,8 +65,6 @@
 
 #ifdef GOCP_BENCH_REDIS
 #include <hiredis/hiredis.h>
-
-#include <memory>
 
 #include <gocp/backends/redis.hpp>
 
@@ -141,6 +142,12 @@ std::vector<Link> newest_links(const Repo& repo, std::int64_t user) {
   return repo.filter(c(&Link::user_id) == user).order_by(c(&Link::created_at).desc()).limit(20).all();
 }
 
+/// The same query, its result shared rather than copied (all_shared()).
+template <class Repo>
+std::shared_ptr<const std::vector<Link>> shared_newest_links(const Repo& repo, std::int64_t user) {
+  return repo.filter(c(&Link::user_id) == user).order_by(c(&Link::created_at).desc()).limit(20).all_shared();
+}
+
 /// Operation `n`'s write, through `repo`, for `user` whose newest links are `seen`: a
 /// click, a new url or a new link, in turn.
 template <class Repo>
@@ -180,9 +187,9 @@ struct Side {
   std::atomic<std::uint64_t> read_ns{0}, reads{0};
   /// read(), timed into read_ns.
   template <class Read>
-  std::vector<Link> timed_read(Read&& read) {
+  auto timed_read(Read&& read) {
     const auto start = std::chrono::steady_clock::now();
-    std::vector<Link> got = read();
+    auto got = read();
     read_ns.fetch_add(static_cast<std::uint64_t>(
                           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count()),
                       std::memory_order_relaxed);
@@ -205,14 +212,28 @@ struct Uncached final : Side {
 };
 
 /// The same queryset with .cache() on locmem: a write invalidates the results of the
-/// users whose rows it changed (before or after), no other.
+/// users whose rows it changed (before or after), no other. With `shared`, each read is
+/// handed out as the cached list itself (all_shared(): no row copied), on a store of
+/// its own (`cached_shared`).
 struct Cached final : Side {
+  explicit Cached(bool shared_results)
+      : shared(shared_results),
+        caches{{"default", store(shared_results)}, {"links.link", store(shared_results)}} {}
+  const bool shared;
   gocp::Database db = gocp::Database::open("sqlite:///" + make_database());
-  gocp::CacheRegistry caches{{"default", "locmem:///bench-cached-queries?max_entries=100000"},
-                             {"links.link", "locmem:///bench-cached-queries?max_entries=100000"}};
+  gocp::CacheRegistry caches;
   gocp::Repository<Link> link_rows{db, caches};
 
+  static std::string store(bool shared) {
+    return shared ? "locmem:///bench-cached-queries-shared?max_entries=100000"
+                  : "locmem:///bench-cached-queries?max_entries=100000";
+  }
   std::size_t read_and_write(std::uint64_t n, std::int64_t user) override {
+    if (shared) {
+      const auto got = timed_read([&] { return shared_newest_links(link_rows.cache(), user); });
+      if (writes(n)) write_one(link_rows, n, user, *got);
+      return got->size();
+    }
     const std::vector<Link> got = timed_read([&] { return newest_links(link_rows.cache(), user); });
     if (writes(n)) write_one(link_rows, n, user, got);
     return got.size();
@@ -296,9 +317,10 @@ void run_sides(benchmark::State& state, const std::array<const char*, N>& names,
 
 void links_service(benchmark::State& state) {
   Uncached uncached;
-  Cached cached;
+  Cached cached{false};
   ByHand by_hand;
-  run_sides<3>(state, {"uncached", "cached", "by_hand"}, {&uncached, &cached, &by_hand});
+  Cached cached_shared{true};
+  run_sides<4>(state, {"uncached", "cached", "by_hand", "cached_shared"}, {&uncached, &cached, &by_hand, &cached_shared});
 }
 
 BENCHMARK(links_service)->Name("links_service")->Arg(kWriteEvery)->UseManualTime()->Unit(benchmark::kNanosecond);
@@ -352,7 +374,7 @@ void print_figures(const gocp::bench::RatioReporter& r, const std::string& name,
   const double uncached = r.median(name, "uncached_ns");
   if (uncached <= 0) return;  // filtered out
   std::printf("%s (medians over repetitions; per operation, 2 threads):\n", name.c_str());
-  for (const char* side : {"uncached", "cached", "by_hand"}) {
+  for (const char* side : {"uncached", "cached", "by_hand", "cached_shared"}) {
     const double ns = r.median(name, std::string(side) + "_ns");
     if (ns <= 0) continue;
     std::printf("  %-9s %9.0f ns/op  %7.1f SQL statements per 1000 ops  (%.3fx uncached, per round)\n", side, ns,
@@ -360,12 +382,18 @@ void print_figures(const gocp::bench::RatioReporter& r, const std::string& name,
   }
   const double uncached_read = r.median(name, "uncached_read_ns"), cached_read = r.median(name, "cached_read_ns"),
                by_hand_read = r.median(name, "by_hand_read_ns");
+  const double shared_read = r.median(name, "cached_shared_read_ns");
   std::printf("  reads alone (the query's latency while the writes run; misses included): uncached %.0f ns, cached "
-              "%.0f ns, by_hand %.0f ns\n",
-              uncached_read, cached_read, by_hand_read);
+              "%.0f ns, by_hand %.0f ns, cached_shared %.0f ns\n",
+              uncached_read, cached_read, by_hand_read, shared_read);
   if (targets && cached_read > 0) {
     std::printf("speedup cached vs uncached, reads: %.1fx (target >= %.0fx)%s\n", uncached_read / cached_read,
                 kSpeedupTarget, uncached_read / cached_read < kSpeedupTarget ? "  ** below target **" : "");
+    if (shared_read > 0)
+      std::printf("speedup cached_shared (all_shared(): the cached list itself, no copy) vs uncached, reads: %.1fx "
+                  "(target >= %.0fx)%s\n",
+                  uncached_read / shared_read, kSpeedupTarget,
+                  uncached_read / shared_read < kSpeedupTarget ? "  ** below target **" : "");
     std::printf("ratio cached / by_hand, reads: %.2fx (target <= %.2fx)%s\n", cached_read / by_hand_read, kRatioTarget,
                 cached_read / by_hand_read > kRatioTarget ? "  ** above target **" : "");
     const double precise = r.median(name, "sql_cached"), table_wide = r.median(name, "sql_by_hand");

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -89,6 +90,33 @@ TEST_CASE_METHOD(Fixture, "a cached list: Q(1), then Q(0), with the database's r
   // without cache(), every read asks the database
   CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
   CHECK(q(links, [&] { links.filter(c(&Link::user_id) == data.ann.id).all(); }) == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "all_shared: the cached list itself on a hit, a new one after a write - the old one unchanged",
+                 "[queries]") {
+  const auto anns = of(data.ann);
+  std::shared_ptr<const std::vector<Link>> first, second, third;
+  CHECK(q(links, [&] { first = anns.all_shared(); }) == 1);
+  CHECK(q(links, [&] { second = anns.all_shared(); }) == 0);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(ids(*first) == Ids{data.b.id, data.c.id, data.a.id});
+  CHECK(ids(*second) == ids(*first));
+  if (!gocp::test::cache_is_shared()) CHECK(second == first);  // locmem: the entry's own list, not a copy
+  // all() and all_shared() are one entry: either fills it for the other
+  CHECK(q(links, [&] { CHECK(ids(anns.all()) == ids(*first)); }) == 0);
+  touch(data.a);  // ann's: invalidates
+  CHECK(q(links, [&] { third = anns.all_shared(); }) == 1);
+  CHECK(third != first);
+  CHECK(third->back().clicks == data.a.clicks + 1);
+  CHECK(first->back().clicks == data.a.clicks);  // a list handed out never changes
+  // without cache(), every call asks the database, each into a list of its own
+  const auto plain = links.filter(c(&Link::user_id) == data.ann.id).order_by(c(&Link::created_at).desc());
+  std::shared_ptr<const std::vector<Link>> u1, u2;
+  CHECK(q(links, [&] { u1 = plain.all_shared(); }) == 1);
+  CHECK(q(links, [&] { u2 = plain.all_shared(); }) == 1);
+  CHECK(u1 != u2);
+  CHECK(ids(*u1) == ids(*third));
 }
 
 TEST_CASE_METHOD(Fixture, "rule 1: a write to a row the result returned invalidates it, another row's does not",

@@ -195,6 +195,30 @@ TEST_CASE_METHOD(Fixture, "limit and offset compose as Django's slices of a slic
   CHECK(ids_of(by_created.limit(std::numeric_limits<std::int64_t>::max()).all()) == all);
 }
 
+TEST_CASE_METHOD(Fixture, "narrowing a named repository leaves it as it was - a chain of temporaries narrows each in place",
+                 "[queries]") {
+  const auto u1s = [&](const Link& l) { return l.user_id == u1.id; };
+  const auto newest = [](const Link& a, const Link& b) { return a.created_at > b.created_at; };
+  const auto mine = links.filter(c(&Link::user_id) == u1.id);
+  const auto recent = mine.order_by(c(&Link::created_at).desc()).exclude(c(&Link::clicks) == 0).limit(5);
+  // mine is as it was: one term, no order, no slice
+  CHECK(mine.queryset().scope().nodes().size() == 1);
+  CHECK(mine.queryset().ordering().empty());
+  CHECK(!mine.queryset().sliced());
+  CHECK(ids_of(mine.all()) == expected(u1s, [](const Link&, const Link&) { return false; }));
+  CHECK(ids_of(recent.all()) ==
+        slice(expected([&](const Link& l) { return u1s(l) && l.clicks != 0; }, newest, /*reversed=*/true), 0, 5));
+  // a named repository moved into a chain is the one narrowed (and may be assigned anew)
+  auto named = links.filter(c(&Link::user_id) == u2.id);
+  const auto two = std::move(named).order_by(c(&Link::id)).limit(2);
+  CHECK(two.queryset().slice().high == 2);
+  CHECK(ids_of(two.all()) == slice(expected([&](const Link& l) { return l.user_id == u2.id; },
+                                            [](const Link& a, const Link& b) { return a.id < b.id; }),
+                                   0, 2));
+  named = links.filter(c(&Link::user_id) == u1.id);
+  CHECK(ids_of(named.all()) == ids_of(mine.all()));
+}
+
 TEST_CASE_METHOD(Fixture, "keyset paging returns exactly the page asked for", "[queries]") {
   std::int64_t last = 5;
   Ids seen;

@@ -260,6 +260,14 @@ class Executor {
     run(w, on_row);
   }
 
+  /// select(write, on_row) of a statement named by `shape` (its key holds everything
+  /// the text depends on, its binds the values `write` binds, in order): each connection
+  /// keeps it prepared, and `write` runs only when one prepares it for the first time.
+  template <class Write, class OnRow>
+  void select(const detail::StatementShape& shape, Write&& write, OnRow&& on_row) const {
+    run(shape, write, on_row);
+  }
+
   // ---- writes: each one a RowChange per row --------------------------------------
 
   /// INSERT of every column (an auto primary key only when it is set), RETURNING the

@@ -89,8 +89,18 @@ std::tuple<typename A::result_type...> aggregate_row(const Executor<M>& exec, co
     return std::array<AggregateSpec, sizeof...(A)>{a.spec()...};
   }, aggregates);
   std::optional<std::tuple<typename A::result_type...>> out;
+  // named by its shape: the text is written once per connection, not on every call
+  StatementShape shape(exec.info(), 'A');
+  shape.count(specs.size());
+  for (const AggregateSpec& s : specs) {
+    shape.code(static_cast<char>(s.function));
+    shape.column(s.column);
+    shape.code(static_cast<char>(int{s.rows} | int{s.distinct} << 1 | int{s.integer} << 2));
+  }
+  shape.where({&qs.scope()});
   try {
     exec.select(
+        shape,
         [&](SqlWriter& w) {
           w.text("SELECT ");
           for (std::size_t i = 0; i < specs.size(); ++i) {

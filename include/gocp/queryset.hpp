@@ -17,9 +17,13 @@
 #include <utility>
 #include <vector>
 
+#include "detail/small_vector.hpp"
 #include "query.hpp"
 
 namespace gocp {
+
+template <class Model, class... Policies>
+class Repository;
 
 namespace detail {
 /// Column -> value, in the order given; a later value for the same column wins. A
@@ -103,7 +107,7 @@ class QuerySet {
   /// This queryset, seeing only the rows that also match `condition`.
   QuerySet filtered(const Expr<M>& condition) const {
     QuerySet out = *this;
-    out.scope_ = scope_ && condition;
+    out.narrow_filter(condition);
     return out;
   }
 
@@ -122,7 +126,7 @@ class QuerySet {
   /// (Repository::allow_non_unique_lookups).
   QuerySet allowing_non_unique() const {
     QuerySet out = *this;
-    out.allow_non_unique_ = true;
+    out.narrow_allow_non_unique();
     return out;
   }
 
@@ -147,7 +151,7 @@ class QuerySet {
   QuerySet ordered_by(std::vector<detail::OrderTerm> keys) const {
     refuse_if_sliced("order_by");
     QuerySet out = *this;
-    out.ordering_ = std::move(keys);
+    out.narrow_order(keys);
     return out;
   }
 
@@ -155,25 +159,25 @@ class QuerySet {
   QuerySet reversed() const {
     refuse_if_sliced("reverse");
     QuerySet out = *this;
-    out.reversed_ = !reversed_;
+    out.narrow_reverse();
     return out;
   }
 
   /// At most `n` rows of the current result (Django's qs[:n] on it). ValidationError
   /// for a negative `n` or an end past the largest int64.
   QuerySet limited_to(std::int64_t n) const {
-    const std::int64_t high = bound_sum("limit", n);
+    bound_sum("limit", n);  // refused before the copy
     QuerySet out = *this;
-    out.slice_.high = slice_.high ? std::min(*slice_.high, high) : high;
+    out.narrow_limit(n);
     return out;
   }
 
   /// The current result without its first `m` rows (Django's qs[m:] on it).
   /// ValidationError for a negative `m` or a start past the largest int64.
   QuerySet offset_by(std::int64_t m) const {
-    const std::int64_t low = bound_sum("offset", m);
+    bound_sum("offset", m);  // refused before the copy
     QuerySet out = *this;
-    out.slice_.low = slice_.high ? std::min(*slice_.high, low) : low;
+    out.narrow_offset(m);
     return out;
   }
 
@@ -181,14 +185,14 @@ class QuerySet {
   QuerySet made_distinct() const {
     refuse_if_sliced("distinct");
     QuerySet out = *this;
-    out.distinct_ = true;
+    out.narrow_distinct();
     return out;
   }
 
   /// This queryset with reads that lock their rows as `mode` says.
   QuerySet locking(detail::LockMode mode) const {
     QuerySet out = *this;
-    out.lock_ = mode;
+    out.narrow_lock(mode);
     return out;
   }
 
@@ -201,8 +205,7 @@ class QuerySet {
   /// `field`'s versions only when given.
   QuerySet caching_as(detail::QueryCaching mode, std::optional<std::uint32_t> field = std::nullopt) const {
     QuerySet out = *this;
-    out.caching_ = mode;
-    out.cache_field_ = field;
+    out.narrow_caching(mode, field);
     return out;
   }
 
@@ -238,6 +241,46 @@ class QuerySet {
   }
 
  private:
+  // A repository narrows the queryset of a temporary of itself in place (a fluent chain
+  // copies nothing): the steps each public narrowing above applies to its copy.
+  template <class, class...>
+  friend class Repository;
+
+  template <class E>  // Expr<M> or const Expr<M>&
+  void narrow_filter(E&& condition) {
+    if (scope_.empty())
+      scope_ = std::forward<E>(condition);  // the first filter: taken as it is
+    else
+      scope_ = std::move(scope_) && Expr<M>(std::forward<E>(condition));
+  }
+  void narrow_allow_non_unique() noexcept { allow_non_unique_ = true; }
+  void narrow_order(std::span<const detail::OrderTerm> keys) {
+    refuse_if_sliced("order_by");
+    ordering_.clear();
+    ordering_.append(keys.begin(), keys.end());
+  }
+  void narrow_reverse() {
+    refuse_if_sliced("reverse");
+    reversed_ = !reversed_;
+  }
+  void narrow_limit(std::int64_t n) {
+    const std::int64_t high = bound_sum("limit", n);
+    slice_.high = slice_.high ? std::min(*slice_.high, high) : high;
+  }
+  void narrow_offset(std::int64_t m) {
+    const std::int64_t low = bound_sum("offset", m);
+    slice_.low = slice_.high ? std::min(*slice_.high, low) : low;
+  }
+  void narrow_distinct() {
+    refuse_if_sliced("distinct");
+    distinct_ = true;
+  }
+  void narrow_lock(detail::LockMode mode) noexcept { lock_ = mode; }
+  void narrow_caching(detail::QueryCaching mode, std::optional<std::uint32_t> field) noexcept {
+    caching_ = mode;
+    cache_field_ = field;
+  }
+
   /// Each unique set as a mask of its columns, computed once (a hot check on every
   /// get_or_create); a set with a column past 63 is left out: it is never covered.
   static const std::vector<std::uint64_t>& unique_masks() {
@@ -284,7 +327,7 @@ class QuerySet {
   detail::LockMode lock_ = detail::LockMode::none;
   detail::QueryCaching caching_ = detail::QueryCaching::unset;
   std::optional<std::uint32_t> cache_field_;
-  std::vector<detail::OrderTerm> ordering_;
+  detail::SmallVector<detail::OrderTerm, 2> ordering_;  // inline: an order_by of a key or two allocates nothing
   detail::Slice slice_;
 };
 

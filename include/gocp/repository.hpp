@@ -67,6 +67,17 @@ const Expr<Model>& as_condition(const E& condition) {
   }
 }
 
+/// as_condition(), keeping the condition's value category: a temporary condition is
+/// moved into the queryset, not copied.
+template <class Model, class E>
+decltype(auto) forward_condition(E&& condition) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<E>, Expr<Model>>) {
+    return std::forward<E>(condition);
+  } else {
+    return as_condition<Model>(condition);  // its static_assert
+  }
+}
+
 template <class Model, class D>
 const std::vector<Assignment<Model>>& as_defaults(const D& defaults) {
   if constexpr (std::is_same_v<D, Defaults<Model>> || std::is_same_v<D, CreateDefaults<Model>>) {
@@ -228,19 +239,34 @@ class Repository<Model, Policies...> {
 
   // ---- narrowing -------------------------------------------------------------------
 
-  /// A repository seeing only the rows that match `condition` as well.
+  /// A repository seeing only the rows that match `condition` as well. Each narrowing
+  /// verb (filter, exclude, order_by, reverse, limit, offset, distinct, cache, no_cache)
+  /// has an overload for a temporary repository, which it changes and moves out: a
+  /// fluent chain `links.filter(...).order_by(...).limit(20)` copies the repository once.
   template <class E>
-  Repository filter(const E& condition) const {
+  Repository filter(E&& condition) const& {
     qs_.refuse_if_sliced("filter");
-    return with(qs_.filtered(detail::as_condition<Model>(condition)));
+    return Repository(*this).filter(std::forward<E>(condition));
+  }
+  /// filter(), on a temporary repository.
+  template <class E>
+  Repository filter(E&& condition) && {
+    qs_.refuse_if_sliced("filter");
+    qs_.narrow_filter(detail::forward_condition<Model>(std::forward<E>(condition)));
+    return std::move(*this);
   }
 
   /// A repository seeing only the rows for which `condition` is not true (an empty
   /// condition excludes nothing, as Django's exclude(Q())).
   template <class E>
-  Repository exclude(const E& condition) const {
+  Repository exclude(const E& condition) const& {
+    return Repository(*this).exclude(condition);
+  }
+  /// exclude(), on a temporary repository.
+  template <class E>
+  Repository exclude(const E& condition) && {
     qs_.refuse_if_sliced("exclude");
-    return filter(!detail::as_condition<Model>(condition));
+    return std::move(*this).filter(!detail::as_condition<Model>(condition));
   }
 
   /// A repository with each assigned field bound to its value: reads see only rows
@@ -281,9 +307,12 @@ class Repository<Model, Policies...> {
   /// the query reads, the database answers. ConfigurationError without a `default` alias.
   ///
   ///     auto recent = links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).cache().all();
-  Repository cache() const {
+  Repository cache() const& { return Repository(*this).cache(); }
+  /// cache(), on a temporary repository.
+  Repository cache() && {
     require_query_cache();
-    return with(qs_.caching_as(detail::QueryCaching::on));
+    qs_.narrow_caching(detail::QueryCaching::on, std::nullopt);
+    return std::move(*this);
   }
 
   /// cache(), the result depending on `field`'s versions only (cachebot's cache('user')):
@@ -292,15 +321,26 @@ class Repository<Model, Policies...> {
   /// joined by && in every OR-group of the query (filters, bound values and a get's
   /// lookup): otherwise the read is a ConfigurationError naming the field.
   template <class T, class A>
-  Repository cache(A T::*field) const {
+  Repository cache(A T::*field) const& {
+    return Repository(*this).cache(field);
+  }
+  /// cache(field), on a temporary repository.
+  template <class T, class A>
+  Repository cache(A T::*field) && {
     detail::require_member_of<Model, T>();
     require_query_cache();
-    return with(qs_.caching_as(detail::QueryCaching::on, static_cast<std::uint32_t>(Col<Model, A>(field).index())));
+    qs_.narrow_caching(detail::QueryCaching::on, static_cast<std::uint32_t>(Col<Model, A>(field).index()));
+    return std::move(*this);
   }
 
   /// A repository whose reads never use the query cache (get and find included, on a
   /// CachedQueries repository).
-  Repository no_cache() const { return with(qs_.caching_as(detail::QueryCaching::off)); }
+  Repository no_cache() const& { return Repository(*this).no_cache(); }
+  /// no_cache(), on a temporary repository.
+  Repository no_cache() && {
+    qs_.narrow_caching(detail::QueryCaching::off, std::nullopt);
+    return std::move(*this);
+  }
 
   // ---- the cached manager (from_cache.hpp) --------------------------------------------
 
@@ -368,15 +408,26 @@ class Repository<Model, Policies...> {
   ///
   ///     auto recent = links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).all();
   template <class... Keys>
-  Repository order_by(const Keys&... keys) const {
-    return with(qs_.ordered_by({detail::as_order<Model>(keys)...}));
+  Repository order_by(const Keys&... keys) const& {
+    return Repository(*this).order_by(keys...);
+  }
+  /// order_by(), on a temporary repository.
+  template <class... Keys>
+  Repository order_by(const Keys&... keys) && {
+    qs_.narrow_order(std::array<detail::OrderTerm, sizeof...(Keys)>{detail::as_order<Model>(keys)...});
+    return std::move(*this);
   }
 
   /// A repository reading in the opposite order: every key and its NULLs' place flipped,
   /// the primary-key tie-break too (by primary key descending when unordered). Django's
   /// reverse(): an order_by() after it is read reversed as well. ConfigurationError on a
   /// sliced repository.
-  Repository reverse() const { return with(qs_.reversed()); }
+  Repository reverse() const& { return Repository(*this).reverse(); }
+  /// reverse(), on a temporary repository.
+  Repository reverse() && {
+    qs_.narrow_reverse();
+    return std::move(*this);
+  }
 
   /// A repository seeing at most the first `n` rows of this one's result (Django's
   /// qs[:n]); slices compose as Django's slices of a slice. The bound is a bound
@@ -384,17 +435,32 @@ class Repository<Model, Policies...> {
   /// the bound when it is negative or the slice would end past the largest int64.
   /// A sliced repository refuses filter, exclude, bind, order_by, reverse, distinct,
   /// update, remove_all, get, find, get_or_create, update_or_create, in_bulk and last.
-  Repository limit(std::int64_t n) const { return with(qs_.limited_to(n)); }
+  Repository limit(std::int64_t n) const& { return Repository(*this).limit(n); }
+  /// limit(), on a temporary repository.
+  Repository limit(std::int64_t n) && {
+    qs_.narrow_limit(n);
+    return std::move(*this);
+  }
 
   /// A repository skipping the first `m` rows of this one's result (Django's qs[m:]);
   /// errors and refusals as limit().
-  Repository offset(std::int64_t m) const { return with(qs_.offset_by(m)); }
+  Repository offset(std::int64_t m) const& { return Repository(*this).offset(m); }
+  /// offset(), on a temporary repository.
+  Repository offset(std::int64_t m) && {
+    qs_.narrow_offset(m);
+    return std::move(*this);
+  }
 
   /// A repository whose reads are SELECT DISTINCT: with values(...), each distinct
   /// combination of the selected fields once. Such a read may be ordered only by the
   /// fields it selects (ConfigurationError naming the field otherwise), and its ties are
   /// broken by the selected fields instead of the primary key.
-  Repository distinct() const { return with(qs_.made_distinct()); }
+  Repository distinct() const& { return Repository(*this).distinct(); }
+  /// distinct(), on a temporary repository.
+  Repository distinct() && {
+    qs_.narrow_distinct();
+    return std::move(*this);
+  }
 
   /// A repository whose reads (all, first, last, values, values_list, get, find,
   /// get_or_create, in_bulk) lock the rows they return until the transaction ends:
@@ -444,6 +510,20 @@ class Repository<Model, Policies...> {
   std::vector<Model> all() const {
     if (caches_reads()) return cached_read<std::vector<Model>>(qs_, 'a', nullptr, {}, [&] { return exec().all(qs_); });
     return exec().all(qs_);
+  }
+  /// all(), as one immutable list shared rather than copied: after cache(), a hit hands
+  /// out the cached result itself (no row is copied, whatever its size), and a miss the
+  /// database's rows, which the cache then shares. The list stays valid, and unchanged,
+  /// for as long as the pointer is held, even after a write invalidates it (the next
+  /// read then gets a new list). Without cache(), all() in a new shared list.
+  ///
+  ///     std::shared_ptr<const std::vector<Link>> recent =
+  ///         links.filter(c(&Link::user_id) == u).order_by(c(&Link::created_at).desc()).limit(20).cache().all_shared();
+  std::shared_ptr<const std::vector<Model>> all_shared() const {
+    if (caches_reads())
+      return cached_read<std::vector<Model>, std::shared_ptr<const std::vector<Model>>>(
+          qs_, 'a', nullptr, {}, [&] { return exec().all(qs_); });
+    return std::make_shared<const std::vector<Model>>(exec().all(qs_));
   }
   /// The matching rows, as all() reads them, one at a time: a single-pass range over an
   /// open cursor that holds one connection until the loop ends, breaks or the range is
@@ -779,7 +859,8 @@ class Repository<Model, Policies...> {
   }
 
   /// This repository seeing `qs`: the queryset is moved in, never copied and then
-  /// overwritten (a fluent chain of filter/order_by/limit makes one per step).
+  /// overwritten (bind, select_for_update and allow_non_unique_lookups make one per call;
+  /// the other narrowing verbs narrow a temporary in place).
   Repository with(QuerySet<Model> qs) const { return Repository(std::move(qs), shared_); }
   Repository(QuerySet<Model> qs, std::shared_ptr<Shared> shared) : qs_(std::move(qs)), shared_(std::move(shared)) {}
 
@@ -966,29 +1047,30 @@ class Repository<Model, Policies...> {
   /// `read()`'s result for the query `qs` (and a get's `lookup`) with verb `verb` and
   /// `extra` (its selected columns, its aggregates), through the query cache: its exact
   /// key, and the versions it depends on (cache/detail/query_dependencies.hpp).
-  template <class R, class Read>
-  R cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
-                const Read& read, std::string_view name = {}) const {
+  /// `Out` is R, or std::shared_ptr<const R> (all_shared()).
+  template <class R, class Out = R, class Read>
+  Out cached_read(const QuerySet<Model>& qs, char verb, const Expr<Model>* lookup, std::span<const std::uint32_t> extra,
+                  const Read& read, std::string_view name = {}) const {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
     key.assign(detail::table_prefix(info(), database().id()));  // the database, model and schema
     key += verb;
     if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
-      qb::put_u64(key, name.size());
+      qb::put_varint(key, name.size());
       key += name;
     }
     qb::put_nodes(key, qs.scope().nodes());
     qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
-    qb::put_u64(key, qs.ordering().size());
+    qb::put_varint(key, qs.ordering().size());
     for (const detail::OrderTerm& t : qs.ordering())
-      qb::put_u64(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
-    qb::put_u64(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
+      qb::put_varint(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
+    qb::put_varint(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
                          std::uint64_t{qs.slice().high.has_value()} << 2);
-    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().low));
-    qb::put_u64(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
-    qb::put_u64(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
-    qb::put_u64(key, extra.size());
-    for (std::uint32_t x : extra) qb::put_u64(key, x);
+    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().low));
+    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
+    qb::put_varint(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
+    qb::put_varint(key, extra.size());
+    for (std::uint32_t x : extra) qb::put_varint(key, x);
     // a get's dependencies are those of the filters && the lookup together
     Expr<Model> combined;
     std::span<const detail::Node> nodes = qs.scope().nodes();
@@ -998,7 +1080,10 @@ class Repository<Model, Policies...> {
     }
     thread_local detail::Dependencies deps;  // its buffers stay warm; read() runs no other cached read
     detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
-    return shared_->queries->template read<R>(database(), info(), key, deps, read);
+    if constexpr (std::is_same_v<Out, R>)
+      return shared_->queries->template read<R>(database(), info(), key, deps, read);
+    else
+      return shared_->queries->template read_shared<R>(database(), info(), key, deps, read);
   }
 
   Model with_bound(Model obj) const {

@@ -30,6 +30,7 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
@@ -67,13 +69,13 @@ inline void write_version_key(std::string& out, const std::string& table_prefix,
     out += kind == VersionRef::Kind::wide ? "vw" : "vt";
     return;
   }
-  thread_local std::string head;
-  head.assign(table_prefix);
-  head += 'v';
+  out.assign(table_prefix);
+  out += 'v';
   char digits[12];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, column);
-  head.append(digits, end);
-  write_entry_key(out, head, ':', *value);
+  out.append(digits, end);
+  out += "::";  // as write_entry_key(out, <prefix>v<column>, ':', value) wrote it
+  append_key_value(out, *value);
 }
 
 /// A table's key prefix in one database, as table_prefix() keeps it.
@@ -84,12 +86,21 @@ struct KnownPrefix {
 /// The key prefix of `table` in the database whose id() is `database_id` (key_prefix),
 /// computed once per table, database and thread.
 inline const std::string& table_prefix(const ModelInfo& table, std::string_view database_id) {
-  // a process uses one database, or a few: a short list per table
-  thread_local std::unordered_map<const ModelInfo*, std::vector<KnownPrefix>> prefixes;
-  std::vector<KnownPrefix>& known = prefixes[&table];
+  // the one asked last, first: a cached read asks for its table's prefix several times
+  thread_local const ModelInfo* last = nullptr;
+  thread_local const KnownPrefix* last_known = nullptr;
+  if (&table == last && last_known->database_id == database_id) return last_known->prefix;
+  // a process uses one database, or a few: a short list per table (a deque: a prefix
+  // never moves once made, so last_known stays valid)
+  thread_local std::unordered_map<const ModelInfo*, std::deque<KnownPrefix>> prefixes;
+  std::deque<KnownPrefix>& known = prefixes[&table];
+  const KnownPrefix* found = nullptr;
   for (const KnownPrefix& k : known)
-    if (k.database_id == database_id) return k.prefix;
-  return known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)}).prefix;
+    if (k.database_id == database_id) found = &k;
+  if (!found) found = &known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)});
+  last = &table;
+  last_known = found;
+  return found->prefix;
 }
 
 /// The version keys every change of `rows` (of `table`, in database `database_id`)
@@ -125,27 +136,36 @@ inline void bumped_version_keys(const ModelInfo& table, std::string_view databas
 /// tier's query shelves. Every read of a table's results reads its table-wide versions,
 /// so two threads meet on one shard at each read: as readers, they do not wait for each
 /// other. A shard past `per_shard` entries is emptied before it grows (every entry it
-/// held is then a miss: never a stale hit).
+/// held is then a miss: never a stale hit). A key is hashed once, for its shard and its
+/// map both: fn(map, k) searches the map by `k` (a HashedKey) without hashing it again.
 template <class V>
 class Shards {
  public:
+  /// A key with its hash, as the maps search for it.
+  struct HashedKey {
+    std::string_view text;
+    std::size_t hash;
+  };
+
   /// At most `per_shard` entries per shard.
   explicit Shards(std::size_t per_shard) : per_shard_(per_shard) {}
 
-  /// fn(map) under the exclusive lock of `key`'s shard.
+  /// fn(map, k) under the exclusive lock of `key`'s shard.
   template <class F>
   decltype(auto) with(std::string_view key, F&& fn) {
-    Shard& s = shard(key);
+    const HashedKey k{key, WordHash{}(key)};
+    Shard& s = shards_[shard_of(k)];
     std::lock_guard lock(s.lock);
-    return fn(s.map);
+    return fn(s.map, k);
   }
 
-  /// fn(map), which only reads it, under the shared lock of `key`'s shard.
+  /// fn(map, k), which only reads the map, under the shared lock of `key`'s shard.
   template <class F>
   decltype(auto) reading(std::string_view key, F&& fn) const {
-    const Shard& s = shard(key);
+    const HashedKey k{key, WordHash{}(key)};
+    const Shard& s = shards_[shard_of(k)];
     std::shared_lock lock(s.lock);
-    return fn(std::as_const(s.map));
+    return fn(std::as_const(s.map), k);
   }
 
   /// Makes room for one more entry in `map` (a shard's): empties it when full.
@@ -164,12 +184,24 @@ class Shards {
 
  private:
   static constexpr std::size_t kCount = 16;
+  /// The maps' hash: a stored key's is computed, a HashedKey's is the one it carries.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return WordHash{}(s); }
+    std::size_t operator()(const HashedKey& k) const noexcept { return k.hash; }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+    bool operator()(const HashedKey& a, std::string_view b) const noexcept { return a.text == b; }
+    bool operator()(std::string_view a, const HashedKey& b) const noexcept { return a == b.text; }
+  };
   struct Shard {
     mutable SharedSpinLock lock;
-    std::unordered_map<std::string, V, StringHash, std::equal_to<>> map;
+    std::unordered_map<std::string, V, Hash, Equal> map;
   };
-  Shard& shard(std::string_view key) { return shards_[StringHash{}(key) % kCount]; }
-  const Shard& shard(std::string_view key) const { return shards_[StringHash{}(key) % kCount]; }
+  // the upper half's bits: the maps' buckets take the low ones
+  static std::size_t shard_of(const HashedKey& k) noexcept { return (k.hash >> (sizeof(std::size_t) * 4)) % kCount; }
   std::size_t per_shard_;
   std::array<Shard, kCount> shards_;
 };
@@ -184,15 +216,15 @@ class VersionShelf {
   /// The current version under each key, made fresh where there is none.
   void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      const bool held = shards_.reading(keys[i], [&](const auto& versions) {
-        auto it = versions.find(keys[i]);
+      const bool held = shards_.reading(keys[i], [&](const auto& versions, const auto& k) {
+        auto it = versions.find(k);
         if (it == versions.end()) return false;
         out[i] = it->second;
         return true;
       });
       if (held) continue;
-      out[i] = shards_.with(keys[i], [&](auto& versions) {
-        auto it = versions.find(keys[i]);
+      out[i] = shards_.with(keys[i], [&](auto& versions, const auto& k) {
+        auto it = versions.find(k);
         if (it == versions.end()) {
           shards_.make_room(versions);
           it = versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
@@ -205,8 +237,8 @@ class VersionShelf {
   /// Adds one to each version held (an absent one will be fresh when next read).
   void bump(std::span<const std::string> keys) {
     for (const std::string& key : keys)
-      shards_.with(key, [&](auto& versions) {
-        if (auto it = versions.find(key); it != versions.end()) ++it->second;
+      shards_.with(key, [&](auto& versions, const auto& k) {
+        if (auto it = versions.find(k); it != versions.end()) ++it->second;
       });
   }
 
@@ -233,16 +265,16 @@ class QueryShelf {
 
   /// The entry under `key`, or null.
   std::shared_ptr<const Entry> find(std::string_view key) const {
-    return shards_.reading(key, [&](const auto& entries) -> std::shared_ptr<const Entry> {
-      auto it = entries.find(key);
+    return shards_.reading(key, [&](const auto& entries, const auto& k) -> std::shared_ptr<const Entry> {
+      auto it = entries.find(k);
       return it == entries.end() ? nullptr : it->second;
     });
   }
 
   /// Stores `entry` under `key`, replacing any.
   void put(std::string_view key, std::shared_ptr<const Entry> entry) {
-    shards_.with(key, [&](auto& entries) {
-      if (auto it = entries.find(key); it != entries.end()) {
+    shards_.with(key, [&](auto& entries, const auto& k) {
+      if (auto it = entries.find(k); it != entries.end()) {
         it->second = std::move(entry);
         return;
       }
@@ -315,11 +347,37 @@ class QueryCache {
   /// when no transaction is open.
   template <class R, class Read>
   R read(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps, Read&& read) const {
+    return through<R, R>(db, model, key, deps, read);
+  }
+
+  /// read(), the result shared rather than copied: a hit hands out the entry's own
+  /// immutable result (no copy of it at all); a miss the database's, which the entry
+  /// then shares.
+  template <class R, class Read>
+  std::shared_ptr<const R> read_shared(const Database& db, const ModelInfo& model, std::string_view key,
+                                       const Dependencies& deps, Read&& read) const {
+    return through<R, std::shared_ptr<const R>>(db, model, key, deps, read);
+  }
+
+ private:
+  /// The result `R` as `Out`: itself, or shared (read_shared).
+  template <class Out, class R>
+  static Out handed_out(R&& result) {
+    if constexpr (std::is_same_v<Out, std::remove_cvref_t<R>>)
+      return std::forward<R>(result);
+    else
+      return std::make_shared<const std::remove_cvref_t<R>>(std::forward<R>(result));
+  }
+
+  /// read() and read_shared(): `Out` is R or std::shared_ptr<const R>.
+  template <class R, class Out, class Read>
+  Out through(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps,
+              Read& read) const {
     const bool in_transaction = db.in_transaction();
     if (in_transaction)
       for (const ModelInfo* t : deps.tables)
-        if (DatabaseAccess::wrote(db, t)) return missed(read);  // its own writes: the database, no fill
-    if (registry_.denies_queries_of(deps.tables)) return read();
+        if (DatabaseAccess::wrote(db, t)) return handed_out<Out>(missed(read));  // its own writes: the database, no fill
+    if (registry_.denies_queries_of(deps.tables)) return handed_out<Out>(read());
     for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
     db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
     thread_local std::vector<std::string> version_keys;
@@ -328,11 +386,10 @@ class QueryCache {
       const VersionRef& r = deps.refs[i];
       write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
     }
-    if (entries_) return read_typed<R>(key, version_keys, !in_transaction, read);
-    return read_bytes<R>(model, key, version_keys, !in_transaction, read);
+    if (entries_) return read_typed<R, Out>(key, version_keys, !in_transaction, read);
+    return read_bytes<R, Out>(model, key, version_keys, !in_transaction, read);
   }
 
- private:
   template <class Read>
   auto missed(Read& read) const {
     count(StatCounters::misses);
@@ -344,28 +401,41 @@ class QueryCache {
     slot_->stats->bump(counter, n);
   }
 
-  template <class R, class Read>
-  R read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
+  template <class R, class Out, class Read>
+  Out read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
+    constexpr bool shared = !std::is_same_v<Out, R>;
     thread_local std::vector<std::uint64_t> versions;
     versions.resize(version_keys.size());
     versions_->read(version_keys, versions);  // before the database
     if (auto entry = entries_->find(key); entry && entry->type == &typeid(R) && entry->versions == versions) {
       count(StatCounters::hits);
-      return *static_cast<const R*>(entry->result.get());
+      if constexpr (shared)
+        return std::static_pointer_cast<const R>(entry->result);
+      else
+        return *static_cast<const R*>(entry->result.get());
     }
     count(StatCounters::misses);
-    R result = read();
-    if (fill) {
-      entries_->put(key, std::make_shared<const QueryShelf::Entry>(
-                             QueryShelf::Entry{versions, &typeid(R), std::make_shared<const R>(result)}));
-      count(StatCounters::fills);
+    if constexpr (shared) {
+      std::shared_ptr<const R> result = std::make_shared<const R>(read());
+      if (fill) put_entry(key, versions, &typeid(R), result);
+      return result;
+    } else {
+      R result = read();
+      if (fill) put_entry(key, versions, &typeid(R), std::make_shared<const R>(result));
+      return result;
     }
-    return result;
   }
 
-  template <class R, class Read>
-  R read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
-               Read& read) const {
+  void put_entry(std::string_view key, std::span<const std::uint64_t> versions, const std::type_info* type,
+                 std::shared_ptr<const void> result) const {
+    entries_->put(key, std::make_shared<const QueryShelf::Entry>(QueryShelf::Entry{
+                           std::vector<std::uint64_t>(versions.begin(), versions.end()), type, std::move(result)}));
+    count(StatCounters::fills);
+  }
+
+  template <class R, class Out, class Read>
+  Out read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
+                 Read& read) const {
     // the entry's key: the exact key hashed (it is long); the exact key is in the entry
     Hash128 h;
     h.add(key);
@@ -392,7 +462,7 @@ class QueryCache {
       R result{};
       if (decode<R>(values[0], key, versions, result)) {
         count(StatCounters::hits);
-        return result;
+        return handed_out<Out>(std::move(result));
       }
     }
     count(StatCounters::misses);
@@ -404,7 +474,7 @@ class QueryCache {
         count(StatCounters::fills);
         return true;
       });
-    return result;
+    return handed_out<Out>(std::move(result));
   }
 
   /// A fresh version under each key that has none (add: another reader's stays); false

@@ -209,12 +209,9 @@ inline bool key_safe(std::string_view s) {
   return true;
 }
 
-/// Writes `<prefix><kind>:<pk>` into out: `i42` for an integer, `s<text>` for a short
-/// safe text, `#<hash>` for anything else.
-inline void write_entry_key(std::string& out, const std::string& prefix, char kind, const Value& pk) {
-  out.assign(prefix);
-  out += kind;
-  out += ':';
+/// Appends `pk` as a key names it: `i42` for an integer, `s<text>` for a short safe text
+/// (the whole key, `out` included, within kMaxKeyLength), `#<hash>` for anything else.
+inline void append_key_value(std::string& out, const Value& pk) {
   if (const auto* i = std::get_if<std::int64_t>(&pk)) {
     char digits[24];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, *i);
@@ -231,6 +228,14 @@ inline void write_entry_key(std::string& out, const std::string& prefix, char ki
   h.add(pk);
   out += '#';
   append_hex(out, h.finished());
+}
+
+/// Writes `<prefix><kind>:<pk>` into out, `pk` as append_key_value writes it.
+inline void write_entry_key(std::string& out, const std::string& prefix, char kind, const Value& pk) {
+  out.assign(prefix);
+  out += kind;
+  out += ':';
+  append_key_value(out, pk);
 }
 
 inline std::string entry_key(const std::string& prefix, char kind, const Value& pk) {

@@ -27,6 +27,23 @@ inline void put_u64(std::string& out, std::uint64_t v) {
   out.append(b, 8);
 }
 
+/// A number of a key, in as few bytes as it needs (7 bits a byte, the high bit: more
+/// follow): self-delimiting, so a key still reads one way only, and a short key is
+/// quicker to write, hash and compare.
+inline void put_varint(std::string& out, std::uint64_t v) {
+  if (v < 0x80) {  // a count, a column, a flag: one byte
+    out += static_cast<char>(v);
+    return;
+  }
+  char b[10];
+  std::size_t n = 0;
+  do {
+    b[n++] = static_cast<char>((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+    v >>= 7;
+  } while (v);
+  out.append(b, n);
+}
+
 inline bool get_u64(std::string_view& in, std::uint64_t& v) {
   if (in.size() < 8) return false;
   v = 0;
@@ -93,17 +110,17 @@ inline bool get_value(std::string_view& in, Value& v) {
 /// Appends the condition `nodes` exactly (prefix order, operators, columns, values,
 /// lists; a subquery as its table, schema, column and own nodes).
 inline void put_nodes(std::string& out, std::span<const Node> nodes) {
-  put_u64(out, nodes.size());
+  put_varint(out, nodes.size());
   for (const Node& n : nodes) {
     out += static_cast<char>(n.op);
-    put_u64(out, n.column);
+    put_varint(out, n.column);
     put_value(out, n.value);
-    put_u64(out, n.list.size());
+    put_varint(out, n.list.size());
     for (const Value& v : n.list) put_value(out, v);
     if (n.subquery) {
       put_text(out, n.subquery->model->name);
       put_u64(out, n.subquery->model->schema_hash);
-      put_u64(out, n.subquery->column);
+      put_varint(out, n.subquery->column);
       put_nodes(out, n.subquery->nodes);
     }
   }

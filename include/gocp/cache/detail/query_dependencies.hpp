@@ -26,6 +26,7 @@
 #include "../../errors.hpp"
 #include "../../model.hpp"
 #include "../../query.hpp"
+#include "../../detail/small_vector.hpp"
 
 namespace gocp::detail {
 
@@ -60,7 +61,8 @@ struct Dependencies {
 
 namespace query_dependencies {
 
-using Fields = std::vector<std::pair<std::uint32_t, const Value*>>;
+// inline up to a few fields: the analysis of a usual query allocates nothing
+using Fields = SmallVector<std::pair<std::uint32_t, const Value*>, 4>;
 
 void add_subquery(const Subquery& inner, Dependencies& deps);
 
@@ -91,7 +93,7 @@ inline bool keyed(std::span<const Node> nodes, std::size_t& i, std::optional<std
       const bool kb = keyed(nodes, i, only, b, deps);
       if (!ka && !kb) return false;
       const Fields& pick = ka && (!kb || a.size() <= b.size()) ? a : b;  // the fewer versions
-      fields.insert(fields.end(), pick.begin(), pick.end());
+      fields.append(pick.begin(), pick.end());
       return true;
     }
     case Op::or_: {  // both sides' rows
@@ -99,8 +101,8 @@ inline bool keyed(std::span<const Node> nodes, std::size_t& i, std::optional<std
       const bool ka = keyed(nodes, i, only, a, deps);
       const bool kb = keyed(nodes, i, only, b, deps);
       if (!ka || !kb) return false;
-      fields.insert(fields.end(), a.begin(), a.end());
-      fields.insert(fields.end(), b.begin(), b.end());
+      fields.append(a.begin(), a.end());
+      fields.append(b.begin(), b.end());
       return true;
     }
     case Op::not_: {  // a negation fixes no value; its subqueries still count

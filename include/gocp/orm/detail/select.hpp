@@ -98,6 +98,7 @@ class SelectStatement {
       // OFFSET without a LIMIT, and a bound number keeps one text for every slice)
       limit_ = Value{slice.high ? *slice.high - slice.low : std::numeric_limits<std::int64_t>::max()};
       offset_ = Value{slice.low};
+      offset_written_ = slice.low != 0;  // a plain limit(n) has none: SQLite then counts no skipped rows
     }
     if (options.ordered) order_keys();
   }
@@ -117,14 +118,12 @@ class SelectStatement {
       shape.code(static_cast<char>('a' + (t.descending ? 1 : 0) + (t.nulls_first ? 2 : 0)));
     }
     shape.where({&qs_.scope()});
-    shape.code(sliced_ ? 's' : '-');
-    if (sliced_) {
-      shape.bind(limit_);
-      shape.bind(offset_);
-    }
+    shape.code(!sliced_ ? '-' : offset_written_ ? 'o' : 's');
+    if (sliced_) shape.bind(limit_);
+    if (offset_written_) shape.bind(offset_);
   }
 
-  /// `SELECT [DISTINCT] columns FROM table [WHERE ...] [ORDER BY ...] [LIMIT ? OFFSET ?] [FOR UPDATE ...]`
+  /// `SELECT [DISTINCT] columns FROM table [WHERE ...] [ORDER BY ...] [LIMIT ? [OFFSET ?]] [FOR UPDATE ...]`
   void write(SqlWriter& w) const {
     const ModelInfo& info = model_info<M>();
     if (options_.columns.empty() && !options_.distinct) {
@@ -145,10 +144,8 @@ class SelectStatement {
       if (t.descending) w.text(" DESC");
       if (info.columns[t.column].nullable) w.text(t.nulls_first ? " NULLS FIRST" : " NULLS LAST");
     }
-    if (sliced_) {
-      w.text(" LIMIT ").param(limit_);
-      w.text(" OFFSET ").param(offset_);
-    }
+    if (sliced_) w.text(" LIMIT ").param(limit_);
+    if (offset_written_) w.text(" OFFSET ").param(offset_);
     w.text(lock_);
   }
 
@@ -195,6 +192,7 @@ class SelectStatement {
   SelectOptions options_;
   std::string_view lock_;
   bool sliced_ = false;
+  bool offset_written_ = false;  ///< OFFSET ? only when the slice skips rows
   Value limit_{}, offset_{};
   SmallVector<OrderTerm, 6> order_;
 };
