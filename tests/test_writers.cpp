@@ -784,23 +784,44 @@ TEST_CASE("history: 2 processes x 2 threads on one SQLite file (?watch=strict), 
   CHECK(v.stale == 0);
 }
 
+#if defined(GOCP_TEST_HAVE_REDIS) || defined(GOCP_TEST_HAVE_MEMCACHED)
+namespace {
+
+/// Issue 21's history: 3 processes x 2 threads on one SQLite file (?watch=strict), each
+/// caching in `server` (Redis or memcached) while it is paused past the timeout and
+/// resumed, then meets `more` (its own faults), then is killed and restarted. A write
+/// whose process cannot reach the cache (its circuit open) leaves its invalidation
+/// remembered in that process only; every other process reads the change log before a
+/// cached read and delivers it itself.
+template <class Server>
+HistoryVerdict history_with_faults(const std::string& label, Server& server, std::chrono::milliseconds duration,
+                                   const std::function<void()>& more = {}) {
+  using namespace std::chrono_literals;
+  gocp::test::TempDir dir;
+  const std::string cache_url = server.url("timeout_ms=100&connect_timeout_ms=100&retry_ms=50&max_retry_ms=200");
+  return run_history(label, dir.sqlite_url() + "?watch=strict", cache_url, dir, 3, 2, duration, [&] {
+    std::this_thread::sleep_for(500ms);
+    server.pause();  // past the timeout: circuits open while writes go on
+    std::this_thread::sleep_for(500ms);
+    server.resume();
+    std::this_thread::sleep_for(400ms);
+    if (more) more();
+    server.kill();  // entries and versions gone, then back empty
+    std::this_thread::sleep_for(300ms);
+    server.restart();
+  });
+}
+
+}  // namespace
+#endif
+
 #ifdef GOCP_TEST_HAVE_REDIS
-// Issue 21's history: a write whose process cannot reach the cache (its circuit open)
-// leaves its invalidation remembered in that process only; every other process reads
-// the change log before a cached read and delivers it itself.
 TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), one Redis paused, out of memory, "
           "its scripts flushed, killed and restarted mid-run: no stale read, no error",
           "[sqlite][history][redis]") {
   using namespace std::chrono_literals;
-  gocp::test::TempDir dir;
   gocp::test::RedisServer redis;
-  const std::string cache_url = redis.url("timeout_ms=100&connect_timeout_ms=100&retry_ms=50&max_retry_ms=200");
-  const HistoryVerdict v = run_history("strict, redis faults", dir.sqlite_url() + "?watch=strict", cache_url, dir, 3, 2, 3500ms, [&] {
-    std::this_thread::sleep_for(500ms);
-    redis.pause();  // past the timeout: circuits open while writes go on
-    std::this_thread::sleep_for(500ms);
-    redis.resume();
-    std::this_thread::sleep_for(400ms);
+  const HistoryVerdict v = history_with_faults("strict, redis faults", redis, 3500ms, [&] {
     redis.command("CONFIG SET maxmemory-policy noeviction");
     redis.command("CONFIG SET maxmemory 1");  // every write refused (OOM), reads still answered
     std::this_thread::sleep_for(400ms);
@@ -808,9 +829,6 @@ TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), 
     std::this_thread::sleep_for(300ms);
     redis.command("SCRIPT FLUSH");
     std::this_thread::sleep_for(300ms);
-    redis.kill();  // entries and versions gone, then back empty
-    std::this_thread::sleep_for(300ms);
-    redis.restart();
   });
   CHECK(v.stale == 0);
 }
@@ -820,21 +838,8 @@ TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), 
 TEST_CASE("history: 3 processes x 2 threads on one SQLite file (?watch=strict), one memcached paused, killed and "
           "restarted mid-run: no stale read, no error",
           "[sqlite][history][memcached]") {
-  using namespace std::chrono_literals;
-  gocp::test::TempDir dir;
   gocp::test::MemcachedServer memcached;
-  const std::string cache_url = memcached.url("timeout_ms=100&connect_timeout_ms=100&retry_ms=50&max_retry_ms=200");
-  const HistoryVerdict v = run_history("strict, memcached faults", dir.sqlite_url() + "?watch=strict", cache_url, dir, 3, 2, 2500ms, [&] {
-    std::this_thread::sleep_for(500ms);
-    memcached.pause();
-    std::this_thread::sleep_for(500ms);
-    memcached.resume();
-    std::this_thread::sleep_for(400ms);
-    memcached.kill();
-    std::this_thread::sleep_for(300ms);
-    memcached.restart();
-  });
-  CHECK(v.stale == 0);
+  CHECK(history_with_faults("strict, memcached faults", memcached, std::chrono::milliseconds(2500)).stale == 0);
 }
 #endif
 

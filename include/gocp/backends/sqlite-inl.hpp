@@ -529,7 +529,7 @@ class SqliteConnection final : public Connection {
   /// rowid where it is the key; else NULL: a table-wide change.
   void keep_change_log(const std::vector<std::string>& tables) {
     std::string sql =
-        "CREATE TABLE IF NOT EXISTS gocp_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, pk, "
+        "CREATE TABLE IF NOT EXISTS gocp_changes (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, pk, "
         "op INTEGER NOT NULL);";
     const auto quoted = [](std::string_view text, char quote) {
       std::string out(1, quote);
@@ -637,8 +637,10 @@ class SqliteConnection final : public Connection {
 ///
 /// The log keeps about `kept_rows` rows: each reader deletes older ones, without waiting
 /// for the write lock (busy: next time). A reader further behind than that finds a gap
-/// in the sequence (a committed sequence is dense: SQLite has one writer, and a rolled
-/// back insert gives its number back) and invalidates every logged table whole.
+/// in the sequence (a committed sequence is dense: SQLite has one writer, a new row's seq
+/// is the largest plus one, a rolled back insert gives its number back, and trimming
+/// never deletes the newest row) and invalidates every logged table whole. No
+/// AUTOINCREMENT: it would cost each logged write one more row (sqlite_sequence).
 class SqliteChangeLog {
  public:
   SqliteChangeLog(const std::string& path, int busy_timeout_ms, std::chrono::milliseconds bound,
