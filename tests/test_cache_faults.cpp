@@ -255,6 +255,13 @@ TEST_CASE("killed and restarted: the first probe past the backoff reaches the se
   cache.set("k", "v");
   server.kill();
   CHECK_THROWS_AS(cache.get("k"), gocp::CacheError);  // the failure opens the circuit
+  for (auto until = std::chrono::steady_clock::now() + 600ms; std::chrono::steady_clock::now() < until;) {
+    try {  // probes fail while the server is down
+      cache.get("k");
+    } catch (const gocp::CacheError&) {
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   server.restart();  // empty, and listening again when this returns
   std::this_thread::sleep_for(250ms);  // past the backoff (at most max_retry_ms=200)
   const auto probes = shared.health().probes;
@@ -263,6 +270,45 @@ TEST_CASE("killed and restarted: the first probe past the backoff reaches the se
   CHECK_FALSE(shared.health().open);
   CHECK(cache.get("k") == std::optional<std::string>("again"));
 }
+
+#ifdef GOCP_TEST_REDIS
+// Issue 21's probe race, made deterministic: the probe's delete is held by CLIENT PAUSE
+// WRITE while another write of the same key is refused (the circuit is still open) and
+// remembered again; the probe must deliver it in a second round, not drop it with the
+// first.
+TEST_CASE("redis: a key remembered again while the probe deletes it is delivered again, not dropped",
+          "[faults][breaker]") {
+  Server server;
+  gocp::CacheRegistry caches{{"c", server.url("timeout_ms=2000&connect_timeout_ms=100&retry_ms=50&max_retry_ms=50"
+                                              "&key_prefix=race")}};
+  gocp::Cache& cache = caches.cache("c");
+  auto& shared = dynamic_cast<gocp::SharedCache&>(cache);
+  cache.set("k", "v");
+  server.kill();
+  CHECK_THROWS_AS(cache.remove("k"), gocp::CacheError);  // remembered; the circuit opens
+  server.restart();
+  std::this_thread::sleep_for(100ms);  // past the backoff: the next call probes
+  server.command("CLIENT PAUSE 600 WRITE");  // the probe's PING passes, its DEL waits
+  std::thread probe([&] {
+    try {
+      cache.get("other");  // the probe, then the call
+    } catch (const gocp::CacheError&) {
+    }
+  });
+  std::this_thread::sleep_for(200ms);  // the probe is inside its delete now
+  bool refused = false;
+  try {
+    cache.remove("k");  // refused while the probe runs: remembered again
+  } catch (const gocp::CacheUnavailable&) {
+    refused = true;
+  }
+  probe.join();
+  CHECK(refused);
+  const auto health = shared.health();
+  CHECK(health.redelivered == 2);  // once per round: the second remember was not lost
+  CHECK_FALSE(health.open);
+}
+#endif
 
 TEST_CASE("more lost writes than max_pending: the probe deletes every key of the alias", "[faults][breaker]") {
   Server server;
