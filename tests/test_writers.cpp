@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "support/database_url.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 #ifdef GOCP_TEST_HAVE_REDIS
@@ -443,19 +444,14 @@ void sqlite3_cli(const std::filesystem::path& file, const std::string& sql) {
 
 /// Runs `sql` on `file` in a forked child through SQLite's C API, and waits for it.
 void forked_writer(const std::filesystem::path& file, const std::string& sql) {
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
     sqlite3* conn = nullptr;
     int rc = sqlite3_open(file.c_str(), &conn);
     if (rc == SQLITE_OK) sqlite3_busy_timeout(conn, 5000);
     if (rc == SQLITE_OK) rc = sqlite3_exec(conn, sql.c_str(), nullptr, nullptr, nullptr);
     sqlite3_close(conn);
-    _exit(rc == SQLITE_OK ? 0 : 1);
-  }
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    return rc == SQLITE_OK ? 0 : 1;
+  }));
 }
 
 /// Two cached links on a SQLite file opened with `?watch=<mode>`.
@@ -527,26 +523,15 @@ TEST_CASE("?watch=: readers keep the log short, and a reader the trimming passed
   CHECK(w.read("hot") == std::pair<std::string, bool>{"https://hot/", true});
   const std::string url = w.dir.sqlite_url() + "?watch=strict&watch_log_rows=100";
   // another process: changes hot, writes 300 more rows, then reads (and so trims the log)
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    int status = 0;
-    try {
-      const auto db = gocp::Database::open(url);
-      gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
-      Cached links{db, caches};
-      links.filter(c(&Link::slug) == "hot").update(c(&Link::url) = "https://child/");
-      for (int i = 0; i < 300; ++i) links.create(Link{0, "c" + std::to_string(i), "https://c/"});
-      links.get_or_create(c(&Link::slug) == "cold");  // a cached read: the log is read, then trimmed
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-      status = 1;
-    }
-    _exit(status);
-  }
-  int status = 0;
-  REQUIRE(waitpid(child, &status, 0) == child);
-  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    const auto db = gocp::Database::open(url);
+    gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
+    Cached links{db, caches};
+    links.filter(c(&Link::slug) == "hot").update(c(&Link::url) = "https://child/");
+    for (int i = 0; i < 300; ++i) links.create(Link{0, "c" + std::to_string(i), "https://c/"});
+    links.get_or_create(c(&Link::slug) == "cold");  // a cached read: the log is read, then trimmed
+    return 0;
+  }));
   std::int64_t logged = 0;
   w.db.with_connection([&](gocp::Connection& conn) {
     conn.query("SELECT COUNT(*) FROM gocp_changes", {}, [&](const gocp::Row& row) {

@@ -504,10 +504,7 @@ class SqliteConnection final : public Connection {
     std::uint32_t table = 0;
     const auto flush_whole_tables_up_to = [&](std::uint32_t end) {
       for (; table < end; ++table) {
-        if (!writes.whole_table[table]) continue;
-        RowChange& c = changes.emplace_back();
-        c.table = writes.tables[table];
-        c.had_row = c.has_row = c.whole_table = true;
+        if (writes.whole_table[table]) changes.push_back(RowChange::whole(writes.tables[table]));
       }
     };
     for (const auto& row : writes.rows) {
@@ -787,17 +784,18 @@ class SqliteChangeLog {
       const std::int64_t seq = sqlite3_column_int64(st.get(), 0);
       if (seq != last_seq_ + 1 && changes.empty()) whole_logged_tables(changes);  // trimmed past us: lost rows
       last_seq_ = seq;
-      RowChange& c = changes.emplace_back();
-      c.table.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
-                     static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
-      const int op = sqlite3_column_int(st.get(), 3);
+      std::string table(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
+                        static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
       if (sqlite3_column_type(st.get(), 2) == SQLITE_NULL) {
-        c.had_row = c.has_row = c.whole_table = true;
-      } else {
-        c.pk = Value(static_cast<std::int64_t>(sqlite3_column_int64(st.get(), 2)));
-        c.had_row = op != SQLITE_INSERT;
-        c.has_row = op != SQLITE_DELETE;
+        changes.push_back(RowChange::whole(std::move(table)));
+        continue;
       }
+      RowChange& c = changes.emplace_back();
+      c.table = std::move(table);
+      const int op = sqlite3_column_int(st.get(), 3);
+      c.pk = Value(static_cast<std::int64_t>(sqlite3_column_int64(st.get(), 2)));
+      c.had_row = op != SQLITE_INSERT;
+      c.has_row = op != SQLITE_DELETE;
     }
     if (rc != SQLITE_DONE) fail("read");
     // one table's changes together, so each cache invalidates them in one call
@@ -814,12 +812,9 @@ class SqliteChangeLog {
                       "'gocp\\_log\\_%' ESCAPE '\\'"))
       fail("read");
     int rc = 0;
-    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-      RowChange& c = changes.emplace_back();
-      c.table.assign(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
-                     static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 0)));
-      c.had_row = c.has_row = c.whole_table = true;
-    }
+    while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+      changes.push_back(RowChange::whole(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)),
+                                                     static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 0)))));
     if (rc != SQLITE_DONE) fail("read");
   }
 
