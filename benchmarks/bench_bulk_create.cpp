@@ -57,6 +57,7 @@
 
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
+#include "support/sqlite_fail.hpp"
 #include "../tests/support/temp_dir.hpp"
 
 namespace {
@@ -107,9 +108,7 @@ std::string make_database() {
   return path;
 }
 
-[[noreturn]] void sqlite_fail(sqlite3* db, const char* what) {
-  throw std::runtime_error(std::string("bench_bulk_create: ") + what + ": " + sqlite3_errmsg(db));
-}
+using gocp::bench::sqlite_fail;
 
 /// What a user writes by hand: the multi-row INSERT prepared once, each value bound
 /// where it is (SQLITE_STATIC), the returned rows read into the structs.

@@ -52,6 +52,7 @@
 
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
+#include "support/sqlite_fail.hpp"
 #include "../tests/support/library_models.hpp"
 #include "../tests/support/temp_dir.hpp"
 
@@ -157,9 +158,7 @@ struct KeyCursor {
 
 // ---- the floor: hand-written sqlite3 ------------------------------------------------
 
-[[noreturn]] void sqlite_fail(sqlite3* db, const char* what) {
-  throw std::runtime_error(std::string("floor: ") + what + ": " + sqlite3_errmsg(db));
-}
+using gocp::bench::sqlite_fail;
 
 class Floor {
  public:

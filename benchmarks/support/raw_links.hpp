@@ -15,6 +15,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include "sqlite_fail.hpp"
 #include "../../tests/support/link_models.hpp"
 
 namespace gocp::bench {
@@ -25,10 +26,10 @@ class RawLinks {
   explicit RawLinks(const std::string& path) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK)
-      fail(db_, "open");
+      sqlite_fail(db_, "open");
     sqlite3_busy_timeout(db_, 5000);
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"})
-      if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) fail(db_, pragma);
+      if (sqlite3_exec(db_, pragma, nullptr, nullptr, nullptr) != SQLITE_OK) sqlite_fail(db_, pragma);
     recent_ = prepare(
         "SELECT id, user_id, url, clicks, created_at, note FROM links_link WHERE user_id = ? "
         "ORDER BY created_at DESC, id DESC LIMIT 20");
@@ -76,16 +77,13 @@ class RawLinks {
     sqlite3_bind_int64(click_, 1, user);
     const int rc = sqlite3_step(click_);
     sqlite3_reset(click_);
-    if (rc != SQLITE_DONE) fail(db_, "click");
+    if (rc != SQLITE_DONE) sqlite_fail(db_, "click");
   }
 
  private:
-  [[noreturn]] static void fail(sqlite3* db, const char* what) {
-    throw std::runtime_error(std::string("floor: ") + what + ": " + sqlite3_errmsg(db));
-  }
   sqlite3_stmt* prepare(const char* sql) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) fail(db_, sql);
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) sqlite_fail(db_, sql);
     return st;
   }
   sqlite3* db_ = nullptr;

@@ -37,6 +37,7 @@
 
 #include "block_workers.hpp"
 #include "ratio_reporter.hpp"
+#include "sqlite_fail.hpp"
 #include "../../tests/support/library_models.hpp"
 #include "../../tests/support/temp_dir.hpp"
 
@@ -110,9 +111,7 @@ std::string make_database() {
 
 // ---- the floor: cache-aside by hand ------------------------------------------------------
 
-[[noreturn]] void sqlite_fail(sqlite3* db, const char* what) {
-  throw std::runtime_error(std::string("floor: ") + what + ": " + sqlite3_errmsg(db));
-}
+using gocp::bench::sqlite_fail;
 
 /// One thread's sqlite3 connection, opened as gocp opens its own, with prepared statements.
 class Connection {
