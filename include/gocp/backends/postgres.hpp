@@ -95,7 +95,7 @@ struct ListenerStatus {
   bool running = false;    ///< a Database of it is open in this process with `?watch=notify`
   bool listening = false;  ///< connected and listening now (false while it reconnects)
   std::uint64_t connections = 0;  ///< how many times it connected and listened: 1, plus one per reconnection
-  std::uint64_t notices = 0;      ///< notifications received so far (this process's own writes' included)
+  std::uint64_t notices = 0;      ///< notifications received and applied to the caches (own writes' too)
 };
 }  // namespace gocp::postgres
 

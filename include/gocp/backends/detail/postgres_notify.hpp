@@ -401,6 +401,14 @@ class PostgresListener {
     /// Publishes the notices libpq has read, in one call per table run.
     void publish_notices() {
       std::vector<RowChange> changes;
+      std::uint64_t received = 0;
+      // Counted only once published: a reader that saw the count grow must find its cache
+      // already invalidated (tests wait on the count, then read).
+      struct CountOnExit {
+        std::atomic<std::uint64_t>& total;
+        const std::uint64_t& received;
+        ~CountOnExit() { total.fetch_add(received, std::memory_order_release); }
+      } count_on_exit{notices, received};
       while (PGnotify* n = PQnotifies(conn.get())) {
         const std::string_view payload = n->extra ? n->extra : "";
         const bool ours = n->relname && postgres_notify_channel == n->relname;
@@ -408,7 +416,7 @@ class PostgresListener {
           say("ignored a notice on channel " + std::string(postgres_notify_channel) + " that gocp did not write: '" +
               std::string(payload.substr(0, 200)) + "'");
         PQfreemem(n);
-        notices.fetch_add(1, std::memory_order_relaxed);
+        ++received;
       }
       if (changes.empty()) return;
       std::stable_sort(changes.begin(), changes.end(),
