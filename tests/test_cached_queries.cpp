@@ -419,6 +419,27 @@ TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached 
   });
 }
 
+TEST_CASE("eviction: a version cell its full shard forgets no longer matches the entries that hold it",
+          "[queries][eviction]") {
+  gocp::detail::VersionShelf shelf(16, gocp::Cache::Ttl{});  // 64 versions a shard
+  const std::vector<std::string> key{"ann"};
+  std::vector<std::shared_ptr<const gocp::detail::VersionCell>> cell(1);
+  std::vector<std::uint64_t> value(1);
+  shelf.read(key, cell, value);
+  const auto held = cell[0];
+  const std::uint64_t filled_under = value[0];
+  // thousands of other versions: ann's shard fills and is emptied
+  std::vector<std::string> other(1);
+  for (int i = 0; i < 16 * 64 * 4; ++i) {
+    other[0] = "v" + std::to_string(i);
+    shelf.read(other, cell, value);
+  }
+  shelf.bump(key);  // a write of ann's row after the shelf forgot it: nothing to bump
+  CHECK(held->value.load() != filled_under);  // but the forgotten cell moved as it went
+  shelf.read(key, cell, value);
+  CHECK(cell[0] != held);  // a new cell, fresh
+}
+
 TEST_CASE_METHOD(Fixture, "eviction: a lost version or entry is a miss, never a stale hit", "[queries][eviction]") {
   const auto anns = of(data.ann);
   CHECK(q(links, [&] { anns.all(); }) == 1);

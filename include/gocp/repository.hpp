@@ -1073,17 +1073,20 @@ class Repository<Model, Policies...> {
     for (std::uint32_t x : extra) qb::put_varint(key, x);
     // a get's dependencies are those of the filters && the lookup together
     Expr<Model> combined;
-    std::span<const detail::Node> nodes = qs.scope().nodes();
-    if (lookup && !lookup->empty()) {
-      combined = qs.scope() && *lookup;
-      nodes = combined.nodes();
-    }
-    thread_local detail::Dependencies deps;  // its buffers stay warm; read() runs no other cached read
-    detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
+    const auto deps_of = [&]() -> const detail::Dependencies& {
+      std::span<const detail::Node> nodes = qs.scope().nodes();
+      if (lookup && !lookup->empty()) {
+        combined = qs.scope() && *lookup;
+        nodes = combined.nodes();
+      }
+      thread_local detail::Dependencies deps;  // its buffers stay warm; read() runs no other cached read
+      detail::query_dependencies_of(info(), nodes, qs.cache_field(), deps);
+      return deps;
+    };
     if constexpr (std::is_same_v<Out, R>)
-      return shared_->queries->template read<R>(database(), info(), key, deps, read);
+      return shared_->queries->template read<R>(database(), info(), key, deps_of, read);
     else
-      return shared_->queries->template read_shared<R>(database(), info(), key, deps, read);
+      return shared_->queries->template read_shared<R>(database(), info(), key, deps_of, read);
   }
 
   Model with_bound(Model obj) const {

@@ -15,8 +15,10 @@
 //    path (bulk, cascades, upserts, m2m through rows) is a RowChange already, delivered
 //    at commit and dropped on rollback. On a byte store a bump deletes the version (the
 //    next reader makes a fresh one): one bump_and_drop_many call per write or commit.
-//  - Two tiers: on a locmem alias, versions are in-memory counters and a result is the
-//    C++ value itself (a hit copies it; nothing is encoded); on a byte store (Redis,
+//  - Two tiers: on a locmem alias, versions are in-memory counters (VersionCell) that
+//    each entry holds, and a result is the C++ value itself: a hit finds the entry by
+//    its key and compares the values it was filled under with its cells (no version key
+//    is built; nothing is encoded; all_shared() copies nothing); on a byte store (Redis,
 //    memcached), a hit is one get_many_into of the entry and its versions (one MGET /
 //    multi-get: the version keys are computed from the query alone) and the result goes
 //    through query_bytes::Codec. An entry also holds its exact key, checked on a hit, so
@@ -28,6 +30,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cstdint>
 #include <deque>
@@ -168,16 +171,21 @@ class Shards {
     return fn(std::as_const(s.map), k);
   }
 
-  /// Makes room for one more entry in `map` (a shard's): empties it when full.
-  template <class Map>
-  void make_room(Map& map) const {
-    if (map.size() >= per_shard_) map.clear();
+  /// Makes room for one more entry in `map` (a shard's): empties it when full, calling
+  /// `dropped(value)` on each value it forgets.
+  template <class Map, class Dropped = void (*)(const V&)>
+  void make_room(Map& map, Dropped dropped = [](const V&) {}) const {
+    if (map.size() < per_shard_) return;
+    for (const auto& [key, value] : map) dropped(value);
+    map.clear();
   }
 
-  /// Forgets every entry.
-  void clear() {
+  /// Forgets every entry, calling `dropped(value)` on each.
+  template <class Dropped = void (*)(const V&)>
+  void clear(Dropped dropped = [](const V&) {}) {
     for (Shard& s : shards_) {
       std::lock_guard lock(s.lock);
+      for (const auto& [key, value] : s.map) dropped(value);
       s.map.clear();
     }
   }
@@ -206,47 +214,58 @@ class Shards {
   std::array<Shard, kCount> shards_;
 };
 
-/// The typed tier's versions: counters in memory (a full shard forgets its versions:
-/// each is fresh at its next read, so every entry under them misses, none is stale).
+/// One version of the typed tier: a counter in memory, held by the shelf under its key
+/// (which bumps it) and by each entry filled under it. A hit compares the entry's copy
+/// of each value with its cell: no version key is built, no map searched.
+struct VersionCell {
+  std::atomic<std::uint64_t> value;
+};
+
+/// The typed tier's versions. A cell the shelf forgets (a full shard, clear()) is bumped
+/// as it goes: the shelf's next cell for that key starts fresh, and no entry holding the
+/// old one can match again — a lost version is a miss, never a stale hit.
 class VersionShelf {
  public:
   /// As every shelf of a LocMemCache: bounded by `max_entries`; versions never expire.
   VersionShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 64)) {}
 
-  /// The current version under each key, made fresh where there is none.
-  void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
+  /// The cell under each key (made, fresh, where there is none) into `cells`, and its
+  /// current value into `values`.
+  void read(std::span<const std::string> keys, std::span<std::shared_ptr<const VersionCell>> cells,
+            std::span<std::uint64_t> values) {
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      const bool held = shards_.reading(keys[i], [&](const auto& versions, const auto& k) {
-        auto it = versions.find(k);
-        if (it == versions.end()) return false;
-        out[i] = it->second;
-        return true;
+      cells[i] = shards_.reading(keys[i], [&](const auto& held, const auto& k) -> std::shared_ptr<const VersionCell> {
+        auto it = held.find(k);
+        return it == held.end() ? nullptr : it->second;
       });
-      if (held) continue;
-      out[i] = shards_.with(keys[i], [&](auto& versions, const auto& k) {
-        auto it = versions.find(k);
-        if (it == versions.end()) {
-          shards_.make_room(versions);
-          it = versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
-        }
-        return it->second;
-      });
+      if (!cells[i])
+        cells[i] = shards_.with(keys[i], [&](auto& held, const auto& k) {
+          auto it = held.find(k);
+          if (it == held.end()) {
+            shards_.make_room(held, retire);
+            it = held.emplace(keys[i], std::make_shared<VersionCell>(static_cast<std::uint64_t>(fresh_generation())))
+                     .first;
+          }
+          return it->second;
+        });
+      values[i] = cells[i]->value.load(std::memory_order_acquire);
     }
   }
 
   /// Adds one to each version held (an absent one will be fresh when next read).
   void bump(std::span<const std::string> keys) {
     for (const std::string& key : keys)
-      shards_.with(key, [&](auto& versions, const auto& k) {
-        if (auto it = versions.find(k); it != versions.end()) ++it->second;
+      shards_.reading(key, [&](const auto& held, const auto& k) {
+        if (auto it = held.find(k); it != held.end()) it->second->value.fetch_add(1, std::memory_order_acq_rel);
       });
   }
 
   /// Forgets every version (what an eviction does to some): for tests and operators.
-  void clear() { shards_.clear(); }
+  void clear() { shards_.clear(retire); }
 
  private:
-  Shards<std::uint64_t> shards_;
+  static void retire(const std::shared_ptr<VersionCell>& cell) { cell->value.fetch_add(1, std::memory_order_acq_rel); }
+  Shards<std::shared_ptr<VersionCell>> shards_;
 };
 
 /// The typed tier's query entries: a result as the C++ value (type-checked), with the
@@ -255,9 +274,18 @@ class QueryShelf {
  public:
   /// One result.
   struct Entry {
-    std::vector<std::uint64_t> versions;  ///< read before the database, in the query's dependency order
-    const std::type_info* type;           ///< the result's C++ type
-    std::shared_ptr<const void> result;   ///< a `const R`
+    std::vector<std::shared_ptr<const VersionCell>> cells;  ///< the versions it depends on
+    std::vector<std::uint64_t> versions;                    ///< their values, read before the database
+    std::vector<const ModelInfo*> tables;                   ///< the tables the query reads
+    const std::type_info* type;                             ///< the result's C++ type
+    std::shared_ptr<const void> result;                     ///< a `const R`
+
+    /// Whether no version it depends on moved since it was filled.
+    bool current() const noexcept {
+      for (std::size_t i = 0; i < cells.size(); ++i)
+        if (cells[i]->value.load(std::memory_order_acquire) != versions[i]) return false;
+      return true;
+    }
   };
 
   /// As every shelf of a LocMemCache; entries never expire by time (versions decide).
@@ -342,21 +370,22 @@ class QueryCache {
     listened_.emplace_back(&changes, &table);
   }
 
-  /// The result of a query of `model` under `key` (its exact bytes) depending on `deps`:
-  /// a current entry's, else `read()`'s (the database's), stored for the next reader
-  /// when no transaction is open.
-  template <class R, class Read>
-  R read(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps, Read&& read) const {
-    return through<R, R>(db, model, key, deps, read);
+  /// The result of a query of `model` under `key` (its exact bytes) depending on
+  /// `deps_of()` (a `const Dependencies&`, asked only when needed: a typed hit knows
+  /// them from its entry): a current entry's, else `read()`'s (the database's), stored
+  /// for the next reader when no transaction is open.
+  template <class R, class DepsOf, class Read>
+  R read(const Database& db, const ModelInfo& model, std::string_view key, const DepsOf& deps_of, Read&& read) const {
+    return through<R, R>(db, model, key, deps_of, read);
   }
 
   /// read(), the result shared rather than copied: a hit hands out the entry's own
   /// immutable result (no copy of it at all); a miss the database's, which the entry
   /// then shares.
-  template <class R, class Read>
+  template <class R, class DepsOf, class Read>
   std::shared_ptr<const R> read_shared(const Database& db, const ModelInfo& model, std::string_view key,
-                                       const Dependencies& deps, Read&& read) const {
-    return through<R, std::shared_ptr<const R>>(db, model, key, deps, read);
+                                       const DepsOf& deps_of, Read&& read) const {
+    return through<R, std::shared_ptr<const R>>(db, model, key, deps_of, read);
   }
 
  private:
@@ -370,23 +399,36 @@ class QueryCache {
   }
 
   /// read() and read_shared(): `Out` is R or std::shared_ptr<const R>.
-  template <class R, class Out, class Read>
-  Out through(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps,
+  template <class R, class Out, class DepsOf, class Read>
+  Out through(const Database& db, const ModelInfo& model, std::string_view key, const DepsOf& deps_of,
               Read& read) const {
+    // typed tier: the entry first, as it knows the query's tables and versions
+    std::shared_ptr<const QueryShelf::Entry> entry = entries_ ? entries_->find(key) : nullptr;
+    if (entry && entry->type != &typeid(R)) entry.reset();
+    const Dependencies* deps = entry ? nullptr : &deps_of();
+    const std::span<const ModelInfo* const> tables = entry ? std::span(entry->tables) : std::span(deps->tables);
     const bool in_transaction = db.in_transaction();
     if (in_transaction)
-      for (const ModelInfo* t : deps.tables)
+      for (const ModelInfo* t : tables)
         if (DatabaseAccess::wrote(db, t)) return handed_out<Out>(missed(read));  // its own writes: the database, no fill
-    if (registry_.denies_queries_of(deps.tables)) return handed_out<Out>(read());
-    for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
+    if (registry_.denies_queries_of(tables)) return handed_out<Out>(read());
+    for (const ModelInfo* t : tables) listen(db.changes(), *t);
     db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
+    if (entry && entry->current()) {
+      count(StatCounters::hits);
+      if constexpr (std::is_same_v<Out, R>)
+        return *static_cast<const R*>(entry->result.get());
+      else
+        return std::static_pointer_cast<const R>(entry->result);
+    }
+    if (!deps) deps = &deps_of();
     thread_local std::vector<std::string> version_keys;
-    version_keys.resize(deps.refs.size());
-    for (std::size_t i = 0; i < deps.refs.size(); ++i) {
-      const VersionRef& r = deps.refs[i];
+    version_keys.resize(deps->refs.size());
+    for (std::size_t i = 0; i < deps->refs.size(); ++i) {
+      const VersionRef& r = deps->refs[i];
       write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
     }
-    if (entries_) return read_typed<R, Out>(key, version_keys, !in_transaction, read);
+    if (entries_) return fill_typed<R, Out>(key, version_keys, deps->tables, !in_transaction, read);
     return read_bytes<R, Out>(model, key, version_keys, !in_transaction, read);
   }
 
@@ -401,35 +443,33 @@ class QueryCache {
     slot_->stats->bump(counter, n);
   }
 
+  /// A typed miss: the versions under `version_keys` read (made where missing) before
+  /// the database, then read() filled under them.
   template <class R, class Out, class Read>
-  Out read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
-    constexpr bool shared = !std::is_same_v<Out, R>;
-    thread_local std::vector<std::uint64_t> versions;
-    versions.resize(version_keys.size());
-    versions_->read(version_keys, versions);  // before the database
-    if (auto entry = entries_->find(key); entry && entry->type == &typeid(R) && entry->versions == versions) {
-      count(StatCounters::hits);
-      if constexpr (shared)
-        return std::static_pointer_cast<const R>(entry->result);
-      else
-        return *static_cast<const R*>(entry->result.get());
-    }
+  Out fill_typed(std::string_view key, std::span<const std::string> version_keys,
+                 std::span<const ModelInfo* const> tables, bool fill, Read& read) const {
+    QueryShelf::Entry entry{std::vector<std::shared_ptr<const VersionCell>>(version_keys.size()),
+                            std::vector<std::uint64_t>(version_keys.size()),
+                            std::vector<const ModelInfo*>(tables.begin(), tables.end()), &typeid(R), nullptr};
+    versions_->read(version_keys, entry.cells, entry.versions);  // before the database
     count(StatCounters::misses);
-    if constexpr (shared) {
+    if constexpr (!std::is_same_v<Out, R>) {
       std::shared_ptr<const R> result = std::make_shared<const R>(read());
-      if (fill) put_entry(key, versions, &typeid(R), result);
+      entry.result = result;
+      if (fill) put_entry(key, std::move(entry));
       return result;
     } else {
       R result = read();
-      if (fill) put_entry(key, versions, &typeid(R), std::make_shared<const R>(result));
+      if (fill) {
+        entry.result = std::make_shared<const R>(result);
+        put_entry(key, std::move(entry));
+      }
       return result;
     }
   }
 
-  void put_entry(std::string_view key, std::span<const std::uint64_t> versions, const std::type_info* type,
-                 std::shared_ptr<const void> result) const {
-    entries_->put(key, std::make_shared<const QueryShelf::Entry>(QueryShelf::Entry{
-                           std::vector<std::uint64_t>(versions.begin(), versions.end()), type, std::move(result)}));
+  void put_entry(std::string_view key, QueryShelf::Entry entry) const {
+    entries_->put(key, std::make_shared<const QueryShelf::Entry>(std::move(entry)));
     count(StatCounters::fills);
   }
 
