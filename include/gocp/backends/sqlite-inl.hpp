@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -65,15 +67,51 @@ struct SqliteCloser {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
 
+/// The change log's rows (their seq) that one Database's connections wrote and
+/// committed: those connections published the writes themselves at commit, a
+/// repository's with the rows' values, so the Database's SqliteChangeLog skips them
+/// instead of publishing them again as pk-only changes (each would invalidate the row
+/// once more, and every cached query of its table). A connection hands over only the
+/// rows of a transaction it knows committed them all (no statement of it failed, no
+/// ROLLBACK TO): a row number given back by a rollback may be a later writer's.
+class SqliteOwnLogRows {
+ public:
+  /// Adds `seqs`, committed by this process. Past kMost rows not yet taken (a process
+  /// that writes and never reads from a cache), the oldest half is forgotten: those
+  /// are published again, which is only redundant.
+  void add(std::span<const std::int64_t> seqs) {
+    std::lock_guard lock(mutex_);
+    if (seqs_.size() + seqs.size() > kMost) seqs_.erase(seqs_.begin(), seqs_.begin() + static_cast<std::ptrdiff_t>(seqs_.size() / 2));
+    seqs_.insert(seqs_.end(), seqs.begin(), seqs.end());
+  }
+
+  /// Takes out every row number up to `last` (the log has been read that far), sorted,
+  /// into `out`.
+  void take_up_to(std::int64_t last, std::vector<std::int64_t>& out) {
+    out.clear();
+    std::lock_guard lock(mutex_);
+    const auto kept = std::partition(seqs_.begin(), seqs_.end(), [&](std::int64_t s) { return s > last; });
+    out.assign(kept, seqs_.end());
+    seqs_.erase(kept, seqs_.end());
+    std::sort(out.begin(), out.end());
+  }
+
+
+ private:
+  static constexpr std::size_t kMost = 1 << 16;
+  std::mutex mutex_;
+  std::vector<std::int64_t> seqs_;
+};
+
 class SqliteConnection final : public Connection {
  public:
   /// `path` is a file name, or (with `uri`) a `file:` URI such as a memdb database's.
   /// `identity`: the database's id when it is not stored in it (an in-memory database's).
-  /// `change_log`: keep the change log of the tables this connection creates or alters
-  /// (`?watch=`, see the file comment).
+  /// `own_log_rows`: keep the change log of the tables this connection creates or alters
+  /// (`?watch=`, see the file comment), and hand the log rows it commits to it.
   SqliteConnection(const std::string& path, bool uri, int busy_timeout_ms, const std::string& url,
-                   std::string identity = {}, bool change_log = false)
-      : url_(url), database_id_(std::move(identity)), change_log_(change_log) {
+                   std::string identity = {}, std::shared_ptr<SqliteOwnLogRows> own_log_rows = nullptr)
+      : url_(url), database_id_(std::move(identity)), own_log_rows_(std::move(own_log_rows)) {
     sqlite3* raw = nullptr;
     const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0);
     const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
@@ -334,6 +372,7 @@ class SqliteConnection final : public Connection {
   }
 
   [[noreturn]] void fail(int rc, std::string_view sql) {
+    pending_.log_rows_unsure = true;  // the statement's rows are rolled back, log rows too
     const std::string what = std::string("gocp: SQLite: ") + sqlite3_errmsg(db_.get()) + " (in: " + std::string(sql) +
                              ") on '" + url_ + "'";
     switch (rc & 0xff) {
@@ -370,6 +409,8 @@ class SqliteConnection final : public Connection {
       sqlite3_int64 rowid;
     };
     std::vector<RowWrite> rows;
+    std::vector<std::int64_t> log_rows;  ///< the change log's rows it inserted (its triggers'), by seq
+    bool log_rows_unsure = false;        ///< a statement failed or a savepoint rolled back: some may be gone
     bool empty() const noexcept { return tables.empty() && ddl.empty(); }
     std::uint32_t table(std::string_view name) {
       for (std::uint32_t i = 0; i < tables.size(); ++i)  // a transaction writes a few tables
@@ -396,8 +437,13 @@ class SqliteConnection final : public Connection {
 
   /// The update hook: one row of a rowid table, while its statement runs.
   static void on_row_written(void* self, int op, const char* database, const char* table, sqlite3_int64 rowid) {
-    if (reported_writes_depth() != 0 || unwatched(database, table)) return;  // a repository's own write
     auto& pending = static_cast<SqliteConnection*>(self)->pending_;
+    if (op == SQLITE_INSERT && table && database && std::string_view(table) == "gocp_changes" &&
+        std::string_view(database) == "main") {
+      pending.log_rows.push_back(rowid);  // a log trigger's: this write comes back through the log
+      return;
+    }
+    if (reported_writes_depth() != 0 || unwatched(database, table)) return;  // a repository's own write
     pending.rows.push_back({pending.table(table), op, rowid});
   }
 
@@ -455,6 +501,19 @@ class SqliteConnection final : public Connection {
     return false;
   }
 
+  /// Whether `st`, just run, was a ROLLBACK TO (a transaction is still open after it): the
+  /// rows it undid may have given their numbers back.
+  bool rolls_back_to_savepoint(sqlite3_stmt* st) const noexcept {
+    if (sqlite3_get_autocommit(db_.get())) return false;
+    std::string_view sql = sqlite3_sql(st);
+    sql.remove_prefix(std::min(sql.find_first_not_of(" \t\r\n"), sql.size()));
+    static constexpr std::string_view word = "ROLLBACK";
+    if (sql.size() < word.size()) return false;
+    for (std::size_t i = 0; i < word.size(); ++i)
+      if ((sql[i] & ~0x20) != word[i]) return false;
+    return true;
+  }
+
   /// The tables the statement of text `sql` writes, as the authorizer saw it prepared.
   std::vector<Touch> taken_touches(std::string_view sql) {
     std::vector<Touch> touches = std::move(preparing_);
@@ -468,6 +527,7 @@ class SqliteConnection final : public Connection {
   /// what its transaction wrote is published if it has committed.
   void ran(const Statement& s) {
     if (!preparing_.empty()) s.touches = taken_touches(sqlite3_sql(s.st.get()));  // SQLite re-prepared it
+    if (!pending_.log_rows.empty() && rolls_back_to_savepoint(s.st.get())) pending_.log_rows_unsure = true;
     if (!s.touches.empty() && reported_writes_depth() == 0) {
       for (const Touch& t : s.touches) {
         if (t.ddl && std::find(pending_.ddl.begin(), pending_.ddl.end(), t.table) == pending_.ddl.end())
@@ -485,12 +545,14 @@ class SqliteConnection final : public Connection {
   /// after each statement rather than in the commit hook, which runs before the commit
   /// is durable: a cache refilled in between would keep the old row.
   void publish_if_committed() {
-    if (pending_.empty() || !sqlite3_get_autocommit(db_.get())) return;
+    if ((pending_.empty() && pending_.log_rows.empty()) || !sqlite3_get_autocommit(db_.get())) return;
+    if (!pending_.log_rows.empty()) hand_over_log_rows();
+    if (pending_.empty()) return;
     PendingWrites writes = std::move(pending_);
     pending_ = {};
     if (!writes.ddl.empty()) {
       rowid_keyed_.clear();  // a table's shape may have changed
-      if (change_log_) keep_change_log(writes.ddl);
+      if (own_log_rows_) keep_change_log(writes.ddl);
     }
     const std::shared_ptr<ChangeStream> stream = change_stream();
     if (!stream || !stream->has_subscribers()) return;
@@ -518,6 +580,14 @@ class SqliteConnection final : public Connection {
     }
     flush_whole_tables_up_to(static_cast<std::uint32_t>(writes.tables.size()));
     if (!changes.empty()) stream->publish_many(changes);
+  }
+
+  /// Hands the committed transaction's log rows to its Database's change log, which
+  /// then skips them: this connection publishes those writes.
+  void hand_over_log_rows() {
+    if (own_log_rows_ && !pending_.log_rows_unsure) own_log_rows_->add(pending_.log_rows);
+    pending_.log_rows.clear();
+    pending_.log_rows_unsure = false;
   }
 
   /// Installs the change log's triggers on each of `tables` that exists and lacks them
@@ -615,7 +685,9 @@ class SqliteConnection final : public Connection {
   PendingWrites pending_;
   std::vector<Touch> preparing_;  ///< what the authorizer saw of the statement being prepared
   std::unordered_map<std::string, bool> rowid_keyed_;  ///< rowid_keyed(), by table
-  bool change_log_ = false;  ///< keep_change_log() on the tables this connection creates or alters
+  /// With `?watch=`: its Database's change log's, and keep_change_log() on the tables
+  /// this connection creates or alters.
+  std::shared_ptr<SqliteOwnLogRows> own_log_rows_;
   std::unique_ptr<sqlite3, SqliteCloser> db_;  // declared before the statements: closed after them
   std::unordered_map<std::string, Statement, WordHash, std::equal_to<>> statements_;
   std::array<std::unique_ptr<sqlite3_stmt, Finalizer>, 3> transaction_steps_;  // by TransactionStep
@@ -630,7 +702,8 @@ class SqliteConnection final : public Connection {
 /// `PRAGMA data_version` on a connection of its own says cheaply whether anything was
 /// committed since the last check; only then is the log read, from the last sequence
 /// seen. Strict (`bound` 0): checked before every cached read. Bounded: at most once
-/// per `bound`, so a cached read is at most `bound` staler than the database.
+/// per `bound`, so a cached read is at most `bound` staler than the database. Rows this
+/// process's own connections wrote and published are skipped (SqliteOwnLogRows).
 ///
 /// The log keeps about `kept_rows` rows: each reader deletes older ones, without waiting
 /// for the write lock (busy: next time). A reader further behind than that finds a gap
@@ -641,9 +714,10 @@ class SqliteConnection final : public Connection {
 class SqliteChangeLog {
  public:
   SqliteChangeLog(const std::string& path, int busy_timeout_ms, std::chrono::milliseconds bound,
-                  std::int64_t kept_rows, std::shared_ptr<ChangeStream> stream, std::string url)
+                  std::int64_t kept_rows, std::shared_ptr<ChangeStream> stream, std::shared_ptr<SqliteOwnLogRows> own,
+                  std::string url)
       : bound_(bound), kept_rows_(kept_rows), busy_timeout_ms_(busy_timeout_ms), stream_(std::move(stream)),
-        url_(std::move(url)) {
+        own_(std::move(own)), url_(std::move(url)) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw);
@@ -778,12 +852,18 @@ class SqliteChangeLog {
       ~Reset() { sqlite3_reset(st); }
     } reset{st.get()};
     sqlite3_bind_int64(st.get(), 1, last_seq_);
+    // this process's own committed rows, taken before the read (which then sees them all)
+    thread_local std::vector<std::int64_t> own;
+    own_->take_up_to(std::numeric_limits<std::int64_t>::max(), own);
     std::vector<RowChange> changes;
     int rc = 0;
+    bool first = true;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       const std::int64_t seq = sqlite3_column_int64(st.get(), 0);
-      if (seq != last_seq_ + 1 && changes.empty()) whole_logged_tables(changes);  // trimmed past us: lost rows
+      if (seq != last_seq_ + 1 && first) whole_logged_tables(changes);  // trimmed past us: lost rows
+      first = false;
       last_seq_ = seq;
+      if (std::binary_search(own.begin(), own.end(), seq)) continue;  // published by the connection that wrote it
       std::string table(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1)),
                         static_cast<std::size_t>(sqlite3_column_bytes(st.get(), 1)));
       if (sqlite3_column_type(st.get(), 2) == SQLITE_NULL) {
@@ -797,7 +877,13 @@ class SqliteChangeLog {
       c.had_row = op != SQLITE_INSERT;
       c.has_row = op != SQLITE_DELETE;
     }
-    if (rc != SQLITE_DONE) fail("read");
+    if (rc != SQLITE_DONE) {
+      own_->add(own);  // not read this time: skipped next time
+      fail("read");
+    }
+    // rows past the read (none: a row is handed over after its commit) wait for the next
+    const auto later = std::upper_bound(own.begin(), own.end(), last_seq_);
+    if (later != own.end()) own_->add({later, own.end()});
     // one table's changes together, so each cache invalidates them in one call
     std::stable_sort(changes.begin(), changes.end(),
                      [](const RowChange& x, const RowChange& y) { return x.table < y.table; });
@@ -836,6 +922,7 @@ class SqliteChangeLog {
   const std::int64_t kept_rows_;
   const int busy_timeout_ms_;
   std::shared_ptr<ChangeStream> stream_;
+  std::shared_ptr<SqliteOwnLogRows> own_;  ///< rows this process's connections publish themselves
   std::string url_;
   std::mutex mutex_;  ///< one check at a time: the connection and the positions below are its
   std::atomic<bool> due_{true};  ///< bounded: a check is due (the first read checks)
@@ -928,14 +1015,15 @@ GOCP_INLINE DatabaseBackend sqlite_backend(Url& url) {
                    // one by default: no lock waits between threads; pool=N shares the one database
                    std::size_t{1}, shared->identity};
   }
+  auto own = watch ? std::make_shared<SqliteOwnLogRows>() : nullptr;  // this Database's connections' and log's
   DatabaseBackend backend{sqlite_dialect,
-                          [path, busy_ms, shown, log = watch.has_value()] {
-                            return std::make_unique<SqliteConnection>(path, false, busy_ms, shown, std::string{}, log);
+                          [path, busy_ms, shown, own] {
+                            return std::make_unique<SqliteConnection>(path, false, busy_ms, shown, std::string{}, own);
                           },
                           std::size_t{64}};
   if (watch)
-    backend.watch = [path, busy_ms, bound = *watch, log_rows, shown](const std::string& identity) -> std::function<void()> {
-      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, log_rows, change_stream_for(identity), shown);
+    backend.watch = [path, busy_ms, bound = *watch, log_rows, shown, own](const std::string& identity) -> std::function<void()> {
+      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, log_rows, change_stream_for(identity), own, shown);
       return [log] { log->check(); };
     };
   return backend;
