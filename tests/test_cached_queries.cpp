@@ -419,6 +419,50 @@ TEST_CASE_METHOD(Fixture, "transactions: a rollback leaves nothing wrong cached 
   });
 }
 
+TEST_CASE("the byte tier's result encoding: objects round-trip exactly, and bytes that are not such a result are refused",
+          "[queries][codec]") {
+  using Codec = gocp::detail::query_bytes::Codec<std::vector<Link>>;
+  std::vector<Link> links(2);
+  links[0] = Link{7, 3, "https://example.com/a-long-url-past-the-small-string-buffer", -5, {}, std::nullopt, -0.5, 9};
+  links[0].created_at = gocp::Timestamp(std::chrono::microseconds(1'700'000'000'123'456));
+  links[1] = Link{8, 3, "", 0, {}, std::string("ünï\0note", 9), std::nullopt, std::nullopt};
+  std::string bytes;
+  Codec::put(bytes, links);
+  std::vector<Link> back;
+  std::string_view in = bytes;
+  REQUIRE(Codec::get(in, back));
+  CHECK(in.empty());
+  REQUIRE(back.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(back[i].id == links[i].id);
+    CHECK(back[i].url == links[i].url);
+    CHECK(back[i].clicks == links[i].clicks);
+    CHECK(back[i].created_at == links[i].created_at);
+    CHECK(back[i].note == links[i].note);
+    CHECK(back[i].rating == links[i].rating);
+    CHECK(back[i].referrer_id == links[i].referrer_id);
+  }
+  // truncated anywhere: refused, never a partial object
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::string_view cut(bytes.data(), n);
+    std::vector<Link> partial;
+    CHECK_FALSE(Codec::get(cut, partial));
+  }
+  // a column written as another type (user_id's int64 as a double): refused, not converted
+  std::string retyped = bytes;
+  const std::size_t user_id_at = 8 + 9;  // the count, then id's index byte and 8 bytes
+  REQUIRE(retyped[user_id_at] == 1);
+  retyped[user_id_at] = 2;
+  std::string_view r = retyped;
+  std::vector<Link> wrong;
+  bool decoded = false;
+  try {
+    decoded = Codec::get(r, wrong);
+  } catch (const gocp::Error&) {
+  }
+  CHECK_FALSE(decoded);
+}
+
 TEST_CASE("eviction: a version cell its full shard forgets no longer matches the entries that hold it",
           "[queries][eviction]") {
   gocp::detail::VersionShelf shelf(16, gocp::Cache::Ttl{});  // 64 versions a shard

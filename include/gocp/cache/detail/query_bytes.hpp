@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "../../detail/small_vector.hpp"
+#include "../../errors.hpp"
 #include "../../model.hpp"
 #include "../../query.hpp"
 #include "../../value.hpp"
@@ -126,6 +128,68 @@ inline void put_nodes(std::string& out, std::span<const Node> nodes) {
   }
 }
 
+/// A model object's encoded columns (put_value's: each Value's index, then its payload)
+/// as a Row, so it decodes through read_into() as a database row does: text straight
+/// into the member, every conversion and check of a read, no Value in between. A column
+/// read as another type than it was written throws (the entry is then a miss).
+class BytesRow final : public Row {
+ public:
+  /// Takes `columns` encoded values from the front of `in`; false if they are not there.
+  bool parse(std::string_view& in, std::size_t columns) {
+    columns_.clear();
+    for (std::size_t c = 0; c < columns; ++c) {
+      if (in.empty()) return false;
+      const auto index = static_cast<unsigned char>(in[0]);
+      in.remove_prefix(1);
+      std::size_t size = 8;
+      if (index == 0) {
+        size = 0;
+      } else if (index == 3 || index == 4) {  // text, blob: a length first
+        std::uint64_t n = 0;
+        if (!get_u64(in, n) || in.size() < n) return false;
+        size = static_cast<std::size_t>(n);
+      } else if (index > 6) {
+        return false;
+      }
+      if (in.size() < size) return false;
+      columns_.emplace_back(Column{index, in.substr(0, size)});
+      in.remove_prefix(size);
+    }
+    return true;
+  }
+
+  bool is_null(int c) const override { return columns_.begin()[c].index == 0; }
+  std::int64_t integer(int c) const override { return static_cast<std::int64_t>(number(c, 1)); }
+  double real(int c) const override {
+    const std::uint64_t bits = number(c, 2);
+    double d = 0;
+    std::memcpy(&d, &bits, 8);
+    return d;
+  }
+  std::string_view text(int c) const override { return payload(c, 3); }
+  std::string_view blob(int c) const override { return payload(c, 4); }
+  std::int64_t timestamp(int c) const override { return static_cast<std::int64_t>(number(c, 5)); }
+  std::int64_t date(int c) const override { return static_cast<std::int64_t>(number(c, 6)); }
+
+ private:
+  struct Column {
+    unsigned char index;  ///< the Value alternative written
+    std::string_view payload;
+  };
+  std::string_view payload(int c, unsigned char index) const {
+    const Column& col = columns_.begin()[c];
+    if (col.index != index) throw DatabaseError("gocp: a cached query result holds another type in column " + std::to_string(c));
+    return col.payload;
+  }
+  std::uint64_t number(int c, unsigned char index) const {
+    std::string_view bytes = payload(c, index);
+    std::uint64_t v = 0;
+    get_u64(bytes, v);
+    return v;
+  }
+  SmallVector<Column, 16> columns_;
+};
+
 template <class T>
 struct is_vector : std::false_type {};
 template <class T>
@@ -164,11 +228,9 @@ struct Codec {
   /// False (r unspecified) for bytes that are not such a result.
   static bool get(std::string_view& in, R& r) {
     if constexpr (ModelType<R>) {
-      for (std::size_t c = 0; c < model_info<R>().columns.size(); ++c) {
-        Value v;
-        if (!get_value(in, v)) return false;
-        set_column(r, c, v);
-      }
+      thread_local BytesRow row;
+      if (!row.parse(in, field_count<R>)) return false;
+      read_into(r, row);
       return true;
     } else if constexpr (optional_model<R>) {
       if (in.empty()) return false;
