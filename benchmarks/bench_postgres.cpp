@@ -19,7 +19,9 @@
 //   insert_watched  UPDATE by primary key (a bulk update through gocp), and a get_or_create
 //                   miss (SELECT, BEGIN, INSERT, COMMIT), on a table with the NOTIFY
 //                   triggers (this process listening) vs the same on one without, paired.
-//                   Prints `ratio ...: X.XXx` (target <= 1.15x).
+//                   Prints `ratio ...: X.XXx` (target <= 1.15x). Diagnostics: the same
+//                   UPDATE with the triggers and no listener, and with one PL/pgSQL
+//                   statement trigger that does nothing (the floor of any trigger).
 //   notify delay    (after the benchmarks) the time from a commit by another connection to
 //                   this process's locmem cache being invalidated by the listener, over
 //                   1000 one-row UPDATEs: p50, p99, max (target on loopback: p99 < 5 ms).
@@ -311,15 +313,25 @@ void nested_related(benchmark::State& state) {
 
 // ---- the cost per write of ?watch=notify, and the delay of an invalidation ------------
 
+/// What the watched side of watched_write has.
+enum class Watched {
+  notify,         ///< `?watch=notify`: the NOTIFY triggers, and this process's listener
+  triggers_only,  ///< the triggers, no listener in this process (their own cost, without the wake-ups)
+  empty_trigger,  ///< one PL/pgSQL statement trigger that does nothing: the floor of any trigger
+};
+
 /// A one-row UPDATE by primary key (rows 1..kSeedRows in turn) on a watched table vs on a
 /// plain one, or (insert) a get_or_create miss on each.
-/// Not `listening`: the watched table's database is opened without `?watch=notify`, so the
-/// triggers run and notify but no listener in this process takes the notices (a diagnostic:
-/// the trigger's own cost, without the delivery's wake-ups on this machine's cores).
-void watched_write(benchmark::State& state, bool insert, bool listening = true) {
+void watched_write(benchmark::State& state, bool insert, Watched watched_by = Watched::notify) {
   std::string watched_url = make_database(!insert, "watch=notify");
-  if (!listening) watched_url.resize(watched_url.find('?'));
+  if (watched_by != Watched::notify) watched_url.resize(watched_url.find('?'));
   const auto watched_db = gocp::Database::open(watched_url);
+  if (watched_by == Watched::empty_trigger) {
+    watched_db.execute("DROP TRIGGER gocp_notify_u ON library_author");
+    watched_db.execute("CREATE FUNCTION bench_nothing() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
+    watched_db.execute("CREATE TRIGGER bench_nothing AFTER UPDATE ON library_author FOR EACH STATEMENT EXECUTE FUNCTION "
+                       "bench_nothing()");
+  }
   const auto plain_db = gocp::Database::open(make_database(!insert));
   const Authors watched{watched_db}, plain{plain_db};
   KeyMaker watched_keys{"watched-"}, plain_keys{"plain-"};
@@ -340,7 +352,8 @@ void watched_write(benchmark::State& state, bool insert, bool listening = true) 
 
 void update_watched(benchmark::State& state) { watched_write(state, false); }
 void insert_watched(benchmark::State& state) { watched_write(state, true); }
-void update_triggers_only(benchmark::State& state) { watched_write(state, false, false); }
+void update_triggers_only(benchmark::State& state) { watched_write(state, false, Watched::triggers_only); }
+void update_empty_trigger(benchmark::State& state) { watched_write(state, false, Watched::empty_trigger); }
 
 /// The delay from a commit by another connection (B, plain libpq, autocommit UPDATE of one
 /// row) to this process's locmem cache of the table being invalidated (A's listener
@@ -514,6 +527,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("update_watched", update_watched)->UseManualTime();
   benchmark::RegisterBenchmark("insert_watched", insert_watched)->UseManualTime();
   benchmark::RegisterBenchmark("update_triggers_only", update_triggers_only)->UseManualTime();
+  benchmark::RegisterBenchmark("update_empty_trigger", update_empty_trigger)->UseManualTime();
 
   gocp::bench::RatioReporter reporter;
   const bool ok = gocp::bench::run_benchmarks(argc, argv, reporter);
@@ -525,6 +539,8 @@ int main(int argc, char** argv) {
   reporter.print_paired_ratio("insert_watched (get_or_create miss, NOTIFY triggers vs none)", "insert_watched",
                               kWatchTarget);
   reporter.print_paired_ratio("update_triggers_only (diagnostic: the same, no listener)", "update_triggers_only");
+  reporter.print_paired_ratio("update_empty_trigger (diagnostic: a PL/pgSQL trigger that does nothing vs none)",
+                              "update_empty_trigger");
   try {
     notify_delay();
   } catch (const std::exception& e) {
