@@ -454,16 +454,46 @@ void forked_writer(const std::filesystem::path& file, const std::string& sql) {
   }));
 }
 
+/// What a Database reported of its watch of other writers (Event::Kind::watch_*), in order.
+struct WatchEvents {
+  std::mutex mutex;
+  std::vector<gocp::Event::Kind> kinds;
+  std::vector<std::size_t> counts;
+  std::string last_detail;
+  gocp::EventSink sink() {
+    return [this](const gocp::Event& e) {
+      if (e.kind != gocp::Event::Kind::watch_lost && e.kind != gocp::Event::Kind::watch_resumed &&
+          e.kind != gocp::Event::Kind::watch_error)
+        return;
+      std::lock_guard lock(mutex);
+      kinds.push_back(e.kind);
+      counts.push_back(e.count);
+      last_detail = std::string(e.detail);
+    };
+  }
+  std::vector<gocp::Event::Kind> seen() {
+    std::lock_guard lock(mutex);
+    return kinds;
+  }
+  std::size_t last_count() {
+    std::lock_guard lock(mutex);
+    return counts.empty() ? 0 : counts.back();
+  }
+};
+
 /// Two cached links on a SQLite file opened with `?watch=<mode>`.
 struct Watched {
   gocp::test::TempDir dir;
+  WatchEvents events;
   gocp::Database db;
   gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
   Cached links;
   std::string table;
 
   explicit Watched(const std::string& mode)
-      : db(gocp::Database::open(dir.sqlite_url() + "?watch=" + mode)), links(db, caches), table(links.info().table) {
+      : db(gocp::Database::open(dir.sqlite_url() + "?watch=" + mode, {.on_event = events.sink()})),
+        links(db, caches),
+        table(links.info().table) {
     links.create_table();
     for (const char* slug : {"hot", "cold"})
       links.get_or_create(c(&Link::slug) == slug, gocp::defaults(c(&Link::url) = std::string("https://") + slug + "/"));
@@ -598,9 +628,13 @@ TEST_CASE("?watch=: readers keep the log short, and a reader the trimming passed
   });
   CHECK(logged <= 110);  // trimmed to the last 100 rows (and the few written since)
   CHECK(logged >= 100);
-  // hot's change was trimmed before this process read it: the gap flushes the table
+  CHECK(w.events.seen().empty());
+  // hot's change was trimmed before this process read it: the gap flushes the table, and says so
   CHECK(w.read("hot") == std::pair<std::string, bool>{"https://child/", false});
   CHECK(w.read("cold") == std::pair<std::string, bool>{"https://cold/", false});
+  CHECK(w.events.seen() == std::vector<gocp::Event::Kind>{gocp::Event::Kind::watch_resumed});
+  std::lock_guard lock(w.events.mutex);
+  CHECK_THAT(w.events.last_detail, Catch::Contains("fell behind") && Catch::Contains("watch_log_rows"));
 }
 
 TEST_CASE("?watch= installs the change log triggers with the table, and off installs none", "[sqlite][watch]") {
@@ -971,7 +1005,8 @@ struct Notified {
   gocp::test::PostgresServer& server = gocp::test::PostgresServer::instance();
   std::string url = server.create_database("watch=notify");
   std::string name = database_name(url);
-  gocp::Database db = gocp::Database::open(url);
+  WatchEvents events;
+  gocp::Database db = gocp::Database::open(url, {.on_event = events.sink()});
   gocp::CacheRegistry caches{{"default", "locmem:///"}, {"writers.link", "locmem:///"}};
   Cached links{db, caches};
   std::string table = links.info().table;
@@ -1070,6 +1105,9 @@ TEST_CASE("?watch=notify: a listener whose backend is terminated reconnects and 
   const auto status = gocp::postgres::listener_status(n.db);
   CHECK(status.connections == 2);
   CHECK(status.listening);
+  // said to the Database's on_event (stderr without one): lost, then back after one attempt
+  CHECK(n.events.seen() == std::vector<gocp::Event::Kind>{gocp::Event::Kind::watch_lost, gocp::Event::Kind::watch_resumed});
+  CHECK(n.events.last_count() == 1);
   CHECK(n.read("hot") == std::pair<std::string, bool>{"https://while-down/", false});  // flushed: no stale read
   CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", false});       // every entry went
   n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://after/' WHERE slug = 'cold'");  // heard again

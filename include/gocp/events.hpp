@@ -26,8 +26,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gocp {
 
@@ -45,6 +48,17 @@ struct Event {
     /// it cannot see (PostgreSQL without `?watch=notify`): `detail` says which writes and
     /// what to do. Reported once per database per process.
     writes_unseen,
+    /// The watch of other writers (`?watch=notify`) lost its source (the listener's
+    /// connection): until it is back, every cached read of the database is a miss.
+    /// `detail` says why and what it does next.
+    watch_lost,
+    /// The watch is back after it may have missed changes (the listener reconnected, or a
+    /// SQLite reader fell behind the change log's trimming): every cached table of the
+    /// database was invalidated. `count`: the reconnection attempts it took (PostgreSQL).
+    watch_resumed,
+    /// The watch met something it could not use (a notice gocp did not write) or a cache
+    /// that failed to take an invalidation it delivered: `detail` says which.
+    watch_error,
   };
 
   Kind kind = Kind::statement;  ///< what happened
@@ -68,6 +82,9 @@ inline std::string_view to_string(Event::Kind kind) noexcept {
     case Event::Kind::circuit_closed: return "circuit closed";
     case Event::Kind::invalidations_flushed: return "invalidations flushed";
     case Event::Kind::writes_unseen: return "writes unseen";
+    case Event::Kind::watch_lost: return "watch lost";
+    case Event::Kind::watch_resumed: return "watch resumed";
+    case Event::Kind::watch_error: return "watch error";
   }
   return "event";
 }
@@ -93,15 +110,22 @@ inline std::string describe(const Event& e) {
   return out;
 }
 
+namespace detail {
+/// Prints describe(e) on stderr, as one write (threads do not interleave within a line).
+inline void print_event(const Event& e) {
+  std::string line = describe(e);
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+}  // namespace detail
+
 /// A sink that prints describe(e) on stderr, one line per event (each line written
 /// whole, so threads do not interleave within one). With `statements` false it leaves
 /// out the statements that succeeded: errors and cache events only.
 inline EventSink stderr_events(bool statements = true) {
   return [statements](const Event& e) {
     if (!statements && e.kind == Event::Kind::statement) return;
-    std::string line = describe(e);
-    line += '\n';
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    detail::print_event(e);
   };
 }
 
@@ -114,6 +138,37 @@ inline void report(const EventSink* sink, const Event& e) noexcept {
   } catch (...) {
   }
 }
+
+/// The sinks of the Databases that share one watcher of other writers (a PostgreSQL
+/// listener, a SQLite change log): each Database::open adds its OpenOptions::on_event,
+/// held weakly. An event goes to the sinks of those still open; when none has one, to
+/// stderr, so what a watcher meets is never said to no one.
+class EventSinks {
+ public:
+  /// Adds `sink` (null: nothing), while its owner holds it.
+  void add(const std::shared_ptr<const EventSink>& sink) {
+    if (!sink) return;
+    std::lock_guard lock(mutex_);
+    std::erase_if(sinks_, [](const auto& s) { return s.expired(); });
+    sinks_.push_back(sink);
+  }
+  /// Reports `e` to every live sink, or prints it on stderr if there is none.
+  void report(const Event& e) const noexcept {
+    std::vector<std::shared_ptr<const EventSink>> live;
+    try {
+      std::lock_guard lock(mutex_);
+      for (const auto& s : sinks_)
+        if (auto sink = s.lock()) live.push_back(std::move(sink));
+      if (live.empty()) print_event(e);
+    } catch (...) {  // reporting never changes what the caller does
+    }
+    for (const auto& sink : live) detail::report(sink.get(), e);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::weak_ptr<const EventSink>> sinks_;
+};
 }  // namespace detail
 
 }  // namespace gocp

@@ -589,8 +589,9 @@ GOCP_POSTGRES_INLINE DatabaseBackend postgres_backend(Url& url) {
   for (const auto& [keyword, value] : {std::pair{"keepalives", "1"}, std::pair{"keepalives_idle", "10"},
                                        std::pair{"keepalives_interval", "5"}, std::pair{"keepalives_count", "2"}})
     listener_params.emplace_back(keyword, value);
-  backend.watch = [listener_params, shown](const std::string& identity) -> std::function<void()> {
-    auto listener = postgres_listener_for(identity, listener_params, shown, change_stream_for(identity));
+  backend.watch = [listener_params, shown](const std::string& identity,
+                                           std::shared_ptr<const EventSink> events) -> std::function<void()> {
+    auto listener = postgres_listener_for(identity, listener_params, shown, change_stream_for(identity), events);
     return [listener] { listener->catch_up(); };
   };
   backend.watch_table = [shown](Connection& c, std::string_view table) {

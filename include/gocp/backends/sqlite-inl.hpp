@@ -33,6 +33,7 @@
 #include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
 #include "../errors.hpp"
+#include "../events.hpp"
 #include "sqlite.hpp"
 #include "../spi/connection.hpp"
 #include "../spi/registry.hpp"
@@ -715,9 +716,10 @@ class SqliteChangeLog {
  public:
   SqliteChangeLog(const std::string& path, int busy_timeout_ms, std::chrono::milliseconds bound,
                   std::int64_t kept_rows, std::shared_ptr<ChangeStream> stream, std::shared_ptr<SqliteOwnLogRows> own,
-                  std::string url)
+                  std::string url, const std::shared_ptr<const EventSink>& events)
       : bound_(bound), kept_rows_(kept_rows), busy_timeout_ms_(busy_timeout_ms), stream_(std::move(stream)),
         own_(std::move(own)), url_(std::move(url)) {
+    sinks_.add(events);
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
     db_.reset(raw);
@@ -860,7 +862,7 @@ class SqliteChangeLog {
     bool first = true;
     while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
       const std::int64_t seq = sqlite3_column_int64(st.get(), 0);
-      if (seq != last_seq_ + 1 && first) whole_logged_tables(changes);  // trimmed past us: lost rows
+      if (seq != last_seq_ + 1 && first) fell_behind(changes);  // trimmed past us: lost rows
       first = false;
       last_seq_ = seq;
       if (std::binary_search(own.begin(), own.end(), seq)) continue;  // published by the connection that wrote it
@@ -889,6 +891,16 @@ class SqliteChangeLog {
                      [](const RowChange& x, const RowChange& y) { return x.table < y.table; });
     stream_->publish_many(changes);
     if (last_seq_ - kept_rows_ >= trimmed_to_ + kept_rows_ / 10) trim();
+  }
+
+  /// The log's rows after the last one read were deleted (trimmed by other readers)
+  /// before this reader read them: every logged table changes whole, and it is said.
+  void fell_behind(std::vector<RowChange>& changes) {
+    whole_logged_tables(changes);
+    sinks_.report(Event{.kind = Event::Kind::watch_resumed,
+                        .source = url_,
+                        .detail = "SQLite change log (?watch=): this process fell behind the log (rows other readers "
+                                  "trimmed, watch_log_rows) and invalidated every logged table"});
   }
 
   /// A table-wide change of every table that has the log's triggers, into `changes`.
@@ -924,6 +936,7 @@ class SqliteChangeLog {
   std::shared_ptr<ChangeStream> stream_;
   std::shared_ptr<SqliteOwnLogRows> own_;  ///< rows this process's connections publish themselves
   std::string url_;
+  EventSinks sinks_;  ///< its Database's on_event, else stderr
   std::mutex mutex_;  ///< one check at a time: the connection and the positions below are its
   std::atomic<bool> due_{true};  ///< bounded: a check is due (the first read checks)
   const std::uint64_t* wal_index_ = nullptr;  ///< the mapped WAL index, if any
@@ -1022,8 +1035,10 @@ GOCP_INLINE DatabaseBackend sqlite_backend(Url& url) {
                           },
                           std::size_t{64}};
   if (watch)
-    backend.watch = [path, busy_ms, bound = *watch, log_rows, shown, own](const std::string& identity) -> std::function<void()> {
-      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, log_rows, change_stream_for(identity), own, shown);
+    backend.watch = [path, busy_ms, bound = *watch, log_rows, shown, own](
+                        const std::string& identity, std::shared_ptr<const EventSink> events) -> std::function<void()> {
+      auto log = std::make_shared<SqliteChangeLog>(path, busy_ms, bound, log_rows, change_stream_for(identity), own,
+                                                   shown, events);
       return [log] { log->check(); };
     };
   return backend;

@@ -158,7 +158,7 @@ class Database {
     db.state_->watch_table = std::move(backend.watch_table);
     db.state_->unseen_writes = std::move(backend.unseen_writes);
     db.state_->events = std::move(events);
-    if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id);
+    if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id, db.state_->events);
     return db;
   }
 

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "../detail/config.hpp"
+#include "../events.hpp"
 #include "connection.hpp"
 #include "url.hpp"
 
@@ -44,9 +45,10 @@ struct DatabaseBackend {
   std::string identity{};
   /// Optional: what a cache runs before it trusts a cached read, to see writes this
   /// process's connections did not make (other processes, other programs). Database::open
-  /// calls it once with the database's identity and keeps the check it returns (empty:
+  /// calls it once with the database's identity and its OpenOptions::on_event (null if
+  /// none: the watch's events then go to stderr) and keeps the check it returns (empty:
   /// none); see Database::catch_up().
-  std::function<std::function<void()>(const std::string& identity)> watch{};
+  std::function<std::function<void()>(const std::string& identity, std::shared_ptr<const EventSink> events)> watch{};
   /// Optional: makes every write to one table, by anyone, reach `watch`'s check (PostgreSQL
   /// with `?watch=notify` installs its NOTIFY triggers); run on `connection`, inside the
   /// caller's transaction if one is open; `table` is unquoted. Database::watch_table() calls it.

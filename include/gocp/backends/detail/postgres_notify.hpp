@@ -44,6 +44,7 @@
 
 #include "../../db/change_stream.hpp"
 #include "../../errors.hpp"
+#include "../../events.hpp"
 #include "../../spi/connection.hpp"
 #include "postgres_session.hpp"
 
@@ -276,6 +277,9 @@ class PostgresListener {
     core_->listening.store(false, std::memory_order_release);
   }
 
+  /// Reports what it meets (Event::Kind::watch_*) to `sink` too, while its owner holds it.
+  void report_to(const std::shared_ptr<const EventSink>& sink) { core_->sinks.add(sink); }
+
   /// Whether it listens now, how many times it connected, how many notices it received.
   Counters status() const noexcept {
     Counters c;
@@ -296,8 +300,8 @@ class PostgresListener {
       core_->adopt_after_fork();
       core_->connect_and_listen();
     } catch (const std::exception& e) {
-      core_->say(std::string("cannot start this forked process's own listener yet (") + e.what() +
-                 "); its cached reads miss until it can");
+      core_->say(Event::Kind::watch_lost, std::string("cannot start this forked process's own listener yet (") +
+                                              e.what() + "); its cached reads miss until it can");
       return;
     }
     static_cast<void>(new std::thread(std::move(thread_)));  // the parent's thread: see ~PostgresListener
@@ -373,12 +377,16 @@ class PostgresListener {
           ++attempts;
           try {
             connect_and_listen();
-            say("listening again after " + std::to_string(attempts) +
-                " attempt(s); every cached table of the database was invalidated, as notices sent meanwhile are lost");
+            say(Event::Kind::watch_resumed,
+                "listening again after " + std::to_string(attempts) +
+                    " attempt(s); every cached table of the database was invalidated, as notices sent meanwhile are lost",
+                static_cast<std::size_t>(attempts));
             attempts = 0;
           } catch (const std::exception& e) {
             last_error = e.what();  // said once the attempts succeed or stop: one line per outage, not per try
-            if (attempts == 1) say("cannot reconnect yet (" + last_error + "); retrying, backing off to once a second");
+            if (attempts == 1)
+              say(Event::Kind::watch_lost,
+                  "cannot reconnect yet (" + last_error + "); retrying, backing off to once a second");
           }
           continue;
         }
@@ -413,7 +421,8 @@ class PostgresListener {
         const std::string_view payload = n->extra ? n->extra : "";
         const bool ours = n->relname && postgres_notify_channel == n->relname;
         if (ours && !parse_postgres_notice(payload, changes))
-          say("ignored a notice on channel " + std::string(postgres_notify_channel) + " that gocp did not write: '" +
+          say(Event::Kind::watch_error, "ignored a notice on channel " + std::string(postgres_notify_channel) +
+                                            " that gocp did not write: '" +
               std::string(payload.substr(0, 200)) + "'");
         PQfreemem(n);
         ++received;
@@ -426,14 +435,15 @@ class PostgresListener {
       try {
         target->publish_many(changes);
       } catch (const std::exception& e) {  // a subscriber's own failure: the others were still called
-        say(std::string("a cache failed to take an invalidation: ") + e.what());
+        say(Event::Kind::watch_error, std::string("a cache failed to take an invalidation: ") + e.what());
       }
     }
 
     void lose(const std::string& why) {
       listening.store(false, std::memory_order_release);
       conn.reset();
-      say("lost its connection (" + why + "); reconnecting; meanwhile every cached read of the database is a miss");
+      say(Event::Kind::watch_lost,
+          "lost its connection (" + why + "); reconnecting; meanwhile every cached read of the database is a miss");
     }
 
     /// Waits `delay`; false if stop() woke it first.
@@ -442,9 +452,10 @@ class PostgresListener {
       return ::poll(&fd, 1, static_cast<int>(delay.count())) <= 0 || !fd.revents;
     }
 
-    void say(const std::string& what) const {
-      const std::string line = "gocp: PostgreSQL listener (?watch=notify) on " + url + ": " + what + "\n";
-      std::fwrite(line.data(), 1, line.size(), stderr);
+    /// Reports to the sinks of the Databases using it (events.hpp), else on stderr.
+    void say(Event::Kind kind, const std::string& what, std::size_t count = 0) const {
+      const std::string detail = "PostgreSQL listener (?watch=notify): " + what;
+      sinks.report(Event{.kind = kind, .source = url, .detail = detail, .count = count});
     }
 
     const PostgresConnectParams params;
@@ -455,6 +466,7 @@ class PostgresListener {
     std::atomic<bool> stopping{false}, listening{false};
     std::atomic<bool> forked{false};  ///< in a child forked after this started: the thread is the parent's
     std::atomic<std::uint64_t> connections{0}, notices{0};
+    EventSinks sinks;  ///< the on_event of each Database using it
   };
 
   std::shared_ptr<Core> core_;
@@ -492,10 +504,11 @@ struct PostgresListeners {
   }
 };
 
-/// The listener of the database `identity`, started (connected and listening) if none runs.
+/// The listener of the database `identity`, started (connected and listening) if none
+/// runs; it reports to `events` too (an OpenOptions::on_event, or null).
 inline std::shared_ptr<PostgresListener> postgres_listener_for(const std::string& identity, PostgresConnectParams params,
-                                                               const std::string& url,
-                                                               std::weak_ptr<ChangeStream> stream) {
+                                                               const std::string& url, std::weak_ptr<ChangeStream> stream,
+                                                               const std::shared_ptr<const EventSink>& events) {
   PostgresListeners::watch_forks();
   auto& [mutex, listeners] = PostgresListeners::instance();
   std::lock_guard lock(mutex);
@@ -507,6 +520,7 @@ inline std::shared_ptr<PostgresListener> postgres_listener_for(const std::string
     listener = std::make_shared<PostgresListener>(std::move(params), url, std::move(stream));
     slot = listener;
   }
+  listener->report_to(events);
   return listener;
 }
 
