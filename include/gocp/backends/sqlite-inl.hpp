@@ -82,7 +82,8 @@ class SqliteOwnLogRows {
   /// are published again, which is only redundant.
   void add(std::span<const std::int64_t> seqs) {
     std::lock_guard lock(mutex_);
-    if (seqs_.size() + seqs.size() > kMost) seqs_.erase(seqs_.begin(), seqs_.begin() + static_cast<std::ptrdiff_t>(seqs_.size() / 2));
+    if (seqs_.size() + seqs.size() > kMost)
+      seqs_.erase(seqs_.begin(), seqs_.begin() + static_cast<std::ptrdiff_t>(seqs_.size() / 2));
     seqs_.insert(seqs_.end(), seqs.begin(), seqs.end());
   }
 
@@ -96,7 +97,6 @@ class SqliteOwnLogRows {
     seqs_.erase(kept, seqs_.end());
     std::sort(out.begin(), out.end());
   }
-
 
  private:
   static constexpr std::size_t kMost = 1 << 16;

@@ -178,7 +178,8 @@ class BytesRow final : public Row {
   };
   std::string_view payload(int c, unsigned char index) const {
     const Column& col = columns_.begin()[c];
-    if (col.index != index) throw DatabaseError("gocp: a cached query result holds another type in column " + std::to_string(c));
+    if (col.index != index)
+      throw DatabaseError("gocp: a cached query result holds another type in column " + std::to_string(c));
     return col.payload;
   }
   std::uint64_t number(int c, unsigned char index) const {
