@@ -8,7 +8,10 @@
 #include <gocp/backends/sqlite-inl.hpp>
 #include <gocp/spi/url-inl.hpp>
 #include <gocp/db/pool-inl.hpp>
+#include <gocp/db/database-inl.hpp>
 #include <gocp/cache/coherence-inl.hpp>
+#include <gocp/cache/registry-inl.hpp>
 #include <gocp/spi/registry-inl.hpp>
 #include <gocp/cache/codec-inl.hpp>
 #include <gocp/orm/detail/sql-inl.hpp>
+#include <gocp/schema-inl.hpp>
