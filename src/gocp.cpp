@@ -9,9 +9,13 @@
 #include <gocp/spi/url-inl.hpp>
 #include <gocp/db/pool-inl.hpp>
 #include <gocp/db/database-inl.hpp>
+#include <gocp/db/transaction-inl.hpp>
 #include <gocp/cache/coherence-inl.hpp>
 #include <gocp/cache/registry-inl.hpp>
+#include <gocp/cache/query_cache-inl.hpp>
 #include <gocp/spi/registry-inl.hpp>
 #include <gocp/cache/codec-inl.hpp>
 #include <gocp/orm/detail/sql-inl.hpp>
+#include <gocp/orm/detail/cascade-inl.hpp>
+#include <gocp/orm/detail/select-inl.hpp>
 #include <gocp/schema-inl.hpp>

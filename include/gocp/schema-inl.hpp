@@ -14,6 +14,7 @@
 
 namespace gocp {
 namespace detail {
+
 GOCP_INLINE TableShape read_table_shape(Connection& conn, const Dialect& d, const ModelInfo& info) {
   TableShape shape;
   const Value table[] = {info.table};
@@ -202,6 +203,7 @@ GOCP_INLINE void check_related_tables(const Database& db, const ModelInfo& info)
 }
 
 namespace detail {
+
 GOCP_INLINE void watch_tables(const Database& db, const ModelInfo& info) {
   db.watch_table(info.table);
   for (const ManyToManyInfo& r : info.many_to_many)
