@@ -10,6 +10,7 @@
 #include <gocp/db/pool-inl.hpp>
 #include <gocp/db/database-inl.hpp>
 #include <gocp/db/transaction-inl.hpp>
+#include <gocp/db/change_stream-inl.hpp>
 #include <gocp/cache/coherence-inl.hpp>
 #include <gocp/cache/registry-inl.hpp>
 #include <gocp/cache/query_cache-inl.hpp>
@@ -19,3 +20,5 @@
 #include <gocp/orm/detail/cascade-inl.hpp>
 #include <gocp/orm/detail/select-inl.hpp>
 #include <gocp/schema-inl.hpp>
+#include <gocp/detail/reverse_relations-inl.hpp>
+#include <gocp/model/info-inl.hpp>
