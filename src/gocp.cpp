@@ -22,3 +22,5 @@
 #include <gocp/schema-inl.hpp>
 #include <gocp/detail/reverse_relations-inl.hpp>
 #include <gocp/model/info-inl.hpp>
+#include <gocp/cache/detail/query_dependencies-inl.hpp>
+#include <gocp/cache/detail/reference_hints-inl.hpp>

@@ -18,6 +18,65 @@
 
 namespace gocp::detail {
 
+GOCP_INLINE void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
+                                   std::uint32_t column, const Value* value) {
+  if (kind != VersionRef::Kind::field) {
+    out.assign(table_prefix);
+    out += kind == VersionRef::Kind::wide ? "vw" : "vt";
+    return;
+  }
+  out.assign(table_prefix);
+  out += 'v';
+  char digits[12];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, column);
+  out.append(digits, end);
+  out += "::";  // as write_entry_key(out, <prefix>v<column>, ':', value) wrote it
+  append_key_value(out, *value);
+}
+
+GOCP_INLINE const std::string& table_prefix(const ModelInfo& table, std::string_view database_id) {
+  // the one asked last, first: a cached read asks for its table's prefix several times
+  thread_local const ModelInfo* last = nullptr;
+  thread_local const KnownPrefix* last_known = nullptr;
+  if (&table == last && last_known->database_id == database_id) return last_known->prefix;
+  // a process uses one database, or a few: a short list per table (a deque: a prefix
+  // never moves once made, so last_known stays valid)
+  thread_local std::unordered_map<const ModelInfo*, std::deque<KnownPrefix>> prefixes;
+  std::deque<KnownPrefix>& known = prefixes[&table];
+  const KnownPrefix* found = nullptr;
+  for (const KnownPrefix& k : known)
+    if (k.database_id == database_id) found = &k;
+  if (!found) found = &known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)});
+  last = &table;
+  last_known = found;
+  return found->prefix;
+}
+
+GOCP_INLINE void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
+                                     std::vector<std::string>& keys) {
+  const std::string& prefix = table_prefix(table, database_id);
+  keys.clear();
+  std::string key;
+  const auto add = [&](const std::string& k) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  };
+  write_version_key(key, prefix, VersionRef::Kind::any);
+  add(key);
+  for (const RowChange& row : rows) {
+    if ((row.had_row && !row.before) || (row.has_row && !row.after)) {  // values unknown: every result
+      write_version_key(key, prefix, VersionRef::Kind::wide);
+      add(key);
+    }
+    for (const auto* values : {&row.before, &row.after}) {
+      if (!*values) continue;
+      for (std::size_t c = 0; c < (*values)->size() && c < table.columns.size(); ++c) {
+        write_version_key(key, prefix, VersionRef::Kind::field, static_cast<std::uint32_t>(c), &(**values)[c]);
+        add(key);
+      }
+    }
+  }
+}
+
 GOCP_INLINE QueryCache::QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, std::string_view database_id)
     : slot_(registry.slot("default")),
       registry_(registry),
@@ -102,6 +161,51 @@ GOCP_INLINE void QueryCache::bump_bytes(const CacheSlot& slot, const ModelInfo& 
   } catch (const std::exception&) {  // the alias remembers undelivered keys (SharedCache)
     slot.stats->bump(StatCounters::cache_errors);
   }
+}
+
+GOCP_INLINE void VersionShelf::read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const bool held = shards_.reading(keys[i], [&](const auto& versions, const auto& k) {
+      auto it = versions.find(k);
+      if (it == versions.end()) return false;
+      out[i] = it->second;
+      return true;
+    });
+    if (held) continue;
+    out[i] = shards_.with(keys[i], [&](auto& versions, const auto& k) {
+      auto it = versions.find(k);
+      if (it == versions.end()) {
+        shards_.make_room(versions);
+        it = versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
+      }
+      return it->second;
+    });
+  }
+}
+
+GOCP_INLINE void VersionShelf::bump(std::span<const std::string> keys) {
+  for (const std::string& key : keys)
+    shards_.with(key, [&](auto& versions, const auto& k) {
+      if (auto it = versions.find(k); it != versions.end()) ++it->second;
+    });
+}
+
+GOCP_INLINE std::shared_ptr<const QueryShelf::Entry> QueryShelf::find(std::string_view key) const {
+  return shards_.reading(key, [&](const auto& entries, const auto& k) -> std::shared_ptr<const Entry> {
+    auto it = entries.find(k);
+    return it == entries.end() ? nullptr : it->second;
+  });
+}
+
+GOCP_INLINE void QueryShelf::put(std::string_view key, std::shared_ptr<const Entry> entry) {
+  shards_.with(key, [&](auto& entries, const auto& k) {
+    if (auto it = entries.find(k); it != entries.end()) {
+      it->second = std::move(entry);
+      return;
+    }
+    shards_.make_room(entries);
+    entries.emplace(std::string(key), std::move(entry));
+  });
 }
 
 }  // namespace gocp::detail

@@ -62,21 +62,8 @@ namespace gocp::detail {
 /// `<table prefix>vw`, `<table prefix>vt`, `<table prefix>v<column>::<value ref>`: a
 /// version's key, the same in every process (the table's name and schema, the column's
 /// position, the value as write_entry_key writes a pk).
-inline void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
-                              std::uint32_t column = 0, const Value* value = nullptr) {
-  if (kind != VersionRef::Kind::field) {
-    out.assign(table_prefix);
-    out += kind == VersionRef::Kind::wide ? "vw" : "vt";
-    return;
-  }
-  out.assign(table_prefix);
-  out += 'v';
-  char digits[12];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, column);
-  out.append(digits, end);
-  out += "::";  // as write_entry_key(out, <prefix>v<column>, ':', value) wrote it
-  append_key_value(out, *value);
-}
+GOCP_INLINE void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
+                                   std::uint32_t column = 0, const Value* value = nullptr);
 
 /// A table's key prefix in one database, as table_prefix() keeps it.
 struct KnownPrefix {
@@ -85,52 +72,14 @@ struct KnownPrefix {
 
 /// The key prefix of `table` in the database whose id() is `database_id` (key_prefix),
 /// computed once per table, database and thread.
-inline const std::string& table_prefix(const ModelInfo& table, std::string_view database_id) {
-  // the one asked last, first: a cached read asks for its table's prefix several times
-  thread_local const ModelInfo* last = nullptr;
-  thread_local const KnownPrefix* last_known = nullptr;
-  if (&table == last && last_known->database_id == database_id) return last_known->prefix;
-  // a process uses one database, or a few: a short list per table (a deque: a prefix
-  // never moves once made, so last_known stays valid)
-  thread_local std::unordered_map<const ModelInfo*, std::deque<KnownPrefix>> prefixes;
-  std::deque<KnownPrefix>& known = prefixes[&table];
-  const KnownPrefix* found = nullptr;
-  for (const KnownPrefix& k : known)
-    if (k.database_id == database_id) found = &k;
-  if (!found) found = &known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)});
-  last = &table;
-  last_known = found;
-  return found->prefix;
-}
+GOCP_INLINE const std::string& table_prefix(const ModelInfo& table, std::string_view database_id);
 
 /// The version keys every change of `rows` (of `table`, in database `database_id`)
 /// bumps, into `keys` (deduplicated). A change whose values are unknown (a pk-only change
 /// from raw SQL, a table-wide one: RowChange::whole_table) bumps the wide version, which
 /// every result of the table depends on.
-inline void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
-                                std::vector<std::string>& keys) {
-  const std::string& prefix = table_prefix(table, database_id);
-  keys.clear();
-  std::string key;
-  const auto add = [&](const std::string& k) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-  };
-  write_version_key(key, prefix, VersionRef::Kind::any);
-  add(key);
-  for (const RowChange& row : rows) {
-    if ((row.had_row && !row.before) || (row.has_row && !row.after)) {  // values unknown: every result
-      write_version_key(key, prefix, VersionRef::Kind::wide);
-      add(key);
-    }
-    for (const auto* values : {&row.before, &row.after}) {
-      if (!*values) continue;
-      for (std::size_t c = 0; c < (*values)->size() && c < table.columns.size(); ++c) {
-        write_version_key(key, prefix, VersionRef::Kind::field, static_cast<std::uint32_t>(c), &(**values)[c]);
-        add(key);
-      }
-    }
-  }
-}
+GOCP_INLINE void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
+                                     std::vector<std::string>& keys);
 
 /// Sixteen string-keyed maps, each under its own reader-writer spin lock: the typed
 /// tier's query shelves. Every read of a table's results reads its table-wide versions,
@@ -214,33 +163,10 @@ class VersionShelf {
   VersionShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 64)) {}
 
   /// The current version under each key, made fresh where there is none.
-  void read(std::span<const std::string> keys, std::span<std::uint64_t> out) {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      const bool held = shards_.reading(keys[i], [&](const auto& versions, const auto& k) {
-        auto it = versions.find(k);
-        if (it == versions.end()) return false;
-        out[i] = it->second;
-        return true;
-      });
-      if (held) continue;
-      out[i] = shards_.with(keys[i], [&](auto& versions, const auto& k) {
-        auto it = versions.find(k);
-        if (it == versions.end()) {
-          shards_.make_room(versions);
-          it = versions.emplace(keys[i], static_cast<std::uint64_t>(fresh_generation())).first;
-        }
-        return it->second;
-      });
-    }
-  }
+  void read(std::span<const std::string> keys, std::span<std::uint64_t> out);
 
   /// Adds one to each version held (an absent one will be fresh when next read).
-  void bump(std::span<const std::string> keys) {
-    for (const std::string& key : keys)
-      shards_.with(key, [&](auto& versions, const auto& k) {
-        if (auto it = versions.find(k); it != versions.end()) ++it->second;
-      });
-  }
+  void bump(std::span<const std::string> keys);
 
   /// Forgets every version (what an eviction does to some): for tests and operators.
   void clear() { shards_.clear(); }
@@ -264,24 +190,10 @@ class QueryShelf {
   QueryShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 16)) {}
 
   /// The entry under `key`, or null.
-  std::shared_ptr<const Entry> find(std::string_view key) const {
-    return shards_.reading(key, [&](const auto& entries, const auto& k) -> std::shared_ptr<const Entry> {
-      auto it = entries.find(k);
-      return it == entries.end() ? nullptr : it->second;
-    });
-  }
+  std::shared_ptr<const Entry> find(std::string_view key) const;
 
   /// Stores `entry` under `key`, replacing any.
-  void put(std::string_view key, std::shared_ptr<const Entry> entry) {
-    shards_.with(key, [&](auto& entries, const auto& k) {
-      if (auto it = entries.find(k); it != entries.end()) {
-        it->second = std::move(entry);
-        return;
-      }
-      shards_.make_room(entries);
-      entries.emplace(std::string(key), std::move(entry));
-    });
-  }
+  void put(std::string_view key, std::shared_ptr<const Entry> entry);
 
   /// Drops every entry.
   void clear() { shards_.clear(); }
