@@ -208,4 +208,73 @@ GOCP_INLINE void QueryShelf::put(std::string_view key, std::shared_ptr<const Ent
   });
 }
 
+
+GOCP_INLINE QueryCache::Route QueryCache::route(const Database& db, const Dependencies& deps,
+                                               std::vector<std::string>& version_keys) const {
+  const bool in_transaction = db.in_transaction();
+  if (in_transaction)
+    for (const ModelInfo* t : deps.tables)
+      if (DatabaseAccess::wrote(db, t)) {  // its own writes: the database, no fill
+        count(StatCounters::misses);
+        return Route::database;
+      }
+  if (registry_.denies_queries_of(deps.tables)) return Route::database;
+  for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
+  db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
+  version_keys.resize(deps.refs.size());
+  for (std::size_t i = 0; i < deps.refs.size(); ++i) {
+    const VersionRef& r = deps.refs[i];
+    write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
+  }
+  return in_transaction ? Route::cache_no_fill : Route::cache;
+}
+
+GOCP_INLINE std::shared_ptr<const QueryShelf::Entry> QueryCache::find_typed(std::string_view key,
+                                                                           std::span<const std::string> version_keys,
+                                                                           const std::type_info& type,
+                                                                           std::vector<std::uint64_t>& versions) const {
+  versions.resize(version_keys.size());
+  versions_->read(version_keys, versions);  // before the database
+  if (auto entry = entries_->find(key); entry && entry->type == &type && entry->versions == versions) {
+    count(StatCounters::hits);
+    return entry;
+  }
+  count(StatCounters::misses);
+  return nullptr;
+}
+
+GOCP_INLINE void QueryCache::read_entry_bytes(const ModelInfo& model, std::string_view key,
+                                              std::span<const std::string> version_keys, BytesRead& got) const {
+  // the entry's key: the exact key hashed (it is long); the exact key is in the entry
+  Hash128 h;
+  h.add(key);
+  got.entry_key = table_prefix(model, database_id_);
+  got.entry_key += "q:";
+  append_hex(got.entry_key, h.finished());
+  const std::size_t n = version_keys.size();
+  got.keys.resize(1 + n);
+  got.keys[0] = got.entry_key;
+  for (std::size_t i = 0; i < n; ++i) got.keys[1 + i] = version_keys[i];
+  got.values.resize(1 + n);
+  got.found.reset(new bool[1 + n]());
+  got.versions.assign(n, std::nullopt);
+  got.read_ok = guarded(false, [&] {
+    slot_->cache->get_many_into(got.keys, got.values, {got.found.get(), 1 + n});
+    return true;
+  });
+  got.all_versions = got.read_ok;
+  for (std::size_t i = 0; got.read_ok && i < n; ++i) {
+    if (got.found[1 + i]) got.versions[i] = parse_version(got.values[1 + i]);
+    got.all_versions = got.all_versions && got.versions[i].has_value();
+  }
+}
+
+GOCP_INLINE void QueryCache::store_bytes(const std::string& entry_key, detail::FunctionRef<std::string()> encode) const {
+  guarded(false, [&] {
+    slot_->cache->set(entry_key, encode());
+    count(StatCounters::fills);
+    return true;
+  });
+}
+
 }  // namespace gocp::detail

@@ -47,6 +47,7 @@
 #include "../db/change_stream.hpp"
 #include "../db/database.hpp"
 #include "../db/transaction.hpp"
+#include "../detail/function_ref.hpp"
 #include "../detail/shared_spin_lock.hpp"
 #include "../detail/string_hash.hpp"
 #include "../stats.hpp"
@@ -246,31 +247,28 @@ class QueryCache {
       return std::make_shared<const std::remove_cvref_t<R>>(std::forward<R>(result));
   }
 
+  /// Where through() takes a read, as route() finds it.
+  enum class Route {
+    database,        ///< straight to the database: a table this transaction wrote, or one never cached
+    cache,           ///< through the caches, filling them on a miss
+    cache_no_fill,   ///< through the caches, not filling them (inside a transaction)
+  };
+
+  /// through()'s first steps, the same for every query: where the read goes (a read of
+  /// a table this transaction wrote counts a miss), and, when through the caches, the
+  /// keys of the versions `deps` names, into `version_keys`.
+  Route route(const Database& db, const Dependencies& deps, std::vector<std::string>& version_keys) const;
+
   /// read() and read_shared(): `Out` is R or std::shared_ptr<const R>.
   template <class R, class Out, class Read>
   Out through(const Database& db, const ModelInfo& model, std::string_view key, const Dependencies& deps,
               Read& read) const {
-    const bool in_transaction = db.in_transaction();
-    if (in_transaction)
-      for (const ModelInfo* t : deps.tables)
-        if (DatabaseAccess::wrote(db, t)) return handed_out<Out>(missed(read));  // its own writes: the database, no fill
-    if (registry_.denies_queries_of(deps.tables)) return handed_out<Out>(read());
-    for (const ModelInfo* t : deps.tables) listen(db.changes(), *t);
-    db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
     thread_local std::vector<std::string> version_keys;
-    version_keys.resize(deps.refs.size());
-    for (std::size_t i = 0; i < deps.refs.size(); ++i) {
-      const VersionRef& r = deps.refs[i];
-      write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
-    }
-    if (entries_) return read_typed<R, Out>(key, version_keys, !in_transaction, read);
-    return read_bytes<R, Out>(model, key, version_keys, !in_transaction, read);
-  }
-
-  template <class Read>
-  auto missed(Read& read) const {
-    count(StatCounters::misses);
-    return read();
+    const Route to = route(db, deps, version_keys);
+    if (to == Route::database) return handed_out<Out>(read());
+    const bool fill = to == Route::cache;
+    if (entries_) return read_typed<R, Out>(key, version_keys, fill, read);
+    return read_bytes<R, Out>(model, key, version_keys, fill, read);
   }
 
   void count(StatCounters::Counter counter, std::uint64_t n = 1) const {
@@ -278,20 +276,23 @@ class QueryCache {
     slot_->stats->bump(counter, n);
   }
 
+  /// The typed tier's entry under `key` when it holds a result of `type` filled under
+  /// the versions now current (read into `versions` first: before the database); counts
+  /// the hit, or the miss (null).
+  std::shared_ptr<const QueryShelf::Entry> find_typed(std::string_view key, std::span<const std::string> version_keys,
+                                                      const std::type_info& type,
+                                                      std::vector<std::uint64_t>& versions) const;
+
   template <class R, class Out, class Read>
   Out read_typed(std::string_view key, std::span<const std::string> version_keys, bool fill, Read& read) const {
     constexpr bool shared = !std::is_same_v<Out, R>;
     thread_local std::vector<std::uint64_t> versions;
-    versions.resize(version_keys.size());
-    versions_->read(version_keys, versions);  // before the database
-    if (auto entry = entries_->find(key); entry && entry->type == &typeid(R) && entry->versions == versions) {
-      count(StatCounters::hits);
+    if (auto entry = find_typed(key, version_keys, typeid(R), versions)) {
       if constexpr (shared)
         return std::static_pointer_cast<const R>(entry->result);
       else
         return *static_cast<const R*>(entry->result.get());
     }
-    count(StatCounters::misses);
     if constexpr (shared) {
       std::shared_ptr<const R> result = std::make_shared<const R>(read());
       if (fill) put_entry(key, versions, &typeid(R), result);
@@ -306,47 +307,42 @@ class QueryCache {
   void put_entry(std::string_view key, std::span<const std::uint64_t> versions, const std::type_info* type,
                  std::shared_ptr<const void> result) const;
 
+  /// What the byte tier read for one query: its entry and its versions, in one call.
+  struct BytesRead {
+    std::string entry_key;               ///< the table's prefix, `q:` and the query's key hashed
+    std::vector<std::string_view> keys;  ///< the entry's key, then the versions'
+    std::vector<std::string> values;     ///< what was under each key
+    std::unique_ptr<bool[]> found;       ///< whether each key held a value
+    std::vector<std::optional<std::uint64_t>> versions;  ///< each version, if it held one
+    bool read_ok = false;                ///< the cache answered
+    bool all_versions = false;           ///< and held every version
+  };
+
+  /// The byte tier's entry and versions of the query under `key` (of `model`'s table),
+  /// read in one get_many_into.
+  void read_entry_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys,
+                        BytesRead& got) const;
+
+  /// Stores encode()'s bytes under `entry_key` (a cache that fails: counted, not filled).
+  void store_bytes(const std::string& entry_key, detail::FunctionRef<std::string()> encode) const;
+
   template <class R, class Out, class Read>
   Out read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
                  Read& read) const {
-    // the entry's key: the exact key hashed (it is long); the exact key is in the entry
-    Hash128 h;
-    h.add(key);
-    std::string entry_key = table_prefix(model, database_id_);
-    entry_key += "q:";
-    append_hex(entry_key, h.finished());
-    const std::size_t n = version_keys.size();
-    std::vector<std::string_view> keys(1 + n);
-    keys[0] = entry_key;
-    for (std::size_t i = 0; i < n; ++i) keys[1 + i] = version_keys[i];
-    std::vector<std::string> values(1 + n);
-    std::unique_ptr<bool[]> found(new bool[1 + n]());
-    std::vector<std::optional<std::uint64_t>> versions(n);
-    bool read_ok = guarded(false, [&] {
-      slot_->cache->get_many_into(keys, values, {found.get(), 1 + n});
-      return true;
-    });
-    bool all_versions = read_ok;
-    for (std::size_t i = 0; read_ok && i < n; ++i) {
-      if (found[1 + i]) versions[i] = parse_version(values[1 + i]);
-      all_versions = all_versions && versions[i].has_value();
-    }
-    if (all_versions && found[0]) {
+    BytesRead got;
+    read_entry_bytes(model, key, version_keys, got);
+    if (got.all_versions && got.found[0]) {
       R result{};
-      if (decode<R>(values[0], key, versions, result)) {
+      if (decode<R>(got.values[0], key, got.versions, result)) {
         count(StatCounters::hits);
         return handed_out<Out>(std::move(result));
       }
     }
     count(StatCounters::misses);
-    fill = fill && read_ok && (all_versions || make_versions(std::span<const std::string_view>(keys).subspan(1), versions));
+    fill = fill && got.read_ok &&
+           (got.all_versions || make_versions(std::span<const std::string_view>(got.keys).subspan(1), got.versions));
     R result = read();
-    if (fill)
-      guarded(false, [&] {
-        slot_->cache->set(entry_key, encode(key, versions, result));
-        count(StatCounters::fills);
-        return true;
-      });
+    if (fill) store_bytes(got.entry_key, [&] { return encode(key, got.versions, result); });
     return handed_out<Out>(std::move(result));
   }
 
