@@ -208,7 +208,6 @@ GOCP_INLINE void QueryShelf::put(std::string_view key, std::shared_ptr<const Ent
   });
 }
 
-
 GOCP_INLINE QueryCache::Route QueryCache::route(const Database& db, const Dependencies& deps,
                                                std::vector<std::string>& version_keys) const {
   const bool in_transaction = db.in_transaction();

@@ -79,7 +79,6 @@ class CacheRegistry {
   /// The same, for aliases built at run time (from a configuration file, say).
   explicit CacheRegistry(const std::vector<std::pair<std::string_view, std::string_view>>& aliases);
 
-
   /// The cache under `alias`; a ConfigurationError naming it and the configured ones if
   /// there is none.
   Cache& cache(std::string_view alias) const { return *slot(alias)->cache; }

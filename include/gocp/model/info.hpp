@@ -410,7 +410,6 @@ void append_default_values(Out& out, std::uint64_t skip = 0) {
   });
 }
 
-
 template <class T>
 const pk_type<T>& pk_of(const T& obj) {
   return obj.*std::get<pk_index<T>>(model<T>::schema.fields).member;
