@@ -15,7 +15,7 @@ set(GOCP_LAYERS
   "db: db/"
   "cache: cache/"
   "backends: backends/"
-  "orm: queryset.hpp executor.hpp grouping.hpp object_cursor.hpp bulk_create.hpp from_cache.hpp schema.hpp policy.hpp repository.hpp relations.hpp relations/ policies/ orm/"
+  "orm: queryset.hpp executor.hpp grouping.hpp object_cursor.hpp bulk_create.hpp from_cache.hpp schema.hpp schema-inl.hpp policy.hpp repository.hpp relations.hpp relations/ policies/ orm/"
   "umbrella: gocp.hpp")
 
 if(NOT GOCP_INCLUDE_DIR)

@@ -24,6 +24,7 @@
 #include "db/database.hpp"
 #include "orm/detail/bulk_insert.hpp"
 #include "orm/detail/cascade.hpp"
+#include "detail/function_ref.hpp"
 #include "detail/reported_writes.hpp"
 #include "detail/small_vector.hpp"
 #include "detail/chrono.hpp"
@@ -663,9 +664,10 @@ class Executor {
     run(shape, write, on_row);
   }
 
-  /// Runs the statement `w` wrote, its text as its key.
-  template <class OnRow>
-  std::size_t run(detail::SqlWriter& w, OnRow&& on_row) const {
+  /// Runs the statement `w` wrote, its text as its key. The callbacks of run() are
+  /// references (FunctionRef), not template parameters: one run() per model, not one per
+  /// call site and lambda.
+  std::size_t run(detail::SqlWriter& w, detail::FunctionRef<bool(const Row&)> on_row) const {
     check_schema_once();
     stats_->bump(detail::StatCounters::db_queries);
     return db_.with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
@@ -673,8 +675,8 @@ class Executor {
 
   /// Runs the statement `shape` names, binding its values; `write(SqlWriter&)` writes
   /// its text only when a connection prepares the shape for the first time.
-  template <class Write, class OnRow>
-  std::size_t run(const detail::StatementShape& shape, Write& write, OnRow&& on_row) const {
+  std::size_t run(const detail::StatementShape& shape, detail::FunctionRef<void(detail::SqlWriter&)> write,
+                  detail::FunctionRef<bool(const Row&)> on_row) const {
     check_schema_once();
     stats_->bump(detail::StatCounters::db_queries);
     auto write_sql = [&](std::string& sql) {

@@ -1073,7 +1073,7 @@ class Repository<Model, Policies...> {
     for (std::uint32_t x : extra) qb::put_varint(key, x);
     // a get's dependencies are those of the filters && the lookup together
     Expr<Model> combined;
-    const auto deps_of = [&]() -> const detail::Dependencies& {
+    const auto dependencies = [&]() -> const detail::Dependencies& {
       std::span<const detail::Node> nodes = qs.scope().nodes();
       if (lookup && !lookup->empty()) {
         combined = qs.scope() && *lookup;
@@ -1084,9 +1084,9 @@ class Repository<Model, Policies...> {
       return deps;
     };
     if constexpr (std::is_same_v<Out, R>)
-      return shared_->queries->template read<R>(database(), info(), key, deps_of, read);
+      return shared_->queries->template read<R>(database(), info(), key, dependencies, read);
     else
-      return shared_->queries->template read_shared<R>(database(), info(), key, deps_of, read);
+      return shared_->queries->template read_shared<R>(database(), info(), key, dependencies, read);
   }
 
   Model with_bound(Model obj) const {

@@ -50,6 +50,7 @@
 #include "../db/change_stream.hpp"
 #include "../db/database.hpp"
 #include "../db/transaction.hpp"
+#include "../detail/function_ref.hpp"
 #include "../detail/shared_spin_lock.hpp"
 #include "../detail/string_hash.hpp"
 #include "../stats.hpp"
@@ -65,21 +66,8 @@ namespace gocp::detail {
 /// `<table prefix>vw`, `<table prefix>vt`, `<table prefix>v<column>::<value ref>`: a
 /// version's key, the same in every process (the table's name and schema, the column's
 /// position, the value as write_entry_key writes a pk).
-inline void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
-                              std::uint32_t column = 0, const Value* value = nullptr) {
-  if (kind != VersionRef::Kind::field) {
-    out.assign(table_prefix);
-    out += kind == VersionRef::Kind::wide ? "vw" : "vt";
-    return;
-  }
-  out.assign(table_prefix);
-  out += 'v';
-  char digits[12];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, column);
-  out.append(digits, end);
-  out += "::";  // as write_entry_key(out, <prefix>v<column>, ':', value) wrote it
-  append_key_value(out, *value);
-}
+GOCP_INLINE void write_version_key(std::string& out, const std::string& table_prefix, VersionRef::Kind kind,
+                                   std::uint32_t column = 0, const Value* value = nullptr);
 
 /// A table's key prefix in one database, as table_prefix() keeps it.
 struct KnownPrefix {
@@ -88,52 +76,14 @@ struct KnownPrefix {
 
 /// The key prefix of `table` in the database whose id() is `database_id` (key_prefix),
 /// computed once per table, database and thread.
-inline const std::string& table_prefix(const ModelInfo& table, std::string_view database_id) {
-  // the one asked last, first: a cached read asks for its table's prefix several times
-  thread_local const ModelInfo* last = nullptr;
-  thread_local const KnownPrefix* last_known = nullptr;
-  if (&table == last && last_known->database_id == database_id) return last_known->prefix;
-  // a process uses one database, or a few: a short list per table (a deque: a prefix
-  // never moves once made, so last_known stays valid)
-  thread_local std::unordered_map<const ModelInfo*, std::deque<KnownPrefix>> prefixes;
-  std::deque<KnownPrefix>& known = prefixes[&table];
-  const KnownPrefix* found = nullptr;
-  for (const KnownPrefix& k : known)
-    if (k.database_id == database_id) found = &k;
-  if (!found) found = &known.emplace_back(KnownPrefix{std::string(database_id), key_prefix(table, database_id)});
-  last = &table;
-  last_known = found;
-  return found->prefix;
-}
+GOCP_INLINE const std::string& table_prefix(const ModelInfo& table, std::string_view database_id);
 
 /// The version keys every change of `rows` (of `table`, in database `database_id`)
 /// bumps, into `keys` (deduplicated). A change whose values are unknown (a pk-only change
 /// from raw SQL, a table-wide one: RowChange::whole_table) bumps the wide version, which
 /// every result of the table depends on.
-inline void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
-                                std::vector<std::string>& keys) {
-  const std::string& prefix = table_prefix(table, database_id);
-  keys.clear();
-  std::string key;
-  const auto add = [&](const std::string& k) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
-  };
-  write_version_key(key, prefix, VersionRef::Kind::any);
-  add(key);
-  for (const RowChange& row : rows) {
-    if ((row.had_row && !row.before) || (row.has_row && !row.after)) {  // values unknown: every result
-      write_version_key(key, prefix, VersionRef::Kind::wide);
-      add(key);
-    }
-    for (const auto* values : {&row.before, &row.after}) {
-      if (!*values) continue;
-      for (std::size_t c = 0; c < (*values)->size() && c < table.columns.size(); ++c) {
-        write_version_key(key, prefix, VersionRef::Kind::field, static_cast<std::uint32_t>(c), &(**values)[c]);
-        add(key);
-      }
-    }
-  }
-}
+GOCP_INLINE void bumped_version_keys(const ModelInfo& table, std::string_view database_id, std::span<const RowChange> rows,
+                                     std::vector<std::string>& keys);
 
 /// Sixteen string-keyed maps, each under its own reader-writer spin lock: the typed
 /// tier's query shelves. Every read of a table's results reads its table-wide versions,
@@ -232,33 +182,10 @@ class VersionShelf {
   /// The cell under each key (made, fresh, where there is none) into `cells`, and its
   /// current value into `values`.
   void read(std::span<const std::string> keys, std::span<std::shared_ptr<const VersionCell>> cells,
-            std::span<std::uint64_t> values) {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      cells[i] = shards_.reading(keys[i], [&](const auto& held, const auto& k) -> std::shared_ptr<const VersionCell> {
-        auto it = held.find(k);
-        return it == held.end() ? nullptr : it->second;
-      });
-      if (!cells[i])
-        cells[i] = shards_.with(keys[i], [&](auto& held, const auto& k) {
-          auto it = held.find(k);
-          if (it == held.end()) {
-            shards_.make_room(held, retire);
-            it = held.emplace(keys[i], std::make_shared<VersionCell>(static_cast<std::uint64_t>(fresh_generation())))
-                     .first;
-          }
-          return it->second;
-        });
-      values[i] = cells[i]->value.load(std::memory_order_acquire);
-    }
-  }
+            std::span<std::uint64_t> values);
 
   /// Adds one to each version held (an absent one will be fresh when next read).
-  void bump(std::span<const std::string> keys) {
-    for (const std::string& key : keys)
-      shards_.reading(key, [&](const auto& held, const auto& k) {
-        if (auto it = held.find(k); it != held.end()) it->second->value.fetch_add(1, std::memory_order_acq_rel);
-      });
-  }
+  void bump(std::span<const std::string> keys);
 
   /// Forgets every version (what an eviction does to some): for tests and operators.
   void clear() { shards_.clear(retire); }
@@ -292,24 +219,10 @@ class QueryShelf {
   QueryShelf(std::size_t max_entries, Cache::Ttl) : shards_(std::max<std::size_t>(max_entries / 16, 16)) {}
 
   /// The entry under `key`, or null.
-  std::shared_ptr<const Entry> find(std::string_view key) const {
-    return shards_.reading(key, [&](const auto& entries, const auto& k) -> std::shared_ptr<const Entry> {
-      auto it = entries.find(k);
-      return it == entries.end() ? nullptr : it->second;
-    });
-  }
+  std::shared_ptr<const Entry> find(std::string_view key) const;
 
   /// Stores `entry` under `key`, replacing any.
-  void put(std::string_view key, std::shared_ptr<const Entry> entry) {
-    shards_.with(key, [&](auto& entries, const auto& k) {
-      if (auto it = entries.find(k); it != entries.end()) {
-        it->second = std::move(entry);
-        return;
-      }
-      shards_.make_room(entries);
-      entries.emplace(std::string(key), std::move(entry));
-    });
-  }
+  void put(std::string_view key, std::shared_ptr<const Entry> entry);
 
   /// Drops every entry.
   void clear() { shards_.clear(); }
@@ -326,65 +239,31 @@ class QueryCache {
   /// are counted in `repository_stats` and the alias's counters.
   /// Its keys name the database whose id() is `database_id` (as the object cache's do):
   /// results of two databases never meet.
-  QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, std::string_view database_id)
-      : slot_(registry.slot("default")),
-        registry_(registry),
-        repository_stats_(std::move(repository_stats)),
-        database_id_(database_id) {
-    if (auto* local = dynamic_cast<LocMemCache*>(slot_->cache.get())) {
-      versions_ = local->template shelf<VersionShelf>("gocp:query-versions:" + database_id_);
-      entries_ = local->template shelf<QueryShelf>("gocp:queries:" + database_id_);
-    }
-  }
+  QueryCache(const CacheRegistry& registry, std::shared_ptr<StatCounters> repository_stats, std::string_view database_id);
 
   /// Whether its registry caches get()/find() without asking (CacheRegistry::cache_gets).
   bool caches_gets() const noexcept { return registry_.caches_gets(); }
 
   /// Bumps the versions `table`'s writes on `changes` touch, from now on (once per store
   /// and stream, however many repositories ask).
-  void listen(ChangeStream& changes, const ModelInfo& table) const {
-    {
-      std::shared_lock lock(listened_lock_);
-      for (const auto& [stream, t] : listened_)
-        if (stream == &changes && t == &table) return;
-    }
-    const ModelInfo* info = &table;
-    changes.want_old_values(table.table);  // a row leaving a group bumps its old values' versions
-    if (VersionShelf* shelf = versions_.get()) {
-      changes.subscribe_keyed_batch(std::string(table.table), shelf, versions_,
-                                    [shelf, info, slot = slot_.get(), id = database_id_](std::span<const RowChange> rows) {
-                                      thread_local std::vector<std::string> keys;
-                                      bumped_version_keys(*info, id, rows, keys);
-                                      shelf->bump(keys);
-                                      slot->stats->bump(StatCounters::invalidations, rows.size());
-                                    });
-    } else {
-      // keyed by the alias's slot (not the Cache: the objects cache of a model sharing
-      // the store subscribes under the Cache's address)
-      changes.subscribe_keyed_batch(std::string(table.table), slot_.get(), slot_,
-                                    [info, slot = slot_.get(), id = database_id_](std::span<const RowChange> rows) {
-                                      bump_bytes(*slot, *info, id, rows);
-                                    });
-    }
-    std::lock_guard lock(listened_lock_);
-    listened_.emplace_back(&changes, &table);
-  }
+  void listen(ChangeStream& changes, const ModelInfo& table) const;
 
   /// The result of a query of `model` under `key` (its exact bytes) depending on
-  /// `deps_of()` (a `const Dependencies&`, asked only when needed: a typed hit knows
-  /// them from its entry): a current entry's, else `read()`'s (the database's), stored
-  /// for the next reader when no transaction is open.
-  template <class R, class DepsOf, class Read>
-  R read(const Database& db, const ModelInfo& model, std::string_view key, const DepsOf& deps_of, Read&& read) const {
+  /// `deps_of()` (asked only when needed: a typed hit knows them from its entry): a
+  /// current entry's, else `read()`'s (the database's), stored for the next reader when
+  /// no transaction is open.
+  template <class R, class Read>
+  R read(const Database& db, const ModelInfo& model, std::string_view key, FunctionRef<const Dependencies&()> deps_of,
+         Read&& read) const {
     return through<R, R>(db, model, key, deps_of, read);
   }
 
   /// read(), the result shared rather than copied: a hit hands out the entry's own
   /// immutable result (no copy of it at all); a miss the database's, which the entry
   /// then shares.
-  template <class R, class DepsOf, class Read>
+  template <class R, class Read>
   std::shared_ptr<const R> read_shared(const Database& db, const ModelInfo& model, std::string_view key,
-                                       const DepsOf& deps_of, Read&& read) const {
+                                       FunctionRef<const Dependencies&()> deps_of, Read&& read) const {
     return through<R, std::shared_ptr<const R>>(db, model, key, deps_of, read);
   }
 
@@ -398,22 +277,35 @@ class QueryCache {
       return std::make_shared<const std::remove_cvref_t<R>>(std::forward<R>(result));
   }
 
+  /// Where through() takes a read, as route() finds it.
+  enum class Route {
+    database,        ///< straight to the database: a table this transaction wrote, or one never cached
+    cache,           ///< through the caches, filling them on a miss
+    cache_no_fill,   ///< through the caches, not filling them (inside a transaction)
+  };
+
+  /// through()'s first steps, the same for every query: where a read of `tables` goes (a
+  /// read of a table this transaction wrote counts a miss); through the caches, their
+  /// writes are listened to and other processes' caught up with first.
+  Route route(const Database& db, std::span<const ModelInfo* const> tables) const;
+
+  /// The keys of the versions `deps` names, into `version_keys`.
+  void write_version_keys(const Dependencies& deps, std::vector<std::string>& version_keys) const;
+
+  /// The typed tier's entry under `key` if it holds a result of `type` (current or not).
+  std::shared_ptr<const QueryShelf::Entry> typed_entry(std::string_view key, const std::type_info& type) const;
+
   /// read() and read_shared(): `Out` is R or std::shared_ptr<const R>.
-  template <class R, class Out, class DepsOf, class Read>
-  Out through(const Database& db, const ModelInfo& model, std::string_view key, const DepsOf& deps_of,
-              Read& read) const {
-    // typed tier: the entry first, as it knows the query's tables and versions
-    std::shared_ptr<const QueryShelf::Entry> entry = entries_ ? entries_->find(key) : nullptr;
-    if (entry && entry->type != &typeid(R)) entry.reset();
+  template <class R, class Out, class Read>
+  Out through(const Database& db, const ModelInfo& model, std::string_view key,
+              FunctionRef<const Dependencies&()> deps_of, Read& read) const {
+    // the typed tier's entry first: it knows the query's tables and holds its versions'
+    // cells, so a hit needs neither the dependencies nor their keys
+    const std::shared_ptr<const QueryShelf::Entry> entry = entries_ ? typed_entry(key, typeid(R)) : nullptr;
     const Dependencies* deps = entry ? nullptr : &deps_of();
-    const std::span<const ModelInfo* const> tables = entry ? std::span(entry->tables) : std::span(deps->tables);
-    const bool in_transaction = db.in_transaction();
-    if (in_transaction)
-      for (const ModelInfo* t : tables)
-        if (DatabaseAccess::wrote(db, t)) return handed_out<Out>(missed(read));  // its own writes: the database, no fill
-    if (registry_.denies_queries_of(tables)) return handed_out<Out>(read());
-    for (const ModelInfo* t : tables) listen(db.changes(), *t);
-    db.catch_up();  // other processes' writes bump their versions first (SQLite ?watch=)
+    const Route to = route(db, entry ? std::span<const ModelInfo* const>(entry->tables)
+                                     : std::span<const ModelInfo* const>(deps->tables));
+    if (to == Route::database) return handed_out<Out>(read());
     if (entry && entry->current()) {
       count(StatCounters::hits);
       if constexpr (std::is_same_v<Out, R>)
@@ -423,19 +315,10 @@ class QueryCache {
     }
     if (!deps) deps = &deps_of();
     thread_local std::vector<std::string> version_keys;
-    version_keys.resize(deps->refs.size());
-    for (std::size_t i = 0; i < deps->refs.size(); ++i) {
-      const VersionRef& r = deps->refs[i];
-      write_version_key(version_keys[i], table_prefix(*r.table, database_id_), r.kind, r.column, r.value);
-    }
-    if (entries_) return fill_typed<R, Out>(key, version_keys, deps->tables, !in_transaction, read);
-    return read_bytes<R, Out>(model, key, version_keys, !in_transaction, read);
-  }
-
-  template <class Read>
-  auto missed(Read& read) const {
-    count(StatCounters::misses);
-    return read();
+    write_version_keys(*deps, version_keys);
+    const bool fill = to == Route::cache;
+    if (entries_) return read_typed<R, Out>(key, version_keys, deps->tables, fill, read);
+    return read_bytes<R, Out>(model, key, version_keys, fill, read);
   }
 
   void count(StatCounters::Counter counter, std::uint64_t n = 1) const {
@@ -443,16 +326,17 @@ class QueryCache {
     slot_->stats->bump(counter, n);
   }
 
-  /// A typed miss: the versions under `version_keys` read (made where missing) before
-  /// the database, then read() filled under them.
+  /// A typed miss's entry (counted): the cells and values of the versions under
+  /// `version_keys` (made where missing), read before the database; of `type`, reading
+  /// `tables`, its result still to be set.
+  QueryShelf::Entry typed_miss(std::span<const std::string> version_keys, std::span<const ModelInfo* const> tables,
+                               const std::type_info& type) const;
+
+  /// A typed miss: read() filled under the versions read before it.
   template <class R, class Out, class Read>
-  Out fill_typed(std::string_view key, std::span<const std::string> version_keys,
-                 std::span<const ModelInfo* const> tables, bool fill, Read& read) const {
-    QueryShelf::Entry entry{std::vector<std::shared_ptr<const VersionCell>>(version_keys.size()),
-                            std::vector<std::uint64_t>(version_keys.size()),
-                            std::vector<const ModelInfo*>(tables.begin(), tables.end()), &typeid(R), nullptr};
-    versions_->read(version_keys, entry.cells, entry.versions);  // before the database
-    count(StatCounters::misses);
+  Out read_typed(std::string_view key, std::span<const std::string> version_keys, std::span<const ModelInfo* const> tables,
+                 bool fill, Read& read) const {
+    QueryShelf::Entry entry = typed_miss(version_keys, tables, typeid(R));
     if constexpr (!std::is_same_v<Out, R>) {
       std::shared_ptr<const R> result = std::make_shared<const R>(read());
       entry.result = result;
@@ -468,80 +352,50 @@ class QueryCache {
     }
   }
 
-  void put_entry(std::string_view key, QueryShelf::Entry entry) const {
-    entries_->put(key, std::make_shared<const QueryShelf::Entry>(std::move(entry)));
-    count(StatCounters::fills);
-  }
+  void put_entry(std::string_view key, QueryShelf::Entry entry) const;
+
+  /// What the byte tier read for one query: its entry and its versions, in one call.
+  struct BytesRead {
+    std::string entry_key;               ///< the table's prefix, `q:` and the query's key hashed
+    std::vector<std::string_view> keys;  ///< the entry's key, then the versions'
+    std::vector<std::string> values;     ///< what was under each key
+    std::unique_ptr<bool[]> found;       ///< whether each key held a value
+    std::vector<std::optional<std::uint64_t>> versions;  ///< each version, if it held one
+    bool read_ok = false;                ///< the cache answered
+    bool all_versions = false;           ///< and held every version
+  };
+
+  /// The byte tier's entry and versions of the query under `key` (of `model`'s table),
+  /// read in one get_many_into.
+  void read_entry_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys,
+                        BytesRead& got) const;
+
+  /// Stores encode()'s bytes under `entry_key` (a cache that fails: counted, not filled).
+  void store_bytes(const std::string& entry_key, detail::FunctionRef<std::string()> encode) const;
 
   template <class R, class Out, class Read>
   Out read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
                  Read& read) const {
-    // the entry's key: the exact key hashed (it is long); the exact key is in the entry
-    Hash128 h;
-    h.add(key);
-    std::string entry_key = table_prefix(model, database_id_);
-    entry_key += "q:";
-    append_hex(entry_key, h.finished());
-    const std::size_t n = version_keys.size();
-    std::vector<std::string_view> keys(1 + n);
-    keys[0] = entry_key;
-    for (std::size_t i = 0; i < n; ++i) keys[1 + i] = version_keys[i];
-    std::vector<std::string> values(1 + n);
-    std::unique_ptr<bool[]> found(new bool[1 + n]());
-    std::vector<std::optional<std::uint64_t>> versions(n);
-    bool read_ok = guarded(false, [&] {
-      slot_->cache->get_many_into(keys, values, {found.get(), 1 + n});
-      return true;
-    });
-    bool all_versions = read_ok;
-    for (std::size_t i = 0; read_ok && i < n; ++i) {
-      if (found[1 + i]) versions[i] = parse_version(values[1 + i]);
-      all_versions = all_versions && versions[i].has_value();
-    }
-    if (all_versions && found[0]) {
+    BytesRead got;
+    read_entry_bytes(model, key, version_keys, got);
+    if (got.all_versions && got.found[0]) {
       R result{};
-      if (decode<R>(values[0], key, versions, result)) {
+      if (decode<R>(got.values[0], key, got.versions, result)) {
         count(StatCounters::hits);
         return handed_out<Out>(std::move(result));
       }
     }
     count(StatCounters::misses);
-    fill = fill && read_ok && (all_versions || make_versions(std::span<const std::string_view>(keys).subspan(1), versions));
+    fill = fill && got.read_ok &&
+           (got.all_versions || make_versions(std::span<const std::string_view>(got.keys).subspan(1), got.versions));
     R result = read();
-    if (fill)
-      guarded(false, [&] {
-        slot_->cache->set(entry_key, encode(key, versions, result));
-        count(StatCounters::fills);
-        return true;
-      });
+    if (fill) store_bytes(got.entry_key, [&] { return encode(key, got.versions, result); });
     return handed_out<Out>(std::move(result));
   }
 
   /// A fresh version under each key that has none (add: another reader's stays); false
   /// when some key still has none a fill could be tagged with.
-  bool make_versions(std::span<const std::string_view> keys, std::vector<std::optional<std::uint64_t>>& versions) const {
-    std::vector<std::pair<std::string_view, std::string_view>> items;
-    std::vector<std::string> texts;
-    std::vector<std::size_t> at;
-    texts.reserve(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (!versions[i]) {
-        const auto fresh = static_cast<std::uint64_t>(fresh_generation());
-        versions[i] = fresh;
-        texts.push_back(std::to_string(fresh));
-        at.push_back(i);
-      }
-    for (std::size_t j = 0; j < at.size(); ++j) items.emplace_back(keys[at[j]], texts[j]);
-    std::unique_ptr<bool[]> stored(new bool[items.size()]());
-    if (!guarded(false, [&] {
-          slot_->cache->add_many(items, {stored.get(), items.size()});
-          return true;
-        }))
-      return false;
-    for (std::size_t j = 0; j < at.size(); ++j)
-      if (!stored[j]) return false;  // another reader made it first: its value is unknown here
-    return true;
-  }
+  bool make_versions(std::span<const std::string_view> keys, std::vector<std::optional<std::uint64_t>>& versions) const;
 
   template <class R>
   static std::string encode(std::string_view key, const std::vector<std::optional<std::uint64_t>>& versions, const R& result) {
@@ -582,20 +436,7 @@ class QueryCache {
 
   /// Deletes every version `rows` bump (the next reader makes fresh ones), in one call.
   static void bump_bytes(const CacheSlot& slot, const ModelInfo& table, std::string_view database_id,
-                         std::span<const RowChange> rows) noexcept {
-    try {
-      thread_local std::vector<std::string> keys;
-      bumped_version_keys(table, database_id, rows, keys);
-      std::vector<Cache::BumpAndDrop> items;
-      items.reserve(keys.size());
-      // bump, then drop the same key: the version is gone, as an eviction would leave it
-      for (const std::string& k : keys) items.push_back({k, k, fresh_generation()});
-      slot.cache->bump_and_drop_many(items);
-      slot.stats->bump(StatCounters::invalidations, rows.size());
-    } catch (const std::exception&) {  // the alias remembers undelivered keys (SharedCache)
-      slot.stats->bump(StatCounters::cache_errors);
-    }
-  }
+                         std::span<const RowChange> rows) noexcept;
 
   template <class F>
   bool guarded(bool fallback, F&& fn) const {
@@ -620,3 +461,7 @@ class QueryCache {
 };
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "query_cache-inl.hpp"
+#endif

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "../detail/call_each.hpp"
+#include "../detail/config.hpp"
 #include "../value.hpp"
 
 namespace gocp {
@@ -101,36 +102,16 @@ class ChangeStream {
   /// Calls `handler` for every change of `table` while `owner` lives. A second
   /// subscription with the same `key` and table replaces nothing and adds nothing: many
   /// repositories over one cache invalidate it once per change.
-  void subscribe_keyed(std::string table, const void* key, std::weak_ptr<const void> owner, Handler handler) {
-    // one change at a time; one that throws does not keep the others from this handler
-    subscribe_keyed_batch(std::move(table), key, std::move(owner),
-                          [handler = std::move(handler)](std::span<const RowChange> changes) {
-                            std::exception_ptr first;
-                            detail::call_each(changes, [&](const RowChange& c) { handler(c); }, first);
-                            if (first) std::rethrow_exception(first);
-                          });
-  }
+  void subscribe_keyed(std::string table, const void* key, std::weak_ptr<const void> owner, Handler handler);
 
   /// subscribe_keyed() for a handler that takes the changes of a write or a commit at once.
-  void subscribe_keyed_batch(std::string table, const void* key, std::weak_ptr<const void> owner, BatchHandler handler) {
-    std::lock_guard lock(mutex_);
-    prune();
-    for (const auto& s : subscribers_)
-      if (s.key == key && s.table == table && !s.owner.expired()) return;
-    subscribers_.push_back({std::move(table), key, std::move(owner), std::make_shared<BatchHandler>(std::move(handler))});
-    subscribed_.store(subscribers_.size());
-  }
+  void subscribe_keyed_batch(std::string table, const void* key, std::weak_ptr<const void> owner, BatchHandler handler);
 
   /// Asks every writer of `table` on this stream to report a row's values before an
   /// update (RowChange::before) from now on, reading the row first, in the update's
   /// transaction, where the update alone cannot tell them (a save, a bulk update that
   /// assigns values): the query cache needs them to bump the groups a row leaves.
-  void want_old_values(std::string_view table) {
-    std::lock_guard lock(mutex_);
-    if (std::find(old_values_tables_.begin(), old_values_tables_.end(), table) == old_values_tables_.end())
-      old_values_tables_.emplace_back(table);
-    any_old_values_.store(true);
-  }
+  void want_old_values(std::string_view table);
 
   /// Whether a writer of `table` must report its rows' old values (want_old_values).
   bool wants_old_values(std::string_view table) const {
@@ -149,14 +130,7 @@ class ChangeStream {
   /// The tables that have a live subscriber, each once: what a source of changes that
   /// may have missed some (PostgreSQL's listener after a lost connection) invalidates
   /// whole, by publishing a RowChange::whole_table change for each.
-  std::vector<std::string> subscribed_tables() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> tables;
-    for (const auto& s : subscribers_)
-      if (!s.owner.expired() && std::find(tables.begin(), tables.end(), s.table) == tables.end())
-        tables.push_back(s.table);
-    return tables;
-  }
+  std::vector<std::string> subscribed_tables() const;
 
   /// Delivers `change` to every live subscriber of its table. A subscriber that throws
   /// does not keep the others from seeing the change; the first exception is rethrown.
@@ -164,24 +138,7 @@ class ChangeStream {
 
   /// publish() of each change, in order, each run of one table's changes handed to its
   /// subscribers in one call.
-  void publish_many(std::span<const RowChange> changes) const {
-    if (!has_subscribers()) return;
-    std::exception_ptr first;
-    for (std::size_t begin = 0, end = 0; begin < changes.size(); begin = end) {
-      end = begin + 1;
-      while (end < changes.size() && changes[end].table == changes[begin].table) ++end;
-      std::vector<std::pair<std::shared_ptr<const void>, std::shared_ptr<BatchHandler>>> targets;
-      {
-        std::lock_guard lock(mutex_);
-        for (const auto& s : subscribers_)
-          if (s.table == changes[begin].table)
-            if (auto alive = s.owner.lock()) targets.emplace_back(std::move(alive), s.handler);
-      }
-      const auto run = changes.subspan(begin, end - begin);
-      detail::call_each(targets, [&](const auto& target) { (*target.second)(run); }, first);
-    }
-    if (first) std::rethrow_exception(first);
-  }
+  void publish_many(std::span<const RowChange> changes) const;
 
  private:
   struct Subscriber {
@@ -191,12 +148,7 @@ class ChangeStream {
     std::shared_ptr<BatchHandler> handler;
   };
 
-  void prune() {
-    subscribers_.erase(std::remove_if(subscribers_.begin(), subscribers_.end(),
-                                      [](const Subscriber& s) { return s.owner.expired(); }),
-                       subscribers_.end());
-    subscribed_.store(subscribers_.size());
-  }
+  void prune();
 
   mutable std::mutex mutex_;
   std::vector<Subscriber> subscribers_;
@@ -206,3 +158,7 @@ class ChangeStream {
 };
 
 }  // namespace gocp
+
+#if !defined(GOCP_COMPILED)
+#include "change_stream-inl.hpp"
+#endif

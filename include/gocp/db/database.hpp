@@ -114,53 +114,7 @@ class Database {
   /// `pool=N` connections at most, `wait_timeout_ms=N` to wait for one (0: forever, at
   /// most 24 h), and the backend's own (SQLite: `busy_timeout_ms`). A bad URL, an unknown
   /// scheme or option, or an unopenable database is a ConfigurationError naming it.
-  static Database open(std::string_view url_text, OpenOptions options = {}) {
-    Url url(url_text);
-    const auto factory = SchemeRegistry::global().database(url.scheme());
-    if (!factory) {
-      const std::string known = SchemeRegistry::global().database_schemes();
-      throw ConfigurationError("gocp: unknown database scheme '" + url.scheme() + "' in URL '" + url.redacted() +
-                               "' (known: " + (known.empty() ? "none" : known) +
-                               "; sqlite needs <gocp/backends/sqlite.hpp> or <gocp/gocp.hpp>, postgresql "
-                               "<gocp/backends/postgres.hpp>)");
-    }
-    DatabaseBackend backend = factory(url);
-    const auto pool_size = static_cast<std::size_t>(
-        url.take_int("pool", static_cast<std::int64_t>(backend.default_pool_size), 1, 100'000,
-                     "the most connections open at once: a pool of 0 could never lend one"));
-    const auto wait = std::chrono::milliseconds(url.take_int("wait_timeout_ms", 0, 0, detail::max_timeout_ms));
-    url.require_all_taken();
-    auto connect = std::move(backend.connect);
-    if (options.on_connect) {
-      connect = [connect = std::move(connect),
-                 setup = std::make_shared<const ConnectHook>(std::move(options.on_connect))] {
-        auto c = connect();
-        c->install_setup(setup);
-        return c;
-      };
-    }
-    std::shared_ptr<const EventSink> events;
-    if (options.on_event) {
-      events = std::make_shared<const EventSink>(std::move(options.on_event));
-      connect = [connect = std::move(connect), sink = events,
-                 source = std::make_shared<const std::string>(url.redacted())]() -> std::unique_ptr<Connection> {
-        return std::make_unique<detail::TracedConnection>(connect(), sink, source);
-      };
-    }
-    Database db(std::make_shared<detail::DatabaseState>(url.redacted(), backend.dialect, std::move(connect), pool_size,
-                                                        wait));
-    {  // fail now, not at first use, if it cannot connect; and learn which database this is
-      auto probe = db.state_->pool.acquire();
-      db.state_->id = !backend.identity.empty() ? backend.identity
-                                                : detail::stored_database_id(*probe, backend.dialect, db.state_->url);
-    }
-    db.state_->changes = detail::change_stream_for(db.state_->id);
-    db.state_->watch_table = std::move(backend.watch_table);
-    db.state_->unseen_writes = std::move(backend.unseen_writes);
-    db.state_->events = std::move(events);
-    if (backend.watch) db.state_->catch_up = backend.watch(db.state_->id, db.state_->events);
-    return db;
-  }
+  static Database open(std::string_view url_text, OpenOptions options = {});
 
   /// Gives the database at `url_text` a new identity (a fresh random id in its
   /// `gocp_database` row) and returns it. Run it on a copy of a database file, or on a
@@ -169,13 +123,7 @@ class Database {
   /// opened before keep the id they read; open them again.
   ///
   ///     gocp::Database::renew_identity("sqlite:///copy-of-app.db");
-  static std::string renew_identity(std::string_view url_text) {
-    const Database db = open(url_text);
-    auto lease = db.state_->pool.acquire();
-    if (detail::read_database_id(*lease, db.dialect()).empty())
-      throw ConfigurationError("gocp: database '" + db.url() + "' is in memory: it has no stored identity to renew");
-    return detail::renew_database_id(*lease, db.dialect(), db.url());
-  }
+  static std::string renew_identity(std::string_view url_text);
 
   /// The database's identity: 32 hex digits stored in the database itself (table
   /// `gocp_database`, created on the first open), the same for every process and every
@@ -249,15 +197,7 @@ class Database {
   /// PostgreSQL without `?watch=notify`), says so once per Database::open, on stderr and
   /// as an Event::Kind::writes_unseen to OpenOptions::on_event. Otherwise does nothing;
   /// costs one atomic load after the first call.
-  void note_process_local_cache() const {
-    if (state_->unseen_writes.empty() || state_->unseen_writes_reported.load(std::memory_order_relaxed) ||
-        state_->unseen_writes_reported.exchange(true))
-      return;
-    const Event e{.kind = Event::Kind::writes_unseen, .source = state_->url, .detail = state_->unseen_writes};
-    std::string line = describe(e) + '\n';
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    detail::report(state_->events.get(), e);
-  }
+  void note_process_local_cache() const;
 
   /// True while this thread is inside a transaction on this database.
   bool in_transaction() const noexcept { return transaction_state() != nullptr; }
@@ -282,3 +222,7 @@ class Database {
 }  // namespace gocp
 
 #include "transaction.hpp"
+
+#if !defined(GOCP_COMPILED)
+#include "database-inl.hpp"
+#endif

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "config.hpp"
+
 namespace gocp {
 
 enum class on_delete;
@@ -27,25 +29,12 @@ struct ReverseRelation {
 
 class ReverseRelations {
  public:
-  static ReverseRelations& global() {
-    static ReverseRelations registry;
-    return registry;
-  }
+  static ReverseRelations& global();
 
-  void add(const std::string& target_table, ReverseRelation relation) {
-    std::lock_guard lock(mutex_);
-    auto& list = by_target_[target_table];
-    for (const ReverseRelation& r : list)
-      if (r.child == relation.child && r.column == relation.column) return;
-    list.push_back(relation);
-  }
+  void add(const std::string& target_table, ReverseRelation relation);
 
   /// The foreign keys pointing at `table` (a copy: registration may go on meanwhile).
-  std::vector<ReverseRelation> of(const std::string& table) const {
-    std::lock_guard lock(mutex_);
-    const auto it = by_target_.find(table);
-    return it == by_target_.end() ? std::vector<ReverseRelation>{} : it->second;
-  }
+  std::vector<ReverseRelation> of(const std::string& table) const;
 
  private:
   mutable std::mutex mutex_;
@@ -54,3 +43,7 @@ class ReverseRelations {
 
 }  // namespace detail
 }  // namespace gocp
+
+#if !defined(GOCP_COMPILED)
+#include "reverse_relations-inl.hpp"
+#endif

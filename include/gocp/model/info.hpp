@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "../detail/config.hpp"
 #include "../detail/reverse_relations.hpp"
 #include "table.hpp"
 
@@ -109,23 +110,10 @@ inline std::string quote_identifier(std::string_view name) {
 }
 
 /// Fills in the quoted SQL pieces of `m` from its table and columns.
-inline void finish_model_info(ModelInfo& m) {
-  m.quoted_table = quote_identifier(m.table);
-  m.quoted_columns.clear();
-  m.select_all = "SELECT ";
-  for (const ColumnInfo& c : m.columns) {
-    m.quoted_columns.push_back(quote_identifier(c.name));
-    m.select_all += (m.quoted_columns.size() > 1 ? ", " : "") + m.quoted_columns.back();
-  }
-  m.select_all += " FROM " + m.quoted_table;
-}
+GOCP_INLINE void finish_model_info(ModelInfo& m);
 
 /// Every foreign key of `m` (and of its through tables) in the process-wide registry.
-inline void register_reverse_relations(const ModelInfo& m) {
-  for (const ForeignKeyInfo& fk : m.foreign_keys)
-    ReverseRelations::global().add(fk.target_table, {&m, fk.column, fk.action});
-  for (const ManyToManyInfo& r : m.many_to_many) register_reverse_relations(*r.through);
-}
+GOCP_INLINE void register_reverse_relations(const ModelInfo& m);
 
 template <class T>
 std::string table_name() {
@@ -309,9 +297,7 @@ const ModelInfo& model_info() {
 namespace detail {
 
 /// "library.author.name": how errors name a field.
-inline std::string qualified_name(std::string_view model_name, std::string_view field) {
-  return std::string(model_name) + "." + std::string(field);
-}
+GOCP_INLINE std::string qualified_name(std::string_view model_name, std::string_view field);
 
 /// Reads every field of `obj` from a row whose columns are T's fields in schema order
 /// (into an object that is already where it is wanted: no move of the whole object).
@@ -424,7 +410,6 @@ void append_default_values(Out& out, std::uint64_t skip = 0) {
   });
 }
 
-
 template <class T>
 const pk_type<T>& pk_of(const T& obj) {
   return obj.*std::get<pk_index<T>>(model<T>::schema.fields).member;
@@ -444,3 +429,7 @@ pk_type<T>& pk_of(T& obj) {
 }  // namespace detail
 
 }  // namespace gocp
+
+#if !defined(GOCP_COMPILED)
+#include "info-inl.hpp"
+#endif

@@ -26,6 +26,7 @@
 #include "../../errors.hpp"
 #include "../../model.hpp"
 #include "../../query.hpp"
+#include "../../detail/config.hpp"
 #include "../../detail/small_vector.hpp"
 
 namespace gocp::detail {
@@ -64,74 +65,18 @@ namespace query_dependencies {
 // inline up to a few fields: the analysis of a usual query allocates nothing
 using Fields = SmallVector<std::pair<std::uint32_t, const Value*>, 4>;
 
-void add_subquery(const Subquery& inner, Dependencies& deps);
+GOCP_INLINE void add_subquery(const Subquery& inner, Dependencies& deps);
 
 /// Whether every row the subtree at nodes[i] matches has, in one of `fields`' columns,
 /// that field's value (appended to `fields`); false when no such set exists (the group
 /// depends on its table). Advances `i` past the subtree; every subquery met adds its
 /// dependencies to `deps`, whatever the answer. With `only`, just that column counts.
-inline bool keyed(std::span<const Node> nodes, std::size_t& i, std::optional<std::uint32_t> only, Fields& fields,
-                  Dependencies& deps) {
-  const Node& n = nodes[i++];
-  switch (n.op) {
-    case Op::eq:
-      if (only && n.column != *only) return false;
-      fields.emplace_back(n.column, &n.value);
-      return true;
-    case Op::in:
-      if ((only && n.column != *only) || n.list.size() > kFewValues) return false;
-      for (const Value& v : n.list) fields.emplace_back(n.column, &v);
-      return true;  // an empty in() matches no row: it depends on nothing
-    case Op::nothing:
-      return true;
-    case Op::in_query:
-      add_subquery(*n.subquery, deps);
-      return false;
-    case Op::and_: {  // rows matching a && b match a: either side's fields cover them
-      Fields a, b;
-      const bool ka = keyed(nodes, i, only, a, deps);
-      const bool kb = keyed(nodes, i, only, b, deps);
-      if (!ka && !kb) return false;
-      const Fields& pick = ka && (!kb || a.size() <= b.size()) ? a : b;  // the fewer versions
-      fields.append(pick.begin(), pick.end());
-      return true;
-    }
-    case Op::or_: {  // both sides' rows
-      Fields a, b;
-      const bool ka = keyed(nodes, i, only, a, deps);
-      const bool kb = keyed(nodes, i, only, b, deps);
-      if (!ka || !kb) return false;
-      fields.append(a.begin(), a.end());
-      fields.append(b.begin(), b.end());
-      return true;
-    }
-    case Op::not_: {  // a negation fixes no value; its subqueries still count
-      Fields ignored;
-      keyed(nodes, i, std::nullopt, ignored, deps);
-      return false;
-    }
-    default:  // ne, lt, le, gt, ge, like, is_null, not_null
-      return false;
-  }
-}
+GOCP_INLINE bool keyed(std::span<const Node> nodes, std::size_t& i, std::optional<std::uint32_t> only, Fields& fields,
+                       Dependencies& deps);
 
 /// The dependencies of `nodes` as a condition on `table`'s rows, into deps.
-inline bool add_condition(const ModelInfo& table, std::span<const Node> nodes, std::optional<std::uint32_t> only,
-                          Dependencies& deps) {
-  deps.add_table(table);
-  Fields fields;
-  std::size_t i = 0;
-  if (!nodes.empty() && keyed(nodes, i, only, fields, deps)) {
-    for (const auto& [column, value] : fields) deps.refs.push_back({&table, VersionRef::Kind::field, column, value});
-    return true;
-  }
-  deps.refs.push_back({&table, VersionRef::Kind::any});
-  return false;
-}
-
-inline void add_subquery(const Subquery& inner, Dependencies& deps) {
-  add_condition(*inner.model, inner.nodes, std::nullopt, deps);
-}
+GOCP_INLINE bool add_condition(const ModelInfo& table, std::span<const Node> nodes, std::optional<std::uint32_t> only,
+                               Dependencies& deps);
 
 }  // namespace query_dependencies
 
@@ -139,17 +84,11 @@ inline void add_subquery(const Subquery& inner, Dependencies& deps) {
 /// comment). With `only` (a column of `table`), the condition's own dependency is that
 /// column's versions: a ConfigurationError naming the field when some OR-group does not
 /// fix it by an equality AND-term (or an in() of a few values).
-inline void query_dependencies_of(const ModelInfo& table, std::span<const Node> nodes, std::optional<std::uint32_t> only,
-                                  Dependencies& deps) {
-  deps.refs.clear();
-  deps.tables.clear();
-  if (!query_dependencies::add_condition(table, nodes, only, deps) && only)
-    throw ConfigurationError("gocp: cache(&field) on '" + std::string(table.name) + "' names '" +
-                             std::string(table.columns[*only].name) +
-                             "', but not every OR-group of the query fixes it by an equality (`==`, or in() of at "
-                             "most " + std::to_string(kFewValues) +
-                             " values) joined by &&: its versions alone would miss writes that change the result. "
-                             "Use cache() without a field, or add the equality to every group");
-}
+GOCP_INLINE void query_dependencies_of(const ModelInfo& table, std::span<const Node> nodes, std::optional<std::uint32_t> only,
+                                       Dependencies& deps);
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "query_dependencies-inl.hpp"
+#endif

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "../../detail/config.hpp"
+
 namespace gocp::detail {
 
 class ReferenceHints {
@@ -29,24 +31,10 @@ class ReferenceHints {
   explicit ReferenceHints(std::size_t max_entries) : per_shard_(max_entries / kShards + 1) {}
 
   /// The reference last remembered for `lookup` into `out` (empty when none is known).
-  void find(std::uint64_t lookup, std::string& out) const {
-    out.clear();
-    const Shard& s = shards_[lookup % kShards];
-    std::lock_guard lock(s.mutex);
-    if (auto it = s.map.find(lookup); it != s.map.end()) out.assign(it->second.bytes, it->second.length);
-  }
+  void find(std::uint64_t lookup, std::string& out) const;
 
   /// Remembers `reference` for `lookup` (unless it is too long).
-  void remember(std::uint64_t lookup, std::string_view reference) {
-    if (reference.empty() || reference.size() > kMaxReference) return;
-    Reference r;
-    r.length = static_cast<std::uint8_t>(reference.size());
-    std::memcpy(r.bytes, reference.data(), reference.size());
-    Shard& s = shards_[lookup % kShards];
-    std::lock_guard lock(s.mutex);
-    if (s.map.size() >= per_shard_ && !s.map.contains(lookup)) s.map.clear();
-    s.map.insert_or_assign(lookup, r);
-  }
+  void remember(std::uint64_t lookup, std::string_view reference);
 
  private:
   static constexpr std::size_t kShards = 64;
@@ -63,3 +51,7 @@ class ReferenceHints {
 };
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "reference_hints-inl.hpp"
+#endif

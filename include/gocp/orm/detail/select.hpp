@@ -32,6 +32,7 @@
 #include "../../errors.hpp"
 #include "../../model.hpp"
 #include "../../queryset.hpp"
+#include "../../detail/config.hpp"
 #include "sql.hpp"
 #include "statement_shape.hpp"
 
@@ -55,22 +56,7 @@ inline std::string_view lock_clause(const Dialect& dialect, LockMode mode) noexc
 /// transaction (TransactionManagementError, as Django); skip_locked / nowait only on a
 /// backend with row locks (NotSupportedError); never with DISTINCT (PostgreSQL refuses
 /// FOR UPDATE there; refused on every backend alike). Nothing to check for LockMode::none.
-inline void require_lock_allowed(const Database& db, std::string_view model_name, LockMode mode, bool distinct) {
-  if (mode == LockMode::none) return;
-  const std::string model = "'" + std::string(model_name) + "'";
-  if (!db.in_transaction())
-    throw TransactionManagementError("gocp: select_for_update cannot be used outside of a transaction (reading " +
-                                     model + "): run the read inside db.atomic(...)");
-  if (mode != LockMode::plain && !db.dialect().supports_for_update)
-    throw NotSupportedError(std::string("gocp: select_for_update(") +
-                            (mode == LockMode::skip_locked ? "{.skip_locked = true}" : "{.nowait = true}") +
-                            ") is not supported on " + std::string(db.dialect().name) + " (reading " + model +
-                            "): it has no row locks; a plain select_for_update() is (its transaction already "
-                            "holds the database's write lock)");
-  if (distinct)
-    throw ConfigurationError("gocp: select_for_update cannot be combined with distinct() (reading " + model +
-                             "): PostgreSQL refuses FOR UPDATE with DISTINCT");
-}
+GOCP_INLINE void require_lock_allowed(const Database& db, std::string_view model_name, LockMode mode, bool distinct);
 
 /// What one SELECT over a QuerySet reads; the rest (filters, ordering, slice, lock) is
 /// the QuerySet's.
@@ -198,3 +184,7 @@ class SelectStatement {
 };
 
 }  // namespace gocp::detail
+
+#if !defined(GOCP_COMPILED)
+#include "select-inl.hpp"
+#endif

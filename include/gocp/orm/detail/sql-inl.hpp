@@ -100,4 +100,10 @@ GOCP_INLINE std::vector<std::string> schema_sql(const Dialect& d, const ModelInf
   return out;
 }
 
+GOCP_INLINE std::size_t run_sql(Connection& c, SqlWriter& w, FunctionRef<bool(const Row&)> on_row) {
+  const ReportedWrites reported;
+  auto copy = [&](std::string& sql) { sql = w.sql(); };
+  return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row);
+}
+
 }  // namespace gocp::detail

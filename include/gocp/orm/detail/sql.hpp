@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../detail/config.hpp"
+#include "../../detail/function_ref.hpp"
 #include "../../detail/reported_writes.hpp"
 #include "../../dialect.hpp"
 #include "../../model.hpp"
@@ -187,12 +188,7 @@ class SqlWriter {
 
 /// Runs what `w` wrote on `c`, its text as its statement key (see query_keyed). The ORM
 /// publishes the rows it writes itself (detail/reported_writes.hpp).
-template <class OnRow>
-std::size_t run_sql(Connection& c, SqlWriter& w, OnRow&& on_row) {
-  const ReportedWrites reported;
-  auto copy = [&](std::string& sql) { sql = w.sql(); };
-  return c.query_keyed(w.sql(), copy, {w.params().begin(), w.params().size()}, on_row);
-}
+GOCP_INLINE std::size_t run_sql(Connection& c, SqlWriter& w, FunctionRef<bool(const Row&)> on_row);
 
 /// The SQL type of a column that is not an auto-increment key.
 GOCP_INLINE std::string column_type_sql(const Dialect& d, const ColumnInfo& col);
