@@ -11,6 +11,7 @@
 #include <gocp/db/database-inl.hpp>
 #include <gocp/db/transaction-inl.hpp>
 #include <gocp/db/change_stream-inl.hpp>
+#include <gocp/db/detail/identity-inl.hpp>
 #include <gocp/cache/coherence-inl.hpp>
 #include <gocp/cache/registry-inl.hpp>
 #include <gocp/cache/query_cache-inl.hpp>
