@@ -168,6 +168,7 @@ class Shards {
 /// (which bumps it) and by each entry filled under it. A hit compares the entry's copy
 /// of each value with its cell: no version key is built, no map searched.
 struct VersionCell {
+  explicit VersionCell(std::uint64_t initial) noexcept : value(initial) {}
   std::atomic<std::uint64_t> value;
 };
 
