@@ -153,6 +153,30 @@ TEST_CASE("stderr_events prints one line per event, and without statements only 
         }) == gocp::describe(opened) + "\n");
 }
 
+TEST_CASE("a watcher's events go to the sinks of the Databases using it, and to stderr when none has one",
+          "[events]") {
+  // what a PostgreSQL listener or a SQLite change log reports with (Event::Kind::watch_*)
+  gocp::detail::EventSinks sinks;
+  const Event lost{.kind = Event::Kind::watch_lost, .source = "postgresql://db/app", .detail = "lost its connection"};
+  CHECK(stderr_of([&] { sinks.report(lost); }) == gocp::describe(lost) + "\n");  // no sink: stderr
+  std::vector<std::string> first, second;
+  auto one = std::make_shared<const gocp::EventSink>([&](const Event& e) { first.emplace_back(e.detail); });
+  auto two = std::make_shared<const gocp::EventSink>([&](const Event& e) { second.emplace_back(e.detail); });
+  sinks.add(one);
+  sinks.add(two);
+  sinks.add(nullptr);  // a Database opened without on_event
+  CHECK(stderr_of([&] { sinks.report(lost); }).empty());
+  CHECK(first == std::vector<std::string>{"lost its connection"});
+  CHECK(second == first);
+  one.reset();  // its Database is gone: only the other hears it
+  sinks.report(lost);
+  CHECK(first.size() == 1);
+  CHECK(second.size() == 2);
+  two.reset();  // none left: stderr again
+  CHECK(stderr_of([&] { sinks.report(lost); }) == gocp::describe(lost) + "\n");
+  CHECK(gocp::describe(lost) == "gocp: watch lost on postgresql://db/app: lost its connection");
+}
+
 namespace {
 
 /// This run's shared cache server, to pause and resume.
