@@ -1182,14 +1182,15 @@ TEST_CASE("history: 2 processes x 2 threads on PostgreSQL (?watch=notify), each 
       /*errors_allowed=*/true);
   CHECK(kills == 4);
   REQUIRE(restart_end > 0);
-  // the workers ran on after the restart for at least a second (the restart takes well under
-  // two of the run's 3.5 s): their errors are the restart's, each connection's first use after it
+  // the workers ran on after the restart (it takes about 0.3 s of the run's 3.5 s): their
+  // errors are the restart's, each pooled connection's first use after it (within 2 s, with
+  // room for a loaded CI machine: a connection unused that long would be one too many)
   std::printf("  the restart took %lld ms; the last failed operation began %lld ms after it ended\n",
               static_cast<long long>((restart_end - restart_start) / 1'000'000),
               static_cast<long long>((v.last_error_start - restart_end) / 1'000'000));
-  CHECK(restart_end - restart_start < 2'000'000'000);
+  CHECK(restart_end - restart_start < 10'000'000'000);
   CHECK(v.errors > 0);
-  CHECK(v.last_error_start < restart_end + 1'000'000'000);
+  CHECK(v.last_error_start < restart_end + 2'000'000'000);
   // a read may miss a write only while its notice is on its way (or its loss not yet
   // seen): well under a millisecond on an idle loopback; the bound leaves room for CI load
   CHECK(v.max_stale_ns < 100'000'000);
