@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <functional>
 #include <iterator>
-#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,14 +86,13 @@ class SqliteOwnLogRows {
     seqs_.insert(seqs_.end(), seqs.begin(), seqs.end());
   }
 
-  /// Takes out every row number up to `last` (the log has been read that far), sorted,
-  /// into `out`.
-  void take_up_to(std::int64_t last, std::vector<std::int64_t>& out) {
+  /// Takes out every row number handed over so far, sorted, into `out`.
+  void take_all(std::vector<std::int64_t>& out) {
     out.clear();
-    std::lock_guard lock(mutex_);
-    const auto kept = std::partition(seqs_.begin(), seqs_.end(), [&](std::int64_t s) { return s > last; });
-    out.assign(kept, seqs_.end());
-    seqs_.erase(kept, seqs_.end());
+    {
+      std::lock_guard lock(mutex_);
+      out.swap(seqs_);
+    }
     std::sort(out.begin(), out.end());
   }
 
@@ -493,26 +491,25 @@ class SqliteConnection final : public Connection {
   /// statement may delete rows the update hook does not report. A column or function
   /// of that name is counted too (the table is then invalidated whole: never stale).
   static bool mentions_replace(std::string_view sql) noexcept {
-    static constexpr std::string_view word = "REPLACE";
-    for (std::size_t i = 0; i + word.size() <= sql.size(); ++i) {
-      std::size_t j = 0;
-      while (j < word.size() && (sql[i + j] & ~0x20) == word[j]) ++j;
-      if (j == word.size()) return true;
-    }
+    for (std::size_t i = 0; i < sql.size(); ++i)
+      if (word_at(sql, i, "REPLACE")) return true;
     return false;
+  }
+
+  /// Whether `sql` holds the upper-case `word` at `at`, in any case.
+  static bool word_at(std::string_view sql, std::size_t at, std::string_view word) noexcept {
+    if (at + word.size() > sql.size()) return false;
+    for (std::size_t j = 0; j < word.size(); ++j)
+      if ((sql[at + j] & ~0x20) != word[j]) return false;
+    return true;
   }
 
   /// Whether `st`, just run, was a ROLLBACK TO (a transaction is still open after it): the
   /// rows it undid may have given their numbers back.
   bool rolls_back_to_savepoint(sqlite3_stmt* st) const noexcept {
     if (sqlite3_get_autocommit(db_.get())) return false;
-    std::string_view sql = sqlite3_sql(st);
-    sql.remove_prefix(std::min(sql.find_first_not_of(" \t\r\n"), sql.size()));
-    static constexpr std::string_view word = "ROLLBACK";
-    if (sql.size() < word.size()) return false;
-    for (std::size_t i = 0; i < word.size(); ++i)
-      if ((sql[i] & ~0x20) != word[i]) return false;
-    return true;
+    const std::string_view sql = sqlite3_sql(st);
+    return word_at(sql, std::min(sql.find_first_not_of(" \t\r\n"), sql.size()), "ROLLBACK");
   }
 
   /// The tables the statement of text `sql` writes, as the authorizer saw it prepared.
@@ -856,7 +853,7 @@ class SqliteChangeLog {
     sqlite3_bind_int64(st.get(), 1, last_seq_);
     // this process's own committed rows, taken before the read (which then sees them all)
     thread_local std::vector<std::int64_t> own;
-    own_->take_up_to(std::numeric_limits<std::int64_t>::max(), own);
+    own_->take_all(own);
     std::vector<RowChange> changes;
     int rc = 0;
     bool first = true;
