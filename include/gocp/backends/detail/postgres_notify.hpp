@@ -410,13 +410,6 @@ class PostgresListener {
     void publish_notices() {
       std::vector<RowChange> changes;
       std::uint64_t received = 0;
-      // Counted only once published: a reader that saw the count grow must find its cache
-      // already invalidated (tests wait on the count, then read).
-      struct CountOnExit {
-        std::atomic<std::uint64_t>& total;
-        const std::uint64_t& received;
-        ~CountOnExit() { total.fetch_add(received, std::memory_order_release); }
-      } count_on_exit{notices, received};
       while (PGnotify* n = PQnotifies(conn.get())) {
         const std::string_view payload = n->extra ? n->extra : "";
         const bool ours = n->relname && postgres_notify_channel == n->relname;
@@ -427,6 +420,14 @@ class PostgresListener {
         PQfreemem(n);
         ++received;
       }
+      publish(changes);
+      // counted only once published: a reader that saw the count grow finds its cache
+      // already invalidated (tests wait on the count, then read)
+      notices.fetch_add(received, std::memory_order_release);
+    }
+
+    /// Publishes `changes` on the stream, if it still has one.
+    void publish(std::vector<RowChange>& changes) const {
       if (changes.empty()) return;
       std::stable_sort(changes.begin(), changes.end(),
                        [](const RowChange& x, const RowChange& y) { return x.table < y.table; });
