@@ -112,23 +112,7 @@ std::string make_database() {
   static const std::string seeded = [] {
     std::string path = dir.file("seed.db").string();
     auto db = gocp::Database::open("sqlite:///" + path);
-    gocp::Repository<User> users{db};
-    gocp::Repository<Link> link_rows{db};
-    links::create_tables_with_index(db);
-    std::mt19937_64 rng(7);
-    std::vector<User> user_rows;
-    std::vector<Link> rows;
-    for (std::int64_t u = 1; u <= kUsers; ++u) {
-      user_rows.push_back(User{u, "user" + std::to_string(u) + "@example.com"});
-      const int n = 20 + static_cast<int>(rng() % 31);
-      for (int i = 0; i < n; ++i)
-        rows.push_back(Link{0, u, "https://example.com/" + std::to_string(u) + "/" + std::to_string(i),
-                            static_cast<int>(rng() % 1000),
-                            gocp::Timestamp{std::chrono::microseconds{static_cast<std::int64_t>(rng() % 1'000'000'000)}},
-                            std::nullopt});
-    }
-    users.bulk_create(user_rows);
-    link_rows.bulk_create(rows);
+    links::seed_users_with_links(db, kUsers, [](std::mt19937_64& rng) { return 20 + static_cast<int>(rng() % 31); });
     return path;
   }();
   std::string path = dir.file("copy-" + std::to_string(++copies) + ".db").string();

@@ -36,22 +36,7 @@ static std::string seed(const std::string& dir) {
   std::string p = dir + "/d.db";
   if (std::filesystem::exists(p)) return p;
   auto db = gocp::Database::open("sqlite:///" + p);
-  gocp::Repository<User> users{db};
-  gocp::Repository<Link> link_rows{db};
-  links::create_tables_with_index(db);
-  std::mt19937_64 rng(7);
-  std::vector<User> us;
-  std::vector<Link> ls;
-  for (std::int64_t u = 1; u <= kUsers; ++u) {
-    us.push_back(User{u, "user" + std::to_string(u) + "@example.com"});
-    for (int i = 0; i < 30; ++i)
-      ls.push_back(Link{0, u, "https://example.com/" + std::to_string(u) + "/" + std::to_string(i),
-                        static_cast<int>(rng() % 1000),
-                        gocp::Timestamp{std::chrono::microseconds{static_cast<std::int64_t>(rng() % 1'000'000'000)}},
-                        std::nullopt});
-  }
-  users.bulk_create(us);
-  link_rows.bulk_create(ls);
+  links::seed_users_with_links(db, kUsers, [](std::mt19937_64&) { return 30; });
   return p;
 }
 

@@ -5,9 +5,12 @@
 
 #include <gocp/gocp.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace links {
 
@@ -52,6 +55,28 @@ inline void create_tables_with_index(gocp::Database& db) {
   gocp::Repository<User>{db}.create_table();
   gocp::Repository<Link>{db}.create_table();
   db.execute("CREATE INDEX IF NOT EXISTS links_link_user_created ON links_link (user_id, created_at)");
+}
+
+/// create_tables_with_index(), then users 1..`users` ("user<N>@example.com"), each with
+/// `links_of(rng)` links (https://example.com/<user>/<i>, random clicks and creation
+/// times from one generator seeded 7), in two bulk_creates: the benchmarks' data.
+template <class LinksOf>
+void seed_users_with_links(gocp::Database& db, std::int64_t users, LinksOf&& links_of) {
+  create_tables_with_index(db);
+  std::mt19937_64 rng(7);
+  std::vector<User> user_rows;
+  std::vector<Link> link_rows;
+  for (std::int64_t u = 1; u <= users; ++u) {
+    user_rows.push_back(User{u, "user" + std::to_string(u) + "@example.com"});
+    const int n = links_of(rng);
+    for (int i = 0; i < n; ++i)
+      link_rows.push_back(Link{0, u, "https://example.com/" + std::to_string(u) + "/" + std::to_string(i),
+                               static_cast<int>(rng() % 1000),
+                               gocp::Timestamp{std::chrono::microseconds{static_cast<std::int64_t>(rng() % 1'000'000'000)}},
+                               std::nullopt});
+  }
+  gocp::Repository<User>{db}.bulk_create(user_rows);
+  gocp::Repository<Link>{db}.bulk_create(link_rows);
 }
 
 }  // namespace links
