@@ -1039,6 +1039,26 @@ struct Notified {
     server.execute(name, sql);
     wait_for_notices(before + 1);
   }
+  /// Runs `sql`, which writes the row `slug`, on a connection of its own and waits until
+  /// that row's notice is published. A listener that has just LISTENed again may still
+  /// receive a notice committed before it did (PostgreSQL starts it at the queue's tail),
+  /// so a count that grows by one may be that stray notice and not this write's.
+  void write_elsewhere(const std::string& sql, const char* slug) {
+    const gocp::Value pk = std::stoll(server.scalar(name, "SELECT id FROM " + table + " WHERE slug = '" + slug + "'"));
+    std::atomic<bool> heard{false};
+    std::atomic<std::uint64_t> counted_after{0};  // the count its batch is published under
+    const auto subscription = db.changes().subscribe(table, [&](const gocp::RowChange& change) {
+      if (change.pk != pk || heard.load()) return;
+      counted_after.store(notices() + 1);  // counted once its whole batch is published
+      heard.store(true);
+    });
+    server.execute(name, sql);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!(heard.load() && notices() >= counted_after.load()) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    REQUIRE(heard.load());
+    REQUIRE(notices() >= counted_after.load());
+  }
   std::int64_t triggers_on(const std::string& t) const {
     return std::stoll(server.scalar(name, "SELECT count(*) FROM pg_trigger WHERE tgrelid = '\"" + t +
                                               "\"'::regclass AND tgname LIKE 'gocp_notify_%'"));
@@ -1119,7 +1139,7 @@ TEST_CASE("?watch=notify: a listener whose backend is terminated reconnects and 
   CHECK(n.events.last_count() >= 1);
   CHECK(n.read("hot") == std::pair<std::string, bool>{"https://while-down/", false});  // flushed: no stale read
   CHECK(n.read("cold") == std::pair<std::string, bool>{"https://cold/", false});       // every entry went
-  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://after/' WHERE slug = 'cold'");  // heard again
+  n.write_elsewhere("UPDATE " + n.table + " SET url = 'https://after/' WHERE slug = 'cold'", "cold");  // heard again
   CHECK(n.read("cold") == std::pair<std::string, bool>{"https://after/", false});
 }
 
