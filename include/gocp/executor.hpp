@@ -473,14 +473,19 @@ class Executor {
                  detail::read_into(old.emplace_back(), row);
                  return true;
                });
+        // by key, sorted: each row updated finds its old values in log time (a statement
+        // may change thousands of rows, and its write lock is held meanwhile)
+        std::vector<std::pair<Value, const M*>> old_by_pk;
+        old_by_pk.reserve(old.size());
+        for (const M& o : old) old_by_pk.emplace_back(detail::get_column(o, info().pk), &o);
+        std::sort(old_by_pk.begin(), old_by_pk.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
         const auto rows = update();
         std::vector<RowChange> batch;
         for (const M& row : rows) {
           const Value pk = detail::get_column(row, info().pk);
-          const M* before = nullptr;
-          for (const M& o : old)
-            if (detail::get_column(o, info().pk) == pk) before = &o;
-          emit_update(pk, row, values, &batch, before);
+          const auto it = std::lower_bound(old_by_pk.begin(), old_by_pk.end(), pk,
+                                           [](const auto& entry, const Value& key) { return entry.first < key; });
+          emit_update(pk, row, values, &batch, it != old_by_pk.end() && it->first == pk ? it->second : nullptr);
         }
         detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
         return rows.size();
@@ -501,16 +506,18 @@ class Executor {
         old_pks.push_back(detail::read_value(row, 0, info().columns[info().pk].type));
         return true;
       });
+      std::sort(old_pks.begin(), old_pks.end());  // searched once per row below: log time each
       const auto rows = update();
       // a key that held a row before is an update; a new key an insert; a key left empty a delete
       std::vector<Value> new_pks;
       std::vector<RowChange> batch;
       for (const M& row : rows) {
         new_pks.push_back(detail::get_column(row, info().pk));
-        emit(new_pks.back(), contains(old_pks, new_pks.back()), nullptr, &row, &batch);
+        emit(new_pks.back(), std::binary_search(old_pks.begin(), old_pks.end(), new_pks.back()), nullptr, &row, &batch);
       }
+      std::sort(new_pks.begin(), new_pks.end());
       for (const Value& pk : old_pks)
-        if (!contains(new_pks, pk)) emit(pk, /*had_row=*/true, nullptr, nullptr, &batch);
+        if (!std::binary_search(new_pks.begin(), new_pks.end(), pk)) emit(pk, /*had_row=*/true, nullptr, nullptr, &batch);
       detail::DatabaseAccess::emit_many(db_, &info(), std::move(batch));
       return rows.size();
     });
@@ -999,10 +1006,6 @@ class Executor {
       if (after) change.after = detail::object_values(*after);
     }
     return change;
-  }
-
-  static bool contains(const std::vector<Value>& pks, const Value& pk) {
-    return std::find(pks.begin(), pks.end(), pk) != pks.end();
   }
 
   void validate(std::size_t column, const Value& v) const { detail::validate_value(info(), db_.dialect(), column, v); }
