@@ -313,6 +313,27 @@ TEST_CASE_METHOD(Fixture, "rule 7: bulk update, remove_all, bulk_create and upse
   CHECK(got.empty());
 }
 
+TEST_CASE_METHOD(Fixture, "rule 7 at scale: a bulk update of 500 rows invalidates by each row's values, no more",
+                 "[queries][invalidation]") {
+  std::vector<Link> many;
+  for (int i = 0; i < 500; ++i)
+    many.push_back(Link{0, data.ann.id, "https://many/" + std::to_string(i), 0, qm::day(1), "n-" + std::to_string(i),
+                        std::nullopt, std::nullopt});
+  links.bulk_create(many);
+  const auto noted = links.filter(c(&Link::note) == std::string("n-250")).cache();
+  const auto bobs = of(data.bob);
+  std::vector<Link> got;
+  CHECK(q(links, [&] { got = noted.all(); }) == 1);
+  CHECK(got.size() == 1);
+  CHECK(q(links, [&] { bobs.all(); }) == 1);
+  CHECK(q(links, [&] { bobs.all(); }) == 0);
+  // 500 rows' old and new values: a thousand field keys, each bumped once
+  CHECK(links.filter(c(&Link::note).startswith("n-")).update(c(&Link::note) = std::string("moved")) == 500);
+  CHECK(q(links, [&] { got = noted.all(); }) == 1);  // its value left: invalidated
+  CHECK(got.empty());
+  CHECK(q(links, [&] { bobs.all(); }) == 0);  // none of bob's rows changed
+}
+
 TEST_CASE_METHOD(Fixture, "every cached read kind: first, last, count, exists, values, values_list, aggregate",
                  "[queries]") {
   const auto anns = of(data.ann);

@@ -4,6 +4,8 @@
 /// every query: included by it in header-only mode, compiled once by src/gocp.cpp for
 /// gocp::gocp_compiled (detail/config.hpp).
 
+#include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -11,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -57,8 +60,17 @@ GOCP_INLINE void bumped_version_keys(const ModelInfo& table, std::string_view da
   const std::string& prefix = table_prefix(table, database_id);
   keys.clear();
   std::string key;
+  // a one-row write names a dozen keys: a scan finds the repeats; a bulk write of
+  // thousands of rows names thousands, so past a few a set does (a scan would be quadratic)
+  constexpr std::size_t kScanned = 32;
+  std::unordered_set<std::string> named;
   const auto add = [&](const std::string& k) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+    if (keys.size() < kScanned) {
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+      return;
+    }
+    if (named.empty()) named.insert(keys.begin(), keys.end());
+    if (named.insert(k).second) keys.push_back(k);
   };
   write_version_key(key, prefix, VersionRef::Kind::any);
   add(key);

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -144,8 +145,10 @@ class RelatedSet {
         current.push_back(detail::read_value(row, 0, model_info<M>().columns[model_info<M>().pk].type));
         return true;
       });
+      std::vector<Value> wanted_sorted = wanted;  // searched once per linked row: log time each
+      std::sort(wanted_sorted.begin(), wanted_sorted.end());
       for (const Value& pk : current)
-        if (!contains(wanted, pk)) gone.push_back(pk);
+        if (!std::binary_search(wanted_sorted.begin(), wanted_sorted.end(), pk)) gone.push_back(pk);
       unlink(gone);
       link(wanted);
     });
@@ -242,17 +245,15 @@ class RelatedSet {
     database().with_connection([&](Connection& c) { return detail::run_sql(c, w, on_row); });
   }
 
+  /// The keys of `objs`, each once, in their order (a set of thousands stays n log n).
   static std::vector<Value> pks_of(const std::vector<M>& objs) {
     std::vector<Value> out;
+    std::set<Value> seen;
     for (const M& obj : objs) {
       Value pk = detail::saved_pk(obj);
-      if (!contains(out, pk)) out.push_back(std::move(pk));
+      if (seen.insert(pk).second) out.push_back(std::move(pk));
     }
     return out;
-  }
-
-  static bool contains(const std::vector<Value>& values, const Value& v) {
-    return std::find(values.begin(), values.end(), v) != values.end();
   }
 
   /// Runs `w` + ` RETURNING` the through row, each row returned one change.
