@@ -371,7 +371,10 @@ class SqliteConnection final : public Connection {
   }
 
   [[noreturn]] void fail(int rc, std::string_view sql) {
-    pending_.log_rows_unsure = true;  // the statement's rows are rolled back, log rows too
+    // the statement's rows are rolled back, its log rows too (its update hook saw them
+    // first); without one, nothing is in doubt, and a flag set anyway would outlive a
+    // commit that hands nothing over, and keep the next transaction's rows from being skipped
+    if (!pending_.log_rows.empty()) pending_.log_rows_unsure = true;
     const std::string what = std::string("gocp: SQLite: ") + sqlite3_errmsg(db_.get()) + " (in: " + std::string(sql) +
                              ") on '" + url_ + "'";
     switch (rc & 0xff) {
