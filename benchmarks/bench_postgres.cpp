@@ -21,7 +21,9 @@
 //                   triggers (this process listening) vs the same on one without, paired.
 //                   Prints `ratio ...: X.XXx` (target <= 1.15x). Diagnostics: the same
 //                   UPDATE with the triggers and no listener, and with one PL/pgSQL
-//                   statement trigger that does nothing (the floor of any trigger).
+//                   statement trigger that does nothing (the floor of any trigger), and
+//                   with one that only NOTIFYs a constant to this process's listener (the
+//                   floor of any trigger that notifies).
 //   notify delay    (after the benchmarks) the time from a commit by another connection to
 //                   this process's locmem cache being invalidated by the listener, over
 //                   1000 one-row UPDATEs: p50, p99, max (target on loopback: p99 < 5 ms).
@@ -318,17 +320,22 @@ enum class Watched {
   notify,         ///< `?watch=notify`: the NOTIFY triggers, and this process's listener
   triggers_only,  ///< the triggers, no listener in this process (their own cost, without the wake-ups)
   empty_trigger,  ///< one PL/pgSQL statement trigger that does nothing: the floor of any trigger
+  notify_only,    ///< one that only NOTIFYs a constant (a whole-table notice), this process
+                  ///< listening: the floor of any trigger that notifies a listener
 };
 
 /// A one-row UPDATE by primary key (rows 1..kSeedRows in turn) on a watched table vs on a
 /// plain one, or (insert) a get_or_create miss on each.
 void watched_write(benchmark::State& state, bool insert, Watched watched_by = Watched::notify) {
   std::string watched_url = make_database(!insert, "watch=notify");
-  if (watched_by != Watched::notify) watched_url.resize(watched_url.find('?'));
+  if (watched_by != Watched::notify && watched_by != Watched::notify_only) watched_url.resize(watched_url.find('?'));
   const auto watched_db = gocp::Database::open(watched_url);
-  if (watched_by == Watched::empty_trigger) {
+  if (watched_by == Watched::empty_trigger || watched_by == Watched::notify_only) {
     watched_db.execute("DROP TRIGGER gocp_notify_u ON library_author");
-    watched_db.execute("CREATE FUNCTION bench_nothing() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$");
+    watched_db.execute(watched_by == Watched::empty_trigger
+                           ? "CREATE FUNCTION bench_nothing() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$"
+                           : "CREATE FUNCTION bench_nothing() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN PERFORM "
+                             "pg_notify('gocp_changes', 'W14:library_author'); RETURN NULL; END$$");
     watched_db.execute("CREATE TRIGGER bench_nothing AFTER UPDATE ON library_author FOR EACH STATEMENT EXECUTE FUNCTION "
                        "bench_nothing()");
   }
@@ -354,6 +361,7 @@ void update_watched(benchmark::State& state) { watched_write(state, false); }
 void insert_watched(benchmark::State& state) { watched_write(state, true); }
 void update_triggers_only(benchmark::State& state) { watched_write(state, false, Watched::triggers_only); }
 void update_empty_trigger(benchmark::State& state) { watched_write(state, false, Watched::empty_trigger); }
+void update_notify_only(benchmark::State& state) { watched_write(state, false, Watched::notify_only); }
 
 /// The delay from a commit by another connection (B, plain libpq, autocommit UPDATE of one
 /// row) to this process's locmem cache of the table being invalidated (A's listener
@@ -528,6 +536,7 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("insert_watched", insert_watched)->UseManualTime();
   benchmark::RegisterBenchmark("update_triggers_only", update_triggers_only)->UseManualTime();
   benchmark::RegisterBenchmark("update_empty_trigger", update_empty_trigger)->UseManualTime();
+  benchmark::RegisterBenchmark("update_notify_only", update_notify_only)->UseManualTime();
 
   gocp::bench::RatioReporter reporter;
   const bool ok = gocp::bench::run_benchmarks(argc, argv, reporter);
@@ -541,6 +550,8 @@ int main(int argc, char** argv) {
   reporter.print_paired_ratio("update_triggers_only (diagnostic: the same, no listener)", "update_triggers_only");
   reporter.print_paired_ratio("update_empty_trigger (diagnostic: a PL/pgSQL trigger that does nothing vs none)",
                               "update_empty_trigger");
+  reporter.print_paired_ratio("update_notify_only (diagnostic: a trigger that only NOTIFYs a constant, listened to, vs none)",
+                              "update_notify_only");
   try {
     notify_delay();
   } catch (const std::exception& e) {
