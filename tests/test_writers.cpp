@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "support/database_url.hpp"
+#include "support/eventually.hpp"
 #include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
@@ -1042,12 +1043,7 @@ struct Notified {
   }
   std::uint64_t notices() const { return gocp::postgres::listener_status(db).notices; }
   /// Waits (at most 5 s) until the listener has received `n` notices in all.
-  void wait_for_notices(std::uint64_t n) const {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (notices() < n && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    REQUIRE(notices() >= n);
-  }
+  void wait_for_notices(std::uint64_t n) const { REQUIRE(gocp::test::eventually([&] { return notices() >= n; })); }
   /// Runs `sql` on a connection of its own (not gocp's) and waits for its notice.
   void write_elsewhere(const std::string& sql) {
     const auto before = notices();
@@ -1068,9 +1064,7 @@ struct Notified {
       heard.store(true);
     });
     server.execute(name, sql);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!(heard.load() && notices() >= counted_after.load()) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    gocp::test::eventually([&] { return heard.load() && notices() >= counted_after.load(); });
     REQUIRE(heard.load());
     REQUIRE(notices() >= counted_after.load());
   }
@@ -1134,19 +1128,17 @@ TEST_CASE("?watch=notify: a listener whose backend is terminated reconnects and 
                            "AND application_name = 'gocp listener'");
   // written while the listener may be down: its notice may be lost
   n.server.execute(n.name, "UPDATE " + n.table + " SET url = 'https://while-down/' WHERE slug = 'hot'");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (gocp::postgres::listener_status(n.db).connections < 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  gocp::test::eventually([&] { return gocp::postgres::listener_status(n.db).connections >= 2; });
   const auto status = gocp::postgres::listener_status(n.db);
   CHECK(status.connections == 2);
   CHECK(status.listening);
   // said to the Database's on_event (stderr without one): lost, then back (after one attempt here;
   // a loaded machine may need more, each said as lost again); said after the reconnection counts
-  auto said = n.events.seen();
-  for (const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-       std::count(said.begin(), said.end(), gocp::Event::Kind::watch_resumed) == 0 && std::chrono::steady_clock::now() < until;
-       said = n.events.seen())
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  gocp::test::eventually([&] {
+    const auto seen = n.events.seen();
+    return std::count(seen.begin(), seen.end(), gocp::Event::Kind::watch_resumed) != 0;
+  });
+  const auto said = n.events.seen();
   REQUIRE(said.size() >= 2);
   CHECK(said.front() == gocp::Event::Kind::watch_lost);
   CHECK(said.back() == gocp::Event::Kind::watch_resumed);
@@ -1294,9 +1286,7 @@ TEST_CASE("?watch=notify: a process forked after the listener started gets its o
       hot();
       const auto heard = gocp::postgres::listener_status(db).notices;
       n.server.execute(n.name, "UPDATE " + n.table + " SET url = 'https://from-child-test/' WHERE slug = 'hot'");
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (gocp::postgres::listener_status(db).notices == heard && std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      gocp::test::eventually([&] { return gocp::postgres::listener_status(db).notices != heard; });
       if (status == 0 && hot() != "https://from-child-test/") status = 3;  // the child's cache heard it
     } catch (const std::exception& e) {
       std::fprintf(stderr, "forked child: %s\n", e.what());
