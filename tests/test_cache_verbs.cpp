@@ -23,6 +23,7 @@
 
 #include "support/cache_url.hpp"
 #include "support/error_of.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -301,6 +302,24 @@ struct gocp::model<Visitor> {
   static constexpr auto schema =
       gocp::table(gocp::primary_key(&Visitor::id, "id"), gocp::field(&Visitor::name, "name", gocp::unique));
 };
+
+TEST_CASE("a cache made before fork(): the child's calls go over connections of its own, and its exit leaves the "
+          "parent's",
+          "[shared][fork]") {
+  std::optional<FreshCache> f{std::in_place};
+  f->cache.set("forked:parent", "1");  // the parent's connection, open and idle in the pool
+  // the child's status: 2 if it did not read the parent's value, 3 if its own write failed
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    if (f->cache.get("forked:parent") != std::optional<std::string>("1")) return 2;
+    f->cache.set("forked:child", "2");
+    f.reset();  // closes the child's connections, not the parent's (libmemcached's close says `quit`)
+    return 0;
+  }, 30));
+  for (int i = 0; i < 3; ++i) {  // the parent's connection still up: not one call fails
+    CHECK(f->cache.get("forked:child") == std::optional<std::string>("2"));
+    CHECK_NOTHROW(f->cache.set("forked:parent", std::to_string(i)));
+  }
+}
 
 TEST_CASE("key_prefix and version keep deployments on one server apart", "[shared][keys]") {
   const std::string tag = std::to_string(getpid());

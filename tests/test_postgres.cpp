@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "support/postgres_server.hpp"
+#include "support/processes.hpp"
 
 namespace {
 
@@ -451,6 +452,25 @@ TEST_CASE_METHOD(PgFixture, "an IntegrityError in get_or_create's savepoint leav
     CHECK_THAT(what, Contains("25P02") && Contains("aborted"));
     CHECK_FALSE(people.filter(c(&PgPerson::first_name) == "Ringo").exists());  // all rolled back
   }
+}
+
+TEST_CASE_METHOD(PgFixture, "a Database opened before fork() gets sessions of its own in the child, whose exit leaves "
+                            "the parent's session up",
+                 "[postgres][connection][fork]") {
+  people.create({0, "John", "Lennon", 1, {}});
+  const std::int64_t parents = backend_pid(db);  // the session this thread's connection holds
+  // the child's status: 2 if it talked over the parent's socket, 3 if it did not see the row
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    if (backend_pid(db) == parents) return 2;
+    if (people.count() != 1) return 3;
+    people.create({0, "Paul", "McCartney", 2, {}});
+    std::destroy_at(&people);  // the child's last handles: its own session closed, the parent's not
+    std::destroy_at(&samples);
+    std::destroy_at(&db);
+    return 0;
+  }, 30));
+  CHECK(backend_pid(db) == parents);  // not terminated by the child's close, and not replaced
+  CHECK(people.count() == 2);
 }
 
 TEST_CASE_METHOD(PgFixture, "a lost connection is a clear OperationalError, and the next use gets a fresh one",

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -336,6 +337,52 @@ TEST_CASE("a file database runs in WAL mode with the busy timeout asked for", "[
   db.execute("CREATE TABLE t (x)");
   db.execute("INSERT INTO t VALUES (1)");
   CHECK(fs::exists(dir.file("test.db-wal")));
+}
+
+TEST_CASE("a Database opened before fork() runs in the child on connections of its own, which leaves the "
+          "parent's alone",
+          "[sqlite][fork]") {
+  gocp::test::TempDir dir;
+  std::atomic<int> connects{0};
+  std::optional<gocp::Database> db =
+      gocp::Database::open(dir.sqlite_url(), gocp::OpenOptions{.on_connect = [&](gocp::Connection&) { ++connects; }});
+  db->execute("CREATE TABLE t (id INTEGER PRIMARY KEY, who TEXT NOT NULL)");
+  db->execute("INSERT INTO t (who) VALUES ('parent')");
+  const gocp::Connection* parents = nullptr;  // the connection this thread borrows
+  db->with_connection([&](gocp::Connection& c) { parents = &c; });
+  const int connects_before = connects.load();
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // no Catch assertions here: the exit status says what went wrong
+    int status = 0;
+    try {
+      const gocp::Connection* childs = nullptr;
+      db->with_connection([&](gocp::Connection& c) { childs = &c; });
+      if (childs == parents) status = 2;                                 // the parent's connection, used here
+      else if (connects.load() != connects_before + 1) status = 3;       // not one the child opened
+      db->execute("INSERT INTO t (who) VALUES ('child')");
+      db.reset();  // closes the child's connection, and not the parent's
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "child: %s\n", e.what());
+      status = 1;
+    }
+    std::fflush(nullptr);
+    _exit(status);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // 1: an error, 2: it borrowed the parent's connection, 3: none of its own
+  // the parent goes on with its own connection, as it was
+  const gocp::Connection* again = nullptr;
+  db->with_connection([&](gocp::Connection& c) { again = &c; });
+  CHECK(again == parents);
+  CHECK(connects.load() == connects_before);
+  db->execute("INSERT INTO t (who) VALUES ('parent again')");
+  CHECK(integer_of(*db, "SELECT COUNT(*) FROM t") == 3);
+  CHECK(integer_of(*db, "SELECT COUNT(*) FROM t WHERE who = 'child'") == 1);
+  CHECK(text_of(*db, "PRAGMA integrity_check") == "ok");
 }
 
 TEST_CASE("copies of a Database share it", "[url]") {

@@ -619,6 +619,42 @@ TEST_CASE("?watch=<ms>: a write by another process is seen within the bound", "[
   CHECK(w.read("hot").first == "https://forked/");
 }
 
+#if !defined(__SANITIZE_THREAD__)
+// (Not under ThreadSanitizer, which cannot start threads in a child forked from a
+// threaded process: the child's ticker is a thread.)
+TEST_CASE("?watch=<ms>: a child forked from a watching process watches on its own, and exits", "[sqlite][watch][fork]") {
+  Watched w("50");
+  for (int i = 0; i < 2; ++i) w.read("hot");
+  const std::string file = w.dir.file("test.db").string();
+  const std::string update = "UPDATE " + w.table + " SET url = 'https://after-fork/' WHERE slug = 'hot'";
+  // a pre-forked server's worker: the parent's Database, repository and caches, used
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    if (w.read("hot").first != "https://hot/") return 2;
+    sqlite3* other = nullptr;  // a connection not gocp's: its write reaches the cache only through the log
+    int rc = sqlite3_open(file.c_str(), &other);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(other, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(other, update.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    if (rc != SQLITE_OK) return 3;
+    // the parent's ticker did not come along: without one of the child's, no check is ever due
+    if (!gocp::test::eventually([&] { return w.read("hot").first == "https://after-fork/"; }, std::chrono::seconds(2),
+                                std::chrono::milliseconds(5)))
+      return 4;
+    std::destroy_at(&w);  // joins the child's own ticker (the parent's is not this process's to join)
+    return 0;
+  }, 20));
+  // one that never reads: destroying what it inherited neither joins the parent's ticker nor closes its connection
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    std::destroy_at(&w);
+    return 0;
+  }, 20));
+  // the parent's watch runs on: it sees the child's write within the bound
+  CHECK(gocp::test::eventually([&] { return w.read("hot").first == "https://after-fork/"; }, std::chrono::seconds(2),
+                               std::chrono::milliseconds(5)));
+  CHECK(w.events.seen().empty());
+}
+#endif
+
 TEST_CASE("?watch=: readers keep the log short, and a reader the trimming passed invalidates every logged table",
           "[sqlite][watch]") {
   Watched w("strict&watch_log_rows=100");

@@ -28,6 +28,7 @@
 
 #include "../db/change_stream.hpp"
 #include "../db/detail/identity.hpp"
+#include "../detail/fork_generation.hpp"
 #include "../detail/reported_writes.hpp"
 #include "../detail/small_vector.hpp"
 #include "../detail/string_hash.hpp"
@@ -718,25 +719,20 @@ class SqliteChangeLog {
                   std::int64_t kept_rows, std::shared_ptr<ChangeStream> stream, std::shared_ptr<SqliteOwnLogRows> own,
                   std::string url, const std::shared_ptr<const EventSink>& events)
       : bound_(bound), kept_rows_(kept_rows), busy_timeout_ms_(busy_timeout_ms), stream_(std::move(stream)),
-        own_(std::move(own)), url_(std::move(url)) {
+        own_(std::move(own)), url_(std::move(url)), path_(path) {
     sinks_.add(events);
-    sqlite3* raw = nullptr;
-    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
-    db_.reset(raw);
-    if (rc != SQLITE_OK) fail("open");
-    sqlite3_busy_timeout(raw, busy_timeout_ms);
-    data_version_ = data_version();  // the first read of the file: its WAL index exists now
+    count_forks();
+    generation_.store(fork_generation(), std::memory_order_relaxed);
+    open_connection();
     last_seq_ = last_sequence();
-    map_wal_index();
-    if (bound_.count() > 0)
-      ticker_ = std::thread([this] {
-        std::unique_lock lock(ticker_mutex_);
-        while (!ticker_wakes_.wait_for(lock, bound_, [this] { return stopping_; }))
-          due_.store(true, std::memory_order_relaxed);
-      });
+    start_ticker();
   }
 
   ~SqliteChangeLog() {
+    if (forked()) [[unlikely]] {  // in a child that never checked: the connection and the ticker are the parent's
+      drop_the_parents();
+      return;
+    }
     if (!ticker_.joinable()) return;
     {
       std::lock_guard lock(ticker_mutex_);
@@ -752,6 +748,7 @@ class SqliteChangeLog {
   /// Bounded: a thread of the log's raises `due_` every `bound` ms, so a read between
   /// checks costs one relaxed load (no clock read: a system call on some hosts).
   void check() {
+    if (forked()) [[unlikely]] adopt_after_fork();
     if (bound_.count() > 0 && !due_.load(std::memory_order_relaxed)) return;
     const WalHeader header = wal_header();
     if (header.valid && header == checked_header()) return;  // nothing committed since the last full check
@@ -814,6 +811,60 @@ class SqliteChangeLog {
     volatile void* region = nullptr;
     if (file->pMethods->xShmMap(file, 0, 32768, 0, &region) == SQLITE_OK && region)
       wal_index_ = static_cast<const std::uint64_t*>(const_cast<void*>(region));
+  }
+
+  /// Its own connection to the file: the WAL index header is read through its mapping.
+  void open_connection() {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_.reset(raw);
+    if (rc != SQLITE_OK) fail("open");
+    sqlite3_busy_timeout(raw, busy_timeout_ms_);
+    data_version_ = data_version();  // the first read of the file: its WAL index exists now
+    map_wal_index();
+  }
+
+  /// Bounded: a thread that raises due_ every bound_.
+  void start_ticker() {
+    if (bound_.count() > 0)
+      ticker_ = std::thread([this] {
+        std::unique_lock lock(ticker_mutex_);
+        while (!ticker_wakes_.wait_for(lock, bound_, [this] { return stopping_; }))
+          due_.store(true, std::memory_order_relaxed);
+      });
+  }
+
+  /// Whether its connection and ticker are a parent's (a fork since it last adopted them).
+  bool forked() const noexcept { return generation_.load(std::memory_order_acquire) != fork_generation(); }
+
+  /// Forgets the parent's connection, statements and ticker thread without closing,
+  /// finalizing or joining them (they are not this process's to touch). The ticker's
+  /// lock and condition are made anew: the parent's ticker may have held the one and
+  /// waited on the other at the fork (destroying a condition with a waiter that never
+  /// returns would block).
+  void drop_the_parents() noexcept {
+    for (Statement* st : {&version_st_, &log_st_, &trim_st_}) static_cast<void>(st->release());
+    static_cast<void>(db_.release());
+    wal_index_ = nullptr;
+    if (ticker_.joinable()) static_cast<void>(new std::thread(std::move(ticker_)));  // names the parent's thread
+    std::construct_at(&ticker_mutex_);
+    std::construct_at(&ticker_wakes_);
+    stopping_ = false;
+  }
+
+  /// In a child forked since the last check: a connection and a ticker of the child's
+  /// own, reading on from where the parent's log had read (the child's caches are
+  /// copies of the parent's, as fresh as that).
+  void adopt_after_fork() {
+    std::lock_guard lock(mutex_);
+    if (!forked()) return;  // another of the child's threads did
+    drop_the_parents();
+    open_connection();
+    for (auto& word : checked_words_) word.store(0, std::memory_order_relaxed);
+    checked_valid_.store(false, std::memory_order_release);  // the next check is a full one
+    due_.store(true, std::memory_order_relaxed);
+    start_ticker();
+    generation_.store(fork_generation(), std::memory_order_release);
   }
 
   [[noreturn]] void fail(const char* what) const {
@@ -936,6 +987,8 @@ class SqliteChangeLog {
   std::shared_ptr<ChangeStream> stream_;
   std::shared_ptr<SqliteOwnLogRows> own_;  ///< rows this process's connections publish themselves
   std::string url_;
+  std::string path_;  ///< the file, for a forked child's connection
+  std::atomic<std::uint64_t> generation_{0};  ///< the fork generation its connection and ticker belong to
   EventSinks sinks_;  ///< its Database's on_event, else stderr
   std::mutex mutex_;  ///< one check at a time: the connection and the positions below are its
   std::atomic<bool> due_{true};  ///< bounded: a check is due (the first read checks)

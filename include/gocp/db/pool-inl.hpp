@@ -18,10 +18,29 @@
 namespace gocp::detail {
 
 GOCP_INLINE ConnectionPool::~ConnectionPool() {
+  if (forked()) [[unlikely]] {  // the parent's: closing one here would close the parent's session
+    for (HotSlot& slot : hot_) static_cast<void>(slot.connection.exchange(nullptr));
+    for (auto& c : idle_) static_cast<void>(c.release());
+    std::construct_at(&freed_);  // a parent's borrower may have been waiting on it: not destroyed with one
+    return;
+  }
   for (HotSlot& slot : hot_) delete slot.connection.exchange(nullptr);
 }
 
+GOCP_INLINE void ConnectionPool::adopt_after_fork() {
+  std::lock_guard lock(mutex_);
+  if (!forked()) return;  // another of the child's threads did
+  for (HotSlot& slot : hot_) static_cast<void>(slot.connection.exchange(nullptr));
+  for (auto& c : idle_) static_cast<void>(c.release());
+  idle_.clear();
+  open_ = 0;  // the parent's leases are not this process's to give back
+  cursor_holders_.clear();
+  std::construct_at(&freed_);  // without the parent's waiters
+  generation_.store(fork_generation(), std::memory_order_release);
+}
+
 GOCP_INLINE ConnectionPool::Lease ConnectionPool::acquire() {
+  if (forked()) [[unlikely]] adopt_after_fork();
   if (std::unique_ptr<Connection> c{hot_[home_slot()].connection.exchange(nullptr)}) return lend(std::move(c));
   std::unique_lock lock(mutex_);
   const auto deadline = std::chrono::steady_clock::now() + wait_timeout_;

@@ -9,6 +9,11 @@
 // condition variable. One slot per thread (kHotSlots of them, on their own cache lines),
 // not one for the pool: with one, two busy threads took turns at it and the loser went
 // through the mutex on every statement.
+//
+// In a child forked from the process that made it, the pool's connections are the
+// parent's (detail/fork_generation.hpp): the child's first borrow drops them without
+// closing them and opens its own; a pool destroyed in a child that never borrowed leaves
+// them alone too.
 
 #include <algorithm>
 #include <array>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "../detail/config.hpp"
+#include "../detail/fork_generation.hpp"
 #include "../errors.hpp"
 #include "../spi/connection.hpp"
 
@@ -37,7 +43,10 @@ class ConnectionPool {
   /// `max_size` connections at most; a borrower waits up to `wait_timeout` for one
   /// (zero: forever). `url` names the database in errors (password redacted).
   ConnectionPool(Factory connect, std::size_t max_size, std::chrono::milliseconds wait_timeout, std::string url)
-      : connect_(std::move(connect)), max_size_(max_size), wait_timeout_(wait_timeout), url_(std::move(url)) {}
+      : connect_(std::move(connect)), max_size_(max_size), wait_timeout_(wait_timeout), url_(std::move(url)) {
+    count_forks();
+    generation_.store(fork_generation(), std::memory_order_relaxed);
+  }
   ConnectionPool(const ConnectionPool&) = delete;
   ConnectionPool& operator=(const ConnectionPool&) = delete;
   ~ConnectionPool();
@@ -45,12 +54,14 @@ class ConnectionPool {
   class Lease {
    public:
     Lease() = default;
-    Lease(ConnectionPool* pool, std::unique_ptr<Connection> c) : pool_(pool), connection_(std::move(c)) {}
+    Lease(ConnectionPool* pool, std::unique_ptr<Connection> c)
+        : pool_(pool), connection_(std::move(c)), generation_(fork_generation()) {}
     Lease(Lease&& o) noexcept = default;
     Lease& operator=(Lease&& o) noexcept {
       give_back();
       pool_ = o.pool_;
       connection_ = std::move(o.connection_);
+      generation_ = o.generation_;
       return *this;
     }
     ~Lease() { give_back(); }
@@ -60,10 +71,14 @@ class ConnectionPool {
 
    private:
     void give_back() noexcept {
-      if (connection_) pool_->release(std::move(connection_));
+      if (!connection_) return;
+      // borrowed before a fork() (a transaction the forking thread had open): the parent's
+      if (generation_ != fork_generation()) [[unlikely]] static_cast<void>(connection_.release());
+      else pool_->release(std::move(connection_));
     }
     ConnectionPool* pool_ = nullptr;
     std::unique_ptr<Connection> connection_;
+    std::uint64_t generation_ = 0;  ///< the process's fork generation when it was borrowed
   };
 
   Lease acquire();
@@ -116,6 +131,13 @@ class ConnectionPool {
   /// A new connection in a slot already counted in open_ (given back if it fails).
   Lease open_in_freed_slot();
 
+  /// In a child forked since the pool's last borrow: forgets the parent's connections
+  /// (never closed or used here) so that borrowers open the child's own.
+  void adopt_after_fork();
+
+  /// Whether the connections it holds are a parent's (a fork since it last adopted them).
+  bool forked() const noexcept { return generation_.load(std::memory_order_acquire) != fork_generation(); }
+
   void release(std::unique_ptr<Connection> c) noexcept;
 
   Factory connect_;
@@ -129,6 +151,7 @@ class ConnectionPool {
   std::array<HotSlot, kHotSlots> hot_{};  ///< idle connections, one per thread, borrowed without the mutex
   std::atomic<std::size_t> waiting_{0};   ///< borrowers waiting on freed_
   std::vector<std::thread::id> cursor_holders_;  ///< under mutex_: the thread of each cursor's lease
+  std::atomic<std::uint64_t> generation_{0};     ///< the fork generation its connections belong to
 };
 
 }  // namespace gocp::detail

@@ -3,7 +3,10 @@
 // shared caches: their handles are not thread-safe, so each call borrows one. A handle
 // that failed is discarded, not reused; after any failure the pool's epoch moves on and
 // every handle opened before it is discarded when next seen, so a server restart costs
-// one failed call, not one per pooled connection.
+// one failed call, not one per pooled connection. In a child forked from the process
+// that opened them, the handles are the parent's (detail/fork_generation.hpp): they are
+// dropped without being closed (libmemcached's close sends `quit` on the socket the parent
+// still uses) and the child opens its own.
 
 #include <atomic>
 #include <chrono>
@@ -11,11 +14,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../../detail/fork_generation.hpp"
 #include "../../errors.hpp"
 
 namespace gocp::detail {
@@ -26,14 +31,28 @@ class HandlePool {
   /// At most `max_size` handles; a borrower waits up to `wait` for one, then gets a
   /// CacheTimeout naming `what` (the redacted URL).
   HandlePool(std::function<Handle()> open, std::size_t max_size, std::chrono::milliseconds wait, std::string what)
-      : open_(std::move(open)), max_size_(max_size), wait_(wait), what_(std::move(what)) {}
+      : open_(std::move(open)), max_size_(max_size), wait_(wait), what_(std::move(what)) {
+    count_forks();
+    generation_ = fork_generation();
+  }
+  HandlePool(const HandlePool&) = delete;
+  HandlePool& operator=(const HandlePool&) = delete;
+  ~HandlePool() {
+    if (generation_ == fork_generation()) return;  // its own: closed with idle_
+    for (auto& entry : idle_) static_cast<void>(entry.first.release());  // the parent's: never closed here
+    std::construct_at(&freed_);  // a parent's borrower may have been waiting on it
+  }
 
   class Lease {
    public:
-    Lease(HandlePool* pool, Handle h, std::uint64_t epoch) : pool_(pool), handle_(std::move(h)), epoch_(epoch) {}
+    Lease(HandlePool* pool, Handle h, std::uint64_t epoch)
+        : pool_(pool), handle_(std::move(h)), epoch_(epoch), generation_(fork_generation()) {}
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
-    ~Lease() { pool_->give_back(std::move(handle_), epoch_, broken_); }
+    ~Lease() {
+      if (generation_ != fork_generation()) [[unlikely]] static_cast<void>(handle_.release());  // the parent's
+      else pool_->give_back(std::move(handle_), epoch_, broken_);
+    }
 
     auto* get() const noexcept { return handle_.get(); }
     /// The handle failed: close it instead of lending it again.
@@ -43,11 +62,19 @@ class HandlePool {
     HandlePool* pool_;
     Handle handle_;
     std::uint64_t epoch_;
+    std::uint64_t generation_;  ///< the process's fork generation when it was borrowed
     bool broken_ = false;
   };
 
   Lease acquire() {
     std::unique_lock lock(mutex_);
+    if (generation_ != fork_generation()) [[unlikely]] {  // a child's first borrow: the parent's handles dropped
+      for (auto& entry : idle_) static_cast<void>(entry.first.release());
+      idle_.clear();
+      open_count_ = 0;
+      std::construct_at(&freed_);
+      generation_ = fork_generation();
+    }
     auto available = [&] { return !idle_.empty() || open_count_ < max_size_; };
     if (!freed_.wait_for(lock, wait_, available))
       throw CacheTimeout("gocp: timed out after " + std::to_string(wait_.count()) + " ms waiting for one of " +
@@ -97,6 +124,7 @@ class HandlePool {
   std::vector<std::pair<Handle, std::uint64_t>> idle_;
   std::size_t open_count_ = 0;
   std::atomic<std::uint64_t> epoch_{0};
+  std::uint64_t generation_ = 0;  ///< under mutex_: the fork generation its handles belong to
 };
 
 }  // namespace gocp::detail
