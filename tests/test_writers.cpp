@@ -625,17 +625,27 @@ TEST_CASE("?watch=<ms>: a write by another process is seen within the bound", "[
 TEST_CASE("?watch=<ms>: a child forked from a watching process watches on its own, and exits", "[sqlite][watch][fork]") {
   Watched w("50");
   for (int i = 0; i < 2; ++i) w.read("hot");
+  for (int i = 0; i < 2; ++i) w.read("cold");
   const std::string file = w.dir.file("test.db").string();
+  // a connection not gocp's: its writes reach the caches only through the log
+  const auto write_elsewhere = [&](const std::string& sql) {
+    sqlite3* other = nullptr;
+    int rc = sqlite3_open(file.c_str(), &other);
+    if (rc == SQLITE_OK) sqlite3_busy_timeout(other, 5000);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(other, sql.c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    return rc == SQLITE_OK;
+  };
+  // committed before the fork, after the parent's last look at the log: the child reads on from there
+  REQUIRE(write_elsewhere("UPDATE " + w.table + " SET url = 'https://before-fork/' WHERE slug = 'cold'"));
   const std::string update = "UPDATE " + w.table + " SET url = 'https://after-fork/' WHERE slug = 'hot'";
   // a pre-forked server's worker: the parent's Database, repository and caches, used
   gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    if (!gocp::test::eventually([&] { return w.read("cold").first == "https://before-fork/"; }, std::chrono::seconds(2),
+                                std::chrono::milliseconds(5)))
+      return 5;
     if (w.read("hot").first != "https://hot/") return 2;
-    sqlite3* other = nullptr;  // a connection not gocp's: its write reaches the cache only through the log
-    int rc = sqlite3_open(file.c_str(), &other);
-    if (rc == SQLITE_OK) sqlite3_busy_timeout(other, 5000);
-    if (rc == SQLITE_OK) rc = sqlite3_exec(other, update.c_str(), nullptr, nullptr, nullptr);
-    sqlite3_close(other);
-    if (rc != SQLITE_OK) return 3;
+    if (!write_elsewhere(update)) return 3;
     // the parent's ticker did not come along: without one of the child's, no check is ever due
     if (!gocp::test::eventually([&] { return w.read("hot").first == "https://after-fork/"; }, std::chrono::seconds(2),
                                 std::chrono::milliseconds(5)))

@@ -860,6 +860,9 @@ class SqliteChangeLog {
     if (!forked()) return;  // another of the child's threads did
     drop_the_parents();
     open_connection();
+    // its version starts at what is committed now, some of it after the parent's last
+    // read of the log: that is read at the next check whatever the version says
+    data_version_ = -1;
     for (auto& word : checked_words_) word.store(0, std::memory_order_relaxed);
     checked_valid_.store(false, std::memory_order_release);  // the next check is a full one
     due_.store(true, std::memory_order_relaxed);
