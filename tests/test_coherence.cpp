@@ -297,18 +297,22 @@ TEST_CASE_METHOD(Fixture, "typed tier under contention: no reader sees a row old
   std::vector<std::atomic<int>> published(kRows);  // the last value whose save returned, per row
   for (auto& p : published) p = 0;
   std::atomic<bool> writing{true};
-  std::atomic<int> stale{0}, reads{0};
+  std::atomic<int> stale{0}, reads{0}, started{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 3; ++t) {
     readers.emplace_back([&, t] {
-      for (int n = t; writing.load(); ++n) {
+      for (int n = t; n == t || writing.load(); ++n) {  // at least one read each
         const int i = n % kRows;
         const int at_least = published[static_cast<std::size_t>(i)].load();
         if (authors.get_or_create(author_named(i)).first.books_in_store < at_least) ++stale;
         ++reads;
+        if (n == t) ++started;
       }
     });
   }
+  // the writes begin once every reader reads: on a loaded machine the 60 saves could
+  // otherwise all finish before a reader ran (as one CI run saw), and nothing was checked
+  while (started.load() < 3) std::this_thread::yield();
   gocp::Repository<Author> writer{db, caches};
   for (int round = 1; round <= kRounds; ++round) {
     Author& a = rows[static_cast<std::size_t>(round % kRows)];
