@@ -9,7 +9,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <latch>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "support/error_of.hpp"
+#include "support/processes.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -351,29 +351,16 @@ TEST_CASE("a Database opened before fork() runs in the child on connections of i
   const gocp::Connection* parents = nullptr;  // the connection this thread borrows
   db->with_connection([&](gocp::Connection& c) { parents = &c; });
   const int connects_before = connects.load();
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {  // no Catch assertions here: the exit status says what went wrong
-    int status = 0;
-    try {
-      const gocp::Connection* childs = nullptr;
-      db->with_connection([&](gocp::Connection& c) { childs = &c; });
-      if (childs == parents) status = 2;                                 // the parent's connection, used here
-      else if (connects.load() != connects_before + 1) status = 3;       // not one the child opened
-      db->execute("INSERT INTO t (who) VALUES ('child')");
-      db.reset();  // closes the child's connection, and not the parent's
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child: %s\n", e.what());
-      status = 1;
-    }
-    std::fflush(nullptr);
-    _exit(status);
-  }
-  int status = 0;
-  REQUIRE(waitpid(pid, &status, 0) == pid);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);  // 1: an error, 2: it borrowed the parent's connection, 3: none of its own
+  // the child's status: 1 an error, 2 it borrowed the parent's connection, 3 none of its own
+  gocp::test::check_exited_cleanly(gocp::test::run_processes(1, [&](int) {
+    const gocp::Connection* childs = nullptr;
+    db->with_connection([&](gocp::Connection& c) { childs = &c; });
+    if (childs == parents) return 2;
+    if (connects.load() != connects_before + 1) return 3;
+    db->execute("INSERT INTO t (who) VALUES ('child')");
+    db.reset();  // closes the child's connection, and not the parent's
+    return 0;
+  }, 30));
   // the parent goes on with its own connection, as it was
   const gocp::Connection* again = nullptr;
   db->with_connection([&](gocp::Connection& c) { again = &c; });

@@ -19,23 +19,25 @@ namespace gocp::detail {
 
 GOCP_INLINE ConnectionPool::~ConnectionPool() {
   if (forked()) [[unlikely]] {  // the parent's: closing one here would close the parent's session
-    for (HotSlot& slot : hot_) static_cast<void>(slot.connection.exchange(nullptr));
-    for (auto& c : idle_) static_cast<void>(c.release());
-    std::construct_at(&freed_);  // a parent's borrower may have been waiting on it: not destroyed with one
+    forget_the_parents();
     return;
   }
   for (HotSlot& slot : hot_) delete slot.connection.exchange(nullptr);
 }
 
-GOCP_INLINE void ConnectionPool::adopt_after_fork() {
-  std::lock_guard lock(mutex_);
-  if (!forked()) return;  // another of the child's threads did
+GOCP_INLINE void ConnectionPool::forget_the_parents() noexcept {
   for (HotSlot& slot : hot_) static_cast<void>(slot.connection.exchange(nullptr));
   for (auto& c : idle_) static_cast<void>(c.release());
   idle_.clear();
+  std::construct_at(&freed_);  // without the parent's waiters (a condition is not destroyed with one)
+}
+
+GOCP_INLINE void ConnectionPool::adopt_after_fork() {
+  std::lock_guard lock(mutex_);
+  if (!forked()) return;  // another of the child's threads did
+  forget_the_parents();
   open_ = 0;  // the parent's leases are not this process's to give back
   cursor_holders_.clear();
-  std::construct_at(&freed_);  // without the parent's waiters
   generation_.store(fork_generation(), std::memory_order_release);
 }
 

@@ -135,6 +135,10 @@ class ConnectionPool {
   /// (never closed or used here) so that borrowers open the child's own.
   void adopt_after_fork();
 
+  /// Drops the idle connections (hot and in idle_) without closing them, and makes the
+  /// condition anew: in a forked child, they and its waiters are the parent's.
+  void forget_the_parents() noexcept;
+
   /// Whether the connections it holds are a parent's (a fork since it last adopted them).
   bool forked() const noexcept { return generation_.load(std::memory_order_acquire) != fork_generation(); }
 

@@ -5,7 +5,7 @@
 /// objects, but not the threads. The connections are the parent's: a child that used one
 /// would share it with the parent (SQLite forbids it; on PostgreSQL two processes would talk
 /// over one socket), and one that closed it would close the parent's session. So each
-/// holder (ConnectionPool, SqliteChangeLog) remembers the generation it was made in and,
+/// holder (ConnectionPool, the shared caches' HandlePool, SqliteChangeLog) remembers the generation it was made in and,
 /// when fork_generation() has moved on, drops what it holds without closing it and starts
 /// afresh. A fork handler, installed with the first holder, counts the forks in the child.
 ///

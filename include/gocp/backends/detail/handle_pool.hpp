@@ -38,9 +38,7 @@ class HandlePool {
   HandlePool(const HandlePool&) = delete;
   HandlePool& operator=(const HandlePool&) = delete;
   ~HandlePool() {
-    if (generation_ == fork_generation()) return;  // its own: closed with idle_
-    for (auto& entry : idle_) static_cast<void>(entry.first.release());  // the parent's: never closed here
-    std::construct_at(&freed_);  // a parent's borrower may have been waiting on it
+    if (generation_ != fork_generation()) forget_the_parents();  // else its own: closed with idle_
   }
 
   class Lease {
@@ -69,10 +67,8 @@ class HandlePool {
   Lease acquire() {
     std::unique_lock lock(mutex_);
     if (generation_ != fork_generation()) [[unlikely]] {  // a child's first borrow: the parent's handles dropped
-      for (auto& entry : idle_) static_cast<void>(entry.first.release());
-      idle_.clear();
+      forget_the_parents();
       open_count_ = 0;
-      std::construct_at(&freed_);
       generation_ = fork_generation();
     }
     auto available = [&] { return !idle_.empty() || open_count_ < max_size_; };
@@ -102,6 +98,14 @@ class HandlePool {
   void retire_all() noexcept { epoch_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  /// In a forked child: drops the idle handles without closing them (they are the
+  /// parent's) and makes the condition anew (a parent's borrower may have waited on it).
+  void forget_the_parents() noexcept {
+    for (auto& entry : idle_) static_cast<void>(entry.first.release());
+    idle_.clear();
+    std::construct_at(&freed_);
+  }
+
   void give_back(Handle h, std::uint64_t born, bool broken) noexcept {
     {
       std::lock_guard lock(mutex_);
