@@ -4,7 +4,10 @@
 # docs/library.hpp, which its blocks include from DOC_INCLUDE_DIR).
 #
 #   cmake -DREADME=<doc.md> -DVERBATIM=<file> -DINCLUDE_DIR=... [-DDOC_INCLUDE_DIR=...] -DCXX=... -DOUT_DIR=...
-#         -P check_readme.cmake
+#         [-DPCH_DIR=...] -P check_readme.cmake
+#
+# PCH_DIR, searched first, may hold precompiled headers (<header>.gch) built with the flags
+# a block is compiled with here: -std=c++20 -Wall -Wextra -I INCLUDE_DIR [-I DOC_INCLUDE_DIR].
 
 cmake_minimum_required(VERSION 3.21)
 file(READ "${README}" text)
@@ -12,6 +15,10 @@ file(READ "${README}" text)
 # Their texts are read where compared: C++ is full of ';', which a CMake list splits on.
 string(REPLACE "|" ";" verbatim_files "${VERBATIM}")
 set(verbatim_found "")
+set(pch_include "")
+if(PCH_DIR)
+  set(pch_include -I "${PCH_DIR}")
+endif()
 set(doc_includes "")
 if(DOC_INCLUDE_DIR)
   set(doc_includes -I "${DOC_INCLUDE_DIR}")
@@ -43,7 +50,7 @@ while(TRUE)
   math(EXPR index "${index} + 1")
   set(source "${OUT_DIR}/readme_snippet_${index}.cpp")
   file(WRITE "${source}" "${code}")
-  execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only -Wall -Wextra -I "${INCLUDE_DIR}" ${doc_includes} "${source}"
+  execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only -Wall -Wextra ${pch_include} -I "${INCLUDE_DIR}" ${doc_includes} "${source}"
                   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${README} ```cpp block ${index} does not compile:\n${err}${out}")
