@@ -1,8 +1,7 @@
 #pragma once
 // The database a backend-neutral test runs against: a fresh SQLite file inside `dir`, or,
 // with GOCP_TEST_DATABASE=postgres in the environment, a fresh database on the process's
-// throwaway PostgreSQL cluster (started on first use), or under ctest on the run's shared
-// one (GOCP_TEST_PG_SHARED: support/postgres_server.hpp). One binary serves both
+// throwaway PostgreSQL cluster (started on first use). One binary serves both
 // (test_repository runs as test_repository.* and test_repository_pg.*).
 
 #include <string>

@@ -15,13 +15,6 @@
 // running its destructors (a crash, an abort) the server goes with it. The signal fires
 // when the *thread* that started it exits: call instance() first from the main thread.
 // Forked child processes must leave with _exit(), so they do not stop the parent's server.
-//
-// One server for a whole `ctest` run: with GOCP_TEST_PG_SHARED naming the state file of
-// the server tests/support/pg_fixture.cpp keeps (a CTest fixture started it), instance()
-// uses that server instead of starting one (a process's start and stop cost 0.5-0.9 s, a
-// database 0.1 s), and drops the databases it created at exit. Such a server is not this
-// process's to stop: restart() is refused there (a test that restarts its server runs
-// without the fixture).
 
 #include <libpq-fe.h>
 
@@ -57,37 +50,16 @@ namespace gocp::test {
 
 class PostgresServer {
  public:
-  /// The process's server: started by the first call, stopped at exit (or the run's
-  /// shared one, with GOCP_TEST_PG_SHARED).
+  /// The process's server: started by the first call, stopped at exit.
   static PostgresServer& instance() {
-    static PostgresServer server(shared_state_file());
+    static PostgresServer server;
     return server;
-  }
-
-  /// The state file of the run's shared server, or "" (start one of our own).
-  static std::string shared_state_file() {
-    const char* file = std::getenv("GOCP_TEST_PG_SHARED");
-    return file ? file : "";
   }
 
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
 
-  ~PostgresServer() {
-    if (shared_) {
-      drop_own_databases();
-      return;
-    }
-    stop();
-  }
-
-  /// Writes `state_file` (the port, then this process's pid) once the server is up, for the
-  /// tests of a run to share it (tests/support/pg_fixture.cpp); written whole, by a rename.
-  void publish(const std::filesystem::path& state_file) const {
-    const auto staging = state_file.string() + ".tmp";
-    std::ofstream(staging) << port_ << '\n' << getpid() << '\n';
-    std::filesystem::rename(staging, state_file);
-  }
+  ~PostgresServer() { stop(); }
 
   int port() const noexcept { return port_; }
   /// The postmaster: every backend is forked from it.
@@ -106,10 +78,6 @@ class PostgresServer {
   /// Stops the server (`pg_ctl stop -m fast`: every session is told and closed, as in a
   /// real restart) and starts it again on the same port, with the same data.
   void restart() {
-    if (shared_)
-      throw std::logic_error(
-          "PostgresServer: restart() on the run's shared server (GOCP_TEST_PG_SHARED): a test that restarts "
-          "its server must have one of its own (register it without the gocp_pg_shared fixture)");
     stop_server("fast");
     start(port_);
   }
@@ -119,9 +87,7 @@ class PostgresServer {
     std::string name;
     {
       std::lock_guard lock(mutex_);
-      // named by the process too: on a shared server, other processes create theirs
-      name = "gocp_test_" + std::to_string(getpid()) + "_" + std::to_string(++databases_);
-      if (shared_) created_.push_back(name);
+      name = "gocp_test_" + std::to_string(++databases_);
     }
     execute("postgres", "CREATE DATABASE " + name);
     return url(name, options);
@@ -149,11 +115,7 @@ class PostgresServer {
  private:
   using Conn = std::unique_ptr<PGconn, void (*)(PGconn*)>;
 
-  explicit PostgresServer(const std::string& shared_state) {
-    if (!shared_state.empty()) {
-      attach(shared_state);
-      return;
-    }
+  PostgresServer() {
     bin_ = find_binaries();
     if (geteuid() == 0) {
       const passwd* pw = getpwnam("postgres");
@@ -180,31 +142,6 @@ class PostgresServer {
   }
 
   std::string data_dir() const { return (dir_ / "data").string(); }
-
-  /// Uses the run's shared server, whose port `state_file` holds.
-  void attach(const std::string& state_file) {
-    int port = 0;
-    long owner = 0;
-    std::ifstream in(state_file);
-    if (!(in >> port >> owner) || port <= 0 || ::kill(static_cast<pid_t>(owner), 0) != 0)
-      throw std::runtime_error(
-          "PostgresServer: GOCP_TEST_PG_SHARED names " + state_file +
-          ", which holds no running shared server: ctest starts it (fixture gocp_pg_shared, "
-          "tests/support/pg_fixture.cpp); to run this binary by hand, unset GOCP_TEST_PG_SHARED");
-    shared_ = true;
-    port_ = port;
-  }
-
-  /// A shared server outlives this process: what it created there goes with it.
-  void drop_own_databases() noexcept {
-    if (getpid() != creator_) return;  // a forked child leaving without _exit()
-    for (const auto& name : created_) {
-      try {
-        execute("postgres", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)");
-      } catch (...) {  // the server is gone already: nothing left to drop
-      }
-    }
-  }
 
   // initdb takes one to three seconds, and every test process needs a cluster. With
   // GOCP_TEST_PG_TEMPLATE_CACHE defined (tests/CMakeLists.txt does) the first process keeps
@@ -390,7 +327,7 @@ class PostgresServer {
       port_ = fixed_port ? fixed_port : free_port();
       pid_ = spawn({(bin_ / "postgres").string(), "-D", data_dir(), "-k", dir_.string(), "-p", std::to_string(port_),
                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off", "-c",
-                    "synchronous_commit=off", "-c", "shared_buffers=32MB", "-c", "max_connections=200"},
+                    "synchronous_commit=off", "-c", "shared_buffers=32MB", "-c", "max_connections=120"},
                    log, true, as_postgres_);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
       while (std::chrono::steady_clock::now() < deadline) {
@@ -465,9 +402,6 @@ class PostgresServer {
   int port_ = 0;
   std::mutex mutex_;
   int databases_ = 0;
-  bool shared_ = false;
-  std::vector<std::string> created_;  ///< on a shared server: dropped at exit
-  pid_t creator_ = getpid();
 };
 
 }  // namespace gocp::test
