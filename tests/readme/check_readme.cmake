@@ -4,16 +4,20 @@
 # docs/library.hpp, which its blocks include from DOC_INCLUDE_DIR).
 #
 #   cmake -DREADME=<doc.md> -DVERBATIM=<file> -DINCLUDE_DIR=... [-DDOC_INCLUDE_DIR=...] -DCXX=... -DOUT_DIR=...
-#         [-DPCH_DIR=...] -P check_readme.cmake
+#         -DCXXFLAGS=<flag>|<flag>... [-DPCH_DIR=...] -P check_readme.cmake
 #
-# PCH_DIR, searched first, may hold precompiled headers (<header>.gch) built with the flags
-# a block is compiled with here: -std=c++20 -Wall -Wextra -I INCLUDE_DIR [-I DOC_INCLUDE_DIR].
+# A block is compiled with -fsyntax-only CXXFLAGS -I INCLUDE_DIR [-I DOC_INCLUDE_DIR]. PCH_DIR,
+# searched first, may hold precompiled headers (<header>.gch) built with those flags.
 
 cmake_minimum_required(VERSION 3.21)
 file(READ "${README}" text)
 # VERBATIM: one file, or several separated by '|' (a ';' would split the CTest command).
 # Their texts are read where compared: C++ is full of ';', which a CMake list splits on.
 string(REPLACE "|" ";" verbatim_files "${VERBATIM}")
+if(NOT CXXFLAGS)
+  message(FATAL_ERROR "check_readme.cmake: -DCXXFLAGS=<flag>|<flag>... is required")
+endif()
+string(REPLACE "|" ";" cxxflags "${CXXFLAGS}")
 set(verbatim_found "")
 set(pch_include "")
 if(PCH_DIR)
@@ -50,7 +54,7 @@ while(TRUE)
   math(EXPR index "${index} + 1")
   set(source "${OUT_DIR}/readme_snippet_${index}.cpp")
   file(WRITE "${source}" "${code}")
-  execute_process(COMMAND "${CXX}" -std=c++20 -fsyntax-only -Wall -Wextra ${pch_include} -I "${INCLUDE_DIR}" ${doc_includes} "${source}"
+  execute_process(COMMAND "${CXX}" -fsyntax-only ${cxxflags} ${pch_include} -I "${INCLUDE_DIR}" ${doc_includes} "${source}"
                   RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_VARIABLE out)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${README} ```cpp block ${index} does not compile:\n${err}${out}")
