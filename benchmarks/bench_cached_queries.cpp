@@ -105,7 +105,7 @@ const std::vector<std::vector<std::int64_t>>& draws() {
 }
 
 /// A fresh copy of one file seeded once: kUsers users with 20-50 links each, and the index
-/// a service would add for the query.
+/// a service would add for the query; each copy a database of its own (its identity renewed).
 std::string make_database() {
   static gocp::test::TempDir dir;
   static int copies = 0;
@@ -117,6 +117,9 @@ std::string make_database() {
   }();
   std::string path = dir.file("copy-" + std::to_string(++copies) + ".db").string();
   std::filesystem::copy_file(seeded, path);
+  // a database of its own: a copy keeps the original's identity, and with it the sides
+  // would share one change stream, each cached side invalidated by every side's writes
+  gocp::Database::renew_identity("sqlite:///" + path);
   return path;
 }
 

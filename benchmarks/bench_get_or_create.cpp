@@ -111,6 +111,7 @@ std::string make_database(bool seed) {
   if (!seed) return build(false);
   std::string path = fresh_database_path();
   std::filesystem::copy_file(seeded, path);
+  gocp::Database::renew_identity(url_of(path));  // its own change stream, not the other sides'
   return path;
 }
 

@@ -10,7 +10,9 @@
 #include <gocp/gocp.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -18,6 +20,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/cache_url.hpp"
@@ -627,6 +630,86 @@ TEST_CASE_METHOD(Fixture, "threads writing and reading cached querysets: every c
   CHECK(mismatches.empty());
   CHECK(checked.load() == kReaders * kRounds * 2 * 3);
   CHECK(links.stats().hits > 0);
+}
+
+TEST_CASE("a hot result's misses meet: threads that miss it while another fills it wait, and one query answers all",
+          "[queries][concurrency]") {
+  // The typed tier's (locmem) promise; on a shared store each reader asks the database.
+  if (gocp::test::cache_is_shared()) return;
+  gocp::test::TempDir dir;
+  struct Hold {  // the armed read's SELECT has run; its result is not stored until `go`
+    std::latch ran{1}, go{1};
+  };
+  std::mutex hold_mutex;
+  std::shared_ptr<Hold> hold;  // armed while set: the next SELECT of links waits on it
+  auto hold_a_select = [&](const gocp::Event& e) {
+    if (e.kind != gocp::Event::Kind::statement || e.text.find("SELECT") != 0 ||
+        e.text.find("qm_link") == std::string_view::npos)
+      return;
+    std::shared_ptr<Hold> h;
+    {
+      std::lock_guard lock(hold_mutex);
+      h = std::exchange(hold, nullptr);
+    }
+    if (!h) return;
+    h->ran.count_down();
+    h->go.wait();
+  };
+  auto arm = [&] {
+    std::lock_guard lock(hold_mutex);
+    hold = std::make_shared<Hold>();
+    return hold;
+  };
+  gocp::Database db = gocp::Database::open(gocp::test::database_url(dir), gocp::OpenOptions{.on_event = hold_a_select});
+  qm::Data data{db};
+  gocp::CacheRegistry caches = make_caches();
+  gocp::Repository<Link, gocp::CachedQueries> links{db, caches};
+  const auto recent = links.filter(c(&Link::user_id) == data.ann.id).order_by(c(&Link::created_at).desc()).cache();
+  using Clicks = std::vector<std::pair<std::int64_t, std::int64_t>>;  // (id, clicks) of each row
+  auto clicks = [](const std::vector<Link>& rows) {
+    Clicks out;
+    for (const Link& l : rows) out.emplace_back(l.id, l.clicks);
+    return out;
+  };
+  const Clicks expected = clicks(recent.no_cache().all());  // the repository's first statements, behind it
+
+  SECTION("one query answers every reader that missed while it ran") {
+    constexpr int kFollowers = 3;
+    const auto before = links.stats().db_queries;
+    std::vector<Clicks> got(1 + kFollowers);
+    const auto h = arm();
+    std::thread leader([&] { got[0] = clicks(recent.all()); });
+    h->ran.wait();
+    std::vector<std::thread> followers;
+    for (std::size_t i = 1; i < got.size(); ++i) followers.emplace_back([&, i] { got[i] = clicks(recent.all()); });
+    // the followers miss while the fill is held; one that comes after it finds the entry
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    h->go.count_down();
+    leader.join();
+    for (auto& t : followers) t.join();
+    CHECK(links.stats().db_queries - before == 1);
+    for (const Clicks& answer : got) CHECK(answer == expected);
+  }
+
+  SECTION("a reader that waited does not take a fill that a write finished during") {
+    const auto h = arm();
+    Clicks leaders, waiters;
+    std::thread leader([&] { leaders = clicks(recent.all()); });
+    h->ran.wait();  // the leader has read the rows; its result is not stored yet
+    Link b = links.get(c(&Link::id) == data.b.id);
+    b.clicks += 100;
+    links.save(b);  // finished before the next reader starts: that reader must see it
+    const Clicks after_write = clicks(recent.no_cache().all());
+    REQUIRE(after_write != expected);
+    std::thread waiter([&] { waiters = clicks(recent.all()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    h->go.count_down();
+    leader.join();
+    waiter.join();
+    CHECK(leaders == expected);  // it began before the write finished: the old rows are a right answer for it
+    CHECK(waiters == after_write);
+    CHECK(clicks(recent.all()) == after_write);  // and the old rows were never served from the cache
+  }
 }
 
 TEST_CASE("a cache that is down: every read asks the database, answers stay right, errors are counted",

@@ -106,6 +106,7 @@ std::string make_database() {
   }();
   std::string path = dir.file("copy-" + std::to_string(++files) + ".db").string();
   std::filesystem::copy_file(seeded, path);
+  gocp::Database::renew_identity("sqlite:///" + path);  // its own change stream, not the other sides'
   return path;
 }
 

@@ -41,6 +41,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
@@ -196,6 +197,12 @@ class VersionShelf {
   Shards<std::shared_ptr<VersionCell>> shards_;
 };
 
+/// A fill of one query entry in progress (QueryShelf::take_fill_turn).
+struct QueryFill {
+  std::thread::id leader = std::this_thread::get_id();
+  std::atomic<bool> done{false};
+};
+
 /// The typed tier's query entries: a result as the C++ value (type-checked), with the
 /// versions it was filled under. Bounded as VersionShelf.
 class QueryShelf {
@@ -228,8 +235,40 @@ class QueryShelf {
   /// Drops every entry.
   void clear() { shards_.clear(); }
 
+  /// A thread's turn at filling one key on a miss (take_fill_turn): the one that leads
+  /// the fill ends it when destroyed, waking the threads that waited for it.
+  class FillTurn {
+   public:
+    FillTurn() = default;
+    FillTurn(const FillTurn&) = delete;
+    FillTurn& operator=(const FillTurn&) = delete;
+    ~FillTurn();
+    /// Another thread was filling the key: this one waited until that fill ended.
+    bool waited() const noexcept { return waited_; }
+
+   private:
+    friend class QueryShelf;
+    QueryShelf* shelf_ = nullptr;  ///< set while this thread leads the fill
+    std::string key_;
+    std::shared_ptr<QueryFill> fill_;
+    bool waited_ = false;
+  };
+
+  /// Before a fill of `key`: when no other thread is filling it, this thread leads (the
+  /// others that miss it meanwhile wait for it); when another is, waits until that fill
+  /// has ended (its entry is stored by then, or refused). Then the waiter looks again,
+  /// and answers from the entry only if it is current: a write that landed during the
+  /// fill moved a version, and the waiter asks the database itself. So one query
+  /// answers a hot result's readers after each write that invalidates it, instead of
+  /// every thread that misses it in the meantime (the dog-pile), and no answer is older
+  /// than a hit's could be. A thread already filling `key` further up its own stack
+  /// neither leads nor waits.
+  void take_fill_turn(std::string_view key, FillTurn& turn);
+
  private:
   Shards<std::shared_ptr<const Entry>> shards_;
+  std::mutex fills_mutex_;  ///< taken on misses only
+  std::unordered_map<std::string, std::shared_ptr<QueryFill>, StringHash, std::equal_to<>> fills_;  ///< the keys being filled
 };
 
 /// One repository's door to the query cache of its registry's `default` alias (see the
@@ -307,19 +346,29 @@ class QueryCache {
     const Route to = route(db, entry ? std::span<const ModelInfo* const>(entry->tables)
                                      : std::span<const ModelInfo* const>(deps->tables));
     if (to == Route::database) return handed_out<Out>(read());
-    if (entry && entry->current()) {
-      count(StatCounters::hits);
-      if constexpr (std::is_same_v<Out, R>)
-        return *static_cast<const R*>(entry->result.get());
-      else
-        return std::static_pointer_cast<const R>(entry->result);
-    }
+    if (entry && entry->current()) return hit<R, Out>(*entry);
     if (!deps) deps = &deps_of();
     thread_local std::vector<std::string> version_keys;
     write_version_keys(*deps, version_keys);
     const bool fill = to == Route::cache;
-    if (entries_) return read_typed<R, Out>(key, version_keys, deps->tables, fill, read);
-    return read_bytes<R, Out>(model, key, version_keys, fill, read);
+    if (!entries_) return read_bytes<R, Out>(model, key, version_keys, fill, read);
+    QueryShelf::FillTurn turn;  // ends the fill this thread leads, after its entry is stored
+    if (fill) {
+      entries_->take_fill_turn(key, turn);
+      if (turn.waited())  // another thread's fill of the key: its entry, if still current
+        if (const auto filled = typed_entry(key, typeid(R)); filled && filled->current()) return hit<R, Out>(*filled);
+    }
+    return read_typed<R, Out>(key, version_keys, deps->tables, fill, read);
+  }
+
+  /// A typed entry's result, counted as a hit.
+  template <class R, class Out>
+  Out hit(const QueryShelf::Entry& entry) const {
+    count(StatCounters::hits);
+    if constexpr (std::is_same_v<Out, R>)
+      return *static_cast<const R*>(entry.result.get());
+    else
+      return std::static_pointer_cast<const R>(entry.result);
   }
 
   void count(StatCounters::Counter counter, std::uint64_t n = 1) const {
