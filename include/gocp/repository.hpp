@@ -1054,23 +1054,25 @@ class Repository<Model, Policies...> {
     namespace qb = detail::query_bytes;
     thread_local std::string key;
     key.assign(detail::table_prefix(info(), database().id()));  // the database, model and schema
-    key += verb;
+    qb::Appender out(key);
+    out += verb;
     if (!name.empty()) {  // from_cache's filled template, readable at the head of the key
-      qb::put_varint(key, name.size());
-      key += name;
+      qb::put_varint(out, name.size());
+      out += name;
     }
-    qb::put_nodes(key, qs.scope().nodes());
-    qb::put_nodes(key, lookup ? lookup->nodes() : std::span<const detail::Node>{});
-    qb::put_varint(key, qs.ordering().size());
+    qb::put_nodes(out, qs.scope().nodes());
+    qb::put_nodes(out, lookup ? lookup->nodes() : std::span<const detail::Node>{});
+    qb::put_varint(out, qs.ordering().size());
     for (const detail::OrderTerm& t : qs.ordering())
-      qb::put_varint(key, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
-    qb::put_varint(key, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
+      qb::put_varint(out, std::uint64_t{t.column} << 2 | std::uint64_t{t.descending} << 1 | std::uint64_t{t.nulls_first});
+    qb::put_varint(out, std::uint64_t{qs.order_reversed()} | std::uint64_t{qs.is_distinct()} << 1 |
                          std::uint64_t{qs.slice().high.has_value()} << 2);
-    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().low));
-    qb::put_varint(key, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
-    qb::put_varint(key, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
-    qb::put_varint(key, extra.size());
-    for (std::uint32_t x : extra) qb::put_varint(key, x);
+    qb::put_varint(out, static_cast<std::uint64_t>(qs.slice().low));
+    qb::put_varint(out, static_cast<std::uint64_t>(qs.slice().high.value_or(0)));
+    qb::put_varint(out, qs.cache_field() ? std::uint64_t{*qs.cache_field()} + 1 : 0);  // its versions differ
+    qb::put_varint(out, extra.size());
+    for (std::uint32_t x : extra) qb::put_varint(out, x);
+    out.flush();
     // a get's dependencies are those of the filters && the lookup together
     Expr<Model> combined;
     const auto dependencies = [&]() -> const detail::Dependencies& {

@@ -449,12 +449,14 @@ class QueryCache {
 
   template <class R>
   static std::string encode(std::string_view key, const std::vector<std::optional<std::uint64_t>>& versions, const R& result) {
-    std::string out;
+    std::string bytes;
+    query_bytes::Appender out(bytes);
     query_bytes::put_text(out, key);
     query_bytes::put_u64(out, versions.size());
     for (const auto& v : versions) query_bytes::put_u64(out, *v);
     query_bytes::Codec<R>::put(out, result);
-    return out;
+    out.flush();
+    return bytes;
   }
 
   /// The entry's result when it is this key's, filled under exactly `versions`, and decodes to its end.

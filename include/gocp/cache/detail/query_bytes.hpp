@@ -23,7 +23,53 @@
 
 namespace gocp::detail::query_bytes {
 
-inline void put_u64(std::string& out, std::uint64_t v) {
+/// A std::string written through a buffer on the stack, spelling the appends the put_*
+/// functions make as the string does (+= a char or a view, append): a query's key is mostly
+/// one-byte pieces (an operator, a column, a count), and the string's push_back is a call
+/// with a capacity check for each. flush() hands the buffer to the string: when it is full,
+/// and once at the end, before the string is read.
+class Appender {
+ public:
+  explicit Appender(std::string& out) noexcept : out_(out) {}
+  Appender(const Appender&) = delete;
+  Appender& operator=(const Appender&) = delete;
+
+  Appender& operator+=(char c) {
+    if (n_ == kSize) flush();
+    buf_[n_++] = c;
+    return *this;
+  }
+  Appender& append(const char* p, std::size_t n) {
+    if (n_ + n > kSize) {
+      flush();
+      if (n > kSize) {
+        out_.append(p, n);
+        return *this;
+      }
+    }
+    std::memcpy(buf_ + n_, p, n);
+    n_ += n;
+    return *this;
+  }
+  Appender& operator+=(std::string_view s) { return append(s.data(), s.size()); }
+
+  /// Everything appended so far, into the string.
+  void flush() {
+    out_.append(buf_, n_);
+    n_ = 0;
+  }
+
+ private:
+  static constexpr std::size_t kSize = 128;
+  std::string& out_;
+  std::size_t n_ = 0;
+  char buf_[kSize];
+};
+
+// Each put_* writes to a std::string or an Appender (`Out`).
+
+template <class Out>
+inline void put_u64(Out& out, std::uint64_t v) {
   char b[8];
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
   out.append(b, 8);
@@ -32,7 +78,8 @@ inline void put_u64(std::string& out, std::uint64_t v) {
 /// A number of a key, in as few bytes as it needs (7 bits a byte, the high bit: more
 /// follow): self-delimiting, so a key still reads one way only, and a short key is
 /// quicker to write, hash and compare.
-inline void put_varint(std::string& out, std::uint64_t v) {
+template <class Out>
+inline void put_varint(Out& out, std::uint64_t v) {
   if (v < 0x80) {  // a count, a column, a flag: one byte
     out += static_cast<char>(v);
     return;
@@ -54,7 +101,8 @@ inline bool get_u64(std::string_view& in, std::uint64_t& v) {
   return true;
 }
 
-inline void put_text(std::string& out, std::string_view s) {
+template <class Out>
+inline void put_text(Out& out, std::string_view s) {
   put_u64(out, s.size());
   out += s;
 }
@@ -68,7 +116,8 @@ inline bool get_text(std::string_view& in, std::string& s) {
 }
 
 /// A Value as its variant index and payload.
-inline void put_value(std::string& out, const Value& v) {
+template <class Out>
+inline void put_value(Out& out, const Value& v) {
   out += static_cast<char>(v.index());
   std::visit(
       [&](const auto& x) {
@@ -111,7 +160,8 @@ inline bool get_value(std::string_view& in, Value& v) {
 
 /// Appends the condition `nodes` exactly (prefix order, operators, columns, values,
 /// lists; a subquery as its table, schema, column and own nodes).
-inline void put_nodes(std::string& out, std::span<const Node> nodes) {
+template <class Out>
+inline void put_nodes(Out& out, std::span<const Node> nodes) {
   put_varint(out, nodes.size());
   for (const Node& n : nodes) {
     out += static_cast<char>(n.op);
@@ -208,7 +258,8 @@ struct is_tuple<std::tuple<T...>> : std::true_type {};
 /// vector, tuple, by their parts; a count, a bool; any field type by its Value.
 template <class R>
 struct Codec {
-  static void put(std::string& out, const R& r) {
+  template <class Out>
+  static void put(Out& out, const R& r) {
     if constexpr (ModelType<R>) {
       for (std::size_t c = 0; c < model_info<R>().columns.size(); ++c) put_value(out, get_column(r, c));
     } else if constexpr (optional_model<R>) {
