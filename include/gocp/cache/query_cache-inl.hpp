@@ -102,11 +102,16 @@ GOCP_INLINE QueryCache::QueryCache(const CacheRegistry& registry, std::shared_pt
 }
 
 GOCP_INLINE void QueryCache::listen(ChangeStream& changes, const ModelInfo& table) const {
-  {
-    std::shared_lock lock(listened_lock_);
-    for (const auto& [stream, t] : listened_)
-      if (stream == &changes && t == &table) return;
-  }
+  const auto listens = [&](const Listened* list) {
+    if (list)
+      for (const auto& [stream, t] : *list)
+        if (stream == &changes && t == &table) return true;
+    return false;
+  };
+  if (listens(listened_.load(std::memory_order_acquire))) return;
+  std::lock_guard lock(listening_);
+  const Listened* now = listened_.load(std::memory_order_relaxed);
+  if (listens(now)) return;
   const ModelInfo* info = &table;
   changes.want_old_values(table.table);  // a row leaving a group bumps its old values' versions
   if (VersionShelf* shelf = versions_.get()) {
@@ -125,8 +130,10 @@ GOCP_INLINE void QueryCache::listen(ChangeStream& changes, const ModelInfo& tabl
                                     bump_bytes(*slot, *info, id, rows);
                                   });
   }
-  std::lock_guard lock(listened_lock_);
-  listened_.emplace_back(&changes, &table);
+  auto longer = std::make_unique<Listened>(now ? *now : Listened{});
+  longer->emplace_back(&changes, &table);
+  listened_.store(longer.get(), std::memory_order_release);
+  listened_lists_.push_back(std::move(longer));
 }
 
 GOCP_INLINE void QueryCache::put_entry(std::string_view key, QueryShelf::Entry entry) const {

@@ -508,8 +508,13 @@ class QueryCache {
   std::string database_id_;  ///< Database::id() of the repository's database: in every key
   std::shared_ptr<VersionShelf> versions_;  ///< when the alias is locmem
   std::shared_ptr<QueryShelf> entries_;     ///< when the alias is locmem
-  mutable SharedSpinLock listened_lock_;
-  mutable std::vector<std::pair<const ChangeStream*, const ModelInfo*>> listened_;
+  /// The (stream, table) pairs listen() subscribed. Each list is kept once made, and a
+  /// reader finds the newest with one atomic load: every cached read asks, and a lock
+  /// here would be two writes to a cache line that every reading thread shares.
+  using Listened = std::vector<std::pair<const ChangeStream*, const ModelInfo*>>;
+  mutable std::mutex listening_;  ///< taken by the first read of a table on a stream
+  mutable std::vector<std::unique_ptr<const Listened>> listened_lists_;
+  mutable std::atomic<const Listened*> listened_{nullptr};
 };
 
 }  // namespace gocp::detail
