@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <latch>
 #include <memory>
 #include <mutex>
@@ -709,6 +710,21 @@ TEST_CASE("a hot result's misses meet: threads that miss it while another fills 
     CHECK(leaders == expected);  // it began before the write finished: the old rows are a right answer for it
     CHECK(waiters == after_write);
     CHECK(clicks(recent.all()) == after_write);  // and the old rows were never served from the cache
+  }
+
+  SECTION("a reader inside a transaction never waits for another thread's fill") {
+    const auto h = arm();
+    std::thread leader([&] { recent.all(); });
+    h->ran.wait();
+    std::promise<Clicks> in_transaction;
+    std::thread reader([&] { in_transaction.set_value(db.atomic([&] { return clicks(recent.all()); })); });
+    auto answer = in_transaction.get_future();
+    const bool answered = answer.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+    h->go.count_down();  // whatever happened: let the leader finish
+    leader.join();
+    reader.join();
+    CHECK(answered);
+    CHECK(answer.get() == expected);
   }
 }
 
