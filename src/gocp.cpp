@@ -25,3 +25,4 @@
 #include <gocp/model/info-inl.hpp>
 #include <gocp/cache/detail/query_dependencies-inl.hpp>
 #include <gocp/cache/detail/reference_hints-inl.hpp>
+#include <gocp/cache/detail/fill_turns-inl.hpp>

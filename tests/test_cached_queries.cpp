@@ -1,9 +1,10 @@
 // Cached querysets (issue 19): `.cache()` reads, get()/find() with CachedQueries (negative
 // caching included), and their invalidation rules 1-7, counted in SQL statements: a first
 // read Q(1), a repeat Q(0), after a write that must invalidate Q(1), after a write that
-// must not Q(0). Transactions, eviction of versions and entries, the deny list, and
-// threads checked against uncached reads. On SQLite and PostgreSQL (test_cached_queries_pg.*),
-// and on locmem, Redis and memcached (test_cached_queries_redis.*, _memcached.*).
+// must not Q(0). Transactions, eviction of versions and entries, the deny list, threads
+// checked against uncached reads, and threads that miss one result at once (one query).
+// On SQLite and PostgreSQL (test_cached_queries_pg.*), and on locmem, Redis and memcached
+// (test_cached_queries_redis.*, _memcached.*).
 
 #include <catch2/catch.hpp>
 
@@ -635,8 +636,6 @@ TEST_CASE_METHOD(Fixture, "threads writing and reading cached querysets: every c
 
 TEST_CASE("a hot result's misses meet: threads that miss it while another fills it wait, and one query answers all",
           "[queries][concurrency]") {
-  // The typed tier's (locmem) promise; on a shared store each reader asks the database.
-  if (gocp::test::cache_is_shared()) return;
   gocp::test::TempDir dir;
   struct Hold {  // the armed read's SELECT has run; its result is not stored until `go`
     std::latch ran{1}, go{1};

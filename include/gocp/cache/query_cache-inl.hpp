@@ -13,7 +13,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -224,35 +223,6 @@ GOCP_INLINE void QueryShelf::put(std::string_view key, std::shared_ptr<const Ent
     shards_.make_room(entries);
     entries.emplace(std::string(key), std::move(entry));
   });
-}
-
-GOCP_INLINE void QueryShelf::take_fill_turn(std::string_view key, FillTurn& turn) {
-  std::shared_ptr<QueryFill> other;
-  {
-    std::lock_guard lock(fills_mutex_);
-    auto it = fills_.find(key);
-    if (it == fills_.end()) {
-      turn.fill_ = std::make_shared<QueryFill>();
-      turn.key_ = key;
-      turn.shelf_ = this;
-      fills_.emplace(turn.key_, turn.fill_);
-      return;
-    }
-    if (it->second->leader == std::this_thread::get_id()) return;
-    other = it->second;
-  }
-  other->done.wait(false);
-  turn.waited_ = true;
-}
-
-GOCP_INLINE QueryShelf::FillTurn::~FillTurn() {
-  if (!shelf_) return;
-  {
-    std::lock_guard lock(shelf_->fills_mutex_);
-    shelf_->fills_.erase(key_);
-  }
-  fill_->done.store(true);
-  fill_->done.notify_all();
 }
 
 GOCP_INLINE QueryCache::Route QueryCache::route(const Database& db, std::span<const ModelInfo* const> tables) const {

@@ -26,6 +26,8 @@
 //  - Transactions: a read in a transaction that wrote one of the query's tables asks the
 //    database and fills nothing; any other read in a transaction may hit, and fills
 //    nothing (the simple correct rule: its snapshot is not what others see).
+//  - A miss that fills takes a turn at its key (cache/detail/fill_turns.hpp): threads
+//    that miss it meanwhile wait for that fill and then look again, on either tier.
 //  - A cache that fails is a counted miss (cache_errors): the database answers.
 
 #include <algorithm>
@@ -41,7 +43,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <type_traits>
 #include <typeinfo>
 #include <unordered_map>
@@ -57,6 +58,7 @@
 #include "../stats.hpp"
 #include "coherence.hpp"
 #include "detail/cache_keys.hpp"
+#include "detail/fill_turns.hpp"
 #include "detail/query_bytes.hpp"
 #include "detail/query_dependencies.hpp"
 #include "locmem.hpp"
@@ -197,12 +199,6 @@ class VersionShelf {
   Shards<std::shared_ptr<VersionCell>> shards_;
 };
 
-/// A fill of one query entry in progress (QueryShelf::take_fill_turn).
-struct QueryFill {
-  std::thread::id leader = std::this_thread::get_id();
-  std::atomic<bool> done{false};
-};
-
 /// The typed tier's query entries: a result as the C++ value (type-checked), with the
 /// versions it was filled under. Bounded as VersionShelf.
 class QueryShelf {
@@ -235,40 +231,13 @@ class QueryShelf {
   /// Drops every entry.
   void clear() { shards_.clear(); }
 
-  /// A thread's turn at filling one key on a miss (take_fill_turn): the one that leads
-  /// the fill ends it when destroyed, waking the threads that waited for it.
-  class FillTurn {
-   public:
-    FillTurn() = default;
-    FillTurn(const FillTurn&) = delete;
-    FillTurn& operator=(const FillTurn&) = delete;
-    ~FillTurn();
-    /// Another thread was filling the key: this one waited until that fill ended.
-    bool waited() const noexcept { return waited_; }
-
-   private:
-    friend class QueryShelf;
-    QueryShelf* shelf_ = nullptr;  ///< set while this thread leads the fill
-    std::string key_;
-    std::shared_ptr<QueryFill> fill_;
-    bool waited_ = false;
-  };
-
-  /// Before a fill of `key`: when no other thread is filling it, this thread leads (the
-  /// others that miss it meanwhile wait for it); when another is, waits until that fill
-  /// has ended (its entry is stored by then, or refused). Then the waiter looks again,
-  /// and answers from the entry only if it is current: a write that landed during the
-  /// fill moved a version, and the waiter asks the database itself. So one query
-  /// answers a hot result's readers after each write that invalidates it, instead of
-  /// every thread that misses it in the meantime (the dog-pile), and no answer is older
-  /// than a hit's could be. A thread already filling `key` further up its own stack
-  /// neither leads nor waits.
-  void take_fill_turn(std::string_view key, FillTurn& turn);
+  /// The turns at filling its entries (cache/detail/fill_turns.hpp): every repository
+  /// whose `default` alias is this store takes them here.
+  FillTurns& fill_turns() noexcept { return fill_turns_; }
 
  private:
   Shards<std::shared_ptr<const Entry>> shards_;
-  std::mutex fills_mutex_;  ///< taken on misses only
-  std::unordered_map<std::string, std::shared_ptr<QueryFill>, StringHash, std::equal_to<>> fills_;  ///< the keys being filled
+  FillTurns fill_turns_;
 };
 
 /// One repository's door to the query cache of its registry's `default` alias (see the
@@ -352,9 +321,9 @@ class QueryCache {
     write_version_keys(*deps, version_keys);
     const bool fill = to == Route::cache;
     if (!entries_) return read_bytes<R, Out>(model, key, version_keys, fill, read);
-    QueryShelf::FillTurn turn;  // ends the fill this thread leads, after its entry is stored
+    FillTurns::Turn turn;  // ends the fill this thread leads, after its entry is stored
     if (fill) {
-      entries_->take_fill_turn(key, turn);
+      entries_->fill_turns().take(key, turn);
       if (turn.waited())  // another thread's fill of the key: its entry, if still current
         if (const auto filled = typed_entry(key, typeid(R)); filled && filled->current()) return hit<R, Out>(*filled);
     }
@@ -427,20 +396,31 @@ class QueryCache {
   Out read_bytes(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys, bool fill,
                  Read& read) const {
     BytesRead got;
-    read_entry_bytes(model, key, version_keys, got);
-    if (got.all_versions && got.found[0]) {
-      R result{};
-      if (decode<R>(got.values[0], key, got.versions, result)) {
-        count(StatCounters::hits);
-        return handed_out<Out>(std::move(result));
-      }
+    R result{};
+    if (read_current<R>(model, key, version_keys, got, result)) return handed_out<Out>(std::move(result));
+    FillTurns::Turn turn;  // ends the fill this thread leads, after its entry is stored
+    if (fill && got.read_ok) {
+      slot_->fill_turns.take(got.entry_key, turn);
+      // another thread's fill of the key: its entry, if the cache serves it now
+      if (turn.waited() && read_current<R>(model, key, version_keys, got, result)) return handed_out<Out>(std::move(result));
     }
     count(StatCounters::misses);
     fill = fill && got.read_ok &&
            (got.all_versions || make_versions(std::span<const std::string_view>(got.keys).subspan(1), got.versions));
-    R result = read();
+    result = read();
     if (fill) store_bytes(got.entry_key, [&] { return encode(key, got.versions, result); });
     return handed_out<Out>(std::move(result));
+  }
+
+  /// The byte tier's hit: the entry and versions of the query under `key` read into `got`
+  /// (read_entry_bytes), and when the entry is current, its result in `result` (counted).
+  template <class R>
+  bool read_current(const ModelInfo& model, std::string_view key, std::span<const std::string> version_keys,
+                    BytesRead& got, R& result) const {
+    read_entry_bytes(model, key, version_keys, got);
+    if (!got.all_versions || !got.found[0] || !decode<R>(got.values[0], key, got.versions, result)) return false;
+    count(StatCounters::hits);
+    return true;
   }
 
   /// A fresh version under each key that has none (add: another reader's stays); false

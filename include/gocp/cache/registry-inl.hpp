@@ -107,7 +107,10 @@ GOCP_INLINE CacheRegistry::CacheRegistry(const std::vector<std::pair<std::string
                                url.scheme() + "' in '" + url.redacted() + "' (" + known_schemes() + ")");
     auto cache = factory(url);
     url.require_all_taken();
-    state_->slots.push_back(std::make_shared<detail::CacheSlot>(detail::CacheSlot{std::string(alias), cache}));
+    auto slot = std::make_shared<detail::CacheSlot>();
+    slot->alias = std::string(alias);
+    slot->cache = cache;
+    state_->slots.push_back(std::move(slot));
   }
 }
 

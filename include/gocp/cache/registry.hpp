@@ -35,6 +35,7 @@
 #include "../spi/url.hpp"
 #include "../stats.hpp"
 #include "../spi/cache.hpp"
+#include "detail/fill_turns.hpp"
 #include "dummy.hpp"
 #include "locmem.hpp"
 
@@ -57,6 +58,7 @@ struct CacheSlot {
   std::string alias;
   std::shared_ptr<Cache> cache;
   std::shared_ptr<StatCounters> stats = std::make_shared<StatCounters>();
+  FillTurns fill_turns;  ///< the query cache's turns at filling this alias's byte entries
 };
 
 }  // namespace detail
