@@ -57,6 +57,7 @@
 #include <gocp/gocp.hpp>
 
 #include "support/block_workers.hpp"
+#include "support/database_copy.hpp"
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
 #include "support/zipf.hpp"
@@ -116,10 +117,7 @@ std::string make_database() {
     return path;
   }();
   std::string path = dir.file("copy-" + std::to_string(++copies) + ".db").string();
-  std::filesystem::copy_file(seeded, path);
-  // a database of its own: a copy keeps the original's identity, and with it the sides
-  // would share one change stream, each cached side invalidated by every side's writes
-  gocp::Database::renew_identity("sqlite:///" + path);
+  gocp::bench::copy_database(seeded, path);
   return path;
 }
 

@@ -50,6 +50,7 @@
 
 #include <gocp/gocp.hpp>
 
+#include "support/database_copy.hpp"
 #include "support/paired.hpp"
 #include "support/ratio_reporter.hpp"
 #include "support/sqlite_fail.hpp"
@@ -110,8 +111,7 @@ std::string make_database(bool seed) {
   static const std::string seeded = build(true);
   if (!seed) return build(false);
   std::string path = fresh_database_path();
-  std::filesystem::copy_file(seeded, path);
-  gocp::Database::renew_identity(url_of(path));  // its own change stream, not the other sides'
+  gocp::bench::copy_database(seeded, path);
   return path;
 }
 

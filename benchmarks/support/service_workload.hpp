@@ -36,6 +36,7 @@
 #include <gocp/gocp.hpp>
 
 #include "block_workers.hpp"
+#include "database_copy.hpp"
 #include "ratio_reporter.hpp"
 #include "sqlite_fail.hpp"
 #include "../../tests/support/library_models.hpp"
@@ -105,8 +106,7 @@ std::string make_database() {
     return path;
   }();
   std::string path = dir.file("copy-" + std::to_string(++files) + ".db").string();
-  std::filesystem::copy_file(seeded, path);
-  gocp::Database::renew_identity("sqlite:///" + path);  // its own change stream, not the other sides'
+  copy_database(seeded, path);
   return path;
 }
 
